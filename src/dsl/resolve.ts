@@ -1,0 +1,275 @@
+/**
+ * resolve: a schema-valid spec → a frozen ResolvedFormat. Checks the facts the schema cannot
+ * (fields that contradict each other, ranges that leave float32) and derives every constant.
+ */
+import { Effect } from "effect";
+import { match } from "ts-pattern";
+import { SpecError, UnknownFormatError } from "./errors.ts";
+import type { FloatElementSpec, FormatSpec, IntElementSpec, PositElementSpec, RoundingSpec, ScalingSpec } from "./spec-schema.ts";
+import type {
+  NanInput,
+  ResolvedElement,
+  ResolvedFloat,
+  ResolvedFormat,
+  ResolvedInt,
+  ResolvedPosit,
+  ResolvedScaling,
+  Rounding,
+  SpecialCodes,
+} from "./resolved.ts";
+
+/** Finds another format by name (block scale formats refer to one). */
+export type FormatLookup = (name: string) => Effect.Effect<ResolvedFormat, SpecError | UnknownFormatError>;
+
+/** Largest binade exponent and smallest subnormal exponent of float32: kernels exchange f32. */
+const F32_MAX_EXPONENT = 127;
+const F32_MIN_SUBNORMAL_EXPONENT = -149;
+
+interface Ranges {
+  readonly element: ResolvedElement;
+  readonly maxFinite: number;
+  readonly minFinite: number;
+  readonly minNormal: number;
+  readonly minSubnormal: number;
+  readonly epsilon: number;
+  readonly codes: SpecialCodes;
+}
+
+/** Resolves a spec that already passed the schema; `file` is only used in messages. */
+export function resolveFormat(spec: FormatSpec, file: string, lookup: FormatLookup): Effect.Effect<ResolvedFormat, SpecError> {
+  return Effect.gen(function* () {
+    const fail = (pointer: string, message: string) => Effect.fail(new SpecError({ file, pointer, message }));
+    const ranges = yield* match(spec.element)
+      .with({ kind: "float" }, (e) => resolveFloat(e, fail))
+      .with({ kind: "posit" }, (e) => resolvePosit(e, fail))
+      .with({ kind: "int" }, (e) => resolveInt(e, fail))
+      .exhaustive();
+    const element = ranges.element;
+    const hasNaN = ranges.codes.nan !== null;
+    const hasInfinity = ranges.codes.positiveInfinity !== null;
+    const rounding = resolveRounding(spec.rounding);
+
+    if (element.kind === "posit" && rounding.mode !== "nearest-even")
+      return yield* fail("/rounding", "posits round to nearest, ties to even, on the bit pattern; rounding must be \"nearest-even\"");
+    if (spec.overflow === "infinity" && !hasNaN && !hasInfinity)
+      return yield* fail("/overflow", "\"infinity\" needs a format with an infinity or a NaN to overflow to; use \"saturate\"");
+    if (spec.overflow === "infinity" && element.kind !== "float")
+      return yield* fail("/overflow", `${element.kind} formats saturate; overflow must be "saturate"`);
+    if (!hasNaN && spec.nanInput === undefined)
+      return yield* fail("/nanInput", "missing: this format has no NaN, so the spec must say what NaN becomes (\"zero\", \"max\" or \"min\")");
+    if (hasNaN && spec.nanInput !== undefined)
+      return yield* fail("/nanInput", "this format has a NaN; nanInput applies only to formats without one");
+
+    const scaling = yield* resolveScaling(spec.scaling, ranges, file, lookup);
+    const bits = element.bits;
+    const resolved: ResolvedFormat = {
+      name: spec.name,
+      summary: spec.summary,
+      element,
+      rounding,
+      overflow: spec.overflow,
+      nanInput: (spec.nanInput ?? null) as NanInput | null,
+      scaling,
+      bits,
+      codeCount: 2 ** bits,
+      maxFinite: ranges.maxFinite,
+      minFinite: ranges.minFinite,
+      minNormal: ranges.minNormal,
+      minSubnormal: ranges.minSubnormal,
+      epsilon: ranges.epsilon,
+      dynamicRangeBinades: Math.log2(ranges.maxFinite / ranges.minSubnormal),
+      hasNaN,
+      hasInfinity,
+      codes: ranges.codes,
+    };
+    return deepFreeze(resolved);
+  });
+}
+
+type Fail = (pointer: string, message: string) => Effect.Effect<never, SpecError>;
+
+function resolveRounding(spec: RoundingSpec): Rounding {
+  return typeof spec === "string" ? { mode: spec, bits: 0 } : { mode: "stochastic", bits: spec.bits };
+}
+
+function resolveFloat(spec: FloatElementSpec, fail: Fail): Effect.Effect<Ranges, SpecError> {
+  return Effect.gen(function* () {
+    const signed = spec.signed ?? true;
+    const zero = spec.zero ?? true;
+    const e = spec.exponentBits;
+    const m = spec.mantissaBits;
+    const bits = (signed ? 1 : 0) + e + m;
+    if (bits > 32) return yield* fail("/element", `sign + exponent + mantissa is ${bits} bits; at most 32`);
+    if (spec.infinity !== (spec.nan === "ieee"))
+      return yield* fail(spec.infinity ? "/element/infinity" : "/element/nan", "IEEE-style infinities and NaNs come together: infinity true requires nan \"ieee\" and nan \"ieee\" requires infinity true");
+    if (spec.nan === "ieee" && m === 0)
+      return yield* fail("/element/nan", "IEEE NaNs need at least one mantissa bit to tell them from infinity; use \"all-ones\"");
+    if (!signed && (spec.negativeZero || spec.nan === "negative-zero"))
+      return yield* fail(spec.negativeZero ? "/element/negativeZero" : "/element/nan", "an unsigned format has no negative zero code");
+    if (spec.nan === "negative-zero" && spec.negativeZero)
+      return yield* fail("/element/negativeZero", "with nan \"negative-zero\" the code 1000…0 is NaN, so negativeZero must be false");
+    if (!zero && (spec.subnormals || spec.negativeZero))
+      return yield* fail(spec.subnormals ? "/element/subnormals" : "/element/negativeZero", "a format without zero has no subnormals and no negative zero");
+
+    const exponentAllOnes = 2 ** e - 1;
+    const mantissaAllOnes = 2 ** m - 1;
+    // Only the NaN encodings take codes away from the largest binade.
+    const [maxExponentField, maxMantissa] =
+      spec.nan === "ieee" ? [exponentAllOnes - 1, mantissaAllOnes]
+      : spec.nan === "all-ones" ? (m === 0 ? [exponentAllOnes - 1, 0] : [exponentAllOnes, mantissaAllOnes - 1])
+      : [exponentAllOnes, mantissaAllOnes];
+    const minNormalField = zero ? 1 : 0;
+    if (maxExponentField < minNormalField)
+      return yield* fail("/element/exponentBits", `${e} exponent bit(s) with nan "${spec.nan}" leave no normal binade; use more exponent bits`);
+    const minNormalExponent = minNormalField - spec.bias;
+    const maxExponent = maxExponentField - spec.bias;
+    const minSubnormalExponent = minNormalExponent - (spec.subnormals ? m : 0);
+    if (maxExponent > F32_MAX_EXPONENT || minSubnormalExponent < F32_MIN_SUBNORMAL_EXPONENT) {
+      const lo = maxExponentField - F32_MAX_EXPONENT;
+      const hi = minNormalField - (spec.subnormals ? m : 0) - F32_MIN_SUBNORMAL_EXPONENT;
+      return yield* fail("/element/bias", `bias ${spec.bias} puts the range at 2^${minSubnormalExponent}..2^${maxExponent}, outside float32; for these field widths the bias must be in ${lo}..${hi}`);
+    }
+    const element: ResolvedFloat = {
+      kind: "float", bits, signed, exponentBits: e, mantissaBits: m, bias: spec.bias, infinity: spec.infinity,
+      nan: spec.nan, negativeZero: spec.negativeZero, subnormals: spec.subnormals, zero,
+      minNormalExponent, maxExponent, maxMantissaAtMaxExponent: maxMantissa,
+    };
+    const maxFinite = 2 ** maxExponent * (1 + maxMantissa / 2 ** m);
+    const minNormal = 2 ** minNormalExponent;
+    const signBit = signed ? 2 ** (bits - 1) : 0;
+    const maxCode = maxExponentField * 2 ** m + maxMantissa;
+    const nan =
+      spec.nan === "ieee" ? exponentAllOnes * 2 ** m + 2 ** (m - 1)
+      : spec.nan === "all-ones" ? 2 ** (e + m) - 1
+      : spec.nan === "negative-zero" ? signBit
+      : null;
+    const infinity = spec.infinity ? exponentAllOnes * 2 ** m : null;
+    const oneRepresentable = minNormalExponent <= 0 && maxExponent >= 0;
+    return {
+      element,
+      maxFinite,
+      minFinite: signed ? -maxFinite : zero ? 0 : 2 ** minNormalExponent,
+      minNormal,
+      minSubnormal: 2 ** minSubnormalExponent,
+      epsilon: oneRepresentable ? 2 ** -m : Number.NaN,
+      codes: {
+        positiveZero: zero ? 0 : null,
+        negativeZero: spec.negativeZero ? signBit : null,
+        positiveInfinity: infinity,
+        negativeInfinity: infinity === null || !signed ? null : infinity + signBit,
+        nan,
+        negativeNan: nan === null ? null : spec.nan === "negative-zero" || !signed ? nan : nan + signBit,
+        maxFinite: maxCode,
+        minFinite: signed ? maxCode + signBit : 0,
+      },
+    };
+  });
+}
+
+function resolvePosit(spec: PositElementSpec, fail: Fail): Effect.Effect<Ranges, SpecError> {
+  const n = spec.bits;
+  const es = spec.es;
+  const maxPosLog2 = 2 ** es * (n - 2);
+  if (maxPosLog2 > F32_MAX_EXPONENT - 1) {
+    let maxEs = 0;
+    while (2 ** (maxEs + 1) * (n - 2) <= F32_MAX_EXPONENT - 1) maxEs++;
+    return fail("/element/es", `es ${es} gives posit<${n},${es}> a range of 2^±${maxPosLog2}, beyond float32; with ${n} bits es must be at most ${maxEs}`);
+  }
+  // Near 1 a posit has n−3−es fraction bits; when the regime leaves fewer than es exponent
+  // bits the next value above 1 is 2^(2^(missing exponent bits)).
+  const fractionBitsAtOne = n - 3 - es;
+  const epsilon = fractionBitsAtOne >= 0 ? 2 ** -fractionBitsAtOne : 2 ** 2 ** -fractionBitsAtOne - 1;
+  const element: ResolvedPosit = { kind: "posit", bits: n, es };
+  const maxFinite = 2 ** maxPosLog2;
+  const nar = 2 ** (n - 1);
+  return Effect.succeed({
+    element,
+    maxFinite,
+    minFinite: -maxFinite,
+    minNormal: 2 ** -maxPosLog2,
+    minSubnormal: 2 ** -maxPosLog2,
+    epsilon,
+    codes: {
+      positiveZero: 0, negativeZero: null, positiveInfinity: null, negativeInfinity: null,
+      nan: nar, negativeNan: nar, maxFinite: nar - 1, minFinite: nar + 1,
+    },
+  });
+}
+
+function resolveInt(spec: IntElementSpec, fail: Fail): Effect.Effect<Ranges, SpecError> {
+  const n = spec.bits;
+  const fractionBits = spec.fractionBits ?? 0;
+  if (!spec.signed && spec.range === "symmetric")
+    return fail("/element/range", "\"symmetric\" drops the most negative code of a signed format; an unsigned format must use \"full\"");
+  if (fractionBits >= n)
+    return fail("/element/fractionBits", `${fractionBits} fraction bits leave no integer bit in a ${n}-bit code; at most ${n - 1}`);
+  const maxInt = spec.signed ? 2 ** (n - 1) - 1 : 2 ** n - 1;
+  const minInt = !spec.signed ? 0 : spec.range === "symmetric" ? -maxInt : -(2 ** (n - 1));
+  const unit = 2 ** -fractionBits;
+  const element: ResolvedInt = { kind: "int", bits: n, signed: spec.signed, minInt, maxInt, fractionBits };
+  return Effect.succeed({
+    element,
+    maxFinite: maxInt * unit,
+    minFinite: minInt * unit,
+    minNormal: unit,
+    minSubnormal: unit,
+    epsilon: maxInt * unit >= 1 ? unit : Number.NaN,
+    codes: {
+      positiveZero: 0, negativeZero: null, positiveInfinity: null, negativeInfinity: null, nan: null, negativeNan: null,
+      maxFinite: maxInt, minFinite: minInt < 0 ? minInt + 2 ** n : 0,
+    },
+  });
+}
+
+function resolveScaling(spec: ScalingSpec, ranges: Ranges, file: string, lookup: FormatLookup): Effect.Effect<ResolvedScaling, SpecError> {
+  const fail = (pointer: string, message: string) => Effect.fail(new SpecError({ file, pointer, message }));
+  return match(spec)
+    .with({ kind: "none" }, () => Effect.succeed<ResolvedScaling>({ kind: "none" }))
+    .with({ kind: "amax" }, (s) =>
+      Effect.succeed<ResolvedScaling>({
+        kind: "amax",
+        granularity: s.granularity,
+        history: s.history === "current" ? { mode: "current" } : { mode: "delayed", length: s.history.length },
+        margin: s.margin ?? 0,
+        scale: s.scale,
+      }),
+    )
+    .with({ kind: "block" }, (s) =>
+      Effect.gen(function* () {
+        const scaleFormat = yield* lookup(s.scaleFormat).pipe(
+          Effect.mapError((error) =>
+            error._tag === "UnknownFormatError"
+              ? new SpecError({ file, pointer: "/scaling/scaleFormat", message: error.toString() })
+              : new SpecError({ file, pointer: "/scaling/scaleFormat", message: `scale format "${s.scaleFormat}" is invalid: ${error.toString()}` }),
+          ),
+        );
+        const se = scaleFormat.element;
+        if (se.kind !== "float" || se.mantissaBits !== 0 || scaleFormat.scaling.kind !== "none")
+          return yield* fail("/scaling/scaleFormat", `scale format "${s.scaleFormat}" must be an unscaled power-of-two float (mantissaBits 0), such as e8m0`);
+        if (ranges.minSubnormal < 2 ** -126)
+          return yield* fail("/element", "block scaling needs elements whose smallest value is a float32 normal (≥ 2^-126), so scaled elements round once");
+        return { kind: "block", blockSize: s.blockSize, scaleFormat, scaleRounding: s.scaleRounding } satisfies ResolvedScaling;
+      }),
+    )
+    .with({ kind: "shift-squeeze" }, (s) => {
+      if (ranges.element.kind !== "float") return fail("/scaling", "shift-squeeze (S2FP8) needs a float element");
+      const maxLog2 = Math.log2(ranges.maxFinite);
+      if (s.targetMaxLog2 > maxLog2)
+        return fail("/scaling/targetMaxLog2", `targetMaxLog2 ${s.targetMaxLog2} exceeds log2(max finite) = ${maxLog2.toFixed(3)}; the largest entry would overflow`);
+      return Effect.succeed<ResolvedScaling>({ kind: "shift-squeeze", targetMaxLog2: s.targetMaxLog2 });
+    })
+    .with({ kind: "shift-groups" }, (s) => {
+      const e = ranges.element;
+      if (e.kind !== "int" || !e.signed) return fail("/scaling", "shift-groups (ShiftQuant) needs a signed integer element");
+      return Effect.succeed<ResolvedScaling>({ kind: "shift-groups", groups: s.groups });
+    })
+    .exhaustive();
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,119 @@
+/**
+ * ResolvedFormat: a validated spec with every derived constant computed once.
+ * Everything downstream (semantics, codegen, runtime) reads these numbers and never a name.
+ */
+
+export type RoundingMode = "nearest-even" | "nearest-away" | "toward-zero" | "stochastic";
+
+/** How a value between two neighbours is rounded; `bits` random bits when stochastic. */
+export interface Rounding {
+  readonly mode: RoundingMode;
+  readonly bits: number;
+}
+
+export type Overflow = "saturate" | "infinity";
+export type NanInput = "zero" | "max" | "min";
+export type NanEncoding = "ieee" | "all-ones" | "negative-zero" | "none";
+
+/** Sign-exponent-mantissa element; codes are sign | exponent field | mantissa field. */
+export interface ResolvedFloat {
+  readonly kind: "float";
+  readonly bits: number;
+  readonly signed: boolean;
+  readonly exponentBits: number;
+  readonly mantissaBits: number;
+  readonly bias: number;
+  readonly infinity: boolean;
+  readonly nan: NanEncoding;
+  readonly negativeZero: boolean;
+  readonly subnormals: boolean;
+  readonly zero: boolean;
+  /** Unbiased exponent of the smallest normal binade. */
+  readonly minNormalExponent: number;
+  /** Unbiased exponent of the largest finite binade. */
+  readonly maxExponent: number;
+  /** Largest mantissa field in the largest finite binade. */
+  readonly maxMantissaAtMaxExponent: number;
+}
+
+/** Posit⟨bits, es⟩ (2022 standard layout, two's complement negatives, NaR = 1000…0). */
+export interface ResolvedPosit {
+  readonly kind: "posit";
+  readonly bits: number;
+  readonly es: number;
+}
+
+/** Integer (optionally fixed point): code c stands for c·2^−fractionBits. */
+export interface ResolvedInt {
+  readonly kind: "int";
+  readonly bits: number;
+  readonly signed: boolean;
+  readonly minInt: number;
+  readonly maxInt: number;
+  readonly fractionBits: number;
+}
+
+export type ResolvedElement = ResolvedFloat | ResolvedPosit | ResolvedInt;
+
+export type AmaxHistory = { readonly mode: "current" } | { readonly mode: "delayed"; readonly length: number };
+
+export type ResolvedScaling =
+  | { readonly kind: "none" }
+  | {
+      readonly kind: "amax";
+      readonly granularity: "tensor" | "channel";
+      readonly history: AmaxHistory;
+      readonly margin: number;
+      readonly scale: "fp32" | "power-of-two";
+    }
+  | {
+      readonly kind: "block";
+      readonly blockSize: number;
+      readonly scaleFormat: ResolvedFormat;
+      readonly scaleRounding: "floor" | "ceil" | "even";
+    }
+  | { readonly kind: "shift-squeeze"; readonly targetMaxLog2: number }
+  | { readonly kind: "shift-groups"; readonly groups: number };
+
+/** Code of each special value, or null where the format has none. */
+export interface SpecialCodes {
+  readonly positiveZero: number | null;
+  readonly negativeZero: number | null;
+  readonly positiveInfinity: number | null;
+  readonly negativeInfinity: number | null;
+  /** The NaN produced for a NaN input with the sign bit clear (NaR for posits). */
+  readonly nan: number | null;
+  /** The NaN produced for a NaN input with the sign bit set. */
+  readonly negativeNan: number | null;
+  readonly maxFinite: number;
+  readonly minFinite: number;
+}
+
+/** A frozen, fully derived format. */
+export interface ResolvedFormat {
+  readonly name: string;
+  readonly summary: string;
+  readonly element: ResolvedElement;
+  readonly rounding: Rounding;
+  readonly overflow: Overflow;
+  readonly nanInput: NanInput | null;
+  readonly scaling: ResolvedScaling;
+  /** Bits per code. */
+  readonly bits: number;
+  /** 2^bits. */
+  readonly codeCount: number;
+  readonly maxFinite: number;
+  /** Most negative finite value (−maxFinite for symmetric signed formats, 0 for unsigned ones). */
+  readonly minFinite: number;
+  /** Smallest positive normal value (for ints and posits: the smallest positive value). */
+  readonly minNormal: number;
+  /** Smallest positive value. */
+  readonly minSubnormal: number;
+  /** Gap between 1 and the next larger value (NaN if 1 is not representable). */
+  readonly epsilon: number;
+  /** log2(maxFinite / minSubnormal). */
+  readonly dynamicRangeBinades: number;
+  readonly hasNaN: boolean;
+  readonly hasInfinity: boolean;
+  readonly codes: SpecialCodes;
+}

@@ -1,0 +1,97 @@
+/**
+ * Schema validation of format specs with ajv. Turns ajv's first error into a SpecError that
+ * names the JSON pointer of the offending field and says what is allowed there.
+ */
+import { Effect } from "effect";
+import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import { formatSpecSchema, type FormatSpec } from "./spec-schema.ts";
+import { SpecError } from "./errors.ts";
+
+/** Compiles a schema once; `discriminator` makes oneOf-by-kind errors point at the chosen branch. */
+export function compileSchema<T>(schema: object): ValidateFunction<T> {
+  const ajv = new Ajv2020({ allErrors: false, verbose: true, discriminator: true, strict: true, strictTuples: false, strictRequired: false });
+  return ajv.compile<T>(schema);
+}
+
+const validateFormatSpec = compileSchema<FormatSpec>(formatSpecSchema);
+
+/** Validates parsed JSON against the format schema. */
+export function validateSpec(json: unknown, file: string): Effect.Effect<FormatSpec, SpecError> {
+  return validateFormatSpec(json)
+    ? Effect.succeed(json)
+    : Effect.fail(schemaError(validateFormatSpec.errors ?? [], file));
+}
+
+/** The first ajv error, phrased for a person: where, what is wrong, what is allowed. */
+export function schemaError(errors: readonly ErrorObject[], file: string): SpecError {
+  const error = pickError(errors);
+  if (error === undefined) return new SpecError({ file, pointer: "", message: "invalid spec" });
+  const { pointer, message } = describeError(error);
+  return new SpecError({ file, pointer, message });
+}
+
+// A oneOf without a discriminator reports each branch's failure before its own; the oneOf
+// error itself is the one that can say what the alternatives were.
+function pickError(errors: readonly ErrorObject[]): ErrorObject | undefined {
+  return errors.find((e) => e.keyword === "oneOf") ?? errors[0];
+}
+
+function describeError(error: ErrorObject): { pointer: string; message: string } {
+  const at = error.instancePath;
+  const got = error.data === undefined ? "" : ` (got ${JSON.stringify(error.data)})`;
+  const p = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case "additionalProperties": {
+      const allowed = Object.keys((error.parentSchema as { properties?: object }).properties ?? {});
+      return { pointer: `${at}/${String(p.additionalProperty)}`, message: `unknown field "${String(p.additionalProperty)}"; allowed fields: ${allowed.join(", ")}` };
+    }
+    case "required":
+      return { pointer: at, message: `missing required field "${String(p.missingProperty)}"` };
+    case "enum":
+      return { pointer: at, message: `must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}${got}` };
+    case "const":
+      return { pointer: at, message: `must be ${JSON.stringify(p.allowedValue)}${got}` };
+    case "type":
+      return { pointer: at, message: `must be ${String(p.type)}${got}` };
+    case "minimum":
+    case "maximum":
+    case "exclusiveMinimum":
+    case "exclusiveMaximum":
+      return { pointer: at, message: `must be ${String(p.comparison)} ${String(p.limit)}${got}` };
+    case "pattern":
+      return { pointer: at, message: `must match ${String(p.pattern)}${got}` };
+    case "maxLength":
+    case "minLength":
+      return { pointer: at, message: `${String(error.message)}${got}` };
+    case "discriminator": {
+      const branches = ((error.parentSchema as { oneOf?: { properties?: { kind?: { const?: string } } }[] }).oneOf ?? [])
+        .map((b) => JSON.stringify(b.properties?.kind?.const));
+      return { pointer: `${at}/kind`, message: `"kind" must be one of ${branches.join(", ")}${p.tagValue === undefined ? "" : ` (got ${JSON.stringify(p.tagValue)})`}` };
+    }
+    case "oneOf":
+      return { pointer: at, message: `must be one of: ${describeAlternatives(error.parentSchema)}${got}` };
+    default:
+      return { pointer: at, message: `${String(error.message)}${got}` };
+  }
+}
+
+function describeAlternatives(schema: unknown): string {
+  const oneOf = (schema as { oneOf?: unknown[] }).oneOf ?? [];
+  return oneOf.map(describeShape).join(" | ");
+}
+
+function describeShape(branch: unknown): string {
+  const b = branch as { const?: unknown; enum?: unknown[]; properties?: Record<string, { const?: unknown; type?: string; minimum?: number; maximum?: number }>; required?: string[] };
+  if (b.const !== undefined) return JSON.stringify(b.const);
+  if (b.enum !== undefined) return b.enum.map((v) => JSON.stringify(v)).join(" | ");
+  if (b.properties !== undefined) {
+    const fields = (b.required ?? Object.keys(b.properties)).map((key) => {
+      const f = b.properties?.[key] ?? {};
+      if (f.const !== undefined) return `"${key}": ${JSON.stringify(f.const)}`;
+      const range = f.minimum !== undefined ? ` ${f.minimum}..${f.maximum ?? "∞"}` : "";
+      return `"${key}": ${f.type ?? "value"}${range}`;
+    });
+    return `{ ${fields.join(", ")} }`;
+  }
+  return "a value of another shape";
+}
