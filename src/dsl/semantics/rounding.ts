@@ -1,0 +1,28 @@
+/** Rounding of an exact non-negative real (a double) to an integer, in every rounding mode. */
+import type { Rounding } from "../resolved.ts";
+
+/**
+ * Rounds q ≥ 0 (exact, < 2^53) to an integer. Stochastic rounding keeps the top `bits` bits of
+ * the fraction, t = ⌊frac·2^bits⌋, and rounds up iff t + r ≥ 2^bits with r the top `bits` bits of
+ * the u32 `random`: P(up) = t/2^bits, unbiased for fractions with at most `bits` bits.
+ */
+export function roundToInteger(q: number, rounding: Rounding, random: number | undefined): number {
+  const floor = Math.floor(q);
+  const frac = q - floor;
+  if (frac === 0) return floor;
+  switch (rounding.mode) {
+    case "toward-zero":
+      return floor;
+    case "nearest-away":
+      return frac >= 0.5 ? floor + 1 : floor;
+    case "nearest-even":
+      return frac > 0.5 || (frac === 0.5 && floor % 2 === 1) ? floor + 1 : floor;
+    case "stochastic": {
+      if (random === undefined) throw new Error("stochastic rounding needs a random draw (seed and element index)");
+      const scale = 2 ** rounding.bits;
+      const t = Math.floor(frac * scale);
+      const r = Math.floor((random >>> 0) / 2 ** (32 - rounding.bits));
+      return t + r >= scale ? floor + 1 : floor;
+    }
+  }
+}
