@@ -44,7 +44,9 @@ export function encodeFloat(format: ResolvedFormat, x: number, rounding: Roundin
   const e = floorLog2(a);
   // Below the normal range the grid is the subnormal one, or {0, minNormal} without subnormals.
   const quantumExponent = e >= el.minNormalExponent ? e - m : el.subnormals ? el.minNormalExponent - m : el.minNormalExponent;
-  let n = roundToInteger(a * 2 ** -quantumExponent, rounding, random);
+  // Without mantissa bits, n ∈ {1, 2} steps the exponent field, whose last bit decides ties.
+  const parityOffset = m === 0 ? e + el.bias - 1 : 0;
+  let n = roundToInteger(a * 2 ** -quantumExponent, rounding, random, parityOffset);
   if (n === 0 && !el.zero) n = 1;
   if (n === 0) return zeroCode(format, negative);
   const value = n * 2 ** quantumExponent;

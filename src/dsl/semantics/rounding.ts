@@ -5,8 +5,10 @@ import type { Rounding } from "../resolved.ts";
  * Rounds q ≥ 0 (exact, < 2^53) to an integer. Stochastic rounding keeps the top `bits` bits of
  * the fraction, t = ⌊frac·2^bits⌋, and rounds up iff t + r ≥ 2^bits with r the top `bits` bits of
  * the u32 `random`: P(up) = t/2^bits, unbiased for fractions with at most `bits` bits.
+ * Ties to even pick the n whose code is even: n + parityOffset even (the offset matters only
+ * when the code's last bit is not n's, as in formats with no mantissa bits).
  */
-export function roundToInteger(q: number, rounding: Rounding, random: number | undefined): number {
+export function roundToInteger(q: number, rounding: Rounding, random: number | undefined, parityOffset = 0): number {
   const floor = Math.floor(q);
   const frac = q - floor;
   if (frac === 0) return floor;
@@ -16,7 +18,7 @@ export function roundToInteger(q: number, rounding: Rounding, random: number | u
     case "nearest-away":
       return frac >= 0.5 ? floor + 1 : floor;
     case "nearest-even":
-      return frac > 0.5 || (frac === 0.5 && floor % 2 === 1) ? floor + 1 : floor;
+      return frac > 0.5 || (frac === 0.5 && (floor + parityOffset) % 2 !== 0) ? floor + 1 : floor;
     case "stochastic": {
       if (random === undefined) throw new Error("stochastic rounding needs a random draw (seed and element index)");
       const scale = 2 ** rounding.bits;

@@ -1,0 +1,89 @@
+/** `numforge encode FORMAT`: numbers on stdin → codes (and scale metadata for scaled formats). */
+import { Effect } from "effect";
+import type { ResolvedFormat } from "../../dsl/resolved.ts";
+import { counterRandom } from "../../dsl/semantics/random.ts";
+import { decode, encode } from "../../dsl/semantics/scalar.ts";
+import { dequantize, quantize } from "../../dsl/semantics/tensor.ts";
+import type { CliCommand } from "../command.ts";
+import { formatPositional, jsonFlag } from "../command.ts";
+import { attempt, UsageError } from "../errors.ts";
+import { printLine, readStdin } from "../io.ts";
+import { jsonText, parseStdinJson, parseValues } from "../json-io.ts";
+import { metaToJson } from "../meta-json.ts";
+import { affineFlags, booleanFlag, channelsFlag, overflowFlag, roundingFlag, seedFlag, stringFlag } from "../options.ts";
+import { renderColumns } from "../render/columns.ts";
+import { exactNumber, hexCode } from "../render/numbers.ts";
+
+const EXPECTED = `a JSON array of numbers (or "NaN", "Infinity", "-Infinity", "-0"), e.g. echo '[1.5, -0.1]' | numforge encode e4m3 --json`;
+
+export const encodeCommand: CliCommand = {
+  name: "encode",
+  summary: "encode numbers read from stdin into codes",
+  usage: "FORMAT [--rounding R] [--overflow O] [--seed N] [--scale S --zero-point Z] [--channels C] [--json]",
+  description:
+    `Reads ${EXPECTED.split(", e.g.")[0]} from stdin and prints their codes. Each value is rounded once, from the ` +
+    "exact double. Stochastic rounding draws counterRandom(seed, index) for element index. For a format with tensor " +
+    "scaling (amax, block, shift-squeeze, shift-groups) the input is one float32 tensor and the output is " +
+    `{"codes": [...], "meta": {...}}, which \`numforge decode\` takes back.`,
+  positionals: [formatPositional],
+  flags: [
+    { name: "rounding", value: "R", description: "nearest-even | nearest-away | toward-zero | stochastic:BITS (default: the format's)" },
+    { name: "overflow", value: "O", description: "saturate | infinity (default: the format's; unscaled formats only)" },
+    { name: "seed", value: "N", description: "u32 seed of the stochastic-rounding generator (default 0)" },
+    { name: "scale", value: "S", description: "divide each value by S (in float32) before encoding; unscaled formats only" },
+    { name: "zero-point", value: "Z", description: "int formats: add Z after rounding (clamped to the format's range)" },
+    { name: "channels", value: "C", description: "scaled formats: leading-axis slices for per-channel / per-group scales (default 1)" },
+    jsonFlag,
+  ],
+  examples: [
+    "echo '[448, 500, \"NaN\", \"-0\"]' | numforge encode e4m3 --json",
+    "echo '[0.3, -1.7]' | numforge encode int8 --scale 0.01 --zero-point 3 --json",
+    "echo '[0.3, 0.3, 0.3]' | numforge encode e4m3 --rounding stochastic:8 --seed 7 --json",
+    "echo '[1, 2, 3, 4]' | numforge encode mxfp8 --json | numforge decode mxfp8 --json",
+  ],
+  run: (input) =>
+    Effect.gen(function* () {
+      const { args, io, registry } = input;
+      const format = yield* registry.get(args.positionals[0]);
+      const rounding = yield* roundingFlag("encode", args, format);
+      const overflow = yield* overflowFlag("encode", args, format);
+      const seed = yield* seedFlag("encode", args);
+      const affine = yield* affineFlags("encode", args, format);
+      const channels = yield* channelsFlag("encode", args, format);
+      if (format.scaling.kind !== "none" && stringFlag(args, "overflow") !== undefined)
+        return yield* new UsageError({ command: "encode", message: `--overflow applies to unscaled formats; ${format.name} is encoded with its own overflow` });
+      const values = yield* readStdin(io, EXPECTED).pipe(
+        Effect.flatMap((text) => parseStdinJson(text, EXPECTED)),
+        Effect.flatMap((json) => parseValues(json)),
+      );
+      const json = booleanFlag(args, "json");
+      if (format.scaling.kind === "none") {
+        const random = (i: number) => (rounding.mode === "stochastic" ? counterRandom(seed, i) : undefined);
+        const codes = values.map((x, i) => encode(format, x, { rounding, overflow, random: random(i), scale: affine.scale, zeroPoint: affine.zeroPoint }));
+        if (json) return yield* printLine(io, jsonText(codes));
+        const decoded = codes.map((c) => decode(format, c, { scale: affine.scale, zeroPoint: affine.zeroPoint }));
+        return yield* printLine(io, encodedTable(format, values, codes, decoded));
+      }
+      const tensor = Float32Array.from(values);
+      const q = yield* attempt(() => quantize(format, tensor, { seed, channels, rounding }));
+      const codes = Array.from(q.codes);
+      if (json) return yield* printLine(io, jsonText({ codes, meta: metaToJson(q.meta) }));
+      const decoded = Array.from(dequantize(format, q.codes, q.meta, { channels }));
+      yield* printLine(io, `${encodedTable(format, values, codes, decoded)}\nmeta: ${jsonText(metaToJson(q.meta))}`);
+    }),
+};
+
+/** index, input, code, hex and the value the code decodes back to. */
+function encodedTable(format: ResolvedFormat, values: readonly number[], codes: readonly number[], decoded: readonly number[]): string {
+  return renderColumns(
+    [
+      { header: "#", align: "right" },
+      { header: "input", align: "right" },
+      { header: "code", align: "right" },
+      { header: "hex", align: "left" },
+      { header: "decoded", align: "right" },
+    ],
+    values.map((x, i) => [String(i), exactNumber(x), String(codes[i]), hexCode(codes[i], format.bits), exactNumber(decoded[i])]),
+  );
+}
+

@@ -1,0 +1,48 @@
+/**
+ * The errors a CLI run can end with. Every one is a user error (exit 2, one line on stderr);
+ * anything else that escapes is an internal defect (exit 1).
+ */
+import { Data, Effect } from "effect";
+import { match } from "ts-pattern";
+import { InputError, type SpecError, type UnknownFormatError } from "../dsl/errors.ts";
+
+/** A command line that names no command, an unknown flag, or a flag value that does not parse. */
+export class UsageError extends Data.TaggedError("UsageError")<{
+  /** The command the error belongs to, for the `numforge help COMMAND` hint. */
+  readonly command: string | undefined;
+  readonly message: string;
+}> {
+  override toString(): string {
+    const help = this.command === undefined ? "numforge --help" : `numforge help ${this.command}`;
+    return `numforge${this.command === undefined ? "" : ` ${this.command}`}: ${this.message} (see \`${help}\`)`;
+  }
+}
+
+/** Every error a command may fail with. */
+export type CliError = SpecError | UnknownFormatError | InputError | UsageError;
+
+/** The one line printed for a user error. */
+export function describeCliError(error: CliError): string {
+  return match(error)
+    .with({ _tag: "SpecError" }, (e) => e.toString())
+    .with({ _tag: "UnknownFormatError" }, (e) => e.toString())
+    .with({ _tag: "InputError" }, (e) => e.toString())
+    .with({ _tag: "UsageError" }, (e) => e.toString())
+    .exhaustive()
+    .replace(/\s*\n\s*/g, " ");
+}
+
+/**
+ * Runs a semantics call that reports bad input by throwing InputError (tensor layouts): that
+ * becomes a typed failure, anything else stays a defect.
+ */
+export function attempt<A>(f: () => A): Effect.Effect<A, InputError> {
+  return Effect.suspend(() => {
+    try {
+      return Effect.succeed(f());
+    } catch (e) {
+      if (e instanceof InputError) return Effect.fail(e);
+      throw e;
+    }
+  });
+}

@@ -1,0 +1,102 @@
+/**
+ * Typed readers for the flag values commands share (rounding, overflow, seed, scale, zero point,
+ * channels), each checked against the format it will be used with.
+ */
+import { Effect } from "effect";
+import type { Overflow, ResolvedFormat, Rounding } from "../dsl/resolved.ts";
+import type { ParsedArgs } from "./command.ts";
+import { UsageError } from "./errors.ts";
+
+type Check<A> = Effect.Effect<A, UsageError>;
+
+/** A string flag's value, or undefined when absent. */
+export function stringFlag(args: ParsedArgs, name: string): string | undefined {
+  const value = args.flags.get(name);
+  return typeof value === "string" ? value : undefined;
+}
+
+/** True when a boolean flag is present. */
+export const booleanFlag = (args: ParsedArgs, name: string): boolean => args.flags.get(name) === true;
+
+const usage = (command: string, message: string) => Effect.fail(new UsageError({ command, message }));
+
+/** A flag holding a finite number, or undefined when absent. */
+function numberFlag(command: string, args: ParsedArgs, name: string): Check<number | undefined> {
+  const text = stringFlag(args, name);
+  if (text === undefined) return Effect.succeed(undefined);
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value)) return usage(command, `--${name} must be a finite number (got "${text}")`);
+  return Effect.succeed(value);
+}
+
+/** A flag holding an integer in [min, max], or undefined when absent. */
+function integerFlag(command: string, args: ParsedArgs, name: string, min: number, max: number): Check<number | undefined> {
+  return numberFlag(command, args, name).pipe(
+    Effect.flatMap((value) =>
+      value === undefined || (Number.isInteger(value) && value >= min && value <= max)
+        ? Effect.succeed(value)
+        : usage(command, `--${name} must be an integer in ${min}..${max} (got ${stringFlag(args, name)})`),
+    ),
+  );
+}
+
+/** --rounding: nearest-even | nearest-away | toward-zero | stochastic:BITS; posits only round to nearest-even. */
+export function roundingFlag(command: string, args: ParsedArgs, format: ResolvedFormat): Check<Rounding> {
+  const text = stringFlag(args, "rounding");
+  if (text === undefined) return Effect.succeed(format.rounding);
+  const stochastic = /^stochastic:(\d+)$/.exec(text);
+  const rounding: Rounding | undefined =
+    text === "nearest-even" || text === "nearest-away" || text === "toward-zero" ? { mode: text, bits: 0 }
+    : stochastic !== null ? { mode: "stochastic", bits: Number(stochastic[1]) }
+    : undefined;
+  if (rounding === undefined)
+    return usage(command, `--rounding must be nearest-even, nearest-away, toward-zero or stochastic:BITS (got "${text}")`);
+  if (rounding.mode === "stochastic" && (rounding.bits < 1 || rounding.bits > 24))
+    return usage(command, `stochastic rounding takes 1..24 random bits (got ${rounding.bits})`);
+  if (format.element.kind === "posit" && rounding.mode !== "nearest-even")
+    return usage(command, `${format.name} is a posit; posits always round to nearest-even on the bit pattern`);
+  return Effect.succeed(rounding);
+}
+
+/** --overflow: saturate | infinity; infinity needs a float format with an Inf or a NaN. */
+export function overflowFlag(command: string, args: ParsedArgs, format: ResolvedFormat): Check<Overflow> {
+  const text = stringFlag(args, "overflow");
+  if (text === undefined) return Effect.succeed(format.overflow);
+  if (text !== "saturate" && text !== "infinity") return usage(command, `--overflow must be saturate or infinity (got "${text}")`);
+  if (text === "infinity" && (format.element.kind !== "float" || (!format.hasInfinity && !format.hasNaN)))
+    return usage(command, `--overflow infinity needs a float format with an infinity or a NaN; ${format.name} saturates`);
+  return Effect.succeed(text);
+}
+
+/** --seed: the u32 key of the stochastic-rounding generator (default 0). */
+export const seedFlag = (command: string, args: ParsedArgs): Check<number> =>
+  integerFlag(command, args, "seed", 0, 2 ** 32 - 1).pipe(Effect.map((seed) => seed ?? 0));
+
+/** --channels: leading-axis slices for per-channel / per-group scaling (scaled formats only). */
+export function channelsFlag(command: string, args: ParsedArgs, format: ResolvedFormat): Check<number | undefined> {
+  if (stringFlag(args, "channels") !== undefined && format.scaling.kind === "none")
+    return usage(command, `--channels applies to formats with tensor scaling; ${format.name} has none`);
+  return integerFlag(command, args, "channels", 1, 2 ** 31);
+}
+
+/** The static affine mapping of an unscaled format: --scale S (positive) and --zero-point Z (int formats). */
+export interface Affine {
+  readonly scale: number | undefined;
+  readonly zeroPoint: number | undefined;
+}
+
+/** --scale and --zero-point, refused for formats whose tensor scaling computes its own scales. */
+export function affineFlags(command: string, args: ParsedArgs, format: ResolvedFormat): Check<Affine> {
+  return Effect.gen(function* () {
+    const scale = yield* numberFlag(command, args, "scale");
+    const given = scale !== undefined || stringFlag(args, "zero-point") !== undefined;
+    if (given && format.scaling.kind !== "none")
+      return yield* usage(command, `--scale and --zero-point apply to unscaled formats; ${format.name} has ${format.scaling.kind} scaling, which computes its own scales`);
+    if (scale !== undefined && !(scale > 0)) return yield* usage(command, `--scale must be positive (got ${scale})`);
+    const el = format.element;
+    if (stringFlag(args, "zero-point") !== undefined && el.kind !== "int")
+      return yield* usage(command, `--zero-point applies to int formats; ${format.name} is a ${el.kind} format`);
+    const zeroPoint = el.kind === "int" ? yield* integerFlag(command, args, "zero-point", el.minInt, el.maxInt) : undefined;
+    return { scale, zeroPoint };
+  });
+}

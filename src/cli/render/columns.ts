@@ -1,0 +1,29 @@
+/** Aligned text columns: a header row and data rows, numbers right-aligned. */
+
+export type Align = "left" | "right";
+
+export interface Column {
+  readonly header: string;
+  readonly align: Align;
+}
+
+/** Renders rows under their headers with two spaces between columns; the last column is not padded. */
+export function renderColumns(columns: readonly Column[], rows: readonly (readonly string[])[]): string {
+  const widths = columns.map((c, i) => Math.max(c.header.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    columns
+      .map((c, i) => {
+        const cell = cells[i] ?? "";
+        if (i === columns.length - 1 && c.align === "left") return cell;
+        return c.align === "right" ? cell.padStart(widths[i]) : cell.padEnd(widths[i]);
+      })
+      .join("  ")
+      .trimEnd();
+  return [line(columns.map((c) => c.header)), ...rows.map(line)].join("\n");
+}
+
+/** Key/value lines with the keys padded to one width. */
+export function renderPairs(pairs: readonly (readonly [string, string])[]): string {
+  const width = Math.max(...pairs.map(([k]) => k.length));
+  return pairs.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
+}

@@ -1,0 +1,126 @@
+/**
+ * A small ResNet (He et al. 2016, basic blocks) for 28×28×1 digits: stem conv3×3 + BN + ReLU
+ * (optionally a 2×2 max pool), residual stages, global average pooling, linear head.
+ * A block whose stride or width changes gets a 1×1 conv + BN projection shortcut.
+ */
+import type { Ctx } from "../context.ts";
+import { relu } from "../ops/activations.ts";
+import { batchNorm, batchNormState, type BatchNormState } from "../ops/batchnorm.ts";
+import { conv2d } from "../ops/conv2d.ts";
+import { add } from "../ops/elementwise.ts";
+import { linear } from "../ops/linear.ts";
+import { globalAvgPool, maxPool2d } from "../ops/pool.ts";
+import type { DType, Tensor } from "../tensor.ts";
+import { filled, heNormal, uniformFanIn } from "./init.ts";
+import type { Model } from "./model.ts";
+
+export interface StageConfig {
+  readonly channels: number;
+  readonly blocks: number;
+  /** Stride of the stage's first block (2 halves the resolution). */
+  readonly stride: number;
+}
+
+export interface ResNetConfig {
+  readonly inChannels: number;
+  readonly classes: number;
+  readonly stemChannels: number;
+  /** A 2×2 max pool after the stem (as ResNet's ImageNet stem pools): 4× fewer positions after it. */
+  readonly stemPool: boolean;
+  readonly stages: readonly StageConfig[];
+  readonly seed: number;
+  readonly dtype: DType;
+}
+
+/** 16 → stages of 16, 32 (stride 2), 64 (stride 2), one block each. */
+export const defaultResNetConfig: ResNetConfig = {
+  inChannels: 1,
+  classes: 10,
+  stemChannels: 16,
+  stemPool: false,
+  stages: [
+    { channels: 16, blocks: 1, stride: 1 },
+    { channels: 32, blocks: 1, stride: 2 },
+    { channels: 64, blocks: 1, stride: 2 },
+  ],
+  seed: 0,
+  dtype: "float32",
+};
+
+interface ConvBn {
+  readonly site: string;
+  readonly weight: Tensor;
+  readonly gamma: Tensor;
+  readonly beta: Tensor;
+  readonly state: BatchNormState;
+  readonly stride: number;
+  readonly padding: number;
+}
+
+interface Block {
+  readonly conv1: ConvBn;
+  readonly conv2: ConvBn;
+  readonly shortcut: ConvBn | null;
+}
+
+export interface ResNet extends Model {
+  readonly config: ResNetConfig;
+  /** Running statistics of every batch-norm layer, by site (for checkpoints). */
+  batchNormStates(): ReadonlyMap<string, BatchNormState>;
+}
+
+export function createResNet(overrides: Partial<ResNetConfig> = {}): ResNet {
+  const config: ResNetConfig = { ...defaultResNetConfig, ...overrides };
+  if (config.stages.length === 0) throw new RangeError("resnet: at least one stage is needed");
+  const { seed, dtype } = config;
+  const convBn = (site: string, cin: number, cout: number, k: number, stride: number): ConvBn => ({
+    site,
+    weight: heNormal(`${site}.weight`, [cout, cin, k, k], seed, dtype),
+    gamma: filled(`${site}.bn.gamma`, [cout], 1, dtype),
+    beta: filled(`${site}.bn.beta`, [cout], 0, dtype),
+    state: batchNormState(cout),
+    stride,
+    padding: (k - 1) >> 1,
+  });
+
+  const stem = convBn("stem", config.inChannels, config.stemChannels, 3, 1);
+  const blocks: Block[] = [];
+  let cin = config.stemChannels;
+  config.stages.forEach((stage, si) => {
+    for (let bi = 0; bi < stage.blocks; bi++) {
+      const stride = bi === 0 ? stage.stride : 1;
+      const site = `stage${si}.block${bi}`;
+      blocks.push({
+        conv1: convBn(`${site}.conv1`, cin, stage.channels, 3, stride),
+        conv2: convBn(`${site}.conv2`, stage.channels, stage.channels, 3, 1),
+        shortcut: stride !== 1 || cin !== stage.channels ? convBn(`${site}.shortcut`, cin, stage.channels, 1, stride) : null,
+      });
+      cin = stage.channels;
+    }
+  });
+  const headW = uniformFanIn("head.weight", [config.classes, cin], seed, dtype);
+  const headB = filled("head.bias", [config.classes], 0, dtype);
+
+  const convBns = [stem, ...blocks.flatMap((b) => (b.shortcut ? [b.conv1, b.conv2, b.shortcut] : [b.conv1, b.conv2]))];
+  const params = [...convBns.flatMap((c) => [c.weight, c.gamma, c.beta]), headW, headB];
+
+  const applyConvBn = (ctx: Ctx, x: Tensor, c: ConvBn): Tensor =>
+    batchNorm(ctx, conv2d(ctx, x, c.weight, null, c.site, { stride: c.stride, padding: c.padding }), c.gamma, c.beta, c.state, `${c.site}.bn`);
+
+  return {
+    name: "resnet",
+    config,
+    parameters: () => params.slice(),
+    batchNormStates: () => new Map(convBns.map((c) => [c.site, c.state])),
+    forward(ctx: Ctx, x: Tensor): Tensor {
+      let h = relu(ctx, applyConvBn(ctx, x, stem));
+      if (config.stemPool) h = maxPool2d(ctx, h, { kernel: 2 });
+      for (const b of blocks) {
+        const main = applyConvBn(ctx, relu(ctx, applyConvBn(ctx, h, b.conv1)), b.conv2);
+        const skip = b.shortcut ? applyConvBn(ctx, h, b.shortcut) : h;
+        h = relu(ctx, add(ctx, main, skip));
+      }
+      return linear(ctx, globalAvgPool(ctx, h), headW, headB, "head");
+    },
+  };
+}

@@ -1,0 +1,98 @@
+/** 2-D convolution over NCHW by im2col + one GEMM per pass (forward, input grad, weight grad). */
+import { recording, type Ctx } from "../context.ts";
+import { quantizedView } from "../precision.ts";
+import { expectRank, expectSameDType, gradOf, Tensor, zerosLike, type FloatArray } from "../tensor.ts";
+import { addWeightGradient } from "./common.ts";
+import { col2im, convGeometry, im2col } from "./im2col.ts";
+
+export interface Conv2dOptions {
+  readonly stride?: number;
+  readonly padding?: number;
+}
+
+/**
+ * x [N, C, H, W], w [F, C, KH, KW], b [F] or null → [N, F, OH, OW] (cross-correlation, as in
+ * every framework). Quantization sites as in `linear`: the activation is quantized before
+ * im2col (so duplicated window entries do not skew tensor statistics).
+ */
+export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: string, options: Conv2dOptions = {}): Tensor {
+  expectRank(`conv2d ${site}`, x, 4);
+  expectRank(`conv2d ${site}`, w, 4);
+  const [f, wc, kh, kw] = w.shape;
+  if (x.shape[1] !== wc) throw new RangeError(`conv2d ${site}: input has ${x.shape[1]} channels, weight expects ${wc}`);
+  if (b !== null && (b.shape.length !== 1 || b.shape[0] !== f)) {
+    throw new RangeError(`conv2d ${site}: bias must be [${f}], got [${b.shape.join(", ")}]`);
+  }
+  expectSameDType(`conv2d ${site}`, ...(b ? [x, w, b] : [x, w]));
+  const geo = convGeometry(`conv2d ${site}`, x.shape, kh, kw, options.stride ?? 1, options.padding ?? 0);
+  const { n, oh, ow } = geo;
+  const ckk = wc * kh * kw;
+  const spatial = oh * ow;
+  const cols = n * spatial;
+  const { backend, precision } = ctx;
+
+  const xq = quantizedView(precision, "activation", x.data, site);
+  const wq = quantizedView(precision, "weight", w.data, site);
+  const colm = zerosLike(x.data, ckk * cols);
+  im2col(xq, geo, colm);
+  const yCols = zerosLike(x.data, f * cols);
+  backend.gemm({ a: wq, b: colm, c: yCols, m: f, n: cols, k: ckk, transA: false, transB: false, alpha: 1, beta: 0 });
+  const y = zerosLike(x.data, n * f * spatial);
+  fromChannelMajor(yCols, y, n, f, spatial, b?.data ?? null);
+
+  const rec = recording(ctx, x, w, b);
+  const out = new Tensor([n, f, oh, ow], y, rec);
+  if (!rec) return out;
+  ctx.tape!.record(() => {
+    if (out.grad === null) return;
+    // The permuted copy is ours, so the error is quantized in place on it.
+    const g = zerosLike(out.grad, f * cols);
+    toChannelMajor(out.grad, g, n, f, spatial);
+    if (precision.active("error", site)) precision.quantize("error", g, site);
+    if (w.requiresGrad) {
+      addWeightGradient(precision, w, site, (dst, beta) =>
+        backend.gemm({ a: g, b: colm, c: dst, m: f, n: ckk, k: cols, transA: false, transB: true, alpha: 1, beta }));
+    }
+    if (b !== null && b.requiresGrad) {
+      addWeightGradient(precision, b, `${site}.bias`, (dst, beta) => rowSums(g, f, cols, dst, beta));
+    }
+    if (x.requiresGrad) {
+      const dcols = zerosLike(x.data, ckk * cols);
+      backend.gemm({ a: wq, b: g, c: dcols, m: ckk, n: cols, k: f, transA: true, transB: false, alpha: 1, beta: 0 });
+      col2im(dcols, geo, gradOf(x));
+    }
+  });
+  return out;
+}
+
+/** [F, N·S] → [N, F, S], adding bias[f] when given. */
+function fromChannelMajor(src: FloatArray, dst: FloatArray, n: number, f: number, s: number, bias: FloatArray | null): void {
+  for (let fi = 0; fi < f; fi++) {
+    const bv = bias === null ? 0 : bias[fi];
+    for (let ni = 0; ni < n; ni++) {
+      const si = fi * n * s + ni * s;
+      const di = (ni * f + fi) * s;
+      for (let j = 0; j < s; j++) dst[di + j] = src[si + j] + bv;
+    }
+  }
+}
+
+/** [N, F, S] → [F, N·S]. */
+function toChannelMajor(src: FloatArray, dst: FloatArray, n: number, f: number, s: number): void {
+  for (let fi = 0; fi < f; fi++) {
+    for (let ni = 0; ni < n; ni++) {
+      const di = fi * n * s + ni * s;
+      const si = (ni * f + fi) * s;
+      for (let j = 0; j < s; j++) dst[di + j] = src[si + j];
+    }
+  }
+}
+
+/** dst[r] = beta·dst[r] + Σ_j g[r, j]. */
+function rowSums(g: FloatArray, rows: number, cols: number, dst: FloatArray, beta: 0 | 1): void {
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    for (let j = r * cols, e = j + cols; j < e; j++) s += g[j];
+    dst[r] = beta === 0 ? s : dst[r] + s;
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * im2col / col2im for NCHW convolutions. The column matrix is [C·KH·KW, N·OH·OW]: row
+ * (c, kh, kw), column (n, oh, ow), so a convolution is one GEMM W[F, C·KH·KW] · cols.
+ */
+import type { FloatArray } from "../tensor.ts";
+
+export interface ConvGeometry {
+  readonly n: number;
+  readonly c: number;
+  readonly h: number;
+  readonly w: number;
+  readonly kh: number;
+  readonly kw: number;
+  readonly stride: number;
+  readonly padding: number;
+  readonly oh: number;
+  readonly ow: number;
+}
+
+/** Output size and geometry; throws when the kernel does not fit the padded input. */
+export function convGeometry(
+  site: string, [n, c, h, w]: readonly number[], kh: number, kw: number, stride: number, padding: number,
+): ConvGeometry {
+  if (!(stride >= 1) || !Number.isInteger(stride)) throw new RangeError(`${site}: stride must be a positive integer, got ${stride}`);
+  if (!(padding >= 0) || !Number.isInteger(padding)) throw new RangeError(`${site}: padding must be a non-negative integer, got ${padding}`);
+  const oh = Math.floor((h + 2 * padding - kh) / stride) + 1;
+  const ow = Math.floor((w + 2 * padding - kw) / stride) + 1;
+  if (oh < 1 || ow < 1) {
+    throw new RangeError(`${site}: a ${kh}×${kw} window does not fit a ${h}×${w} input with padding ${padding}`);
+  }
+  return { n, c, h, w, kh, kw, stride, padding, oh, ow };
+}
+
+/** The output columns [lo, hi) whose input column ow·stride − padding + k lies inside [0, size). */
+function validRange(k: number, size: number, out: number, stride: number, padding: number): [number, number] {
+  const lo = Math.max(0, Math.ceil((padding - k) / stride));
+  const hi = Math.min(out, Math.floor((size - 1 + padding - k) / stride) + 1);
+  return [lo, Math.max(lo, hi)];
+}
+
+/** Writes the column matrix of x (NCHW) into cols (zeros where the window hits padding). */
+export function im2col(x: FloatArray, g: ConvGeometry, cols: FloatArray): void {
+  const { n, c, h, w, kh, kw, stride, padding, oh, ow } = g;
+  let o = 0;
+  for (let ci = 0; ci < c; ci++) {
+    for (let ki = 0; ki < kh; ki++) {
+      const [ohLo, ohHi] = validRange(ki, h, oh, stride, padding);
+      for (let kj = 0; kj < kw; kj++) {
+        const [owLo, owHi] = validRange(kj, w, ow, stride, padding);
+        for (let ni = 0; ni < n; ni++) {
+          const plane = (ni * c + ci) * h * w;
+          for (let y = 0; y < oh; y++) {
+            if (y < ohLo || y >= ohHi) {
+              for (let xo = 0; xo < ow; xo++) cols[o++] = 0;
+              continue;
+            }
+            const row = plane + (y * stride - padding + ki) * w - padding + kj;
+            for (let xo = 0; xo < owLo; xo++) cols[o++] = 0;
+            for (let xo = owLo; xo < owHi; xo++) cols[o++] = x[row + xo * stride];
+            for (let xo = owHi; xo < ow; xo++) cols[o++] = 0;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Adds the column matrix back into dx (NCHW): the adjoint of im2col. */
+export function col2im(cols: FloatArray, g: ConvGeometry, dx: FloatArray): void {
+  const { n, c, h, w, kh, kw, stride, padding, oh, ow } = g;
+  let o = 0;
+  for (let ci = 0; ci < c; ci++) {
+    for (let ki = 0; ki < kh; ki++) {
+      const [ohLo, ohHi] = validRange(ki, h, oh, stride, padding);
+      for (let kj = 0; kj < kw; kj++) {
+        const [owLo, owHi] = validRange(kj, w, ow, stride, padding);
+        for (let ni = 0; ni < n; ni++) {
+          const plane = (ni * c + ci) * h * w;
+          for (let y = 0; y < oh; y++) {
+            if (y < ohLo || y >= ohHi) {
+              o += ow;
+              continue;
+            }
+            const row = plane + (y * stride - padding + ki) * w - padding + kj;
+            for (let xo = owLo; xo < owHi; xo++) dx[row + xo * stride] += cols[o + xo];
+            o += ow;
+          }
+        }
+      }
+    }
+  }
+}

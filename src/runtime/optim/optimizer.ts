@@ -1,0 +1,38 @@
+/** What the trainer needs from an optimizer; implementations keep their state per parameter. */
+import type { Precision } from "../precision.ts";
+import type { Tensor } from "../tensor.ts";
+
+export interface Optimizer {
+  readonly params: readonly Tensor[];
+  /**
+   * Applies one update with learning rate `lr` from the accumulated gradients. State is
+   * passed through `precision` as "optimizerState" (site `<param>.<slot>`), the written
+   * weights as "master" (site `<param>`). Parameters whose grad is null are skipped.
+   */
+  step(lr: number, precision: Precision): void;
+  zeroGrad(): void;
+}
+
+/** Which parameters weight decay applies to; by default all. */
+export type DecayFilter = (param: Tensor) => boolean;
+
+/** Decay weights only: skips rank-1 parameters (biases, norm scales and shifts). */
+export const decayWeightsOnly: DecayFilter = (p) => p.shape.length > 1;
+
+/** Quantizes a parameter's freshly written values when the recipe keeps masters in a format. */
+export function writeMaster(precision: Precision, p: Tensor): void {
+  if (precision.active("master", p.name)) precision.quantize("master", p.data, p.name);
+}
+
+export function quantizeState(precision: Precision, state: Tensor["data"], site: string): void {
+  if (precision.active("optimizerState", site)) precision.quantize("optimizerState", state, site);
+}
+
+export function checkParams(op: string, params: readonly Tensor[]): void {
+  const names = new Set<string>();
+  for (const p of params) {
+    if (!p.requiresGrad) throw new Error(`${op}: tensor ${p.name || "(unnamed)"} does not require grad`);
+    if (p.name !== "" && names.has(p.name)) throw new Error(`${op}: two parameters are named ${p.name}`);
+    names.add(p.name);
+  }
+}
