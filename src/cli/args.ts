@@ -1,10 +1,9 @@
 /**
- * The hand-written argument parser: argv → an Invocation (help, version, or a command with
- * flags checked against its FlagSpecs). Values may follow as `--flag value` or `--flag=value`.
+ * The hand-written argument parser: argv → an Invocation (help, version, or a command with its
+ * flags checked against the command's FlagSpecs). Values follow as `--flag value` or `--flag=value`.
  */
-import { Effect } from "effect";
-import { closeMatches } from "../dsl/registry.ts";
-import type { CliCommand, ParsedArgs } from "./command.ts";
+import * as Effect from "effect/Effect";
+import type { CliCommand, CommandEntry, ParsedArgs } from "./command.ts";
 import { UsageError } from "./errors.ts";
 
 /** What the command line asks for. */
@@ -15,8 +14,8 @@ export type Invocation =
 
 const isHelpFlag = (token: string) => token === "--help" || token === "-h";
 
-/** Parses the whole argv (without node and the script path). */
-export function parseInvocation(argv: readonly string[], commands: readonly CliCommand[]): Effect.Effect<Invocation, UsageError> {
+/** Parses the whole argv (without node and the script path), loading only the command named. */
+export function parseInvocation(argv: readonly string[], entries: readonly CommandEntry[]): Effect.Effect<Invocation, UsageError> {
   const [first, ...rest] = argv;
   if (first === undefined) return Effect.fail(new UsageError({ command: undefined, message: "missing command" }));
   if (isHelpFlag(first)) return Effect.succeed({ kind: "help", command: undefined });
@@ -24,9 +23,9 @@ export function parseInvocation(argv: readonly string[], commands: readonly CliC
   if (first === "help") {
     if (rest.length > 1) return Effect.fail(new UsageError({ command: undefined, message: `help takes one command name, got ${rest.length}` }));
     if (rest[0] === undefined) return Effect.succeed({ kind: "help", command: undefined });
-    return findCommand(rest[0], commands).pipe(Effect.map((command) => ({ kind: "help" as const, command })));
+    return loadCommand(rest[0], entries).pipe(Effect.map((command): Invocation => ({ kind: "help", command })));
   }
-  return findCommand(first, commands).pipe(
+  return loadCommand(first, entries).pipe(
     Effect.flatMap((command) =>
       rest.some(isHelpFlag)
         ? Effect.succeed<Invocation>({ kind: "help", command })
@@ -35,11 +34,15 @@ export function parseInvocation(argv: readonly string[], commands: readonly CliC
   );
 }
 
-function findCommand(name: string, commands: readonly CliCommand[]): Effect.Effect<CliCommand, UsageError> {
-  const command = commands.find((c) => c.name === name);
-  if (command !== undefined) return Effect.succeed(command);
+function loadCommand(name: string, entries: readonly CommandEntry[]): Effect.Effect<CliCommand, UsageError> {
+  const entry = entries.find((c) => c.name === name);
+  if (entry !== undefined)
+    return Effect.promise(() => entry.load()).pipe(Effect.map(({ command }) => ({ name: entry.name, summary: entry.summary, ...command })));
+  const names = entries.map((c) => c.name);
   const what = name.startsWith("-") ? `unknown option "${name}"` : `unknown command "${name}"`;
-  return Effect.fail(new UsageError({ command: undefined, message: `${what}${didYouMean(name, commands.map((c) => c.name))}; commands: ${commands.map((c) => c.name).join(", ")}` }));
+  return didYouMean(name, names).pipe(
+    Effect.flatMap((hint) => Effect.fail(new UsageError({ command: undefined, message: `${what}${hint}; commands: ${names.join(", ")}` }))),
+  );
 }
 
 /** Checks a command's tokens against its flags and positionals. */
@@ -59,11 +62,13 @@ export function parseCommandArgs(command: CliCommand, tokens: readonly string[])
       continue;
     }
     const eq = token.indexOf("=");
-    const name = (eq === -1 ? token : token.slice(0, eq)).replace(/^--?/, "");
+    const written = eq === -1 ? token : token.slice(0, eq);
+    const name = written.replace(/^--?/, "");
     const spec = command.flags.find((f) => f.name === name);
     if (spec === undefined || !token.startsWith("--")) {
       const allowed = command.flags.map((f) => `--${f.name}`);
-      return fail(`unknown flag "${eq === -1 ? token : token.slice(0, eq)}"${didYouMean(`--${name}`, allowed)}; ${allowed.length === 0 ? "it takes no flags" : `flags: ${allowed.join(", ")}`}`);
+      const list = allowed.length === 0 ? "it takes no flags" : `flags: ${allowed.join(", ")}`;
+      return didYouMean(written, allowed).pipe(Effect.flatMap((hint) => fail(`unknown flag "${written}"${hint}; ${list}`)));
     }
     if (flags.has(name)) return fail(`--${name} is given twice`);
     if (spec.value === undefined) {
@@ -77,16 +82,22 @@ export function parseCommandArgs(command: CliCommand, tokens: readonly string[])
     flags.set(name, value);
   }
   const expected = command.positionals;
-  if (positionals.length < expected.length)
-    return fail(`missing ${expected.slice(positionals.length).map((p) => p.name).join(" ")}`);
+  if (positionals.length < expected.length) return fail(`missing ${expected.slice(positionals.length).map((p) => p.name).join(" ")}`);
   if (positionals.length > expected.length)
     return fail(`unexpected argument "${positionals[expected.length]}"; usage: numforge ${command.name} ${command.usage}`);
   return Effect.succeed({ positionals, flags });
 }
 
-/** " (did you mean …?)" for close candidates; leading dashes take no part in the comparison. */
-function didYouMean(name: string, candidates: readonly string[]): string {
+/**
+ * " (did you mean …?)" for close candidates, or "". Leading dashes take no part in the
+ * comparison. The matcher lives with the format registry, loaded only on this error path.
+ */
+function didYouMean(name: string, candidates: readonly string[]): Effect.Effect<string> {
   const bare = (s: string) => s.replace(/^-+/, "");
-  const close = closeMatches(bare(name), candidates.map(bare)).map((c) => candidates.find((x) => bare(x) === c) ?? c);
-  return close.length === 0 ? "" : ` (did you mean ${close.join(", ")}?)`;
+  return Effect.promise(() => import("../dsl/registry.ts")).pipe(
+    Effect.map(({ closeMatches }) => {
+      const close = closeMatches(bare(name), candidates.map(bare)).map((c) => candidates.find((x) => bare(x) === c) ?? c);
+      return close.length === 0 ? "" : ` (did you mean ${close.join(", ")}?)`;
+    }),
+  );
 }

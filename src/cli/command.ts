@@ -1,8 +1,9 @@
 /**
- * What a command is: its help text, the flags and positionals it accepts, and an Effect that
- * runs it. A command is one file under `commands/` plus one line in `registry.ts`.
+ * What a command is: a registry entry (name, one-line summary, lazy loader) and, in its own file
+ * under `commands/`, its help text, flags, positionals and the Effect that runs it. Loading lazily
+ * keeps `--help` and the other commands from paying for a command's imports.
  */
-import type { Effect } from "effect";
+import type * as Effect from "effect/Effect";
 import type { Registry } from "../dsl/registry.ts";
 import type { CliError } from "./errors.ts";
 import type { Io } from "./io.ts";
@@ -34,10 +35,16 @@ export interface CommandInput {
   readonly registry: Registry;
 }
 
-export interface CliCommand {
+/** One line of `registry.ts`: enough to list the command and load it when it is asked for. */
+export interface CommandEntry {
   readonly name: string;
   /** One line for the command list. */
   readonly summary: string;
+  readonly load: () => Promise<{ readonly command: CommandDefinition }>;
+}
+
+/** What a file under `commands/` exports as `command`. */
+export interface CommandDefinition {
   /** The synopsis after `numforge NAME`. */
   readonly usage: string;
   /** What it does, in a few lines. */
@@ -47,6 +54,9 @@ export interface CliCommand {
   readonly examples: readonly string[];
   readonly run: (input: CommandInput) => Effect.Effect<void, CliError>;
 }
+
+/** A loaded command: its entry and its definition. */
+export type CliCommand = Omit<CommandEntry, "load"> & CommandDefinition;
 
 /** The shared `--json` flag. */
 export const jsonFlag: FlagSpec = { name: "json", description: "print JSON on stdout and nothing else" };

@@ -2,9 +2,9 @@
  * The errors a CLI run can end with. Every one is a user error (exit 2, one line on stderr);
  * anything else that escapes is an internal defect (exit 1).
  */
-import { Data, Effect } from "effect";
+import * as Data from "effect/Data";
 import { match } from "ts-pattern";
-import { InputError, type SpecError, type UnknownFormatError } from "../dsl/errors.ts";
+import type { InputError, SpecError, UnknownFormatError } from "../dsl/errors.ts";
 
 /** A command line that names no command, an unknown flag, or a flag value that does not parse. */
 export class UsageError extends Data.TaggedError("UsageError")<{
@@ -32,17 +32,3 @@ export function describeCliError(error: CliError): string {
     .replace(/\s*\n\s*/g, " ");
 }
 
-/**
- * Runs a semantics call that reports bad input by throwing InputError (tensor layouts): that
- * becomes a typed failure, anything else stays a defect.
- */
-export function attempt<A>(f: () => A): Effect.Effect<A, InputError> {
-  return Effect.suspend(() => {
-    try {
-      return Effect.succeed(f());
-    } catch (e) {
-      if (e instanceof InputError) return Effect.fail(e);
-      throw e;
-    }
-  });
-}

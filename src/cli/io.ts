@@ -1,6 +1,5 @@
 /** The process boundary, passed explicitly so commands never touch `process` themselves. */
-import { Effect } from "effect";
-import { InputError } from "../dsl/errors.ts";
+import * as Effect from "effect/Effect";
 
 export interface Io {
   /** The whole of stdin as text. */
@@ -27,13 +26,3 @@ export function processIo(): Io {
 
 /** Writes text to stdout, adding the final newline. */
 export const printLine = (io: Io, text: string): Effect.Effect<void> => Effect.sync(() => io.stdout(`${text}\n`));
-
-/** Reads stdin; `expected` says what should have been piped in when nothing was. */
-export function readStdin(io: Io, expected: string): Effect.Effect<string, InputError> {
-  if (io.stdinIsTerminal)
-    return Effect.fail(new InputError({ where: "stdin", message: `nothing piped in; expected ${expected}` }));
-  return Effect.tryPromise({
-    try: () => io.readStdin(),
-    catch: (e) => new InputError({ where: "stdin", message: `cannot read: ${(e as Error).message}` }),
-  });
-}

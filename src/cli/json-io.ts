@@ -3,8 +3,9 @@
  * "Infinity", "-Infinity", "-0"; codes as integers checked against the format's width.
  * Errors name the offending element (counted from 0) and say what was expected.
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { InputError } from "../dsl/errors.ts";
+import type { Io } from "./io.ts";
 
 /** The JSON form of a value: a number, or a string for what JSON numbers cannot say. */
 export type JsonValue = number | "NaN" | "Infinity" | "-Infinity" | "-0";
@@ -32,6 +33,16 @@ export function jsonText(value: unknown, lines = false): string {
 }
 
 const stdinError = (message: string) => new InputError({ where: "stdin", message });
+
+/** Reads stdin; `expected` says what should have been piped in when nothing was. */
+export function readStdin(io: Io, expected: string): Effect.Effect<string, InputError> {
+  if (io.stdinIsTerminal)
+    return Effect.fail(new InputError({ where: "stdin", message: `nothing piped in; expected ${expected}` }));
+  return Effect.tryPromise({
+    try: () => io.readStdin(),
+    catch: (e) => new InputError({ where: "stdin", message: `cannot read: ${(e as Error).message}` }),
+  });
+}
 
 /** Parses stdin text as JSON; a syntax error says where (line and column when the engine tells). */
 export function parseStdinJson(text: string, expected: string): Effect.Effect<unknown, InputError> {

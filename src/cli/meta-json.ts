@@ -2,7 +2,7 @@
  * Tensor scale metadata as JSON: typed arrays become plain arrays on the way out and are
  * checked and rebuilt on the way in, against the format and the number of codes.
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { match } from "ts-pattern";
 import { InputError } from "../dsl/errors.ts";
 import type { ResolvedFormat } from "../dsl/resolved.ts";

@@ -2,7 +2,7 @@
  * Typed readers for the flag values commands share (rounding, overflow, seed, scale, zero point,
  * channels), each checked against the format it will be used with.
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import type { Overflow, ResolvedFormat, Rounding } from "../dsl/resolved.ts";
 import type { ParsedArgs } from "./command.ts";
 import { UsageError } from "./errors.ts";

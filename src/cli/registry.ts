@@ -1,18 +1,13 @@
 /**
  * The commands the CLI knows, in help order. Adding a command is one file under `commands/`
- * exporting a CliCommand, and one line here.
+ * exporting `command: CommandDefinition`, and one line here.
  */
-import type { CliCommand } from "./command.ts";
-import { formatsCommand } from "./commands/formats.ts";
-import { checkCommand } from "./commands/check.ts";
-import { tableCommand } from "./commands/table.ts";
-import { encodeCommand } from "./commands/encode.ts";
-import { decodeCommand } from "./commands/decode.ts";
+import type { CommandEntry } from "./command.ts";
 
-export const commands: readonly CliCommand[] = [
-  formatsCommand,
-  checkCommand,
-  tableCommand,
-  encodeCommand,
-  decodeCommand,
+export const commands: readonly CommandEntry[] = [
+  { name: "formats", summary: "list the built-in formats with their ranges and special values", load: () => import("./commands/formats.ts") },
+  { name: "check", summary: "validate a spec file and print its resolved properties", load: () => import("./commands/check.ts") },
+  { name: "table", summary: "print every code of a format (at most 16 bits) and its value", load: () => import("./commands/table.ts") },
+  { name: "encode", summary: "encode numbers read from stdin into codes", load: () => import("./commands/encode.ts") },
+  { name: "decode", summary: "decode codes read from stdin into values", load: () => import("./commands/decode.ts") },
 ];

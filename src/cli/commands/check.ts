@@ -1,6 +1,6 @@
 /** `numforge check SPEC`: validate a spec and show everything resolve derived from it. */
-import { Effect } from "effect";
-import type { CliCommand } from "../command.ts";
+import * as Effect from "effect/Effect";
+import type { CommandDefinition } from "../command.ts";
 import { jsonFlag } from "../command.ts";
 import { printLine } from "../io.ts";
 import { booleanFlag } from "../options.ts";
@@ -9,9 +9,7 @@ import { formatToJson } from "../format-json.ts";
 import { renderPairs } from "../render/columns.ts";
 import { propertyPairs } from "../render/describe.ts";
 
-export const checkCommand: CliCommand = {
-  name: "check",
-  summary: "validate a spec file and print its resolved properties",
+export const command: CommandDefinition = {
   usage: "SPEC [--json]",
   description:
     "Validates SPEC (a path to a spec file, or a built-in name) against the schema and the consistency rules, then prints " +

@@ -1,22 +1,20 @@
 /** `numforge decode FORMAT`: codes on stdin → values (through the scale metadata for scaled formats). */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { InputError } from "../../dsl/errors.ts";
 import type { ResolvedFormat } from "../../dsl/resolved.ts";
 import { decode } from "../../dsl/semantics/scalar.ts";
 import { dequantize } from "../../dsl/semantics/tensor.ts";
-import type { CliCommand } from "../command.ts";
+import type { CommandDefinition } from "../command.ts";
 import { formatPositional, jsonFlag } from "../command.ts";
-import { attempt } from "../errors.ts";
-import { printLine, readStdin } from "../io.ts";
-import { jsonText, jsonType, parseCodes, parseStdinJson, valueToJson } from "../json-io.ts";
+import { attempt } from "../attempt.ts";
+import { printLine } from "../io.ts";
+import { jsonText, jsonType, parseCodes, parseStdinJson, readStdin, valueToJson } from "../json-io.ts";
 import { metaFromJson } from "../meta-json.ts";
 import { affineFlags, booleanFlag } from "../options.ts";
 import { renderColumns } from "../render/columns.ts";
 import { exactNumber, hexCode } from "../render/numbers.ts";
 
-export const decodeCommand: CliCommand = {
-  name: "decode",
-  summary: "decode codes read from stdin into values",
+export const command: CommandDefinition = {
   usage: "FORMAT [--scale S --zero-point Z] [--json]",
   description:
     "Reads a JSON array of codes (integers 0..2^bits-1) from stdin and prints their values as JSON numbers or " +

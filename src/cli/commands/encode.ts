@@ -1,27 +1,27 @@
 /** `numforge encode FORMAT`: numbers on stdin → codes (and scale metadata for scaled formats). */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import type { ResolvedFormat } from "../../dsl/resolved.ts";
 import { counterRandom } from "../../dsl/semantics/random.ts";
 import { decode, encode } from "../../dsl/semantics/scalar.ts";
 import { dequantize, quantize } from "../../dsl/semantics/tensor.ts";
-import type { CliCommand } from "../command.ts";
+import type { CommandDefinition } from "../command.ts";
 import { formatPositional, jsonFlag } from "../command.ts";
-import { attempt, UsageError } from "../errors.ts";
-import { printLine, readStdin } from "../io.ts";
-import { jsonText, parseStdinJson, parseValues } from "../json-io.ts";
+import { attempt } from "../attempt.ts";
+import { UsageError } from "../errors.ts";
+import { printLine } from "../io.ts";
+import { jsonText, parseStdinJson, parseValues, readStdin } from "../json-io.ts";
 import { metaToJson } from "../meta-json.ts";
 import { affineFlags, booleanFlag, channelsFlag, overflowFlag, roundingFlag, seedFlag, stringFlag } from "../options.ts";
 import { renderColumns } from "../render/columns.ts";
 import { exactNumber, hexCode } from "../render/numbers.ts";
 
-const EXPECTED = `a JSON array of numbers (or "NaN", "Infinity", "-Infinity", "-0"), e.g. echo '[1.5, -0.1]' | numforge encode e4m3 --json`;
+const VALUES = `a JSON array of numbers (or "NaN", "Infinity", "-Infinity", "-0")`;
+const expected = (format: string) => `${VALUES}, e.g. echo '[1.5, -0.1]' | numforge encode ${format} --json`;
 
-export const encodeCommand: CliCommand = {
-  name: "encode",
-  summary: "encode numbers read from stdin into codes",
+export const command: CommandDefinition = {
   usage: "FORMAT [--rounding R] [--overflow O] [--seed N] [--scale S --zero-point Z] [--channels C] [--json]",
   description:
-    `Reads ${EXPECTED.split(", e.g.")[0]} from stdin and prints their codes. Each value is rounded once, from the ` +
+    `Reads ${VALUES} from stdin and prints their codes. Each value is rounded once, from the ` +
     "exact double. Stochastic rounding draws counterRandom(seed, index) for element index. For a format with tensor " +
     "scaling (amax, block, shift-squeeze, shift-groups) the input is one float32 tensor and the output is " +
     `{"codes": [...], "meta": {...}}, which \`numforge decode\` takes back.`,
@@ -52,8 +52,8 @@ export const encodeCommand: CliCommand = {
       const channels = yield* channelsFlag("encode", args, format);
       if (format.scaling.kind !== "none" && stringFlag(args, "overflow") !== undefined)
         return yield* new UsageError({ command: "encode", message: `--overflow applies to unscaled formats; ${format.name} is encoded with its own overflow` });
-      const values = yield* readStdin(io, EXPECTED).pipe(
-        Effect.flatMap((text) => parseStdinJson(text, EXPECTED)),
+      const values = yield* readStdin(io, expected(format.name)).pipe(
+        Effect.flatMap((text) => parseStdinJson(text, expected(format.name))),
         Effect.flatMap((json) => parseValues(json)),
       );
       const json = booleanFlag(args, "json");

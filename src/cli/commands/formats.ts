@@ -1,6 +1,6 @@
 /** `numforge formats`: the built-in formats side by side. */
-import { Effect } from "effect";
-import type { CliCommand } from "../command.ts";
+import * as Effect from "effect/Effect";
+import type { CommandDefinition } from "../command.ts";
 import { jsonFlag } from "../command.ts";
 import { printLine } from "../io.ts";
 import { booleanFlag } from "../options.ts";
@@ -14,7 +14,7 @@ const COLUMNS: readonly Column[] = [
   { header: "name", align: "left" },
   { header: "bits", align: "right" },
   { header: "kind", align: "left" },
-  { header: "max", align: "right" },
+  { header: "max finite", align: "right" },
   { header: "min normal", align: "right" },
   { header: "min subnormal", align: "right" },
   { header: "epsilon", align: "right" },
@@ -23,9 +23,7 @@ const COLUMNS: readonly Column[] = [
   { header: "summary", align: "left" },
 ];
 
-export const formatsCommand: CliCommand = {
-  name: "formats",
-  summary: "list the built-in formats with their ranges and special values",
+export const command: CommandDefinition = {
   usage: "[--json]",
   description:
     "Lists every built-in format: bits per element, kind (element encoding + tensor scaling), largest finite value, " +

@@ -1,8 +1,8 @@
 /** `numforge table FORMAT`: every code of a small format and the value it stands for. */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import type { ResolvedFormat } from "../../dsl/resolved.ts";
 import { decode } from "../../dsl/semantics/scalar.ts";
-import type { CliCommand } from "../command.ts";
+import type { CommandDefinition } from "../command.ts";
 import { formatPositional, jsonFlag } from "../command.ts";
 import { UsageError } from "../errors.ts";
 import { printLine } from "../io.ts";
@@ -14,9 +14,7 @@ import { hexCode, exactNumber } from "../render/numbers.ts";
 /** Widest format whose table is printed: 2^16 rows. */
 const MAX_TABLE_BITS = 16;
 
-export const tableCommand: CliCommand = {
-  name: "table",
-  summary: "print every code of a format (at most 16 bits) and its value",
+export const command: CommandDefinition = {
   usage: "FORMAT [--json]",
   description:
     "Prints code, hex, bit pattern and exact value of every code of FORMAT, in code order. Values are element values, " +

@@ -14,7 +14,7 @@ export function compactNumber(x: number): string {
   const sign = x < 0 ? "-" : "";
   const a = Math.abs(x);
   const k = Math.log2(a);
-  if (Number.isInteger(k) && 2 ** k === a && (k < -8 || k > 16)) return `${sign}2^${k}`;
+  if (Number.isInteger(k) && 2 ** k === a && (k <= -5 || k > 16)) return `${sign}2^${k}`;
   if (Number.isInteger(a) && a < 1e7) return String(x);
   const plain = String(x);
   if (plain.length <= 9 && !plain.includes("e")) return plain;

@@ -7,6 +7,7 @@ import type { Overflow, ResolvedFormat, Rounding } from "../resolved.ts";
 import { decodeFloat, encodeFloat } from "./float.ts";
 import { decodeInt, encodeInt } from "./int.ts";
 import { decodePosit, encodePosit } from "./posit.ts";
+import { f32Bits } from "./bits.ts";
 
 export interface ScalarOptions {
   /** Overrides the format's rounding. */
@@ -45,4 +46,19 @@ export function decode(format: ResolvedFormat, code: number, options: Pick<Scala
 /** True when `code` is one of the format's NaN codes (NaR for posits). */
 export function isNanCode(format: ResolvedFormat, code: number): boolean {
   return Number.isNaN(decode(format, code));
+}
+
+/** The quiet NaN every target decodes NaN codes to, with the code's top bit as its sign. */
+const QUIET_NAN_BITS = 0x7fc00000;
+
+/**
+ * The float32 bits a kernel's decode must produce for `code`: the exact value rounded to float32
+ * (ties to even); NaN codes give the quiet NaN carrying the code's sign bit (as onnxruntime does).
+ */
+export function decodeF32Bits(format: ResolvedFormat, code: number): number {
+  const value = decode(format, code);
+  if (!Number.isNaN(value)) return f32Bits(value);
+  const signed = format.element.kind !== "float" || format.element.signed;
+  const top = signed && code >= 2 ** (format.bits - 1) ? 0x80000000 : 0;
+  return (QUIET_NAN_BITS | top) >>> 0;
 }

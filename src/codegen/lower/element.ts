@@ -1,0 +1,39 @@
+/**
+ * Element encode/decode for any format, dispatched on the element kind. Codes of ≤ 8 bits
+ * decode through a 256-entry table computed from the semantics (so it is exact by construction).
+ */
+import { match } from "ts-pattern";
+import type { Overflow, ResolvedFormat, Rounding } from "../../dsl/resolved.ts";
+import { decodeF32Bits } from "../../dsl/semantics/scalar.ts";
+import { fromBits, type Builder } from "../ir/build.ts";
+import type { Expr } from "../ir/nodes.ts";
+import { lowerFloatDecode, lowerFloatEncode } from "./float-element.ts";
+import { lowerIntDecode, lowerIntEncode } from "./int-element.ts";
+import { lowerPositDecode, lowerPositEncode } from "./posit-element.ts";
+
+export interface ElementOptions {
+  readonly rounding?: Rounding;
+  readonly overflow?: Overflow;
+}
+
+/** u32 code of the f32 `x` in the format's element encoding (no tensor scaling). */
+export function lowerEncodeElement(b: Builder, format: ResolvedFormat, x: Expr, random: Expr | null, options: ElementOptions = {}): Expr {
+  return match(format.element)
+    .with({ kind: "float" }, () => lowerFloatEncode(b, format, x, random, options.rounding ?? format.rounding, options.overflow ?? format.overflow))
+    .with({ kind: "int" }, () => lowerIntEncode(b, format, x, random, options.rounding ?? format.rounding))
+    .with({ kind: "posit" }, () => lowerPositEncode(b, format, x))
+    .exhaustive();
+}
+
+/** f32 value of the u32 `code` (a table lookup for codes of ≤ 8 bits). */
+export function lowerDecodeElement(b: Builder, format: ResolvedFormat, code: Expr): Expr {
+  if (format.bits <= 8) {
+    const bits = b.names.table(`decode_${format.bits}`, "u32", () => Array.from({ length: 2 ** format.bits }, (_, c) => decodeF32Bits(format, c)), code);
+    return b.let("decoded", fromBits(bits));
+  }
+  return match(format.element)
+    .with({ kind: "float" }, () => lowerFloatDecode(b, format, code))
+    .with({ kind: "int" }, () => lowerIntDecode(b, format, code))
+    .with({ kind: "posit" }, () => lowerPositDecode(b, format, code))
+    .exhaustive();
+}

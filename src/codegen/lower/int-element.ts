@@ -1,0 +1,32 @@
+/**
+ * Integer / fixed-point element encode/decode lowered to IR, bit-identical to
+ * dsl/semantics/int.ts for float32 inputs: clamp(round(x·2^fractionBits)) in two's complement.
+ */
+import type { ResolvedFormat, ResolvedInt, Rounding } from "../../dsl/resolved.ts";
+import { nanInputCode } from "../../dsl/semantics/nan-input.ts";
+import { Builder, abs, and, asU32, convert, f32, gt, i32, lt, max, min, mul, neg, select, sub, u32, xor, bitsOf } from "../ir/build.ts";
+import type { Expr } from "../ir/nodes.ts";
+import { lowerRoundToInteger } from "./rounding.ts";
+
+/** u32 code of the f32 `x`. */
+export function lowerIntEncode(b: Builder, format: ResolvedFormat, x: Expr, random: Expr | null, rounding: Rounding = format.rounding): Expr {
+  const el = format.element as ResolvedInt;
+  const v = b.let("v", mul(x, f32(2 ** el.fractionBits)));
+  // Beyond 2^24 every value clamps; capping first keeps the rounding input an exact f32 integer grid.
+  const a = b.let("a", min(abs(v), f32(2 ** 24)));
+  const n = lowerRoundToInteger(b, a, rounding, random);
+  const signed = b.let("signed", select(lt(v, f32(0)), neg(n), n));
+  const clamped = max(min(signed, f32(el.maxInt)), f32(el.minInt));
+  const code = and(asU32(convert("i32.fromF32", clamped)), u32(2 ** el.bits - 1));
+  const isNan = gt(and(bitsOf(x), u32(0x7fffffff)), u32(0x7f800000));
+  return b.let("code", select(isNan, u32(nanInputCode(format)), code));
+}
+
+/** f32 value of a u32 code: the (sign-extended) integer times 2^−fractionBits. */
+export function lowerIntDecode(b: Builder, format: ResolvedFormat, code: Expr): Expr {
+  const el = format.element as ResolvedInt;
+  const integer = el.signed
+    ? sub(convert("i32.fromU32", xor(code, u32(2 ** (el.bits - 1)))), i32(2 ** (el.bits - 1)))
+    : convert("i32.fromU32", code);
+  return b.let("decoded", mul(convert("f32.fromI32", integer), f32(2 ** -el.fractionBits)));
+}

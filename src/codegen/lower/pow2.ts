@@ -1,0 +1,31 @@
+/** Exact powers of two and scaling by them, in float32 IR (no f64, no transcendental calls). */
+import { Builder, add, and, asI32, asU32, bitsOf, clz, fromBits, ge, i32, max, min, mul, select, shl, shr, sub, u32 } from "../ir/build.ts";
+import type { Expr } from "../ir/nodes.ts";
+
+/** 2^k as f32 for an i32 k in [−149, 127] (subnormal powers included), built from bits. */
+export function pow2(b: Builder, k: Expr): Expr {
+  const normal = fromBits(shl(asU32(add(k, i32(127))), u32(23)));
+  const subnormal = fromBits(shl(u32(1), asU32(add(k, i32(149)))));
+  return b.let("pow2", select(ge(k, i32(-126)), normal, subnormal));
+}
+
+/** x·2^k for an i32 k in [−275, 254], in two steps: exact whenever the result is representable. */
+export function scaleByPow2(b: Builder, x: Expr, k: Expr): Expr {
+  const k1 = b.let("k1", min(max(k, i32(-126)), i32(127)));
+  const k2 = b.let("k2", min(max(sub(k, k1), i32(-149)), i32(127)));
+  return b.let("scaled", mul(mul(x, pow2(b, k1)), pow2(b, k2)));
+}
+
+/** ⌊log2 |x|⌋ (i32) of a finite non-zero f32 from the bits of |x|, subnormals included. */
+export function floorLog2Bits(b: Builder, absBits: Expr): Expr {
+  const field = b.let("field", asI32(shr(absBits, u32(23))));
+  const fraction = and(absBits, u32(0x7fffff));
+  const subnormalExponent = sub(i32(-118), asI32(clz(fraction)));
+  return b.let("e", select(ge(field, i32(1)), sub(field, i32(127)), subnormalExponent));
+}
+
+/** The bits of x, of |x|, and its sign bit (u32 0 or 1). */
+export function splitSign(b: Builder, x: Expr): { bits: Expr; absBits: Expr; sign: Expr } {
+  const bits = b.let("bits", bitsOf(x));
+  return { bits, absBits: b.let("abs_bits", and(bits, u32(0x7fffffff))), sign: b.let("sign", shr(bits, u32(31))) };
+}

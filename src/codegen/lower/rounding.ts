@@ -1,0 +1,35 @@
+/**
+ * Rounding of an exact non-negative f32 q (< 2^25) to an integer-valued f32, in every mode,
+ * mirroring dsl/semantics/rounding.ts: stochastic rounding keeps the top `bits` bits of the
+ * fraction and adds the top `bits` bits of the element's random draw.
+ */
+import { Builder, add, and, bool, convert, eq, f32, floor, ge, gt, i32, mul, ne, or, select, shr, sub, u32 } from "../ir/build.ts";
+import type { Expr } from "../ir/nodes.ts";
+import type { Rounding } from "../../dsl/resolved.ts";
+
+/** The integer q rounds to; `random` is the u32 draw, `parityOffset` an i32 (see semantics). */
+export function lowerRoundToInteger(b: Builder, q: Expr, rounding: Rounding, random: Expr | null, parityOffset: Expr = i32(0)): Expr {
+  const fl = b.let("fl", floor(q));
+  const frac = b.let("frac", sub(q, fl));
+  let up: Expr = bool(false);
+  switch (rounding.mode) {
+    case "toward-zero":
+      return fl;
+    case "nearest-away":
+      up = ge(frac, f32(0.5));
+      break;
+    case "nearest-even": {
+      const odd = ne(and(add(convert("i32.fromF32", fl), parityOffset), i32(1)), i32(0));
+      up = or(gt(frac, f32(0.5)), and(eq(frac, f32(0.5)), odd));
+      break;
+    }
+    case "stochastic": {
+      if (random === null) throw new Error("stochastic rounding needs the element's random draw");
+      const t = convert("u32.fromF32", floor(mul(frac, f32(2 ** rounding.bits))));
+      const r = shr(random, u32(32 - rounding.bits));
+      up = ge(add(t, r), u32(2 ** rounding.bits));
+      break;
+    }
+  }
+  return b.let("rounded", select(up, add(fl, f32(1)), fl));
+}
