@@ -1,11 +1,14 @@
 /** Exact powers of two and scaling by them, in float32 IR (no f64, no transcendental calls). */
-import { Builder, add, and, asI32, asU32, bitsOf, clz, fromBits, ge, i32, max, min, mul, select, shl, shr, sub, u32 } from "../ir/build.ts";
+import { Builder, add, and, asI32, asU32, bitsOf, clz, f32, fromBits, ge, i32, max, min, mul, select, shl, shr, sub, u32 } from "../ir/build.ts";
 import type { Expr } from "../ir/nodes.ts";
 
-/** 2^k as f32 for an i32 k in [−149, 127] (subnormal powers included), built from bits. */
+/**
+ * 2^k as f32 for an i32 k in [−149, 127] (subnormal powers included), built from exponent bits.
+ * Subnormal powers are 2^(k+64)·2^−64 (exact); only constant shift counts, which SIMD targets need.
+ */
 export function pow2(b: Builder, k: Expr): Expr {
   const normal = fromBits(shl(asU32(add(k, i32(127))), u32(23)));
-  const subnormal = fromBits(shl(u32(1), asU32(add(k, i32(149)))));
+  const subnormal = mul(fromBits(shl(asU32(add(k, i32(127 + 64))), u32(23))), f32(2 ** -64));
   return b.let("pow2", select(ge(k, i32(-126)), normal, subnormal));
 }
 
