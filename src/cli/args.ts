@@ -83,7 +83,7 @@ export function parseCommandArgs(command: CliCommand, tokens: readonly string[])
   }
   const expected = command.positionals;
   if (positionals.length < expected.length) return fail(`missing ${expected.slice(positionals.length).map((p) => p.name).join(" ")}`);
-  if (positionals.length > expected.length)
+  if (positionals.length > expected.length && expected[expected.length - 1]?.variadic !== true)
     return fail(`unexpected argument "${positionals[expected.length]}"; usage: numforge ${command.name} ${command.usage}`);
   return Effect.succeed({ positionals, flags });
 }

@@ -15,10 +15,11 @@ export interface FlagSpec {
   readonly description: string;
 }
 
-/** A required positional argument. */
+/** A required positional argument; a variadic one (last only) takes one or more values. */
 export interface PositionalSpec {
   readonly name: string;
   readonly description: string;
+  readonly variadic?: boolean;
 }
 
 /** The command line of one command, after the flags were checked against its FlagSpecs. */

@@ -18,17 +18,25 @@ export class UsageError extends Data.TaggedError("UsageError")<{
   }
 }
 
-/** Every error a command may fail with. */
-export type CliError = SpecError | UnknownFormatError | InputError | UsageError;
+/** Several independent failures of one run (one per spec given to `check`), one line each. */
+export class ManyErrors extends Data.TaggedError("ManyErrors")<{
+  readonly errors: readonly SingleError[];
+}> {}
 
-/** The one line printed for a user error. */
+type SingleError = SpecError | UnknownFormatError | InputError | UsageError;
+
+/** Every error a command may fail with. */
+export type CliError = SingleError | ManyErrors;
+
+/** The line printed for a user error (one per error for ManyErrors); a message never spans lines. */
 export function describeCliError(error: CliError): string {
+  const oneLine = (text: string) => text.replace(/\s*\n\s*/g, " ");
   return match(error)
-    .with({ _tag: "SpecError" }, (e) => e.toString())
-    .with({ _tag: "UnknownFormatError" }, (e) => e.toString())
-    .with({ _tag: "InputError" }, (e) => e.toString())
-    .with({ _tag: "UsageError" }, (e) => e.toString())
-    .exhaustive()
-    .replace(/\s*\n\s*/g, " ");
+    .with({ _tag: "SpecError" }, (e) => oneLine(e.toString()))
+    .with({ _tag: "UnknownFormatError" }, (e) => oneLine(e.toString()))
+    .with({ _tag: "InputError" }, (e) => oneLine(e.toString()))
+    .with({ _tag: "UsageError" }, (e) => oneLine(e.toString()))
+    .with({ _tag: "ManyErrors" }, (e) => e.errors.map(describeCliError).join("\n"))
+    .exhaustive();
 }
 

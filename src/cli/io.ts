@@ -1,6 +1,7 @@
 /** The process boundary, passed explicitly so commands never touch `process` themselves. */
 import * as Effect from "effect/Effect";
 
+/** Everything a command may do to the outside world. */
 export interface Io {
   /** The whole of stdin as text. */
   readonly readStdin: () => Promise<string>;

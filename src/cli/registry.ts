@@ -4,6 +4,7 @@
  */
 import type { CommandEntry } from "./command.ts";
 
+/** Registry entries in help order. */
 export const commands: readonly CommandEntry[] = [
   { name: "formats", summary: "list the built-in formats with their ranges and special values", load: () => import("./commands/formats.ts") },
   { name: "check", summary: "validate a spec file and print its resolved properties", load: () => import("./commands/check.ts") },

@@ -27,7 +27,7 @@ export async function runCli(argv: readonly string[], io: Io, entries: readonly 
   }
   const defect = Cause.squash(exit.cause);
   io.stderr(`numforge: internal error: ${defect instanceof Error ? defect.message : String(defect)}\n`);
-  if (process.env.NUMFORGE_DEBUG !== undefined && defect instanceof Error) io.stderr(`${defect.stack ?? ""}\n`);
+  if ((process.env.NUMFORGE_DEBUG ?? "") !== "" && defect instanceof Error) io.stderr(`${defect.stack ?? ""}\n`);
   return 1;
 }
 

@@ -2,7 +2,7 @@
  * Typed errors of the format pipeline. Each says where (file and JSON pointer) and what is
  * allowed, so the CLI can print it as one line and exit 2 without a stack trace.
  */
-import { Data } from "effect";
+import * as Data from "effect/Data";
 
 /** A spec that is not valid JSON, fails the schema, or describes no consistent format. */
 export class SpecError extends Data.TaggedError("SpecError")<{

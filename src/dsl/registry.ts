@@ -5,7 +5,7 @@
 import { readdirSync, readFileSync, existsSync } from "node:fs";
 import { dirname, join, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { SpecError, UnknownFormatError } from "./errors.ts";
 import { validateSpec } from "./validate.ts";
 import { resolveFormat } from "./resolve.ts";
@@ -73,13 +73,14 @@ export function loadFormat(nameOrPath: string, registry: Registry = createRegist
   return Effect.runSync(registry.get(nameOrPath));
 }
 
-/** Names within edit distance 2, or sharing a prefix of 3+ characters, best first. */
+/** The candidates nearest in edit distance (at most 2 edits, only the closest tier), at most 3. */
 export function closeMatches(name: string, candidates: readonly string[]): string[] {
-  return candidates
-    .map((c) => ({ c, d: editDistance(name.toLowerCase(), c) }))
-    .filter(({ c, d }) => d <= 2 || (name.length >= 3 && c.startsWith(name.toLowerCase().slice(0, 3))))
-    .sort((a, b) => a.d - b.d || a.c.localeCompare(b.c))
-    .slice(0, 5)
+  const scored = candidates.map((c) => ({ c, d: editDistance(name.toLowerCase(), c) })).filter(({ d }) => d <= 2);
+  const best = Math.min(...scored.map(({ d }) => d));
+  return scored
+    .filter(({ d }) => d === best)
+    .sort((a, b) => a.c.localeCompare(b.c))
+    .slice(0, 3)
     .map(({ c }) => c);
 }
 

@@ -2,7 +2,7 @@
  * resolve: a schema-valid spec → a frozen ResolvedFormat. Checks the facts the schema cannot
  * (fields that contradict each other, ranges that leave float32) and derives every constant.
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { match } from "ts-pattern";
 import { SpecError, UnknownFormatError } from "./errors.ts";
 import type { FloatElementSpec, FormatSpec, IntElementSpec, PositElementSpec, RoundingSpec, ScalingSpec } from "./spec-schema.ts";
@@ -51,10 +51,10 @@ export function resolveFormat(spec: FormatSpec, file: string, lookup: FormatLook
 
     if (element.kind === "posit" && rounding.mode !== "nearest-even")
       return yield* fail("/rounding", "posits round to nearest, ties to even, on the bit pattern; rounding must be \"nearest-even\"");
-    if (spec.overflow === "infinity" && !hasNaN && !hasInfinity)
-      return yield* fail("/overflow", "\"infinity\" needs a format with an infinity or a NaN to overflow to; use \"saturate\"");
     if (spec.overflow === "infinity" && element.kind !== "float")
       return yield* fail("/overflow", `${element.kind} formats saturate; overflow must be "saturate"`);
+    if (spec.overflow === "infinity" && !hasNaN && !hasInfinity)
+      return yield* fail("/overflow", "\"infinity\" needs a format with an infinity or a NaN to overflow to; use \"saturate\"");
     if (!hasNaN && spec.nanInput === undefined)
       return yield* fail("/nanInput", "missing: this format has no NaN, so the spec must say what NaN becomes (\"zero\", \"max\" or \"min\")");
     if (hasNaN && spec.nanInput !== undefined)
@@ -127,7 +127,7 @@ function resolveFloat(spec: FloatElementSpec, fail: Fail): Effect.Effect<Ranges,
     if (maxExponent > F32_MAX_EXPONENT || minSubnormalExponent < F32_MIN_SUBNORMAL_EXPONENT) {
       const lo = maxExponentField - F32_MAX_EXPONENT;
       const hi = minNormalField - (spec.subnormals ? m : 0) - F32_MIN_SUBNORMAL_EXPONENT;
-      return yield* fail("/element/bias", `bias ${spec.bias} puts the range at 2^${minSubnormalExponent}..2^${maxExponent}, outside float32; for these field widths the bias must be in ${lo}..${hi}`);
+      return yield* fail("/element/bias", `bias ${spec.bias} puts the range at 2^${minSubnormalExponent}..2^${maxExponent}, outside float32; for these field widths the bias must be ${lo === hi ? `${lo}` : `in ${lo}..${hi}`}`);
     }
     const element: ResolvedFloat = {
       kind: "float", bits, signed, exponentBits: e, mantissaBits: m, bias: spec.bias, infinity: spec.infinity,
@@ -239,7 +239,7 @@ function resolveScaling(spec: ScalingSpec, ranges: Ranges, file: string, lookup:
         const scaleFormat = yield* lookup(s.scaleFormat).pipe(
           Effect.mapError((error) =>
             error._tag === "UnknownFormatError"
-              ? new SpecError({ file, pointer: "/scaling/scaleFormat", message: error.toString() })
+              ? new SpecError({ file, pointer: "/scaling/scaleFormat", message: `unknown format "${error.name}"${error.suggestions.length > 0 ? `; did you mean ${error.suggestions.join(", ")}?` : ""} (a built-in name or a spec file beside this one)` })
               : new SpecError({ file, pointer: "/scaling/scaleFormat", message: `scale format "${s.scaleFormat}" is invalid: ${error.toString()}` }),
           ),
         );

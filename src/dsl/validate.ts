@@ -2,7 +2,7 @@
  * Schema validation of format specs with ajv. Turns ajv's first error into a SpecError that
  * names the JSON pointer of the offending field and says what is allowed there.
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import { formatSpecSchema, type FormatSpec } from "./spec-schema.ts";
 import { SpecError } from "./errors.ts";
@@ -30,11 +30,22 @@ export function schemaError(errors: readonly ErrorObject[], file: string): SpecE
   return new SpecError({ file, pointer, message });
 }
 
-// A oneOf without a discriminator reports each branch's failure before its own; the oneOf
-// error itself is the one that can say what the alternatives were.
+// A oneOf without a discriminator reports each branch's failure before its own. A branch error
+// inside the value (deeper than the oneOf) means the value took that branch's shape and names the
+// wrong field; otherwise the oneOf error itself says what the alternatives were.
 function pickError(errors: readonly ErrorObject[]): ErrorObject | undefined {
-  return errors.find((e) => e.keyword === "oneOf") ?? errors[0];
+  const oneOf = errors.find((e) => e.keyword === "oneOf");
+  if (oneOf === undefined) return errors[0];
+  const deeper = errors.find((e) => e.instancePath.startsWith(`${oneOf.instancePath}/`) && e.keyword !== "oneOf");
+  return deeper ?? oneOf;
 }
+
+/** Plain words for the patterns of the schema. */
+const PATTERN_WORDS: Readonly<Record<string, string>> = {
+  "^[a-z0-9][a-z0-9_-]{0,63}$": "a lower-case identifier: a-z, 0-9, _ and -, starting with a letter or digit, at most 64 characters",
+};
+
+const ARTICLE: Readonly<Record<string, string>> = { object: "an object", integer: "an integer", array: "an array", string: "a string", number: "a number", boolean: "a boolean" };
 
 function describeError(error: ErrorObject): { pointer: string; message: string } {
   const at = error.instancePath;
@@ -52,14 +63,14 @@ function describeError(error: ErrorObject): { pointer: string; message: string }
     case "const":
       return { pointer: at, message: `must be ${JSON.stringify(p.allowedValue)}${got}` };
     case "type":
-      return { pointer: at, message: `must be ${String(p.type)}${got}` };
+      return { pointer: at, message: `must be ${ARTICLE[String(p.type)] ?? String(p.type)}${got}` };
     case "minimum":
     case "maximum":
     case "exclusiveMinimum":
     case "exclusiveMaximum":
       return { pointer: at, message: `must be ${String(p.comparison)} ${String(p.limit)}${got}` };
     case "pattern":
-      return { pointer: at, message: `must match ${String(p.pattern)}${got}` };
+      return { pointer: at, message: `must be ${PATTERN_WORDS[String(p.pattern)] ?? `a string matching ${String(p.pattern)}`}${got}` };
     case "maxLength":
     case "minLength":
       return { pointer: at, message: `${String(error.message)}${got}` };

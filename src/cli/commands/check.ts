@@ -1,7 +1,9 @@
-/** `numforge check SPEC`: validate a spec and show everything resolve derived from it. */
+/** `numforge check SPEC...`: validate specs and show everything resolve derived from them. */
 import * as Effect from "effect/Effect";
+import type { ResolvedFormat } from "../../dsl/resolved.ts";
 import type { CommandDefinition } from "../command.ts";
 import { jsonFlag } from "../command.ts";
+import { ManyErrors } from "../errors.ts";
 import { printLine } from "../io.ts";
 import { booleanFlag } from "../options.ts";
 import { jsonText } from "../json-io.ts";
@@ -9,19 +11,33 @@ import { formatToJson } from "../format-json.ts";
 import { renderPairs } from "../render/columns.ts";
 import { propertyPairs } from "../render/describe.ts";
 
+/** check SPEC...: every spec validated, its properties or its one-line error. */
 export const command: CommandDefinition = {
-  usage: "SPEC [--json]",
+  usage: "SPEC... [--json]",
   description:
-    "Validates SPEC (a path to a spec file, or a built-in name) against the schema and the consistency rules, then prints " +
-    "every derived constant and the codes of the special values. An invalid spec prints one line FILE: POINTER: MESSAGE " +
-    "on stderr and exits 2.",
-  positionals: [{ name: "SPEC", description: "a spec file (or a built-in format name)" }],
+    "Validates each SPEC (a path to a spec file, or a built-in name) against the schema and the consistency rules, then " +
+    "prints every derived constant and the codes of the special values. Each invalid spec prints one line " +
+    "FILE: POINTER: MESSAGE on stderr; the exit status is 2 if any spec is invalid. With --json: the resolved format " +
+    "as an object (an array of them for several specs).",
+  positionals: [{ name: "SPEC", description: "a spec file (or a built-in format name); several may be given", variadic: true }],
   flags: [jsonFlag],
-  examples: ["numforge check my-format.json", "numforge check formats/e4m3.json --json"],
+  examples: ["numforge check my-format.json", "numforge check formats/*.json", "numforge check formats/e4m3.json --json"],
   run: ({ args, io, registry }) =>
     Effect.gen(function* () {
-      const format = yield* registry.get(args.positionals[0]);
-      if (booleanFlag(args, "json")) return yield* printLine(io, jsonText(formatToJson(format)));
-      yield* printLine(io, `${renderPairs(propertyPairs(format))}\nok: ${args.positionals[0]} is a valid format`);
+      const specs = args.positionals;
+      const results = yield* Effect.forEach(specs, (spec) => Effect.result(registry.get(spec)));
+      const valid: { spec: string; format: ResolvedFormat }[] = [];
+      const errors = [];
+      for (const [i, result] of results.entries()) {
+        if (result._tag === "Success") valid.push({ spec: specs[i], format: result.success });
+        else errors.push(result.failure);
+      }
+      if (booleanFlag(args, "json")) {
+        if (errors.length === 0) yield* printLine(io, jsonText(specs.length === 1 ? formatToJson(valid[0].format) : valid.map((v) => formatToJson(v.format))));
+      } else {
+        for (const { spec, format } of valid) yield* printLine(io, `${renderPairs(propertyPairs(format))}\nok: ${spec} is a valid format${valid.length > 1 ? "\n" : ""}`);
+      }
+      if (errors.length === 1) return yield* Effect.fail(errors[0]);
+      if (errors.length > 1) return yield* new ManyErrors({ errors });
     }),
 };

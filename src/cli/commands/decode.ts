@@ -14,6 +14,7 @@ import { affineFlags, booleanFlag } from "../options.ts";
 import { renderColumns } from "../render/columns.ts";
 import { exactNumber, hexCode } from "../render/numbers.ts";
 
+/** decode FORMAT: codes (or codes + meta) on stdin, values on stdout. */
 export const command: CommandDefinition = {
   usage: "FORMAT [--scale S --zero-point Z] [--json]",
   description:

@@ -18,6 +18,7 @@ import { exactNumber, hexCode } from "../render/numbers.ts";
 const VALUES = `a JSON array of numbers (or "NaN", "Infinity", "-Infinity", "-0")`;
 const expected = (format: string) => `${VALUES}, e.g. echo '[1.5, -0.1]' | numforge encode ${format} --json`;
 
+/** encode FORMAT: values on stdin, codes (or codes + meta) on stdout. */
 export const command: CommandDefinition = {
   usage: "FORMAT [--rounding R] [--overflow O] [--seed N] [--scale S --zero-point Z] [--channels C] [--json]",
   description:

@@ -23,6 +23,7 @@ const COLUMNS: readonly Column[] = [
   { header: "summary", align: "left" },
 ];
 
+/** formats: one row per built-in format. */
 export const command: CommandDefinition = {
   usage: "[--json]",
   description:

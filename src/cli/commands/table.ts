@@ -14,6 +14,7 @@ import { hexCode, exactNumber } from "../render/numbers.ts";
 /** Widest format whose table is printed: 2^16 rows. */
 const MAX_TABLE_BITS = 16;
 
+/** table FORMAT: one row per code, refused past 16 bits. */
 export const command: CommandDefinition = {
   usage: "FORMAT [--json]",
   description:

@@ -1,7 +1,9 @@
 /** Aligned text columns: a header row and data rows, numbers right-aligned. */
 
+/** Where a column's cells sit. */
 export type Align = "left" | "right";
 
+/** A column: its header and alignment. */
 export interface Column {
   readonly header: string;
   readonly align: Align;

@@ -47,8 +47,13 @@ export function exp2f(y: number): number {
   if (Number.isNaN(y)) return y;
   if (y >= 128) return Number.POSITIVE_INFINITY;
   if (y < -151) return 0;
-  const n = Math.floor(y);
-  const frac = f(y - n);
+  let n = Math.floor(y);
+  let frac = f(y - n);
+  // For −2^−25 ≤ y < 0, y − ⌊y⌋ rounds up to 1 (past the table): carry it into n.
+  if (frac === 1) {
+    n += 1;
+    frac = 0;
+  }
   const j = Math.floor(frac * TABLE_SIZE);
   const r = f(frac - j / TABLE_SIZE);
   const q = EXP2_COEFFICIENTS;

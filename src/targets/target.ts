@@ -1,0 +1,20 @@
+/**
+ * What a target is: one folder under src/targets exporting one factory. A target turns the
+ * compiled kernels of a format into files of a kernel package (its source and a backend module
+ * the package entry can load). Adding a target is one folder and one line in registry.ts.
+ */
+import type { CompiledFormat } from "../codegen/compile.ts";
+
+/** One file of a kernel package, relative to the package root. */
+export interface PackageFile {
+  readonly path: string;
+  readonly contents: string | Uint8Array;
+}
+
+export interface Target {
+  readonly name: string;
+  /** One line for `numforge compile --help`. */
+  readonly description: string;
+  /** The files this target adds to a kernel package; `backend` is the module path the entry imports. */
+  files(compiled: CompiledFormat): { readonly files: readonly PackageFile[]; readonly backend: string };
+}
