@@ -74,7 +74,10 @@ export function lowerFloatDecode(b: Builder, format: ResolvedFormat, code: Expr)
   const normalValue = scaleByPow2(b, convert("f32.fromU32", or(mantissa, u32(2 ** m))), sub(field, i32(el.bias + m)));
   let value = normalValue;
   if (el.zero) {
-    const subnormal = el.subnormals ? scaleByPow2(b, convert("f32.fromU32", mantissa), i32(el.minNormalExponent - m)) : f32(0);
+    // Only subnormal codes feed their mantissa in: other lanes multiply 0, so no float32
+    // subnormal is computed needlessly (x86 takes a slow path for those).
+    const subnormalMantissa = select(eq(field, i32(0)), mantissa, u32(0));
+    const subnormal = el.subnormals ? scaleByPow2(b, convert("f32.fromU32", subnormalMantissa), i32(el.minNormalExponent - m)) : f32(0);
     value = b.let("value", select(eq(field, i32(0)), subnormal, normalValue));
   }
   value = select(isInfinite, f32(Number.POSITIVE_INFINITY), value);

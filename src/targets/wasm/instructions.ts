@@ -1,0 +1,324 @@
+/**
+ * Instruction selection: one IR expression → one folded WAT expression computing exactly the
+ * value nodes.ts defines. Scalars: f32 ops are IEEE, integers wrap, shifts mask their count,
+ * f32 → int conversions saturate (never trap), i32 min/max/abs are selects over temporaries.
+ * Vectors (4 lanes in a v128): booleans are lane masks (all ones / zero), selects are
+ * bitselects, and shift counts must be splats (SIMD shifts take one scalar count).
+ */
+import {
+  assertNever, laneType, type BinaryOp, type ConvertOp, type ScalarType, type StorageType, type UnaryOp, type ValueType,
+} from "../../codegen/ir/nodes.ts";
+import { f32Bits, f32Literal, i32Literal, intBits } from "./literals.ts";
+import { isVector, simdTypeOf, storageBytes, type SimdExpr } from "./simd-ir.ts";
+
+export type WasmType = "i32" | "f32" | "v128";
+
+/** The wasm value type holding an IR value type. */
+export function wasmType(type: ValueType): WasmType {
+  return isVector(type) ? "v128" : type === "f32" ? "f32" : "i32";
+}
+
+/** What instruction selection needs from the kernel being rendered. */
+export interface ExprContext {
+  /** The local (or parameter) holding an IR name at this wasm type; throws if undeclared. */
+  local(name: string, type: WasmType): string;
+  /** A fresh temporary local. */
+  temp(type: WasmType): string;
+  /** The storage type of a buffer parameter (throws for anything else). */
+  storage(buffer: string): StorageType;
+  /** Byte offset and storage of a constant table in the module's data segment. */
+  table(name: string): { readonly offset: number; readonly storage: "f32" | "i32" | "u32" };
+  /** The local holding a buffer parameter's byte offset. */
+  bufferBase(buffer: string): string;
+}
+
+const I32_CMP = { eq: "eq", ne: "ne", lt: "lt_s", le: "le_s", gt: "gt_s", ge: "ge_s" } as const;
+const U32_CMP = { eq: "eq", ne: "ne", lt: "lt_u", le: "le_u", gt: "gt_u", ge: "ge_u" } as const;
+const F32_UNARY = { neg: "neg", abs: "abs", floor: "floor", trunc: "trunc", roundEven: "nearest", sqrt: "sqrt" } as const;
+
+const i32Const = (bits: number) => `(i32.const ${i32Literal(bits)})`;
+const v128Const = (bits: readonly number[]) => `(v128.const i32x4 ${bits.map(i32Literal).join(" ")})`;
+
+/** The 32 bits of a scalar constant; bool lanes of a vector are masks. */
+function constBits(type: ScalarType, value: number, asMask: boolean): number {
+  if (type === "f32") return f32Bits(value);
+  const bits = intBits(type, value);
+  return type === "bool" && asMask ? (bits ? 0xffffffff : 0) : bits;
+}
+
+/** Renders `e` as one folded WAT expression. */
+export function renderExpr(e: SimdExpr, cx: ExprContext): string {
+  const r = (x: SimdExpr) => renderExpr(x, cx);
+  switch (e.kind) {
+    case "const":
+      return e.type === "f32" ? `(f32.const ${f32Literal(e.value)})` : i32Const(constBits(e.type, e.value, false));
+    case "ref":
+      return `(local.get ${cx.local(e.name, wasmType(e.type))})`;
+    case "unary":
+      return isVector(e.type) ? vectorUnary(e.op, laneType(e.type), r(e.arg)) : scalarUnary(e.op, e.type as ScalarType, r(e.arg), cx);
+    case "binary": {
+      if (!isVector(e.type)) return scalarBinary(e.op, e.type as ScalarType, r(e.a), r(e.b), cx);
+      if (e.op === "shl" || e.op === "shr") {
+        if (e.b.kind !== "splat") throw new Error(`per-lane shift counts have no SIMD form (${e.type} ${e.op})`);
+        const op = e.op === "shl" ? "shl" : e.type === "i32x4" ? "shr_s" : "shr_u";
+        return `(i32x4.${op} ${r(e.a)} ${r(e.b.arg)})`;
+      }
+      return vectorBinary(e.op, laneType(e.type), r(e.a), r(e.b));
+    }
+    case "compare": {
+      const lane = laneType(e.type);
+      const prefix = isVector(e.type) ? (lane === "f32" ? "f32x4" : "i32x4") : lane === "f32" ? "f32" : "i32";
+      const op = lane === "f32" ? e.op : lane === "i32" ? I32_CMP[e.op] : U32_CMP[e.op];
+      return `(${prefix}.${op} ${r(e.a)} ${r(e.b)})`;
+    }
+    case "select":
+      return isVector(simdTypeOf(e.cond))
+        ? `(v128.bitselect ${r(e.then)} ${r(e.else)} ${r(e.cond)})`
+        : `(select ${r(e.then)} ${r(e.else)} ${r(e.cond)})`;
+    case "convert":
+      return renderConvert(e.op, isVector(e.type), r(e.arg));
+    case "load":
+      return isVector(e.type) ? vectorLoad(e.buffer, e.type, r(e.index), cx) : scalarLoad(e.buffer, e.type, r(e.index), cx);
+    case "lookup": {
+      const table = cx.table(e.table);
+      checkLookup(table.storage, e.type, e.table);
+      const op = table.storage === "f32" ? "f32.load" : "i32.load";
+      return `(${op} offset=${table.offset} (i32.shl ${r(e.index)} (i32.const 2)))`;
+    }
+    case "splat": {
+      const lane = laneType(e.type);
+      if (e.arg.kind === "const") return v128Const(Array(4).fill(constBits(lane, e.arg.value, true)));
+      const x = r(e.arg);
+      return lane === "f32" ? `(f32x4.splat ${x})` : lane === "bool" ? `(i32x4.splat (i32.sub (i32.const 0) ${x}))` : `(i32x4.splat ${x})`;
+    }
+    case "extract": {
+      const from = simdTypeOf(e.arg);
+      if (!isVector(from) || e.lane < 0 || e.lane > 3 || !Number.isInteger(e.lane)) throw new Error(`extract of lane ${e.lane} from ${from}`);
+      const lane = laneType(from);
+      if (lane === "f32") return `(f32x4.extract_lane ${e.lane} ${r(e.arg)})`;
+      const x = `(i32x4.extract_lane ${e.lane} ${r(e.arg)})`;
+      return lane === "bool" ? `(i32.and ${x} (i32.const 1))` : x;
+    }
+    case "lanes": {
+      const lane = laneType(e.type);
+      const gather = gatherLanes(e.args, cx);
+      if (gather !== null) return gather;
+      if (e.args.every((a) => a.kind === "const")) return v128Const(e.args.map((a) => constBits(lane, a.kind === "const" ? a.value : 0, true)));
+      const shape = lane === "f32" ? "f32x4" : "i32x4";
+      const arg = (a: SimdExpr) => (lane === "bool" ? `(i32.sub (i32.const 0) ${r(a)})` : r(a));
+      let v = `(${shape}.splat ${arg(e.args[0])})`;
+      for (let k = 1; k < 4; k++) v = `(${shape}.replace_lane ${k} ${v} ${arg(e.args[k])})`;
+      return v;
+    }
+    default:
+      return assertNever(e, "expression");
+  }
+}
+
+/** Lanes that are all table lookups: one load into each lane (load32_zero, then load32_lane). */
+function gatherLanes(args: readonly SimdExpr[], cx: ExprContext): string | null {
+  if (!args.every((a) => a.kind === "lookup")) return null;
+  let v = "";
+  args.forEach((a, k) => {
+    if (a.kind !== "lookup") return;
+    const table = cx.table(a.table);
+    checkLookup(table.storage, a.type, a.table);
+    const address = `(i32.shl ${renderExpr(a.index, cx)} (i32.const 2))`;
+    v = k === 0 ? `(v128.load32_zero offset=${table.offset} ${address})` : `(v128.load32_lane offset=${table.offset} ${k} ${address} ${v})`;
+  });
+  return v;
+}
+
+function checkLookup(storage: "f32" | "i32" | "u32", type: ScalarType, table: string): void {
+  if (storage === "f32" ? type !== "f32" : type === "f32" || type === "bool") throw new Error(`lookup of ${type} from the ${storage} table ${table}`);
+}
+
+function scalarUnary(op: UnaryOp, type: ScalarType, x: string, cx: ExprContext): string {
+  if (type === "f32") {
+    if (op === "not" || op === "clz") throw new Error(`f32 has no ${op}`);
+    return `(f32.${F32_UNARY[op]} ${x})`;
+  }
+  switch (op) {
+    case "neg":
+      return type === "bool" ? x : `(i32.sub (i32.const 0) ${x})`;
+    case "abs": {
+      if (type !== "i32") return x;
+      const t = cx.temp("i32");
+      return `(select (i32.sub (i32.const 0) (local.tee ${t} ${x})) (local.get ${t}) (i32.lt_s (local.get ${t}) (i32.const 0)))`;
+    }
+    case "not":
+      return type === "bool" ? `(i32.eqz ${x})` : `(i32.xor ${x} (i32.const -1))`;
+    case "clz":
+      if (type === "bool") break;
+      return `(i32.clz ${x})`;
+    case "floor":
+    case "trunc":
+    case "roundEven":
+    case "sqrt":
+      break;
+    default:
+      return assertNever(op, "unary op");
+  }
+  throw new Error(`${type} has no ${op}`);
+}
+
+function scalarBinary(op: BinaryOp, type: ScalarType, a: string, b: string, cx: ExprContext): string {
+  if (type === "f32") {
+    if (op === "add" || op === "sub" || op === "mul" || op === "div" || op === "min" || op === "max") return `(f32.${op} ${a} ${b})`;
+    throw new Error(`f32 has no ${op}`);
+  }
+  if (type === "bool" && op !== "and" && op !== "or" && op !== "xor") throw new Error(`bool has no ${op}`);
+  switch (op) {
+    case "add":
+    case "sub":
+    case "mul":
+    case "and":
+    case "or":
+    case "xor":
+    case "shl":
+      return `(i32.${op} ${a} ${b})`;
+    case "shr":
+      return `(i32.${type === "i32" ? "shr_s" : "shr_u"} ${a} ${b})`;
+    case "min":
+    case "max": {
+      const ta = cx.temp("i32");
+      const tb = cx.temp("i32");
+      const cmp = `${op === "min" ? "lt" : "gt"}_${type === "i32" ? "s" : "u"}`;
+      return `(select (local.tee ${ta} ${a}) (local.tee ${tb} ${b}) (i32.${cmp} (local.get ${ta}) (local.get ${tb})))`;
+    }
+    case "div":
+      throw new Error(`${type} has no div`);
+    default:
+      return assertNever(op, "binary op");
+  }
+}
+
+function vectorUnary(op: UnaryOp, lane: ScalarType, x: string): string {
+  if (lane === "f32") {
+    if (op === "not" || op === "clz") throw new Error(`f32x4 has no ${op}`);
+    return `(f32x4.${F32_UNARY[op]} ${x})`;
+  }
+  switch (op) {
+    case "neg":
+      return lane === "bool" ? x : `(i32x4.neg ${x})`;
+    case "abs":
+      return lane === "i32" ? `(i32x4.abs ${x})` : x;
+    case "not":
+      return `(v128.not ${x})`;
+    case "clz":
+      throw new Error("clz has no i32x4 form (the vectorizer expands it into selects)");
+    case "floor":
+    case "trunc":
+    case "roundEven":
+    case "sqrt":
+      throw new Error(`${lane}x4 has no ${op}`);
+    default:
+      return assertNever(op, "unary op");
+  }
+}
+
+function vectorBinary(op: BinaryOp, lane: ScalarType, a: string, b: string): string {
+  if (lane === "f32") {
+    if (op === "add" || op === "sub" || op === "mul" || op === "div" || op === "min" || op === "max") return `(f32x4.${op} ${a} ${b})`;
+    throw new Error(`f32x4 has no ${op}`);
+  }
+  if (op === "and" || op === "or" || op === "xor") return `(v128.${op} ${a} ${b})`;
+  if (lane === "bool") throw new Error(`boolx4 has no ${op}`);
+  if (op === "add" || op === "sub" || op === "mul") return `(i32x4.${op} ${a} ${b})`;
+  if (op === "min" || op === "max") return `(i32x4.${op}_${lane === "i32" ? "s" : "u"} ${a} ${b})`;
+  throw new Error(`${lane}x4 has no ${op}`);
+}
+
+function renderConvert(op: ConvertOp, vector: boolean, x: string): string {
+  switch (op) {
+    case "f32.fromI32":
+      return vector ? `(f32x4.convert_i32x4_s ${x})` : `(f32.convert_i32_s ${x})`;
+    case "f32.fromU32":
+      return vector ? `(f32x4.convert_i32x4_u ${x})` : `(f32.convert_i32_u ${x})`;
+    case "i32.fromF32":
+      return vector ? `(i32x4.trunc_sat_f32x4_s ${x})` : `(i32.trunc_sat_f32_s ${x})`;
+    case "u32.fromF32":
+      return vector ? `(i32x4.trunc_sat_f32x4_u ${x})` : `(i32.trunc_sat_f32_u ${x})`;
+    case "i32.fromU32":
+    case "u32.fromI32":
+      return x;
+    case "u32.fromBool":
+      return vector ? `(i32x4.neg ${x})` : x;
+    case "u32.bitsOfF32":
+      return vector ? x : `(i32.reinterpret_f32 ${x})`;
+    case "f32.fromBits":
+      return vector ? x : `(f32.reinterpret_i32 ${x})`;
+    default:
+      return assertNever(op, "conversion");
+  }
+}
+
+/** The byte address of element `index` of a buffer parameter. */
+export function elementAddress(buffer: string, index: string, cx: ExprContext): string {
+  const shift = Math.log2(storageBytes(cx.storage(buffer)));
+  const offset = shift === 0 ? index : `(i32.shl ${index} (i32.const ${shift}))`;
+  return `(i32.add (local.get ${cx.bufferBase(buffer)}) ${offset})`;
+}
+
+/** Throws unless a value of IR type `type` may be loaded from / stored to `storage`. */
+export function checkStorage(storage: StorageType, type: ValueType, what: string): void {
+  const lane = laneType(type);
+  if (storage === "f32" ? lane !== "f32" : lane === "f32") throw new Error(`${what}: ${type} values in a ${storage} buffer`);
+}
+
+const SCALAR_LOAD: Record<StorageType, string> = { f32: "f32.load", i32: "i32.load", u32: "i32.load", u16: "i32.load16_u", u8: "i32.load8_u", i8: "i32.load8_s" };
+
+function scalarLoad(buffer: string, type: ValueType, index: string, cx: ExprContext): string {
+  const storage = cx.storage(buffer);
+  checkStorage(storage, type, `load from ${buffer}`);
+  return `(${SCALAR_LOAD[storage]} ${elementAddress(buffer, index, cx)})`;
+}
+
+/** 4 consecutive elements widened to 32-bit lanes; narrow loads read exactly 4 elements. */
+function vectorLoad(buffer: string, type: ValueType, index: string, cx: ExprContext): string {
+  const storage = cx.storage(buffer);
+  checkStorage(storage, type, `load from ${buffer}`);
+  const address = elementAddress(buffer, index, cx);
+  switch (storage) {
+    case "f32":
+    case "i32":
+    case "u32":
+      return `(v128.load align=4 ${address})`;
+    case "u16":
+      return `(v128.load16x4_u align=2 ${address})`;
+    case "u8":
+    case "i8": {
+      const s = storage === "u8" ? "u" : "s";
+      return `(i32x4.extend_low_i16x8_${s} (i16x8.extend_low_i8x16_${s} (v128.load32_zero align=1 ${address})))`;
+    }
+    default:
+      return assertNever(storage, "storage type");
+  }
+}
+
+/** A store statement: narrow storage keeps the low bits of each lane (as the scalar stores do). */
+export function renderStore(buffer: string, index: string, value: SimdExpr, cx: ExprContext): string {
+  const storage = cx.storage(buffer);
+  const type = simdTypeOf(value);
+  checkStorage(storage, type, `store to ${buffer}`);
+  const address = elementAddress(buffer, index, cx);
+  const v = renderExpr(value, cx);
+  if (!isVector(type)) {
+    const op = storage === "f32" ? "f32.store" : storage === "u16" ? "i32.store16" : storage === "u8" || storage === "i8" ? "i32.store8" : "i32.store";
+    return `(${op} ${address} ${v})`;
+  }
+  const zero = "(v128.const i32x4 0 0 0 0)";
+  switch (storage) {
+    case "f32":
+    case "i32":
+    case "u32":
+      return `(v128.store align=4 ${address} ${v})`;
+    case "u16":
+      return `(v128.store64_lane align=2 0 ${address} (i8x16.shuffle 0 1 4 5 8 9 12 13 0 0 0 0 0 0 0 0 ${v} ${zero}))`;
+    case "u8":
+    case "i8":
+      return `(v128.store32_lane align=1 0 ${address} (i8x16.shuffle 0 4 8 12 0 0 0 0 0 0 0 0 0 0 0 0 ${v} ${zero}))`;
+    default:
+      return assertNever(storage, "storage type");
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The kernel IR as the wasm target sees it: nodes.ts plus the two things a vectorized loop needs
+ * that nodes.ts does not express yet — a vector `load`/`store` (4 consecutive elements starting
+ * at the scalar index) and `lanes` (a vector built from 4 scalars, e.g. a gather). Every scalar
+ * Kernel is a SimdKernel, so the renderer takes either. Lane semantics are those of nodes.ts.
+ */
+import type {
+  BinaryOp, CompareOp, ConvertOp, Param, ScalarType, StorageType, Table, UnaryOp, ValueType, VectorType,
+} from "../../codegen/ir/nodes.ts";
+
+export type Lanes4<T> = readonly [T, T, T, T];
+
+export type SimdExpr =
+  | { readonly kind: "const"; readonly type: ScalarType; readonly value: number }
+  | { readonly kind: "ref"; readonly type: ValueType; readonly name: string }
+  | { readonly kind: "unary"; readonly op: UnaryOp; readonly type: ValueType; readonly arg: SimdExpr }
+  | { readonly kind: "binary"; readonly op: BinaryOp; readonly type: ValueType; readonly a: SimdExpr; readonly b: SimdExpr }
+  /** `type` is the operand type; the result is bool (boolx4 for vectors). */
+  | { readonly kind: "compare"; readonly op: CompareOp; readonly type: ValueType; readonly a: SimdExpr; readonly b: SimdExpr }
+  | { readonly kind: "select"; readonly type: ValueType; readonly cond: SimdExpr; readonly then: SimdExpr; readonly else: SimdExpr }
+  | { readonly kind: "convert"; readonly op: ConvertOp; readonly type: ValueType; readonly arg: SimdExpr }
+  /** A vector `type` reads elements index … index+3. */
+  | { readonly kind: "load"; readonly type: ValueType; readonly buffer: string; readonly index: SimdExpr }
+  | { readonly kind: "lookup"; readonly type: ScalarType; readonly table: string; readonly index: SimdExpr }
+  | { readonly kind: "splat"; readonly type: VectorType; readonly arg: SimdExpr }
+  | { readonly kind: "extract"; readonly type: ScalarType; readonly lane: number; readonly arg: SimdExpr }
+  /** The vector whose lane k is args[k] (scalars of the lane type). */
+  | { readonly kind: "lanes"; readonly type: VectorType; readonly args: Lanes4<SimdExpr> };
+
+export type SimdStmt =
+  | { readonly kind: "let"; readonly name: string; readonly value: SimdExpr }
+  | { readonly kind: "var"; readonly name: string; readonly type: ValueType; readonly init: SimdExpr }
+  | { readonly kind: "assign"; readonly name: string; readonly value: SimdExpr }
+  /** A vector value writes elements index … index+3 (narrow storage truncates each lane). */
+  | { readonly kind: "store"; readonly buffer: string; readonly index: SimdExpr; readonly value: SimdExpr }
+  | { readonly kind: "for"; readonly index: string; readonly from: SimdExpr; readonly to: SimdExpr; readonly step: number; readonly body: readonly SimdStmt[] }
+  | { readonly kind: "if"; readonly cond: SimdExpr; readonly then: readonly SimdStmt[]; readonly else: readonly SimdStmt[] };
+
+export interface SimdKernel {
+  readonly name: string;
+  readonly params: readonly Param[];
+  readonly tables: readonly Table[];
+  readonly body: readonly SimdStmt[];
+}
+
+export interface SimdModule {
+  readonly kernels: readonly SimdKernel[];
+}
+
+/** The type of the value an expression produces. */
+export function simdTypeOf(e: SimdExpr): ValueType {
+  if (e.kind === "compare") return isVector(e.type) ? "boolx4" : "bool";
+  return e.type;
+}
+
+export function isVector(type: ValueType): type is VectorType {
+  return type === "f32x4" || type === "i32x4" || type === "u32x4" || type === "boolx4";
+}
+
+/** The 4-lane vector type of a scalar type. */
+export function vectorOf(type: ScalarType): VectorType {
+  return `${type}x4`;
+}
+
+/** Bytes per element of a buffer's storage type. */
+export function storageBytes(storage: StorageType): 1 | 2 | 4 {
+  return storage === "u8" || storage === "i8" ? 1 : storage === "u16" ? 2 : 4;
+}

@@ -1,0 +1,340 @@
+/**
+ * The wasm target's vectorizer, an IR → IR pass: an element loop `for i in [from, to)` whose body
+ * is straight-line lets and stores, with every load and store at exactly index i, becomes a loop
+ * over 4 lanes (f32x4/i32x4/u32x4/boolx4) and a scalar tail loop for the last 0–3 elements.
+ * Lane k of the vector loop computes exactly what iteration i+k of the scalar loop computes:
+ * every op used has a lane-wise form; loop-invariant values are splatted (hoisted when they
+ * cannot trap); table lookups become 4 scalar lookups (a gather); clz, which has no i32x4 form,
+ * is expanded into an exact binary search of compares and selects. Loops with per-lane shift
+ * counts (SIMD shifts take one count), control flow, mutable locals or other indexing stay
+ * scalar, with the reason reported.
+ *
+ * Precondition inherited by the vector loop: buffers either are the same buffer or do not
+ * overlap (the scalar loop reads element i of each after writing elements < i of the others).
+ */
+import type { Expr, Kernel, KernelModule, ScalarType, Stmt, VectorType } from "../../codegen/ir/nodes.ts";
+import { laneType } from "../../codegen/ir/nodes.ts";
+import { isVector, vectorOf, type SimdExpr, type SimdKernel, type SimdModule, type SimdStmt } from "./simd-ir.ts";
+
+const LANES = 4;
+
+/** What happened to one loop. */
+export interface LoopReport {
+  readonly kernel: string;
+  readonly index: string;
+  readonly vectorized: boolean;
+  /** Why it stayed scalar. */
+  readonly reason?: string;
+}
+
+export interface VectorizedModule {
+  readonly module: SimdModule;
+  readonly loops: readonly LoopReport[];
+}
+
+class NotVectorizable extends Error {}
+
+function reject(reason: string): never {
+  throw new NotVectorizable(reason);
+}
+
+/** Every name a kernel binds, with how many times it is bound. */
+function boundNames(kernel: Kernel): Map<string, number> {
+  const counts = new Map<string, number>();
+  const bind = (name: string) => counts.set(name, (counts.get(name) ?? 0) + 1);
+  kernel.params.forEach((p) => bind(p.name));
+  const walk = (stmts: readonly Stmt[]) => {
+    for (const s of stmts) {
+      if (s.kind === "let" || s.kind === "var") bind(s.name);
+      else if (s.kind === "for") {
+        bind(s.index);
+        walk(s.body);
+      } else if (s.kind === "if") {
+        walk(s.then);
+        walk(s.else);
+      }
+    }
+  };
+  walk(kernel.body);
+  return counts;
+}
+
+const ref = (type: SimdExpr["type"], name: string): SimdExpr => ({ kind: "ref", type, name });
+const splat = (type: VectorType, arg: SimdExpr): SimdExpr => ({ kind: "splat", type, arg });
+const vconst = (type: ScalarType, value: number): SimdExpr => splat(vectorOf(type), { kind: "const", type, value });
+
+/** A body binding: a vector (variant), or a scalar let kept before the loop or inside it. */
+type Binding = { readonly kind: "vector"; readonly ref: SimdExpr } | { readonly kind: "hoisted" | "local" };
+
+/** Vectorizes one loop or throws NotVectorizable. */
+class LoopVectorizer {
+  private readonly pre: SimdStmt[] = [];
+  private readonly body: SimdStmt[] = [];
+  private readonly bindings = new Map<string, Binding>();
+  private readonly variantCache = new WeakMap<Expr, boolean>();
+  private readonly hoisted = new Map<string, SimdExpr>();
+  private readonly vectorIndex: string;
+  private indexLanes: SimdExpr | null = null;
+
+  constructor(
+    private readonly loop: Stmt & { kind: "for" },
+    private readonly fresh: (hint: string) => string,
+    private readonly names: ReadonlyMap<string, number>,
+  ) {
+    this.vectorIndex = fresh(`${loop.index}_x${LANES}`);
+  }
+
+  run(): SimdStmt[] {
+    const loop = this.loop;
+    if (loop.step !== 1) reject(`step ${loop.step}`);
+    for (const s of loop.body) this.stmt(s);
+    const from = this.bindScalar("from", loop.from);
+    const to = this.bindScalar("to", loop.to);
+    const count: SimdExpr = { kind: "binary", op: "max", type: "i32", a: { kind: "binary", op: "sub", type: "i32", a: to, b: from }, b: { kind: "const", type: "i32", value: 0 } };
+    const whole: SimdExpr = { kind: "binary", op: "and", type: "i32", a: count, b: { kind: "const", type: "i32", value: -LANES } };
+    const vectorEnd = this.fresh(`${loop.index}_vector_end`);
+    this.pre.push({ kind: "let", name: vectorEnd, value: { kind: "binary", op: "add", type: "i32", a: from, b: whole } });
+    return [
+      ...this.pre,
+      { kind: "for", index: this.vectorIndex, from, to: ref("i32", vectorEnd), step: LANES, body: this.body },
+      { kind: "for", index: loop.index, from: ref("i32", vectorEnd), to, step: 1, body: loop.body },
+    ];
+  }
+
+  private bindScalar(hint: string, e: Expr): SimdExpr {
+    if (e.kind === "const" || e.kind === "ref") return e;
+    const name = this.fresh(`${this.loop.index}_${hint}`);
+    this.pre.push({ kind: "let", name, value: e });
+    return ref("i32", name);
+  }
+
+  private stmt(s: Stmt): void {
+    switch (s.kind) {
+      case "let": {
+        if ((this.names.get(s.name) ?? 0) > 1) reject(`${s.name} is bound more than once in the kernel`);
+        if (this.variant(s.value)) {
+          const v = this.vec(s.value);
+          const name = this.fresh(`${s.name}_x${LANES}`);
+          this.body.push({ kind: "let", name, value: v });
+          this.bindings.set(s.name, { kind: "vector", ref: ref(typeOfVector(v), name) });
+        } else if (this.hoistable(s.value)) {
+          this.pre.push(s); // the tail loop recomputes the same value under the same name
+          this.bindings.set(s.name, { kind: "hoisted" });
+        } else {
+          this.body.push(s);
+          this.bindings.set(s.name, { kind: "local" });
+        }
+        return;
+      }
+      case "store":
+        this.requireLoopIndex(s.index, `store to ${s.buffer}`);
+        this.body.push({ kind: "store", buffer: s.buffer, index: ref("i32", this.vectorIndex), value: this.vec(s.value) });
+        return;
+      default:
+        reject(`${s.kind} statement in the loop body`);
+    }
+  }
+
+  private requireLoopIndex(index: Expr, what: string): void {
+    if (!(index.kind === "ref" && index.name === this.loop.index)) reject(`${what} is not at the loop index`);
+  }
+
+  /** Whether `e` differs between iterations (reads the index, a vector binding or a buffer). */
+  private variant(e: Expr): boolean {
+    const cached = this.variantCache.get(e);
+    if (cached !== undefined) return cached;
+    let result: boolean;
+    switch (e.kind) {
+      case "const":
+        result = false;
+        break;
+      case "ref":
+        result = e.name === this.loop.index || this.bindings.get(e.name)?.kind === "vector";
+        break;
+      case "load":
+        result = true;
+        break;
+      case "unary":
+      case "convert":
+      case "splat":
+      case "extract":
+        result = this.variant(e.arg);
+        break;
+      case "lookup":
+        result = this.variant(e.index);
+        break;
+      case "binary":
+      case "compare":
+        result = this.variant(e.a) || this.variant(e.b);
+        break;
+      case "select":
+        result = this.variant(e.cond) || this.variant(e.then) || this.variant(e.else);
+        break;
+    }
+    this.variantCache.set(e, result);
+    return result;
+  }
+
+  /** Whether an invariant `e` may be computed before the loop: it reads no memory and no body binding. */
+  private hoistable(e: Expr): boolean {
+    switch (e.kind) {
+      case "const":
+        return true;
+      case "ref":
+        return this.bindings.get(e.name)?.kind !== "local";
+      case "load":
+      case "lookup":
+        return false;
+      case "unary":
+      case "convert":
+      case "splat":
+      case "extract":
+        return this.hoistable(e.arg);
+      case "binary":
+      case "compare":
+        return this.hoistable(e.a) && this.hoistable(e.b);
+      case "select":
+        return this.hoistable(e.cond) && this.hoistable(e.then) && this.hoistable(e.else);
+    }
+  }
+
+  /** The 4-lane form of a scalar expression. */
+  private vec(e: Expr): SimdExpr {
+    if (isVector(e.type)) reject("the loop already holds vector IR");
+    if (!this.variant(e)) return this.invariant(e);
+    const lanes = (t: ScalarType) => vectorOf(t);
+    switch (e.kind) {
+      case "ref": {
+        if (e.name === this.loop.index) return this.loopIndexLanes();
+        const b = this.bindings.get(e.name);
+        if (b?.kind !== "vector") throw new Error(`vectorizer: ${e.name} is not a vector binding`);
+        return b.ref;
+      }
+      case "unary":
+        if (e.op === "clz") return this.clz(this.vec(e.arg));
+        return { kind: "unary", op: e.op, type: lanes(e.type as ScalarType), arg: this.vec(e.arg) };
+      case "binary":
+        if (e.op === "shl" || e.op === "shr") {
+          if (this.variant(e.b)) reject(`a per-lane ${e.op} count (SIMD shifts take one count for all lanes)`);
+          return { kind: "binary", op: e.op, type: lanes(e.type as ScalarType), a: this.vec(e.a), b: this.shiftCount(e.b) };
+        }
+        return { kind: "binary", op: e.op, type: lanes(e.type as ScalarType), a: this.vec(e.a), b: this.vec(e.b) };
+      case "compare":
+        return { kind: "compare", op: e.op, type: lanes(e.type as ScalarType), a: this.vec(e.a), b: this.vec(e.b) };
+      case "select":
+        return { kind: "select", type: lanes(e.type as ScalarType), cond: this.vec(e.cond), then: this.vec(e.then), else: this.vec(e.else) };
+      case "convert":
+        return { kind: "convert", op: e.op, type: lanes(e.type as ScalarType), arg: this.vec(e.arg) };
+      case "load":
+        this.requireLoopIndex(e.index, `load from ${e.buffer}`);
+        return { kind: "load", type: lanes(e.type), buffer: e.buffer, index: ref("i32", this.vectorIndex) };
+      case "lookup": {
+        const index = this.bindVector("gather_index", this.vec(e.index));
+        const laneOf = laneType(typeOfVector(index));
+        const at = (k: number): SimdExpr => ({ kind: "lookup", type: e.type, table: e.table, index: { kind: "extract", type: laneOf, lane: k, arg: index } });
+        return { kind: "lanes", type: lanes(e.type), args: [at(0), at(1), at(2), at(3)] };
+      }
+      case "const":
+      case "splat":
+      case "extract":
+        return reject(`a ${e.kind} node`);
+    }
+  }
+
+  /** An invariant value in every lane: constants inline, hoistable values splatted once before the loop. */
+  private invariant(e: Expr): SimdExpr {
+    const type = vectorOf(e.type as ScalarType);
+    if (e.kind === "const" || !this.hoistable(e)) return splat(type, e);
+    const key = JSON.stringify(e);
+    let v = this.hoisted.get(key);
+    if (v === undefined) {
+      const name = this.fresh("splat");
+      this.pre.push({ kind: "let", name, value: splat(type, e) });
+      v = ref(type, name);
+      this.hoisted.set(key, v);
+    }
+    return v;
+  }
+
+  /** A shift count: one scalar for all lanes (the renderer requires a splat here). */
+  private shiftCount(e: Expr): SimdExpr {
+    const type = vectorOf(e.type as ScalarType);
+    if (e.kind === "const" || e.kind === "ref" || !this.hoistable(e)) return splat(type, e);
+    const name = this.fresh("shift");
+    this.pre.push({ kind: "let", name, value: e });
+    return splat(type, ref(e.type, name));
+  }
+
+  private bindVector(hint: string, v: SimdExpr): SimdExpr {
+    if (v.kind === "ref") return v;
+    const name = this.fresh(hint);
+    this.body.push({ kind: "let", name, value: v });
+    return ref(typeOfVector(v), name);
+  }
+
+  /** [i, i+1, i+2, i+3] for uses of the loop index as a value (e.g. a random draw's counter). */
+  private loopIndexLanes(): SimdExpr {
+    if (this.indexLanes === null) {
+      const k = (value: number): SimdExpr => ({ kind: "const", type: "i32", value });
+      const offsets: SimdExpr = { kind: "lanes", type: "i32x4", args: [k(0), k(1), k(2), k(3)] };
+      this.indexLanes = this.bindVector(`${this.loop.index}_lanes`, { kind: "binary", op: "add", type: "i32x4", a: splat("i32x4", ref("i32", this.vectorIndex)), b: offsets });
+    }
+    return this.indexLanes;
+  }
+
+  /** clz of each u32/i32 lane by binary search (Hacker's Delight nlz): 16, 8, 4, 2, 1, then 0 → 32. */
+  private clz(x: SimdExpr): SimdExpr {
+    const type = typeOfVector(x);
+    let v = this.bindVector("clz_x", type === "u32x4" ? x : { kind: "convert", op: "u32.fromI32", type: "u32x4", arg: x });
+    let n: SimdExpr | null = null;
+    for (const bits of [16, 8, 4, 2, 1]) {
+      const small = this.bindVector("clz_small", { kind: "compare", op: "lt", type: "u32x4", a: v, b: vconst("u32", 2 ** (32 - bits)) });
+      const step: SimdExpr = { kind: "select", type: "u32x4", cond: small, then: vconst("u32", bits), else: vconst("u32", 0) };
+      n = this.bindVector("clz_n", n === null ? step : { kind: "binary", op: "add", type: "u32x4", a: n, b: step });
+      v = this.bindVector("clz_x", { kind: "select", type: "u32x4", cond: small, then: { kind: "binary", op: "shl", type: "u32x4", a: v, b: vconst("u32", bits) }, else: v });
+    }
+    const zero: SimdExpr = { kind: "compare", op: "eq", type: "u32x4", a: v, b: vconst("u32", 0) };
+    const count = this.bindVector("clz", { kind: "binary", op: "add", type: "u32x4", a: n ?? vconst("u32", 0), b: { kind: "convert", op: "u32.fromBool", type: "u32x4", arg: zero } });
+    return type === "u32x4" ? count : { kind: "convert", op: "i32.fromU32", type: "i32x4", arg: count };
+  }
+}
+
+function typeOfVector(e: SimdExpr): VectorType {
+  const t = e.kind === "compare" ? (isVector(e.type) ? "boolx4" : "bool") : e.type;
+  if (!isVector(t)) throw new Error(`vectorizer: expected a vector, got ${t}`);
+  return t;
+}
+
+/** Vectorizes every eligible loop of a kernel (the others are kept, with the reason). */
+export function vectorizeKernel(kernel: Kernel): { readonly kernel: SimdKernel; readonly loops: readonly LoopReport[] } {
+  const names = boundNames(kernel);
+  const taken = new Set(names.keys());
+  const fresh = (hint: string) => {
+    let name = hint;
+    for (let k = 2; taken.has(name); k++) name = `${hint}_${k}`;
+    taken.add(name);
+    return name;
+  };
+  const loops: LoopReport[] = [];
+  const block = (stmts: readonly Stmt[]): SimdStmt[] =>
+    stmts.flatMap((s): SimdStmt[] => {
+      if (s.kind === "if") return [{ ...s, then: block(s.then), else: block(s.else) }];
+      if (s.kind !== "for") return [s];
+      try {
+        const out = new LoopVectorizer(s, fresh, names).run();
+        loops.push({ kernel: kernel.name, index: s.index, vectorized: true });
+        return out;
+      } catch (error) {
+        if (!(error instanceof NotVectorizable)) throw error;
+        loops.push({ kernel: kernel.name, index: s.index, vectorized: false, reason: error.message });
+        return [{ ...s, body: block(s.body) }];
+      }
+    });
+  return { kernel: { ...kernel, body: block(kernel.body) }, loops };
+}
+
+/** Vectorizes every kernel of a module. */
+export function vectorizeModule(module: KernelModule): VectorizedModule {
+  const results = module.kernels.map(vectorizeKernel);
+  return { module: { kernels: results.map((r) => r.kernel) }, loops: results.flatMap((r) => r.loops) };
+}

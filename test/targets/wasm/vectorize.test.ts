@@ -1,0 +1,110 @@
+/**
+ * The vectorizer: which loops become 4-lane loops (and the SIMD instructions they render to),
+ * which stay scalar and why, and loop bounds (any from/to, empty and reversed ranges) against
+ * the interpreter.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { add, f32, i32, kernel, load, mul, ref, shl, u32 } from "../../../src/codegen/ir/build.ts";
+import { interpret } from "../../../src/codegen/ir/interpret.ts";
+import type { Kernel } from "../../../src/codegen/ir/nodes.ts";
+import { lowerDecodeElements, lowerEncodeElements } from "../../../src/codegen/lower/elementwise.ts";
+import { createWasmAssembler, type WasmAssembler } from "../../../src/targets/wasm/assemble.ts";
+import { compileWasmWith, instantiateWasm } from "../../../src/targets/wasm/load.ts";
+import { renderWasm } from "../../../src/targets/wasm/render.ts";
+import { vectorizeKernel, vectorizeModule } from "../../../src/targets/wasm/vectorize.ts";
+import { builtin } from "../../support/formats.ts";
+
+let assembler: WasmAssembler;
+beforeAll(async () => {
+  assembler = await createWasmAssembler();
+});
+
+const elementWat = (name: string) => {
+  const format = builtin(name);
+  const { module, loops } = vectorizeModule({ kernels: [lowerEncodeElements(format), lowerDecodeElements(format)] });
+  expect(loops.every((l) => l.vectorized)).toBe(true);
+  const wat = renderWasm(module);
+  const [encode, decode] = wat.split('(export "decode_elements")');
+  return { encode, decode };
+};
+
+const F32_IO = [
+  { kind: "buffer", name: "x", storage: "f32", access: "read" },
+  { kind: "buffer", name: "out", storage: "f32", access: "write" },
+  { kind: "scalar", name: "n", type: "i32" },
+] as const;
+
+describe("wasm vectorizer", () => {
+  it("vectorizes e4m3, int8 and bf16 encode into f32x4/i32x4 arithmetic with narrowing stores", () => {
+    for (const name of ["e4m3", "int8", "bf16"]) {
+      const { encode } = elementWat(name);
+      expect(encode).toMatch(/\(v128\.load align=4 /);
+      expect(encode).toMatch(/\(f32x4\.(mul|floor|sub|add)/);
+      expect(encode).toMatch(/\(i32x4\./);
+      expect(encode).toMatch(/\(v128\.bitselect /);
+      expect(encode).toMatch(name === "bf16" ? /\(v128\.store64_lane align=2 0 / : /\(v128\.store32_lane align=1 0 /);
+      expect(encode).toMatch(/\(i32\.add \(local\.get \$i_0\) \(i32\.const 4\)\)|\(i32\.const 4\)\)\)/);
+    }
+    expect(elementWat("e4m3").encode).toMatch(/i32x4\.lt_u/); // clz by binary search
+    expect(elementWat("int8").encode).toMatch(/i32x4\.trunc_sat_f32x4_s/);
+  });
+
+  it("decodes 8-bit codes by a gather from the table and 16-bit codes by widening loads", () => {
+    const e4m3 = elementWat("e4m3").decode;
+    expect(e4m3).toMatch(/v128\.load32_zero/);
+    expect(e4m3).toMatch(/i16x8\.extend_low_i8x16_u/);
+    expect(e4m3).toMatch(/v128\.load32_lane offset=\d+ 3 /);
+    const bf16 = elementWat("bf16").decode;
+    expect(bf16).toMatch(/v128\.load16x4_u/);
+    expect(bf16).toMatch(/\(v128\.store align=4 /);
+  });
+
+  it("keeps a vector loop of step 4 and a scalar tail loop over the rest", () => {
+    const { kernel: v, loops } = vectorizeKernel(lowerEncodeElements(builtin("e4m3")));
+    expect(loops).toEqual([{ kernel: "encode_elements", index: "i_0", vectorized: true }]);
+    const fors = v.body.filter((s) => s.kind === "for");
+    expect(fors.map((s) => s.kind === "for" && s.step)).toEqual([4, 1]);
+  });
+
+  it("keeps loops scalar, with the reason, when they have no lane-wise form", () => {
+    const reasons = (k: Kernel) => vectorizeKernel(k).loops.map((l) => (l.vectorized ? "vectorized" : l.reason));
+    const shifted = kernel("k", [...F32_IO, { kind: "buffer", name: "c", storage: "u32", access: "read" }], (b) =>
+      b.for("i", i32(0), ref("i32", "n"), (i, body) => body.store("c", i, shl(u32(1), load("u32", "c", i)))),
+    );
+    expect(reasons(shifted)).toEqual(["a per-lane shl count (SIMD shifts take one count for all lanes)"]);
+    const neighbour = kernel("k", F32_IO, (b) => b.for("i", i32(0), ref("i32", "n"), (i, body) => body.store("out", i, load("f32", "x", add(i, i32(1))))));
+    expect(reasons(neighbour)).toEqual(["load from x is not at the loop index"]);
+    const strided = kernel("k", F32_IO, (b) => b.for("i", i32(0), ref("i32", "n"), (i, body) => body.store("out", i, load("f32", "x", i)), 2));
+    expect(reasons(strided)).toEqual(["step 2"]);
+    const reduction = kernel("k", F32_IO, (b) => {
+      const sum = b.var("sum", f32(0));
+      b.for("i", i32(0), ref("i32", "n"), (i, body) => body.assign(sum.name, add(sum.ref, load("f32", "x", i))));
+      b.store("out", i32(0), sum.ref);
+    });
+    expect(reasons(reduction)).toEqual(["assign statement in the loop body"]);
+    const nested = kernel("k", F32_IO, (b) =>
+      b.for("r", i32(0), i32(2), (_, outer) => {
+        outer.if({ kind: "const", type: "bool", value: 1 }, (then) => then.for("i", i32(0), ref("i32", "n"), (i, body) => body.store("out", i, mul(load("f32", "x", i), f32(2)))));
+      }),
+    );
+    expect(reasons(nested)).toEqual(["if statement in the loop body", "vectorized"]);
+  });
+
+  it("runs any loop range like the interpreter: offsets, lengths 0–9 and empty or reversed ranges", () => {
+    const ranged = kernel("ranged", [...F32_IO, { kind: "scalar", name: "from", type: "i32" }], (b) =>
+      b.for("i", ref("i32", "from"), ref("i32", "n"), (i, body) => body.store("out", i, add(mul(load("f32", "x", i), f32(3)), f32(0.25)))),
+    );
+    const compiled = compileWasmWith(assembler, { kernels: [ranged] });
+    expect(compiled.loops[0].vectorized).toBe(true);
+    const set = instantiateWasm(compiled);
+    const x = Float32Array.from({ length: 24 }, (_, j) => j * 1.25 - 7);
+    for (let from = 0; from < 8; from++)
+      for (let to = from - 3; to <= Math.min(24, from + 9); to++) {
+        const want = new Float32Array(24).fill(9);
+        if (to >= 0) interpret(ranged, { x, out: want, n: to, from });
+        const got = new Float32Array(24).fill(9);
+        set.kernels.ranged(x, got, to, from);
+        expect(Array.from(got), `[${from}, ${to})`).toEqual(Array.from(want));
+      }
+  });
+});
