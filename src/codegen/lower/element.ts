@@ -28,7 +28,10 @@ export function lowerEncodeElement(b: Builder, format: ResolvedFormat, x: Expr, 
 /** f32 value of the u32 `code` (a table lookup for codes of ≤ 8 bits). */
 export function lowerDecodeElement(b: Builder, format: ResolvedFormat, code: Expr): Expr {
   if (format.bits <= 8) {
-    const bits = b.names.table(`decode_${format.bits}`, "u32", () => Array.from({ length: 2 ** format.bits }, (_, c) => decodeF32Bits(format, c)), code);
+    const values = Array.from({ length: 2 ** format.bits }, (_, c) => decodeF32Bits(format, c));
+    // Named by content, so two formats in one kernel (a mixed GEMM) get two tables, and no
+    // string from the spec reaches the generated source.
+    const bits = b.names.table(`decode_${contentHash(values)}`, "u32", () => values, code);
     return b.let("decoded", fromBits(bits));
   }
   return match(format.element)
@@ -36,4 +39,14 @@ export function lowerDecodeElement(b: Builder, format: ResolvedFormat, code: Exp
     .with({ kind: "int" }, () => lowerIntDecode(b, format, code))
     .with({ kind: "posit" }, () => lowerPositDecode(b, format, code))
     .exhaustive();
+}
+
+/** FNV-1a over the values, as 8 hex digits: a stable name for a constant table. */
+function contentHash(values: readonly number[]): string {
+  let h = 0x811c9dc5;
+  for (const v of values) {
+    h = Math.imul(h ^ (v & 0xffff), 0x01000193);
+    h = Math.imul(h ^ (v >>> 16), 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, "0");
 }

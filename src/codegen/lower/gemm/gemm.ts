@@ -1,0 +1,254 @@
+/**
+ * GEMM lowered to IR: C ← α·op(A)·op(B) + β·C, row-major, op = optional transpose, A and B each
+ * f32 or codes of a format. The algorithm (what an element of an operand is, how products are
+ * accumulated and merged into C) is fixed here; the loop nest comes from a GemmSchedule.
+ *
+ * Kernel `gemm` (see describeGemm for the exact parameter list):
+ *   gemm(a, b, c, m, n, k, transA, transB, alpha, beta, packA?, packB?, accumulator?, a_*…, b_*…)
+ * op(A) is m×k (A stored m×k, or k×m when transA ≠ 0); op(B) is k×n (B stored k×n, or n×k);
+ * C is m×n. Leading dimensions are implied by the shapes (lda = transA ? m : k, and so on).
+ *
+ * Accumulation:
+ * - f32 (any operand that is f32, float, posit, or a lone integer operand): products and sums in
+ *   f32, one k block of the schedule at a time: acc = Σ_{p in block} a·b in order of p, then
+ *   C ← α·acc + β·C for the first block and C ← C + α·acc for the others. Each product passes
+ *   through at most k + 2 roundings, so |C − C_exact| ≤ γ_{k+2}·(|α|·Σ|a||b| + |β||c|) plus
+ *   underflow, with γ_n = n·u/(1 − n·u), u = 2^−24.
+ * - i32 (both operands integer formats without tensor scaling): codes sign-extended to i32,
+ *   exact i32 multiply-accumulate over the whole depth (k blocks carried in the `accumulator`
+ *   scratch), then v = f32(sum)·2^−(fractionBitsA + fractionBitsB) and C ← α·v + β·C once.
+ *   Exact while |sum| < 2^31, guaranteed for k ≤ maxK = ⌊(2^31 − 1) / (maxAbsA·maxAbsB)⌋
+ *   (int8: 2^17 − 1, since |a·b| ≤ 2^14): the caller must check k ≤ maxK.
+ * - α = 0 or k = 0: C ← β·C without reading A or B (C ← 0 when β = 0, NaNs in C ignored).
+ */
+import type { ResolvedFormat } from "../../../dsl/resolved.ts";
+import { add, eq, f32, ge, i32, kernel, le, load, min, mul, ne, or, ref, select, sub, type Builder } from "../../ir/build.ts";
+import type { Expr, Kernel, Param } from "../../ir/nodes.ts";
+import { checkGemmSchedule, type GemmSchedule } from "../../schedule.ts";
+import { operandDecoder, type OperandDecoder } from "./operand.ts";
+import { F32_ACCUMULATION, I32_ACCUMULATION, lowerPackPanel, packedSliver, unpackedSliver, type Accumulation, type OperandView } from "./panels.ts";
+import { blockMerge, forTileElements, lowerIntegerMerge, lowerMicroKernel, storeMerged } from "./tile.ts";
+
+export interface GemmOptions {
+  readonly a: ResolvedFormat | "f32";
+  readonly b: ResolvedFormat | "f32";
+  readonly schedule: GemmSchedule;
+  /** Kernel name (default "gemm"); must be an identifier. */
+  readonly name?: string;
+}
+
+/** The integer path is taken only when it stays exact for at least this depth. */
+const MIN_EXACT_DEPTH = 2 ** 16;
+
+/** One factor of a scratch length: min(block, roundUp(dim, multiple)) (block null: no cap). */
+export interface ScratchFactor {
+  readonly dim: "m" | "n" | "k";
+  readonly multiple: number;
+  readonly block: number | null;
+}
+
+/** A scratch buffer the caller allocates (contents need not survive between calls). */
+export interface GemmScratchBuffer {
+  readonly name: "packA" | "packB" | "accumulator";
+  readonly storage: "f32" | "i32";
+  /** Length = product of the factors; 0 (pass any 1-element buffer) unless `needed` holds. */
+  readonly factors: readonly ScratchFactor[];
+  /** "always", or only when the depth spans more than one k block (k > kc). */
+  readonly needed: "always" | "k>kc";
+}
+
+/** What a caller needs to invoke the lowered kernel. */
+export interface GemmDescription {
+  readonly kernel: string;
+  /** Every parameter, in call order. */
+  readonly params: readonly Param[];
+  readonly scratch: readonly GemmScratchBuffer[];
+  readonly accumulation: "f32" | "i32";
+  /** Integer path: the largest k for which the i32 sums are exact (null for f32). */
+  readonly maxK: number | null;
+  readonly schedule: GemmSchedule;
+}
+
+/** Concrete length of a scratch buffer for a call of shape m×n×k (at least 1). */
+export function gemmScratchLength(buffer: GemmScratchBuffer, shape: { readonly m: number; readonly n: number; readonly k: number }, kc: number): number {
+  if (buffer.needed === "k>kc" && shape.k <= kc) return 1;
+  let length = 1;
+  for (const f of buffer.factors) {
+    const rounded = Math.ceil(shape[f.dim] / f.multiple) * f.multiple;
+    length *= f.block === null ? rounded : Math.min(f.block, rounded);
+  }
+  return Math.max(1, length);
+}
+
+interface Plan {
+  readonly name: string;
+  readonly schedule: GemmSchedule;
+  readonly a: OperandDecoder;
+  readonly b: OperandDecoder;
+  readonly accumulation: Accumulation;
+  readonly maxK: number | null;
+}
+
+function plan(options: GemmOptions): Plan {
+  const schedule = checkGemmSchedule(options.schedule);
+  const a = operandDecoder("a", options.a);
+  const b = operandDecoder("b", options.b);
+  const maxK = a.integer !== null && b.integer !== null ? Math.floor((2 ** 31 - 1) / (a.integer.maxAbs * b.integer.maxAbs)) : null;
+  const integer = maxK !== null && maxK >= MIN_EXACT_DEPTH;
+  return {
+    name: options.name ?? "gemm",
+    schedule,
+    a,
+    b,
+    accumulation: integer ? I32_ACCUMULATION : F32_ACCUMULATION,
+    maxK: integer ? maxK : null,
+  };
+}
+
+function scratchOf(p: Plan): GemmScratchBuffer[] {
+  const { mr, nr, kc, mc, nc, pack } = p.schedule;
+  const storage = p.accumulation.type;
+  const list: GemmScratchBuffer[] = [];
+  if (pack) {
+    list.push({ name: "packA", storage, factors: [{ dim: "m", multiple: mr, block: mc }, { dim: "k", multiple: 1, block: kc }], needed: "always" });
+    list.push({ name: "packB", storage, factors: [{ dim: "n", multiple: nr, block: nc }, { dim: "k", multiple: 1, block: kc }], needed: "always" });
+  }
+  if (p.accumulation.type === "i32") {
+    list.push({ name: "accumulator", storage: "i32", factors: [{ dim: "m", multiple: 1, block: null }, { dim: "n", multiple: 1, block: nc }], needed: "k>kc" });
+  }
+  return list;
+}
+
+function paramsOf(p: Plan): Param[] {
+  const scalar = (name: string, type: "i32" | "f32"): Param => ({ kind: "scalar", name, type });
+  const extras = (prefix: string, d: OperandDecoder): Param[] => d.extraParams.map((x) => ({ ...x, name: `${prefix}_${x.name}` }));
+  return [
+    { kind: "buffer", name: "a", storage: p.a.storage, access: "read" },
+    { kind: "buffer", name: "b", storage: p.b.storage, access: "read" },
+    { kind: "buffer", name: "c", storage: "f32", access: "readwrite" },
+    scalar("m", "i32"),
+    scalar("n", "i32"),
+    scalar("k", "i32"),
+    scalar("transA", "i32"),
+    scalar("transB", "i32"),
+    scalar("alpha", "f32"),
+    scalar("beta", "f32"),
+    ...scratchOf(p).map((s): Param => ({ kind: "buffer", name: s.name, storage: s.storage, access: "readwrite" })),
+    ...extras("a", p.a),
+    ...extras("b", p.b),
+  ];
+}
+
+/** The parameter list, scratch buffers and accumulation of the kernel lowerGemm builds. */
+export function describeGemm(options: GemmOptions): GemmDescription {
+  const p = plan(options);
+  return { kernel: p.name, params: paramsOf(p), scratch: scratchOf(p), accumulation: p.accumulation.type, maxK: p.maxK, schedule: p.schedule };
+}
+
+/** The GEMM kernels for these operands and schedule (one kernel, `describeGemm(options).kernel`). */
+export function lowerGemm(options: GemmOptions): Kernel[] {
+  const p = plan(options);
+  return [kernel(p.name, paramsOf(p), (b) => lowerGemmBody(b, p))];
+}
+
+const i32Ref = (name: string) => ref("i32", name);
+const f32Ref = (name: string) => ref("f32", name);
+
+function lowerGemmBody(b: Builder, p: Plan): void {
+  const m = i32Ref("m");
+  const n = i32Ref("n");
+  const k = i32Ref("k");
+  const alpha = f32Ref("alpha");
+  const beta = f32Ref("beta");
+  b.if(
+    or(eq(alpha, f32(0)), le(k, i32(0))),
+    (scale) => {
+      scale.for("ci", i32(0), mul(m, n), (ci, inner) => {
+        inner.store("c", ci, select(eq(beta, f32(0)), f32(0), mul(beta, load("f32", "c", ci))));
+      });
+    },
+    (main) => lowerProduct(main, p, m, n, k, alpha, beta),
+  );
+}
+
+function views(b: Builder, p: Plan, m: Expr, n: Expr, k: Expr): { a: OperandView; b: OperandView } {
+  const { mr, nr } = p.schedule;
+  const transA = b.let("trans_a", ne(i32Ref("transA"), i32(0)));
+  const transB = b.let("trans_b", ne(i32Ref("transB"), i32(0)));
+  const extra = (prefix: string) => (local: string) => `${prefix}_${local}`;
+  const readerA = p.a.bind(b, { data: "a", extra: extra("a") });
+  const readerB = p.b.bind(b, { data: "b", extra: extra("b") });
+  // op(A)(i, p) is A[i·k + p], or A[p·m + i] when transposed; op(B)(p, j) is B[p·n + j] or B[j·k + p].
+  const aLane = b.let("a_lane_stride", select(transA, i32(1), k));
+  const aDepth = b.let("a_depth_stride", select(transA, m, i32(1)));
+  const bLane = b.let("b_lane_stride", select(transB, k, i32(1)));
+  const bDepth = b.let("b_depth_stride", select(transB, i32(1), n));
+  const offsets = (stride: Expr, r: number) => Array.from({ length: r }, (_, i) => (i === 0 ? i32(0) : b.let("lane_off", mul(stride, i32(i)))));
+  return {
+    a: {
+      reader: readerA,
+      accumulation: p.accumulation,
+      lanes: m,
+      laneStride: aLane,
+      depthStride: aDepth,
+      laneOffsets: offsets(aLane, mr),
+      stored: (lane, depth) => ({ row: select(transA, depth, lane), col: select(transA, lane, depth) }),
+    },
+    b: {
+      reader: readerB,
+      accumulation: p.accumulation,
+      lanes: n,
+      laneStride: bLane,
+      depthStride: bDepth,
+      laneOffsets: offsets(bLane, nr),
+      stored: (lane, depth) => ({ row: select(transB, lane, depth), col: select(transB, depth, lane) }),
+    },
+  };
+}
+
+/** jc → pc (pack B) → ic (pack A) → jr → ir → micro-kernel + merge. */
+function lowerProduct(b: Builder, p: Plan, m: Expr, n: Expr, k: Expr, alpha: Expr, beta: Expr): void {
+  const { mr, nr, kc, mc, nc, pack } = p.schedule;
+  const acc = p.accumulation;
+  const view = views(b, p, m, n, k);
+  const cRowOffsets = Array.from({ length: mr }, (_, i) => (i === 0 ? i32(0) : b.let("c_row_off", mul(n, i32(i)))));
+  const accStride = acc.type === "i32" ? b.let("acc_stride", min(n, i32(nc))) : null;
+  const accRowOffsets = accStride === null ? [] : Array.from({ length: mr }, (_, i) => (i === 0 ? i32(0) : b.let("acc_row_off", mul(accStride, i32(i)))));
+
+  b.for("jc", i32(0), n, (jc, jLoop) => {
+    const ncb = jLoop.let("ncb", min(i32(nc), sub(n, jc)));
+    jLoop.for("pc", i32(0), k, (pc, pLoop) => {
+      const kcb = pLoop.let("kcb", min(i32(kc), sub(k, pc)));
+      const first = pLoop.let("first", eq(pc, i32(0)));
+      const last = pLoop.let("last", ge(add(pc, kcb), k));
+      const merge = blockMerge(pLoop, alpha, beta, first);
+      if (pack) lowerPackPanel(pLoop, view.b, "packB", nr, jc, ncb, pc, kcb);
+      pLoop.for("ic", i32(0), m, (ic, iLoop) => {
+        const mcb = iLoop.let("mcb", min(i32(mc), sub(m, ic)));
+        if (pack) lowerPackPanel(iLoop, view.a, "packA", mr, ic, mcb, pc, kcb);
+        iLoop.for("jr", i32(0), ncb, (jr, jrLoop) => {
+          jrLoop.for("ir", i32(0), mcb, (ir, tile) => {
+            const aSource = pack ? packedSliver(tile, "packA", acc.type, mr, mul(ir, kcb)) : unpackedSliver(tile, view.a, mr, add(ic, ir), pc);
+            const bSource = pack ? packedSliver(tile, "packB", acc.type, nr, mul(jr, kcb)) : unpackedSliver(tile, view.b, nr, add(jc, jr), pc);
+            const sums = lowerMicroKernel(tile, acc, mr, nr, kcb, aSource, bSource);
+            const row0 = tile.let("row0", add(ic, ir));
+            const col0 = tile.let("col0", add(jc, jr));
+            const place = {
+              base: tile.let("c_base", add(mul(row0, n), col0)),
+              rowOffsets: cRowOffsets,
+              rowsLeft: tile.let("rows_left", sub(mcb, ir)),
+              colsLeft: tile.let("cols_left", sub(ncb, jr)),
+            };
+            if (accStride === null) {
+              forTileElements(tile, mr, nr, place, (s, i, j, ci) => storeMerged(s, "c", ci, sums[i][j], merge));
+              return;
+            }
+            const scaleLog2 = (p.a.integer?.scaleLog2 ?? 0) + (p.b.integer?.scaleLog2 ?? 0);
+            const carry = { buffer: "accumulator", base: tile.let("acc_base", add(mul(row0, accStride), jr)), rowOffsets: accRowOffsets };
+            lowerIntegerMerge(tile, mr, nr, place, sums, { first, last, alpha, beta, scaleLog2, carry });
+          }, mr);
+        }, nr);
+      }, mc);
+    }, kc);
+  }, nc);
+}

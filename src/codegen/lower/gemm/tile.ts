@@ -1,0 +1,158 @@
+/**
+ * The register-tiled micro-kernel: mr×nr accumulators held in locals, a k loop whose body is
+ * fully unrolled at lowering time (mr + nr reads, mr·nr multiply-adds), and the epilogue that
+ * merges the tile into C — unguarded for full tiles, element-guarded at the m/n edges.
+ */
+import { add, and, convert, eq, f32, ge, i32, load, mul, ne, not, select, type Builder } from "../../ir/build.ts";
+import type { Expr } from "../../ir/nodes.ts";
+import { plus, type Accumulation, type SliverSource } from "./panels.ts";
+
+/** Emits the k loop and returns the accumulators, acc[i][j] = Σ_p a(i, p)·b(p, j) in order of p. */
+export function lowerMicroKernel(
+  b: Builder,
+  accumulation: Accumulation,
+  mr: number,
+  nr: number,
+  depth: Expr,
+  a: SliverSource,
+  bSource: SliverSource,
+): Expr[][] {
+  const acc = Array.from({ length: mr }, () => Array.from({ length: nr }, () => b.var("acc", accumulation.zero)));
+  b.for("p", i32(0), depth, (p, body) => {
+    const av = a.values(body, p);
+    const bv = bSource.values(body, p);
+    for (let i = 0; i < mr; i++) for (let j = 0; j < nr; j++) body.assign(acc[i][j].name, add(acc[i][j].ref, mul(av[i], bv[j])));
+    a.advance(body);
+    bSource.advance(body);
+  });
+  return acc.map((row) => row.map((v) => v.ref));
+}
+
+/** Where the tile lands: C index of element (i, j) is base + rowOffsets[i] + j; rows/cols left. */
+export interface TilePlacement {
+  readonly base: Expr;
+  readonly rowOffsets: readonly Expr[];
+  readonly rowsLeft: Expr;
+  readonly colsLeft: Expr;
+}
+
+/**
+ * Emits `store(i, j, index)` for each element of an mr×nr tile inside C: straight-line for a
+ * full tile, each row and column guarded at an edge.
+ */
+export function forTileElements(
+  b: Builder,
+  mr: number,
+  nr: number,
+  place: TilePlacement,
+  store: (b: Builder, i: number, j: number, index: Expr) => void,
+): void {
+  const index = (i: number, j: number) => plus(plus(place.base, place.rowOffsets[i]), i32(j));
+  b.if(
+    and(ge(place.rowsLeft, i32(mr)), ge(place.colsLeft, i32(nr))),
+    (full) => {
+      for (let i = 0; i < mr; i++) for (let j = 0; j < nr; j++) store(full, i, j, index(i, j));
+    },
+    (edge) => {
+      const row = (inner: Builder, i: number) => {
+        const cols = (ib: Builder, j: number) => {
+          if (j >= nr) return;
+          const emit = (jb: Builder) => {
+            store(jb, i, j, index(i, j));
+            cols(jb, j + 1);
+          };
+          // Column j exists only if colsLeft > j; column 0 always does.
+          if (j === 0) emit(ib);
+          else ib.if(ge(place.colsLeft, i32(j + 1)), emit);
+        };
+        cols(inner, 0);
+      };
+      for (let i = 0; i < mr; i++) {
+        if (i === 0) row(edge, 0);
+        else edge.if(ge(place.rowsLeft, i32(i + 1)), (inner) => row(inner, i));
+      }
+    },
+  );
+}
+
+/**
+ * How an f32 tile value merges into C during one k block: C ← α·v + cScale·C, or C ← α·v when
+ * C must not be read (β = 0 in the first block, so NaNs in C are ignored as BLAS does).
+ */
+export interface Merge {
+  readonly alpha: Expr;
+  readonly cScale: Expr;
+  readonly readC: Expr;
+}
+
+/** The merge of the first k block (C scaled by β) or of a later one (C kept). */
+export function blockMerge(b: Builder, alpha: Expr, beta: Expr, first: Expr): Merge {
+  return {
+    alpha,
+    cScale: b.let("c_scale", select(first, beta, f32(1))),
+    readC: b.let("read_c", not(and(first, eq(beta, f32(0))))),
+  };
+}
+
+/** Emits C[index] ← merge of the f32 value v. */
+export function storeMerged(b: Builder, c: string, at: Expr, v: Expr, merge: Merge): void {
+  const index = b.let("ci", at);
+  const scaled = b.let("av", mul(merge.alpha, v));
+  b.store(c, index, select(merge.readC, add(scaled, mul(merge.cScale, load("f32", c, index))), scaled));
+}
+
+/** The i32 partial sums of the k blocks done so far: element (i, j) at base + rowOffsets[i] + j. */
+export interface Carry {
+  readonly buffer: string;
+  readonly base: Expr;
+  readonly rowOffsets: readonly Expr[];
+}
+
+export interface IntegerMerge {
+  /** This is the first / the last k block (bool). */
+  readonly first: Expr;
+  readonly last: Expr;
+  readonly alpha: Expr;
+  readonly beta: Expr;
+  /** The product's value is sum·2^scaleLog2. */
+  readonly scaleLog2: number;
+  readonly carry: Carry;
+}
+
+/**
+ * The integer path's merge: the exact i32 sum is carried across k blocks (wrapping i32 adds are
+ * exact while the final |sum| < 2^31) and C ← α·f32(sum)·2^scaleLog2 + β·C once, in the last block.
+ */
+export function lowerIntegerMerge(b: Builder, mr: number, nr: number, place: TilePlacement, sums: readonly (readonly Expr[])[], m: IntegerMerge): void {
+  // C is untouched until the last k block, so the merge always applies β.
+  const merge: Merge = { alpha: m.alpha, cScale: m.beta, readC: ne(m.beta, f32(0)) };
+  const carried = (i: number, j: number) => plus(plus(m.carry.base, m.carry.rowOffsets[i]), i32(j));
+  const finish = (s: Builder, at: Expr, total: Expr) => storeMerged(s, "c", at, integerToF32(s, total, m.scaleLog2), merge);
+  b.if(
+    m.first,
+    (first) =>
+      first.if(
+        m.last,
+        // One k block (k ≤ kc): nothing carried in or out.
+        (only) => forTileElements(only, mr, nr, place, (s, i, j, at) => finish(s, at, sums[i][j])),
+        (start) => forTileElements(start, mr, nr, place, (s, i, j) => s.store(m.carry.buffer, carried(i, j), sums[i][j])),
+      ),
+    (later) =>
+      later.if(
+        m.last,
+        (end) =>
+          forTileElements(end, mr, nr, place, (s, i, j, at) => finish(s, at, s.let("total", add(sums[i][j], load("i32", m.carry.buffer, carried(i, j)))))),
+        (middle) =>
+          forTileElements(middle, mr, nr, place, (s, i, j) => {
+            const index = s.let("carry_i", carried(i, j));
+            s.store(m.carry.buffer, index, add(sums[i][j], load("i32", m.carry.buffer, index)));
+          }),
+      ),
+  );
+}
+
+/** The f32 value of an exact i32 sum of integer products: f32(sum)·2^scaleLog2. */
+export function integerToF32(b: Builder, sum: Expr, scaleLog2: number): Expr {
+  const v = convert("f32.fromI32", sum);
+  return b.let("iv", scaleLog2 === 0 ? v : mul(v, f32(2 ** scaleLog2)));
+}

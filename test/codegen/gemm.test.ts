@@ -1,0 +1,370 @@
+/**
+ * GEMM lowering: C ← α·op(A)·op(B) + β·C for f32 and format operands, rendered by the JS target
+ * and run by the IR interpreter.
+ *
+ * Error bound (f32 accumulation). Every product a·b goes through at most k + 2 roundings (its own
+ * multiply — exact for the ≤ 16-bit formats —, at most k − 1 additions across the k blocks, α,
+ * and the merge with β·C), so with u = 2^−24 and γ_n = n·u/(1 − n·u):
+ *   |C − C_ref| ≤ γ_{k+2}·(|α|·Σ_p |a_ip||b_pj| + |β||c_ij|) + tiny,
+ * where C_ref is computed in float64 on the DECODED operands (its own error, k·2^−53·Σ|a||b|, is
+ * added to the bound) and tiny = (k + 3)·2^−149·max(1, |α|) covers products that underflow.
+ *
+ * Integer operands (both int formats) accumulate exactly in i32, so C equals, bit for bit,
+ * the same epilogue applied to the exact integer sum: v = f32(Σ a·b)·2^scale, C = f32(α·v) + f32(β·c).
+ */
+import { describe, expect, it } from "vitest";
+import { describeGemm, gemmScratchLength, lowerGemm, type GemmDescription } from "../../src/codegen/lower/gemm/gemm.ts";
+import { GemmUnsupportedError } from "../../src/codegen/lower/gemm/operand.ts";
+import { checkGemmSchedule, JS_GEMM_SCHEDULE, type GemmSchedule } from "../../src/codegen/schedule.ts";
+import { interpret } from "../../src/codegen/ir/interpret.ts";
+import type { Kernel } from "../../src/codegen/ir/nodes.ts";
+import { loadJs } from "../../src/targets/js/load.ts";
+import type { ResolvedFormat } from "../../src/dsl/resolved.ts";
+import { decode, encode } from "../../src/dsl/semantics/scalar.ts";
+import { builtin } from "../support/formats.ts";
+
+type Operand = ResolvedFormat | "f32";
+type Buffer = Float32Array | Uint8Array | Uint16Array | Uint32Array | Int32Array;
+
+const U = 2 ** -24;
+const gamma = (n: number) => (n * U) / (1 - n * U);
+
+const SHAPES: readonly (readonly [number, number, number])[] = [
+  [1, 1, 1],
+  [7, 13, 5],
+  [64, 3, 129],
+  [33, 65, 17],
+];
+const TRANSPOSES: readonly (readonly [number, number])[] = [
+  [0, 0],
+  [0, 1],
+  [1, 0],
+  [1, 1],
+];
+const ALPHA_BETA: readonly (readonly [number, number])[] = [
+  [1, 0],
+  [0.5, 2],
+];
+/** Small blocks so k blocks, m/n blocks and ragged edges all occur on the test shapes. */
+const SMALL: GemmSchedule = { mr: 3, nr: 5, kc: 4, mc: 6, nc: 10, pack: true };
+const SCHEDULES: Readonly<Record<string, GemmSchedule>> = {
+  js: JS_GEMM_SCHEDULE,
+  small: SMALL,
+  "small unpacked": { ...SMALL, pack: false },
+};
+
+/** A small deterministic generator (mulberry32) so failures reproduce. */
+function generator(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+function normal(random: () => number): number {
+  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+}
+
+const label = (x: Operand) => (x === "f32" ? "f32" : x.name);
+
+/** Random operand data and its exact (decoded) values: all finite codes for ≤ 8-bit formats. */
+function operandData(x: Operand, length: number, random: () => number): { data: Buffer; values: Float64Array } {
+  const values = new Float64Array(length);
+  if (x === "f32") {
+    const data = new Float32Array(length);
+    for (let i = 0; i < length; i++) values[i] = data[i] = normal(random) * 4;
+    return { data, values };
+  }
+  const data = x.bits <= 8 ? new Uint8Array(length) : x.bits <= 16 ? new Uint16Array(length) : new Uint32Array(length);
+  for (let i = 0; i < length; i++) {
+    let code = 0;
+    let v = Number.NaN;
+    while (!Number.isFinite(v)) {
+      code = x.bits <= 8 ? Math.floor(random() * x.codeCount) : encode(x, normal(random) * 8);
+      v = decode(x, code);
+    }
+    data[i] = code;
+    values[i] = v;
+  }
+  return { data, values };
+}
+
+interface Problem {
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  readonly transA: number;
+  readonly transB: number;
+  readonly alpha: number;
+  readonly beta: number;
+}
+
+interface Inputs {
+  readonly a: { data: Buffer; values: Float64Array };
+  readonly b: { data: Buffer; values: Float64Array };
+  readonly c: Float32Array;
+}
+
+function inputs(a: Operand, b: Operand, p: Problem, seed: number): Inputs {
+  const random = generator(seed);
+  const c = new Float32Array(p.m * p.n);
+  // With β = 0, C must not be read: NaNs there must not reach the result.
+  for (let i = 0; i < c.length; i++) c[i] = p.beta === 0 ? Number.NaN : normal(random);
+  return { a: operandData(a, p.m * p.k, random), b: operandData(b, p.k * p.n, random), c };
+}
+
+/** op(A)(i, q) and op(B)(q, j) of the stored row-major values. */
+const aAt = (x: Inputs, p: Problem, i: number, q: number) => x.a.values[p.transA ? q * p.m + i : i * p.k + q];
+const bAt = (x: Inputs, p: Problem, q: number, j: number) => x.b.values[p.transB ? j * p.k + q : q * p.n + j];
+
+/** Arguments in parameter order, with freshly allocated scratch. */
+function argumentsFor(desc: GemmDescription, p: Problem, x: Inputs, c: Float32Array): Record<string, Buffer | number> {
+  const args: Record<string, Buffer | number> = { a: x.a.data, b: x.b.data, c, ...p };
+  for (const s of desc.scratch) {
+    const length = gemmScratchLength(s, p, desc.schedule.kc);
+    args[s.name] = s.storage === "f32" ? new Float32Array(length) : new Int32Array(length);
+  }
+  return args;
+}
+
+function runJs(kernels: Kernel[], desc: GemmDescription, p: Problem, x: Inputs): Float32Array {
+  const fn = loadJs({ kernels })[desc.kernel];
+  const c = x.c.slice();
+  const args = argumentsFor(desc, p, x, c);
+  fn(...desc.params.map((param) => args[param.name]));
+  return c;
+}
+
+function runInterpreter(kernels: Kernel[], desc: GemmDescription, p: Problem, x: Inputs): Float32Array {
+  const c = x.c.slice();
+  interpret(kernels[0], argumentsFor(desc, p, x, c));
+  return c;
+}
+
+/** Every combination of shape, transposes and α/β. */
+function* problems(shapes = SHAPES): Generator<Problem> {
+  for (const [m, n, k] of shapes) for (const [transA, transB] of TRANSPOSES) for (const [alpha, beta] of ALPHA_BETA) yield { m, n, k, transA, transB, alpha, beta };
+}
+
+const describeProblem = (p: Problem) => `${p.m}×${p.n}×${p.k} trans(${p.transA},${p.transB}) α=${p.alpha} β=${p.beta}`;
+
+/** The first element outside the f32 error bound, or null. */
+function boundViolation(p: Problem, x: Inputs, c: Float32Array): string | null {
+  for (let i = 0; i < p.m; i++) {
+    for (let j = 0; j < p.n; j++) {
+      let sum = 0;
+      let absSum = 0;
+      for (let q = 0; q < p.k; q++) {
+        const prod = aAt(x, p, i, q) * bAt(x, p, q, j);
+        sum += prod;
+        absSum += Math.abs(prod);
+      }
+      const c0 = p.beta === 0 ? 0 : x.c[i * p.n + j];
+      const exact = p.alpha * sum + p.beta * c0;
+      const bound = gamma(p.k + 2) * (Math.abs(p.alpha) * absSum + Math.abs(p.beta * c0)) + p.k * 2 ** -53 * absSum + (p.k + 3) * 2 ** -149 * Math.max(1, Math.abs(p.alpha));
+      const got = c[i * p.n + j];
+      if (!(Math.abs(got - exact) <= bound)) return `C[${i},${j}] = ${got}, reference ${exact}, bound ${bound}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * The exact integer path's result: the stated epilogue on the exact integer sum. The integer
+ * formats here have no fraction bits, so decoded values are the integers and the float64 sum
+ * of the products (each ≤ 2^14) is exact.
+ */
+function integerReference(p: Problem, x: Inputs): Float32Array {
+  const f = Math.fround;
+  const out = new Float32Array(p.m * p.n);
+  for (let i = 0; i < p.m; i++) {
+    for (let j = 0; j < p.n; j++) {
+      let sum = 0;
+      for (let q = 0; q < p.k; q++) sum += aAt(x, p, i, q) * bAt(x, p, q, j);
+      const av = f(p.alpha * f(sum));
+      out[i * p.n + j] = p.beta === 0 ? av : f(av + f(p.beta * x.c[i * p.n + j]));
+    }
+  }
+  return out;
+}
+
+const bits = (c: Float32Array) => Array.from(new Uint32Array(c.buffer, c.byteOffset, c.length));
+
+const FLOAT_FORMATS = ["e4m3", "e5m2", "posit8", "fp16", "bf16"];
+const INT_FORMATS = ["int8", "int4"];
+const op = (name: string): Operand => (name === "f32" ? "f32" : builtin(name));
+
+/** Operand pairs: each format with itself, plus mixed pairs (f32 with codes, int with float). */
+const PAIRS: readonly (readonly [string, string])[] = [
+  ["f32", "f32"],
+  ...FLOAT_FORMATS.map((f) => [f, f] as const),
+  ["e4m3", "f32"],
+  ["f32", "bf16"],
+  ["int8", "e5m2"],
+  ["e4m3", "e5m2"],
+  ["posit8", "e4m3"],
+  ["fp16", "int4"],
+];
+const INT_PAIRS: readonly (readonly [string, string])[] = [
+  ["int8", "int8"],
+  ["int4", "int4"],
+  ["int8", "int4"],
+];
+
+describe("GEMM, f32 accumulation: within γ_{k+2} of the float64 reference on decoded operands", () => {
+  for (const [an, bn] of PAIRS) {
+    for (const [scheduleName, schedule] of Object.entries(SCHEDULES)) {
+      it(`${an} × ${bn}, ${scheduleName} schedule`, () => {
+        const a = op(an);
+        const b = op(bn);
+        const options = { a, b, schedule };
+        const desc = describeGemm(options);
+        expect(desc.accumulation).toBe("f32");
+        const kernels = lowerGemm(options);
+        let seed = 1;
+        for (const p of problems()) {
+          const x = inputs(a, b, p, seed++);
+          const c = runJs(kernels, desc, p, x);
+          expect(boundViolation(p, x, c), `${label(a)} × ${label(b)} ${describeProblem(p)}`).toBeNull();
+        }
+      });
+    }
+  }
+});
+
+describe("GEMM, integer operands: exact i32 accumulation", () => {
+  for (const [an, bn] of INT_PAIRS) {
+    for (const [scheduleName, schedule] of Object.entries(SCHEDULES)) {
+      it(`${an} × ${bn}, ${scheduleName} schedule, bit-identical to the exact integer reference`, () => {
+        const a = op(an);
+        const b = op(bn);
+        const options = { a, b, schedule };
+        const desc = describeGemm(options);
+        expect(desc.accumulation).toBe("i32");
+        const kernels = lowerGemm(options);
+        let seed = 100;
+        for (const p of problems()) {
+          const x = inputs(a, b, p, seed++);
+          const c = runJs(kernels, desc, p, x);
+          expect(bits(c), `${an} × ${bn} ${describeProblem(p)}`).toEqual(bits(integerReference(p, x)));
+        }
+      });
+    }
+  }
+
+  it("states the exactness bound: int8 × int8 is exact for k < 2^17 (|a·b| ≤ 2^14, |Σ| < 2^31)", () => {
+    expect(describeGemm({ a: builtin("int8"), b: builtin("int8"), schedule: JS_GEMM_SCHEDULE }).maxK).toBe(2 ** 17 - 1);
+    expect(describeGemm({ a: builtin("int4"), b: builtin("int4"), schedule: JS_GEMM_SCHEDULE }).maxK).toBe(Math.floor((2 ** 31 - 1) / 64));
+  });
+
+  it("is exact where f32 accumulation is not: sums beyond 2^24 with a k-block carry", () => {
+    const int8 = builtin("int8");
+    const p: Problem = { m: 2, n: 3, k: 1100, transA: 0, transB: 1, alpha: 1, beta: 0 };
+    // Every product is 127·127 or −128·−128 except a few of 1, so the sum is odd and above 2^24.
+    const a = new Uint8Array(p.m * p.k).fill(127);
+    const b = new Uint8Array(p.n * p.k).fill(127);
+    a[0] = 1;
+    b[0] = 1;
+    const values = (codes: Uint8Array) => Float64Array.from(codes, (code) => decode(int8, code));
+    const x: Inputs = { a: { data: a, values: values(a) }, b: { data: b, values: values(b) }, c: new Float32Array(p.m * p.n) };
+    for (const schedule of [JS_GEMM_SCHEDULE, SMALL]) {
+      const options = { a: int8, b: int8, schedule };
+      const c = runJs(lowerGemm(options), describeGemm(options), p, x);
+      expect(bits(c)).toEqual(bits(integerReference(p, x)));
+      expect(c[0]).toBe(Math.fround(1 + 1099 * 127 * 127));
+    }
+  });
+});
+
+describe("GEMM: the IR interpreter and the rendered JS agree bit for bit", () => {
+  const pairs = [...PAIRS, ...INT_PAIRS];
+  for (const [an, bn] of pairs) {
+    it(`${an} × ${bn}`, () => {
+      const a = op(an);
+      const b = op(bn);
+      for (const schedule of [JS_GEMM_SCHEDULE, SMALL, { ...SMALL, pack: false }]) {
+        const options = { a, b, schedule };
+        const desc = describeGemm(options);
+        const kernels = lowerGemm(options);
+        let seed = 1000;
+        for (const p of problems([[1, 1, 1], [7, 13, 5]])) {
+          const x = inputs(a, b, p, seed++);
+          expect(bits(runInterpreter(kernels, desc, p, x)), `${an} × ${bn} ${describeProblem(p)} ${JSON.stringify(schedule)}`).toEqual(bits(runJs(kernels, desc, p, x)));
+        }
+      }
+    });
+  }
+});
+
+describe("GEMM: the schedule changes the loop nest, not the result", () => {
+  it("tile sizes, m/n blocks and packing give bit-identical C for the same kc", () => {
+    const variants: GemmSchedule[] = [
+      { mr: 1, nr: 1, kc: 8, mc: 1, nc: 1, pack: true },
+      { mr: 4, nr: 4, kc: 8, mc: 64, nc: 512, pack: true },
+      { mr: 2, nr: 8, kc: 8, mc: 6, nc: 16, pack: true },
+      { mr: 3, nr: 5, kc: 8, mc: 9, nc: 25, pack: false },
+    ];
+    for (const [an, bn] of [["f32", "f32"], ["e4m3", "bf16"], ["int8", "int8"]] as const) {
+      const a = op(an);
+      const b = op(bn);
+      let seed = 5000;
+      for (const p of problems([[33, 65, 17], [5, 2, 30]])) {
+        const x = inputs(a, b, p, seed++);
+        const results = variants.map((schedule) => bits(runJs(lowerGemm({ a, b, schedule }), describeGemm({ a, b, schedule }), p, x)));
+        for (const r of results.slice(1)) expect(r, `${an} × ${bn} ${describeProblem(p)}`).toEqual(results[0]);
+      }
+    }
+  });
+
+  it("NaN and infinite codes reach exactly their row of C (zero padding at the edges does not leak)", () => {
+    for (const [name, special, expected] of [["e4m3", 0x7f, Number.NaN], ["e5m2", 0x7c, Number.POSITIVE_INFINITY]] as const) {
+      const f = builtin(name);
+      const one = encode(f, 1);
+      for (const schedule of [JS_GEMM_SCHEDULE, SMALL, { ...SMALL, pack: false }]) {
+        const p: Problem = { m: 5, n: 7, k: 3, transA: 0, transB: 0, alpha: 1, beta: 0 };
+        const a = new Uint8Array(p.m * p.k).fill(one);
+        a[4 * p.k + 1] = special; // row 4, the last (edge) row of every tiling above
+        const values = (codes: Uint8Array) => Float64Array.from(codes, (code) => decode(f, code));
+        const b = new Uint8Array(p.k * p.n).fill(one);
+        const x: Inputs = { a: { data: a, values: values(a) }, b: { data: b, values: values(b) }, c: new Float32Array(p.m * p.n) };
+        const c = runJs(lowerGemm({ a: f, b: f, schedule }), describeGemm({ a: f, b: f, schedule }), p, x);
+        for (let i = 0; i < p.m; i++) for (let j = 0; j < p.n; j++) expect(c[i * p.n + j], `${name} C[${i},${j}]`).toBe(i === 4 ? expected : 3);
+      }
+    }
+  });
+
+  it("α = 0 or k = 0 gives β·C without reading A or B", () => {
+    const options = { a: "f32" as const, b: "f32" as const, schedule: JS_GEMM_SCHEDULE };
+    const desc = describeGemm(options);
+    const fn = loadJs({ kernels: lowerGemm(options) }).gemm;
+    const a = new Float32Array([Number.NaN, Number.NaN]);
+    const c = new Float32Array([1, 2, 3, 4]);
+    const args: Record<string, Buffer | number> = { a, b: a, c, m: 2, n: 2, k: 1, transA: 0, transB: 0, alpha: 0, beta: 0.5, packA: new Float32Array(8), packB: new Float32Array(8) };
+    fn(...desc.params.map((param) => args[param.name]));
+    expect([...c]).toEqual([0.5, 1, 1.5, 2]);
+    const empty: Record<string, Buffer | number> = { ...args, k: 0, alpha: 1, beta: 0 };
+    fn(...desc.params.map((param) => empty[param.name]));
+    expect([...c]).toEqual([0, 0, 0, 0]);
+  });
+});
+
+describe("GEMM: operands and schedules that cannot be lowered are clear compile errors", () => {
+  for (const name of ["mxfp8", "mxint8", "s2fp8", "shiftquant4"]) {
+    it(`${name} (tensor scaling) is not yet supported`, () => {
+      const format = builtin(name);
+      const lower = () => lowerGemm({ a: "f32", b: format, schedule: JS_GEMM_SCHEDULE });
+      expect(lower).toThrow(GemmUnsupportedError);
+      expect(lower).toThrow(new RegExp(`operand B \\(${name}\\): tensor scaling "${format.scaling.kind}".*not yet supported`));
+    });
+  }
+
+  it("rejects malformed schedules, saying which field", () => {
+    expect(() => checkGemmSchedule({ ...JS_GEMM_SCHEDULE, mc: 63 })).toThrow(/mc \(63\) must be a multiple of mr \(4\)/);
+    expect(() => checkGemmSchedule({ ...JS_GEMM_SCHEDULE, kc: 0 })).toThrow(/kc must be an integer/);
+    expect(() => checkGemmSchedule({ ...JS_GEMM_SCHEDULE, mr: 16, nr: 16, mc: 64, nc: 512 })).toThrow(/more than 64 accumulators/);
+  });
+});
