@@ -11,4 +11,5 @@ export const commands: readonly CommandEntry[] = [
   { name: "table", summary: "print every code of a format (at most 16 bits) and its value", load: () => import("./commands/table.ts") },
   { name: "encode", summary: "encode numbers read from stdin into codes", load: () => import("./commands/encode.ts") },
   { name: "decode", summary: "decode codes read from stdin into values", load: () => import("./commands/decode.ts") },
+  { name: "compile", summary: "compile a format into an npm package of kernels", load: () => import("./commands/compile.ts") },
 ];

@@ -4,6 +4,7 @@
  * the package entry can load). Adding a target is one folder and one line in registry.ts.
  */
 import type { CompiledFormat } from "../codegen/compile.ts";
+import type { GemmSchedule } from "../codegen/schedule.ts";
 
 /** One file of a kernel package, relative to the package root. */
 export interface PackageFile {
@@ -15,6 +16,8 @@ export interface Target {
   readonly name: string;
   /** One line for `numforge compile --help`. */
   readonly description: string;
+  /** How this target lays out the GEMM loop nest. */
+  readonly gemmSchedule: GemmSchedule;
   /** The files this target adds to a kernel package; `backend` is the module path the entry imports. */
   files(compiled: CompiledFormat): { readonly files: readonly PackageFile[]; readonly backend: string };
 }

@@ -1,0 +1,307 @@
+/**
+ * The WGSL target's renderer: a pure function from a scheduled, packed kernel (kernel.ts) to one
+ * WGSL compute shader. Buffer parameters become storage bindings 0…k−1 in parameter order
+ * (array<f32|i32|u32>: narrow codes arrive packed), scalar parameters one uniform struct at
+ * binding k, constant tables module-scope `const` arrays (f32 tables as their bits). Every
+ * operation spells out the IR semantics: shift counts masked to 5 bits, u32 negation as 0 − x,
+ * f32 min/max ordering −0 below +0 as the interpreter does, select's WGSL argument order.
+ * Constants must be folded first (fold.ts): WGSL evaluates const-expressions at shader creation.
+ */
+import { typeOf } from "../../codegen/ir/build.ts";
+import { assertNever, type Expr, type Kernel, type ScalarType, type Stmt, type ValueType } from "../../codegen/ir/nodes.ts";
+import type { WgslKernelIR } from "./kernel.ts";
+import { WORKGROUP_SIZE } from "./kernel.ts";
+import { f32Literal, i32Literal, RUNTIME_ZERO, u32Literal, wgslName } from "./literals.ts";
+
+const SCALARS_STRUCT = "nf_Scalars";
+const SCALARS = "nf_scalars";
+const GID = "nf_gid";
+
+/** The WGSL type of a scalar IR type. */
+function wgslType(type: ValueType): string {
+  switch (type) {
+    case "f32":
+    case "i32":
+    case "u32":
+    case "bool":
+      return type;
+    default:
+      throw new Error(`the WGSL target is scalar: ${type} must not reach it`);
+  }
+}
+
+function scalar(type: ValueType): ScalarType {
+  wgslType(type);
+  return type as ScalarType;
+}
+
+function tableName(name: string): string {
+  return `nf_table_${wgslName(name)}`;
+}
+
+/** Converts a 32-bit value of type `from` to `to` keeping the bits (integers) or the value (bool → 0/1). */
+function reinterpret(code: string, from: ScalarType, to: ScalarType, what: string): string {
+  if (from === to) return code;
+  if ((from === "i32" || from === "u32") && (to === "i32" || to === "u32")) return `bitcast<${to}>(${code})`;
+  if (from === "bool" && (to === "i32" || to === "u32")) return `${to}(${code})`;
+  throw new Error(`${what}: a ${from} value where ${to} is stored (the IR defines no such conversion here)`);
+}
+
+function literal(e: Expr & { kind: "const" }): string {
+  switch (e.type) {
+    case "f32":
+      return f32Literal(e.value);
+    case "i32":
+      return i32Literal(e.value);
+    case "u32":
+      return u32Literal(e.value);
+    case "bool":
+      return e.value ? "true" : "false";
+  }
+}
+
+/** Renders expressions of one kernel (knows its buffers' element types and its tables). */
+class ExprRenderer {
+  private readonly buffers: ReadonlyMap<string, ScalarType>;
+  private readonly tables: ReadonlyMap<string, ScalarType>;
+
+  constructor(private readonly kernel: Kernel) {
+    const buffers = new Map<string, ScalarType>();
+    for (const p of kernel.params) {
+      if (p.kind !== "buffer") continue;
+      if (p.storage !== "f32" && p.storage !== "i32" && p.storage !== "u32") throw new Error(`${kernel.name}: ${p.name} is ${p.storage}: narrow buffers must be packed first`);
+      buffers.set(p.name, p.storage);
+    }
+    this.buffers = buffers;
+    this.tables = new Map(kernel.tables.map((t) => [t.name, t.storage] as const));
+  }
+
+  buffer(name: string): ScalarType {
+    const t = this.buffers.get(name);
+    if (t === undefined) throw new Error(`${this.kernel.name}: unknown buffer ${name}`);
+    return t;
+  }
+
+  render(e: Expr): string {
+    const r = (x: Expr) => this.render(x);
+    switch (e.kind) {
+      case "const":
+        return literal(e);
+      case "ref":
+        return wgslName(e.name);
+      case "unary": {
+        const t = scalar(e.type);
+        const x = r(e.arg);
+        switch (e.op) {
+          case "neg":
+            return t === "u32" ? `(0u - ${x})` : `(-${x})`;
+          case "abs":
+            return t === "u32" ? x : `abs(${x})`;
+          case "not":
+            return t === "bool" ? `(!${x})` : `(~${x})`;
+          case "clz":
+            return `countLeadingZeros(${x})`;
+          case "floor":
+            return `floor(${x})`;
+          case "trunc":
+            return `trunc(${x})`;
+          case "roundEven":
+            return `round(${x})`; // WGSL round breaks ties to even
+          case "sqrt":
+            return `sqrt(${x})`;
+          default:
+            return assertNever(e.op, "unary op");
+        }
+      }
+      case "binary": {
+        const t = scalar(e.type);
+        const a = r(e.a);
+        const b = r(e.b);
+        switch (e.op) {
+          case "add":
+            return `(${a} + ${b})`;
+          case "sub":
+            return `(${a} - ${b})`;
+          case "mul":
+            return `(${a} * ${b})`;
+          case "div":
+            if (t !== "f32") throw new Error(`${this.kernel.name}: div of ${t}`);
+            return `(${a} / ${b})`;
+          case "min":
+          case "max":
+            return t === "f32" ? `nf_${e.op}_f32(${a}, ${b})` : `${e.op}(${a}, ${b})`;
+          case "and":
+            return `(${a} & ${b})`;
+          case "or":
+            return `(${a} | ${b})`;
+          case "xor":
+            return t === "bool" ? `(${a} != ${b})` : `(${a} ^ ${b})`;
+          case "shl":
+          case "shr":
+            return `(${a} ${e.op === "shl" ? "<<" : ">>"} ${this.shiftCount(e.b)})`;
+          default:
+            return assertNever(e.op, "binary op");
+        }
+      }
+      case "compare": {
+        const t = scalar(e.type);
+        const op = { eq: "==", ne: "!=", lt: "<", le: "<=", gt: ">", ge: ">=" }[e.op];
+        if (t === "bool" && e.op !== "eq" && e.op !== "ne") return `(u32(${r(e.a)}) ${op} u32(${r(e.b)}))`;
+        return `(${r(e.a)} ${op} ${r(e.b)})`;
+      }
+      case "select":
+        scalar(e.type);
+        return `select(${r(e.else)}, ${r(e.then)}, ${r(e.cond)})`;
+      case "convert": {
+        const x = r(e.arg);
+        switch (e.op) {
+          case "f32.fromI32":
+          case "f32.fromU32":
+            return `f32(${x})`;
+          case "i32.fromF32":
+            return `i32(${x})`;
+          case "u32.fromF32":
+            return `u32(${x})`;
+          case "i32.fromU32":
+            return `bitcast<i32>(${x})`;
+          case "u32.fromI32":
+          case "u32.bitsOfF32":
+            return `bitcast<u32>(${x})`;
+          case "u32.fromBool":
+            return `u32(${x})`;
+          case "f32.fromBits":
+            return `bitcast<f32>(${x})`;
+          default:
+            return assertNever(e.op, "conversion");
+        }
+      }
+      case "load": {
+        return reinterpret(`${wgslName(e.buffer)}[${r(e.index)}]`, this.buffer(e.buffer), e.type, `${this.kernel.name}: load from ${e.buffer}`);
+      }
+      case "lookup": {
+        const storage = this.tables.get(e.table);
+        if (storage === undefined) throw new Error(`${this.kernel.name}: unknown table ${e.table}`);
+        const at = `${tableName(e.table)}[${r(e.index)}]`;
+        const value = storage === "f32" ? `bitcast<f32>(${at})` : at;
+        return reinterpret(value, storage, e.type, `${this.kernel.name}: lookup in ${e.table}`);
+      }
+      case "splat":
+      case "extract":
+        throw new Error("the WGSL target is scalar: vector IR must not reach it");
+      default:
+        return assertNever(e, "expression");
+    }
+  }
+
+  /** A u32 shift count in [0, 31]: the IR takes counts modulo 32 (WGSL rejects constant counts ≥ 32). */
+  private shiftCount(count: Expr): string {
+    if (count.kind === "const") return u32Literal((count.value >>> 0) & 31);
+    const t = typeOf(count);
+    const c = this.render(count);
+    return `(${t === "u32" ? c : `bitcast<u32>(${c})`} & 31u)`;
+  }
+}
+
+function renderStmts(stmts: readonly Stmt[], r: ExprRenderer, indent: string, loops: { count: number }): string[] {
+  const out: string[] = [];
+  for (const s of stmts) {
+    switch (s.kind) {
+      case "let":
+        wgslType(typeOf(s.value));
+        out.push(`${indent}let ${wgslName(s.name)} = ${r.render(s.value)};`);
+        break;
+      case "var":
+        out.push(`${indent}var ${wgslName(s.name)}: ${wgslType(s.type)} = ${r.render(s.init)};`);
+        break;
+      case "assign":
+        out.push(`${indent}${wgslName(s.name)} = ${r.render(s.value)};`);
+        break;
+      case "store": {
+        const value = reinterpret(r.render(s.value), scalar(typeOf(s.value)), r.buffer(s.buffer), `store to ${s.buffer}`);
+        out.push(`${indent}${wgslName(s.buffer)}[${r.render(s.index)}] = ${value};`);
+        break;
+      }
+      case "for": {
+        if (!Number.isInteger(s.step) || s.step <= 0 || s.step > 0x7fffffff) throw new Error(`loop ${s.index}: step ${s.step} must be a positive integer`);
+        const i = wgslName(s.index);
+        const end = `nf_end_${loops.count++}`;
+        out.push(
+          `${indent}{`,
+          `${indent}  let ${end} = ${r.render(s.to)};`,
+          `${indent}  for (var ${i}: i32 = ${r.render(s.from)}; ${i} < ${end}; ${i} += ${i32Literal(s.step)}) {`,
+          ...renderStmts(s.body, r, `${indent}    `, loops),
+          `${indent}  }`,
+          `${indent}}`,
+        );
+        break;
+      }
+      case "if": {
+        out.push(`${indent}if (${r.render(s.cond)}) {`, ...renderStmts(s.then, r, `${indent}  `, loops));
+        if (s.else.length > 0) out.push(`${indent}} else {`, ...renderStmts(s.else, r, `${indent}  `, loops));
+        out.push(`${indent}}`);
+        break;
+      }
+      default:
+        assertNever(s, "statement");
+    }
+  }
+  return out;
+}
+
+const HELPERS = `var<private> ${RUNTIME_ZERO}: u32;
+
+// IR min/max order -0 below +0 (the operands are never NaN).
+fn nf_min_f32(a: f32, b: f32) -> f32 { return select(b, a, a < b || (a == b && bitcast<u32>(a) > bitcast<u32>(b))); }
+fn nf_max_f32(a: f32, b: f32) -> f32 { return select(b, a, a > b || (a == b && bitcast<u32>(a) < bitcast<u32>(b))); }`;
+
+function renderTable(table: Kernel["tables"][number]): string {
+  const values = table.values.length > 0 ? table.values : [0];
+  const entries = values.map((v) => (table.storage === "f32" ? u32Literal(f32BitsOf(v)) : table.storage === "i32" ? i32Literal(v) : u32Literal(v)));
+  const type = table.storage === "i32" ? "i32" : "u32";
+  const rows: string[] = [];
+  for (let k = 0; k < entries.length; k += 8) rows.push(`  ${entries.slice(k, k + 8).join(", ")},`);
+  return `const ${tableName(table.name)} = array<${type}, ${values.length}>(\n${rows.join("\n")}\n);`;
+}
+
+const bitsScratch = new DataView(new ArrayBuffer(4));
+function f32BitsOf(v: number): number {
+  bitsScratch.setFloat32(0, v);
+  return bitsScratch.getUint32(0);
+}
+
+/** The WGSL source of one kernel: bindings, tables, helpers and the `main` entry point. */
+export function renderWgsl(ir: WgslKernelIR): string {
+  const kernel = ir.kernel;
+  const r = new ExprRenderer(kernel);
+  const buffers = kernel.params.filter((p) => p.kind === "buffer");
+  const scalars = kernel.params.filter((p) => p.kind === "scalar");
+  const invocation = ir.launch.kind === "grid" ? new Map([[ir.launch.scalars.invocationX, "x"], [ir.launch.scalars.invocationY, "y"]]) : new Map<string, string>();
+  const uniforms = scalars.filter((p) => !invocation.has(p.name));
+  const lines: string[] = [`// numforge kernel ${wgslName(ir.name).slice(2)}: ${ir.launch.kind === "grid" ? "one invocation per element (or word)" : `one invocation (${ir.launch.reason})`}`];
+  if (uniforms.length > 0) {
+    lines.push(`struct ${SCALARS_STRUCT} {`, ...uniforms.map((p) => `  ${wgslName(p.name)}: ${p.type === "bool" ? "u32" : p.type},`), "}");
+  }
+  buffers.forEach((p, binding) => {
+    if (p.kind !== "buffer") return;
+    lines.push(`@group(0) @binding(${binding}) var<storage, ${p.access === "read" ? "read" : "read_write"}> ${wgslName(p.name)}: array<${p.storage}>;`);
+  });
+  if (uniforms.length > 0) lines.push(`@group(0) @binding(${buffers.length}) var<uniform> ${SCALARS}: ${SCALARS_STRUCT};`);
+  lines.push("", HELPERS, "", ...kernel.tables.map(renderTable), "");
+  const prologue = scalars.map((p) => {
+    if (p.kind !== "scalar") throw new Error("unreachable");
+    const axis = invocation.get(p.name);
+    if (axis !== undefined) return `  let ${wgslName(p.name)} = i32(${GID}.${axis});`;
+    const field = `${SCALARS}.${wgslName(p.name)}`;
+    return `  let ${wgslName(p.name)} = ${p.type === "bool" ? `${field} != 0u` : field};`;
+  });
+  const size = ir.launch.kind === "grid" ? WORKGROUP_SIZE : 1;
+  lines.push(
+    `@compute @workgroup_size(${size})`,
+    `fn main(@builtin(global_invocation_id) ${GID}: vec3u) {`,
+    ...prologue,
+    ...renderStmts(kernel.body, r, "  ", { count: 0 }),
+    "}",
+    "",
+  );
+  return lines.join("\n");
+}

@@ -1,0 +1,138 @@
+/**
+ * Kernel packages: `numforge compile` output is a self-contained npm package — packed, installed
+ * into a fresh project and used there; its API checks its arguments; its kernels compute what the
+ * semantics define.
+ */
+import { describe, expect, it, beforeAll } from "vitest";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { createHash } from "node:crypto";
+import * as Effect from "effect/Effect";
+import { packageFiles } from "../../src/package/package-files.ts";
+import { writePackage } from "../../src/package/write-package.ts";
+import { TARGETS } from "../../src/targets/registry.ts";
+import { fakeQuantize as semanticFakeQuantize, quantize } from "../../src/dsl/semantics/tensor.ts";
+import { counterRandom } from "../../src/dsl/semantics/random.ts";
+import type { ResolvedFormat } from "../../src/dsl/resolved.ts";
+import { builtin } from "../support/formats.ts";
+
+const root = mkdtempSync(join(tmpdir(), "numforge-packages-"));
+
+function compileTo(format: ResolvedFormat, name = format.name): string {
+  const { files, manifest } = packageFiles(format, TARGETS);
+  return Effect.runSync(writePackage(join(root, name), files, manifest, false));
+}
+
+// biome-ignore lint: a dynamically imported package
+type KernelPackage = any;
+const importPackage = async (dir: string): Promise<KernelPackage> => import(pathToFileURL(join(dir, "index.js")).href);
+
+function tensor(n: number, seed: number): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => ((counterRandom(seed, i) / 2 ** 32) * 2 - 1) * 2 ** ((counterRandom(seed + 1, i) % 12) - 6));
+}
+const bitsOf = (x: Float32Array) => [...new Uint32Array(x.buffer, x.byteOffset, x.length)];
+
+describe("a compiled package", () => {
+  let e4m3Dir = "";
+  beforeAll(() => {
+    e4m3Dir = compileTo(builtin("e4m3"));
+  });
+
+  it("holds the entry, types, kernels, resolved format and a manifest whose hashes match the files", () => {
+    const manifest = JSON.parse(readFileSync(join(e4m3Dir, "manifest.json"), "utf8"));
+    expect(manifest.targets).toEqual(TARGETS.map((t) => t.name));
+    expect(manifest.numforge).toMatch(/^\d+\.\d+\.\d+/);
+    for (const required of ["package.json", "index.js", "index.d.ts", "format.json", "js/kernels.js"]) expect(Object.keys(manifest.files)).toContain(required);
+    for (const [path, hash] of Object.entries(manifest.files)) expect(createHash("sha256").update(readFileSync(join(e4m3Dir, path))).digest("hex")).toBe(hash);
+    expect(JSON.parse(readFileSync(join(e4m3Dir, "format.json"), "utf8")).maxFinite).toBe(448);
+  });
+
+  it("is npm-packed, installed into a project that has never seen numforge, imported and run", () => {
+    const tarball = execFileSync("npm", ["pack", "--silent", "--pack-destination", root], { cwd: e4m3Dir, encoding: "utf8" }).trim().split("\n").pop() as string;
+    const project = join(root, "consumer");
+    mkdirSync(project, { recursive: true });
+    writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", type: "module", private: true }));
+    execFileSync("npm", ["install", "--offline", "--no-audit", "--no-fund", join(root, tarball)], { cwd: project, stdio: "pipe" });
+    writeFileSync(
+      join(project, "main.js"),
+      `import { encode, decode, fakeQuantize, gemm, format, target } from "numforge-kernels-e4m3";
+const x = new Float32Array([1.5, -3, 1e-3, 500, NaN, 0.3]);
+const { codes, meta } = encode(x);
+const c = gemm({ a: codes.subarray(0, 4), b: codes.subarray(0, 4), c: new Float32Array(4), m: 2, n: 2, k: 2 });
+console.log(JSON.stringify({ target, name: format.name, codes: [...codes], values: [...decode(codes, meta)].map(String), fake: [...fakeQuantize(x).values].map(String), c: [...c] }));`,
+    );
+    const out = JSON.parse(execFileSync("node", ["main.js"], { cwd: project, encoding: "utf8" }));
+    expect(out.name).toBe("e4m3");
+    expect(out.codes).toEqual([0x3c, 0xc4, 0x01, 0x7e, 0x7f, 0x2a]);
+    expect(out.values).toEqual(["1.5", "-3", "0.001953125", "448", "NaN", "0.3125"]);
+    expect(out.fake).toEqual(out.values);
+    // The decoded operands are [[1.5, −3], [2^-9, 448]]; two-term sums, within float32 rounding.
+    const want = [1.5 * 1.5 + -3 * 0.001953125, 1.5 * -3 + -3 * 448, 0.001953125 * 1.5 + 448 * 0.001953125, 0.001953125 * -3 + 448 * 448];
+    for (let i = 0; i < 4; i++) expect(Math.abs(out.c[i] - want[i])).toBeLessThanOrEqual(Math.abs(want[i]) * 2 ** -22);
+  }, 180_000);
+
+  it("refuses bad arguments with messages that say what is wrong", async () => {
+    const pkg = await importPackage(e4m3Dir);
+    const x = new Float32Array(8);
+    expect(() => pkg.encode([1, 2])).toThrow(/encode: x must be a Float32Array \(got Array\)/);
+    expect(() => pkg.encode(x, new Uint8Array(3))).toThrow(/encode: out holds 3 elements; 8 are needed/);
+    expect(() => pkg.encode(x, new Float32Array(8))).toThrow(/must be a Uint8Array/);
+    expect(() => pkg.decode(new Uint16Array(4))).toThrow(/decode: codes must be a Uint8Array of e4m3 codes \(got Uint16Array\(4\)\)/);
+    expect(() => pkg.encode(x, undefined, { channels: 3 })).toThrow(/channels = 3 must be a positive integer dividing the 8 elements/);
+    const a = new Float32Array(6);
+    expect(() => pkg.gemm({ a, b: a, c: new Float32Array(4), m: 2, n: 2, k: 4 })).toThrow(/gemm: a holds 6 elements but m·k = 8/);
+    expect(() => pkg.gemm({ a, b: a, c: new Float32Array(3), m: 2, n: 2, k: 3 })).toThrow(/gemm: c holds 3 elements but m·n = 4/);
+    expect(() => pkg.gemm({ a, b: a, c: new Float32Array(4), m: 2.5, n: 2, k: 2 })).toThrow(/gemm: m must be a non-negative integer/);
+    expect(() => pkg.gemm({ a: new Int16Array(6), b: a, c: new Float32Array(4), m: 2, n: 2, k: 3 })).toThrow(/gemm: a must be a Float32Array or a Uint8Array/);
+  });
+
+  it("lets NaN and Inf inside tensors propagate as the format defines, without throwing", async () => {
+    const pkg = await importPackage(e4m3Dir);
+    const x = new Float32Array([NaN, Infinity, -Infinity, 1]);
+    expect(bitsOf(pkg.fakeQuantize(x).values)).toEqual(bitsOf(new Float32Array([NaN, 448, -448, 1])));
+    const c = pkg.gemm({ a: x, b: new Float32Array([1, 1, 1, 1]), c: new Float32Array(4), m: 2, n: 2, k: 2 });
+    expect(Number.isNaN(c[0]) && Number.isNaN(c[1])).toBe(true);
+  });
+
+  it("refuses to overwrite a directory that is not a numforge package unless forced", () => {
+    const dir = join(root, "occupied");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "precious.txt"), "keep me");
+    const { files, manifest } = packageFiles(builtin("int8"), TARGETS);
+    const refused = Effect.runSync(Effect.result(writePackage(dir, files, manifest, false)));
+    expect(refused._tag).toBe("Failure");
+    expect(String(refused._tag === "Failure" ? refused.failure : "")).toMatch(/exists and is not a numforge kernel package; .* --force/);
+    expect(existsSync(join(dir, "precious.txt"))).toBe(true);
+    Effect.runSync(writePackage(dir, files, manifest, true));
+    expect(existsSync(join(dir, "precious.txt"))).toBe(false);
+    // A numforge package may be replaced without --force.
+    Effect.runSync(writePackage(dir, files, manifest, false));
+  });
+});
+
+describe("package kernels equal the semantics for every scaling kind", () => {
+  const cases: { name: string; channels: number }[] = [
+    { name: "e5m2", channels: 1 },
+    { name: "posit16", channels: 1 },
+    { name: "s2fp8", channels: 1 },
+    { name: "mxfp4", channels: 1 },
+    { name: "mxint8", channels: 1 },
+    { name: "shiftquant4", channels: 8 },
+  ];
+  for (const { name, channels } of cases) {
+    it(`${name}: encode codes and fakeQuantize values are bit-identical`, async () => {
+      const format = builtin(name);
+      const pkg = await importPackage(compileTo(format));
+      const x = tensor(8 * 37, 5);
+      x[3] = 0;
+      const fromPackage = pkg.encode(x, undefined, { channels, seed: 9 });
+      const fromSemantics = quantize(format, x, { channels, seed: 9 });
+      expect([...fromPackage.codes]).toEqual([...fromSemantics.codes]);
+      expect(bitsOf(pkg.fakeQuantize(x, undefined, undefined, { channels, seed: 9 }).values)).toEqual(bitsOf(semanticFakeQuantize(format, x, { channels, seed: 9 }).values));
+      expect(bitsOf(pkg.decode(fromPackage.codes, fromPackage.meta))).toEqual(bitsOf(semanticFakeQuantize(format, x, { channels, seed: 9 }).values));
+    });
+  }
+});
