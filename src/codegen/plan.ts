@@ -33,14 +33,19 @@ export interface BufferDecl {
   readonly role: BufferRole;
 }
 
-/** A kernel argument: a plan buffer or a call scalar (n, channels, seed) or a constant. */
+/**
+ * A kernel argument: a plan buffer, a call scalar (n, channels, seed, or channelLength = n /
+ * channels, since the IR has no integer division) or a constant.
+ */
 export type StepArg =
   | { readonly buffer: string }
-  | { readonly scalar: "n" | "channels" | "seed" }
+  | { readonly scalar: "n" | "channels" | "seed" | "channelLength" }
   | { readonly constant: number };
 
 export interface Step {
   readonly kernel: string;
+  /** The kernel's parameter names in declaration order: kernels are called positionally. */
+  readonly params: readonly string[];
   /** Argument for each kernel parameter, by parameter name. */
   readonly args: Readonly<Record<string, StepArg>>;
 }

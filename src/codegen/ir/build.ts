@@ -11,6 +11,8 @@ export function typeOf(e: Expr): ValueType {
 }
 
 export const f32 = (value: number): Expr => ({ kind: "const", type: "f32", value: Math.fround(value) });
+/** An f64 constant (an optional type: see TargetCapabilities). */
+export const f64 = (value: number): Expr => ({ kind: "const", type: "f64", value });
 export const i32 = (value: number): Expr => ({ kind: "const", type: "i32", value: value | 0 });
 export const u32 = (value: number): Expr => ({ kind: "const", type: "u32", value: value >>> 0 });
 export const bool = (value: boolean): Expr => ({ kind: "const", type: "bool", value: value ? 1 : 0 });
@@ -72,6 +74,9 @@ const RESULT: Record<ConvertOp, ScalarType> = {
   "u32.fromBool": "u32",
   "u32.bitsOfF32": "u32",
   "f32.fromBits": "f32",
+  "f64.fromF32": "f64",
+  "f32.fromF64": "f32",
+  "f64.fromI32": "f64",
 };
 /** A conversion between scalar types (see ConvertOp for which are exact). */
 export function convert(op: ConvertOp, arg: Expr): Expr {
@@ -80,6 +85,14 @@ export function convert(op: ConvertOp, arg: Expr): Expr {
 export const bitsOf = (x: Expr) => convert("u32.bitsOfF32", x);
 export const fromBits = (x: Expr) => convert("f32.fromBits", x);
 export const asI32 = (x: Expr) => (typeOf(x) === "i32" ? x : convert("i32.fromU32", x));
+/** The f64 value of an f32 or i32 (exact); an f64 is returned as is. */
+export function widen(x: Expr): Expr {
+  const t = typeOf(x);
+  if (t === "f64") return x;
+  if (t === "f32") return convert("f64.fromF32", x);
+  if (t === "i32") return convert("f64.fromI32", x);
+  throw new Error(`IR: no exact f64 conversion from ${t}`);
+}
 export const asU32 = (x: Expr) => (typeOf(x) === "u32" ? x : typeOf(x) === "bool" ? convert("u32.fromBool", x) : convert("u32.fromI32", x));
 
 export const load = (type: ScalarType, buffer: string, index: Expr): Expr => ({ kind: "load", type, buffer, index });

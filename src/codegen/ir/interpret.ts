@@ -14,6 +14,8 @@ export function normalize(type: ScalarType, x: number): number {
   switch (type) {
     case "f32":
       return Math.fround(x);
+    case "f64":
+      return x;
     case "i32":
       return x | 0;
     case "u32":
@@ -45,34 +47,36 @@ function unaryScalar(op: string, type: ScalarType, x: number): number {
     case "clz":
       return Math.clz32(x);
     case "floor":
-      return Math.fround(Math.floor(x));
+      return normalize(type, Math.floor(x));
     case "trunc":
-      return Math.fround(Math.trunc(x));
+      return normalize(type, Math.trunc(x));
     case "roundEven":
-      return Math.fround(roundHalfEven(x));
+      return normalize(type, roundHalfEven(x));
     case "sqrt":
-      return Math.fround(Math.sqrt(x));
+      return normalize(type, Math.sqrt(x));
   }
   throw new Error(`unknown unary op ${op}`);
 }
 
 function binaryScalar(op: string, type: ScalarType, a: number, b: number): number {
-  if (type === "f32") {
+  if (type === "f32" || type === "f64") {
+    // f32: the double result rounded to f32 is the correctly rounded f32 result for + − × ÷ and
+    // sqrt (53 ≥ 2·24 + 2 bits, so the double rounding is innocuous); f64 results are kept.
     switch (op) {
       case "add":
-        return Math.fround(a + b);
+        return normalize(type, a + b);
       case "sub":
-        return Math.fround(a - b);
+        return normalize(type, a - b);
       case "mul":
-        return Math.fround(a * b);
+        return normalize(type, a * b);
       case "div":
-        return Math.fround(a / b);
+        return normalize(type, a / b);
       case "min":
         return Math.min(a, b);
       case "max":
         return Math.max(a, b);
     }
-    throw new Error(`f32 has no ${op}`);
+    throw new Error(`${type} has no ${op}`);
   }
   switch (op) {
     case "add":
@@ -137,6 +141,11 @@ function convertScalar(op: string, x: number): number {
     case "f32.fromBits":
       scratch.setUint32(0, x >>> 0);
       return scratch.getFloat32(0);
+    case "f64.fromF32":
+    case "f64.fromI32":
+      return x;
+    case "f32.fromF64":
+      return Math.fround(x);
   }
   throw new Error(`unknown conversion ${op}`);
 }
@@ -201,12 +210,14 @@ export function interpret(kernel: Kernel, args: KernelArgs): void {
         return lanes(e.type, (i) => convertScalar(e.op, lane(x, i)));
       }
       case "load": {
+        if (e.type === "f64") throw new Error(`${kernel.name}: f64 load from ${e.buffer} (f64 has no storage)`);
         const b = buffer(e.buffer);
         const i = lane(evaluate(e.index), 0);
         checkIndex(`load ${e.buffer}`, i, b.length);
         return normalize(e.type, b[i]);
       }
       case "lookup": {
+        if (e.type === "f64") throw new Error(`${kernel.name}: f64 lookup in ${e.table} (tables hold no f64)`);
         const values = tables.get(e.table);
         if (values === undefined) throw new Error(`${kernel.name}: unknown table ${e.table}`);
         const i = lane(evaluate(e.index), 0);
@@ -236,6 +247,8 @@ export function interpret(kernel: Kernel, args: KernelArgs): void {
           env.set(s.name, evaluate(s.value));
           break;
         case "store": {
+          if (laneType(s.value.kind === "compare" ? "bool" : s.value.type) === "f64")
+            throw new Error(`${kernel.name}: store of an f64 value to ${s.buffer} (f64 has no storage: convert with f32.fromF64)`);
           const b = buffer(s.buffer);
           const i = lane(evaluate(s.index), 0);
           checkIndex(`store ${s.buffer}`, i, b.length);

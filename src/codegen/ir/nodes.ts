@@ -7,8 +7,10 @@
  * - f32 operations are IEEE binary32, round to nearest even, subnormals kept; no fused ops.
  * - i32/u32 arithmetic wraps modulo 2^32; shift counts are taken modulo 32; `shr` is arithmetic
  *   on i32 and logical on u32.
- * - f32 comparisons are ordered (false when either side is NaN); min/max are only defined for
- *   non-NaN operands (lowering guards NaN with selects).
+ * - f32 comparisons are ordered (false when either side is NaN; `ne` is true); min/max are only
+ *   defined for non-NaN operands (lowering guards NaN with selects).
+ * - The sign and payload of a NaN produced by arithmetic on a NaN are unspecified (engines and
+ *   GPUs differ); kernels that must output a particular NaN build it from bits.
  */
 
 export type ScalarType = "f32" | "i32" | "u32" | "bool";
@@ -31,7 +33,7 @@ export type BinaryOp =
   | "add"
   | "sub"
   | "mul"
-  | "div" // f32 only
+  | "div" // f32 and f64 only
   | "min"
   | "max"
   | "and"
@@ -51,7 +53,10 @@ export type ConvertOp =
   | "u32.fromI32" // reinterpret the 32 bits
   | "u32.fromBool"
   | "u32.bitsOfF32"
-  | "f32.fromBits";
+  | "f32.fromBits"
+  | "f64.fromF32" // exact
+  | "f32.fromF64" // round to nearest even
+  | "f64.fromI32"; // exact
 
 export type Expr =
   | { readonly kind: "const"; readonly type: ScalarType; readonly value: number }
@@ -100,6 +105,65 @@ export interface Kernel {
 /** The kernels compiled for one format, rendered together by each target. */
 export interface KernelModule {
   readonly kernels: readonly Kernel[];
+}
+
+/** What a target's renderer supports beyond the core IR; it rejects kernels that use more. */
+export interface TargetCapabilities {
+  /** Scalar f64 values (JS and wasm: yes; WGSL: no). */
+  readonly f64: boolean;
+}
+
+/** Whether these statements bind, compute or compare any value of scalar type `type`. */
+export function usesType(stmts: readonly Stmt[], type: ScalarType): boolean {
+  const expr = (e: Expr): boolean => {
+    if (laneType(e.type) === type) return true;
+    switch (e.kind) {
+      case "const":
+      case "ref":
+        return false;
+      case "unary":
+      case "convert":
+      case "splat":
+      case "extract":
+        return expr(e.arg);
+      case "binary":
+      case "compare":
+        return expr(e.a) || expr(e.b);
+      case "select":
+        return expr(e.cond) || expr(e.then) || expr(e.else);
+      case "load":
+      case "lookup":
+        return expr(e.index);
+      default:
+        return assertNever(e, "expression");
+    }
+  };
+  return stmts.some((s) => {
+    switch (s.kind) {
+      case "let":
+      case "assign":
+        return expr(s.value);
+      case "var":
+        return laneType(s.type) === type || expr(s.init);
+      case "store":
+        return expr(s.index) || expr(s.value);
+      case "for":
+        return expr(s.from) || expr(s.to) || usesType(s.body, type);
+      case "if":
+        return expr(s.cond) || usesType(s.then, type) || usesType(s.else, type);
+      default:
+        return assertNever(s, "statement");
+    }
+  });
+}
+
+/** Throws, naming the kernel, unless every kernel of the module stays within the target's capabilities. */
+export function checkCapabilities(module: KernelModule, target: string, capabilities: TargetCapabilities): void {
+  if (capabilities.f64) return;
+  for (const k of module.kernels) {
+    if (k.params.some((p) => p.kind === "scalar" && p.type === "f64") || usesType(k.body, "f64"))
+      throw new Error(`kernel ${k.name} uses f64 values, which the ${target} target does not have (lower it with f32 arithmetic, e.g. a GEMM schedule with accumulator "f32")`);
+  }
 }
 
 /** The scalar type of a value type's lanes. */

@@ -2,7 +2,7 @@
 // the plans come from ./format.js, the kernels from the first target whose backend loads here.
 // The API is the same for every target; every argument is checked before any kernel runs.
 import { format, plans, gemmKernels, targets } from "./format.js";
-import { runPlan, sizeOf } from "./run-plan.js";
+import { runPlan } from "./run-plan.js";
 
 const CODE_ARRAY = format.bits <= 8 ? Uint8Array : format.bits <= 16 ? Uint16Array : Uint32Array;
 
@@ -70,16 +70,9 @@ function metaBuffers(meta, n) {
   return meta.buffers;
 }
 
-function stateBindings(plan, state, call) {
-  const bindings = {};
-  for (const decl of plan.buffers) {
-    if (decl.role !== "state") continue;
-    const buffer = state?.buffers?.[decl.name];
-    if (buffer === undefined) continue;
-    if (buffer.length !== sizeOf(decl.length, call.n, call.channels)) throw new RangeError(`state.buffers.${decl.name} does not match this tensor's shape; start a new state for it`);
-    bindings[decl.name] = buffer;
-  }
-  return bindings;
+/** Delayed-scaling state from the previous call; runPlan starts afresh when it does not fit the tensor. */
+function stateBuffers(state) {
+  return state?.buffers ?? {};
 }
 
 /** Encodes a float32 tensor: `{ codes, meta }` (meta holds the scaling kind's metadata). */
@@ -87,7 +80,7 @@ export function encode(x, out, options) {
   expectFloat32("encode: x", x);
   const call = callOf(x.length, options);
   const codes = expectOut("encode: out", out, CODE_ARRAY, x.length);
-  const result = runPlan(plans.encode, backend.kernels, { x, ...stateBindings(plans.encode, options?.state, call) }, call);
+  const result = runPlan(plans.encode, backend.kernels, { x, ...stateBuffers(options?.state) }, call);
   codes.set(result.outputs.codes);
   return { codes, meta: { kind: format.scaling.kind, n: call.n, channels: call.channels, buffers: result.meta }, state: { buffers: result.state } };
 }
@@ -106,7 +99,7 @@ export function fakeQuantize(x, out, state, options) {
   expectFloat32("fakeQuantize: x", x);
   const call = callOf(x.length, options);
   const values = expectOut("fakeQuantize: out", out, Float32Array, x.length);
-  const result = runPlan(plans.fakeQuantize, backend.kernels, { x, ...stateBindings(plans.fakeQuantize, state, call) }, call);
+  const result = runPlan(plans.fakeQuantize, backend.kernels, { x, ...stateBuffers(state) }, call);
   values.set(result.outputs.values);
   return { values, meta: { kind: format.scaling.kind, n: call.n, channels: call.channels, buffers: result.meta }, state: { buffers: result.state } };
 }

@@ -1,21 +1,22 @@
 /**
  * Instruction selection: one IR expression → one folded WAT expression computing exactly the
  * value nodes.ts defines. Scalars: f32 ops are IEEE, integers wrap, shifts mask their count,
- * f32 → int conversions saturate (never trap), i32 min/max/abs are selects over temporaries.
+ * f32 → int conversions saturate (never trap), i32 min/max/abs are selects over temporaries;
+ * f64 (scalar only) maps onto wasm's own f64 instructions, with promote/demote conversions.
  * Vectors (4 lanes in a v128): booleans are lane masks (all ones / zero), selects are
  * bitselects, and shift counts must be splats (SIMD shifts take one scalar count).
  */
 import {
   assertNever, laneType, type BinaryOp, type ConvertOp, type ScalarType, type StorageType, type UnaryOp, type ValueType,
 } from "../../codegen/ir/nodes.ts";
-import { f32Bits, f32Literal, i32Literal, intBits } from "./literals.ts";
+import { f32Bits, f32Literal, f64Literal, i32Literal, intBits } from "./literals.ts";
 import { isVector, simdTypeOf, storageBytes, type SimdExpr } from "./simd-ir.ts";
 
-export type WasmType = "i32" | "f32" | "v128";
+export type WasmType = "i32" | "f32" | "f64" | "v128";
 
 /** The wasm value type holding an IR value type. */
 export function wasmType(type: ValueType): WasmType {
-  return isVector(type) ? "v128" : type === "f32" ? "f32" : "i32";
+  return isVector(type) ? "v128" : type === "f32" || type === "f64" ? type : "i32";
 }
 
 /** What instruction selection needs from the kernel being rendered. */
@@ -34,13 +35,15 @@ export interface ExprContext {
 
 const I32_CMP = { eq: "eq", ne: "ne", lt: "lt_s", le: "le_s", gt: "gt_s", ge: "ge_s" } as const;
 const U32_CMP = { eq: "eq", ne: "ne", lt: "lt_u", le: "le_u", gt: "gt_u", ge: "ge_u" } as const;
-const F32_UNARY = { neg: "neg", abs: "abs", floor: "floor", trunc: "trunc", roundEven: "nearest", sqrt: "sqrt" } as const;
+/** f32 and f64 share these unary instructions (under their own prefix). */
+const FLOAT_UNARY = { neg: "neg", abs: "abs", floor: "floor", trunc: "trunc", roundEven: "nearest", sqrt: "sqrt" } as const;
 
 const i32Const = (bits: number) => `(i32.const ${i32Literal(bits)})`;
 const v128Const = (bits: readonly number[]) => `(v128.const i32x4 ${bits.map(i32Literal).join(" ")})`;
 
 /** The 32 bits of a scalar constant; bool lanes of a vector are masks. */
 function constBits(type: ScalarType, value: number, asMask: boolean): number {
+  if (type === "f64") throw new Error("an f64 constant has no 32-bit lane form");
   if (type === "f32") return f32Bits(value);
   const bits = intBits(type, value);
   return type === "bool" && asMask ? (bits ? 0xffffffff : 0) : bits;
@@ -51,6 +54,7 @@ export function renderExpr(e: SimdExpr, cx: ExprContext): string {
   const r = (x: SimdExpr) => renderExpr(x, cx);
   switch (e.kind) {
     case "const":
+      if (e.type === "f64") return `(f64.const ${f64Literal(e.value)})`;
       return e.type === "f32" ? `(f32.const ${f32Literal(e.value)})` : i32Const(constBits(e.type, e.value, false));
     case "ref":
       return `(local.get ${cx.local(e.name, wasmType(e.type))})`;
@@ -67,8 +71,8 @@ export function renderExpr(e: SimdExpr, cx: ExprContext): string {
     }
     case "compare": {
       const lane = laneType(e.type);
-      const prefix = isVector(e.type) ? (lane === "f32" ? "f32x4" : "i32x4") : lane === "f32" ? "f32" : "i32";
-      const op = lane === "f32" ? e.op : lane === "i32" ? I32_CMP[e.op] : U32_CMP[e.op];
+      const prefix = isVector(e.type) ? (lane === "f32" ? "f32x4" : "i32x4") : lane === "f32" || lane === "f64" ? lane : "i32";
+      const op = lane === "f32" || lane === "f64" ? e.op : lane === "i32" ? I32_CMP[e.op] : U32_CMP[e.op];
       return `(${prefix}.${op} ${r(e.a)} ${r(e.b)})`;
     }
     case "select":
@@ -130,13 +134,13 @@ function gatherLanes(args: readonly SimdExpr[], cx: ExprContext): string | null 
 }
 
 function checkLookup(storage: "f32" | "i32" | "u32", type: ScalarType, table: string): void {
-  if (storage === "f32" ? type !== "f32" : type === "f32" || type === "bool") throw new Error(`lookup of ${type} from the ${storage} table ${table}`);
+  if (storage === "f32" ? type !== "f32" : type === "f32" || type === "f64" || type === "bool") throw new Error(`lookup of ${type} from the ${storage} table ${table}`);
 }
 
 function scalarUnary(op: UnaryOp, type: ScalarType, x: string, cx: ExprContext): string {
-  if (type === "f32") {
-    if (op === "not" || op === "clz") throw new Error(`f32 has no ${op}`);
-    return `(f32.${F32_UNARY[op]} ${x})`;
+  if (type === "f32" || type === "f64") {
+    if (op === "not" || op === "clz") throw new Error(`${type} has no ${op}`);
+    return `(${type}.${FLOAT_UNARY[op]} ${x})`;
   }
   switch (op) {
     case "neg":
@@ -163,9 +167,9 @@ function scalarUnary(op: UnaryOp, type: ScalarType, x: string, cx: ExprContext):
 }
 
 function scalarBinary(op: BinaryOp, type: ScalarType, a: string, b: string, cx: ExprContext): string {
-  if (type === "f32") {
-    if (op === "add" || op === "sub" || op === "mul" || op === "div" || op === "min" || op === "max") return `(f32.${op} ${a} ${b})`;
-    throw new Error(`f32 has no ${op}`);
+  if (type === "f32" || type === "f64") {
+    if (op === "add" || op === "sub" || op === "mul" || op === "div" || op === "min" || op === "max") return `(${type}.${op} ${a} ${b})`;
+    throw new Error(`${type} has no ${op}`);
   }
   if (type === "bool" && op !== "and" && op !== "or" && op !== "xor") throw new Error(`bool has no ${op}`);
   switch (op) {
@@ -196,7 +200,7 @@ function scalarBinary(op: BinaryOp, type: ScalarType, a: string, b: string, cx: 
 function vectorUnary(op: UnaryOp, lane: ScalarType, x: string): string {
   if (lane === "f32") {
     if (op === "not" || op === "clz") throw new Error(`f32x4 has no ${op}`);
-    return `(f32x4.${F32_UNARY[op]} ${x})`;
+    return `(f32x4.${FLOAT_UNARY[op]} ${x})`;
   }
   switch (op) {
     case "neg":
@@ -248,6 +252,12 @@ function renderConvert(op: ConvertOp, vector: boolean, x: string): string {
       return vector ? x : `(i32.reinterpret_f32 ${x})`;
     case "f32.fromBits":
       return vector ? x : `(f32.reinterpret_i32 ${x})`;
+    case "f64.fromF32":
+    case "f32.fromF64":
+    case "f64.fromI32": {
+      if (vector) throw new Error(`${op} has no vector form (f64 is scalar)`);
+      return { "f64.fromF32": `(f64.promote_f32 ${x})`, "f32.fromF64": `(f32.demote_f64 ${x})`, "f64.fromI32": `(f64.convert_i32_s ${x})` }[op];
+    }
     default:
       return assertNever(op, "conversion");
   }
@@ -263,6 +273,7 @@ export function elementAddress(buffer: string, index: string, cx: ExprContext): 
 /** Throws unless a value of IR type `type` may be loaded from / stored to `storage`. */
 export function checkStorage(storage: StorageType, type: ValueType, what: string): void {
   const lane = laneType(type);
+  if (lane === "f64") throw new Error(`${what}: f64 values have no storage (convert with f32.fromF64)`);
   if (storage === "f32" ? lane !== "f32" : lane === "f32") throw new Error(`${what}: ${type} values in a ${storage} buffer`);
 }
 

@@ -1,6 +1,7 @@
 /**
  * WebAssembly text for the few things that come from data: identifiers (validated, never
- * spliced), integer and float32 constants (exact: floats as hexadecimal floats) and byte strings.
+ * spliced), integer, float32 and float64 constants (exact: floats as hexadecimal floats) and
+ * byte strings.
  */
 import type { ScalarType } from "../../codegen/ir/nodes.ts";
 import { identifier } from "../js/render.ts";
@@ -25,6 +26,20 @@ export function f32Literal(value: number): string {
   const fraction = ((bits & 0x7fffff) * 2).toString(16).padStart(6, "0");
   if (field === 0xff) return bits & 0x7fffff ? `${sign}nan:0x${(bits & 0x7fffff).toString(16)}` : `${sign}inf`;
   return field === 0 ? `${sign}0x0.${fraction}p-126` : `${sign}0x1.${fraction}p${field - 127}`;
+}
+
+/** A float64 literal that parses back to exactly `value`: a hexadecimal float, inf or nan. */
+export function f64Literal(value: number): string {
+  if (typeof value !== "number") throw new Error(`refusing to emit ${JSON.stringify(value)} as a number`);
+  if (Number.isNaN(value)) return "nan";
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, value);
+  const high = view.getUint32(0);
+  const sign = high >>> 31 ? "-" : "";
+  const field = (high >>> 20) & 0x7ff;
+  const fraction = (high & 0xfffff).toString(16).padStart(5, "0") + view.getUint32(4).toString(16).padStart(8, "0");
+  if (field === 0x7ff) return `${sign}inf`;
+  return field === 0 ? `${sign}0x0.${fraction}p-1022` : `${sign}0x1.${fraction}p${field - 1023}`;
 }
 
 /** The 32 bits of an integer-typed constant, checked to be in the type's range (bool: 0 or 1). */

@@ -4,13 +4,16 @@
  * are i32 byte offsets into it; constant tables sit in a data segment at address 0 and the
  * module exports `heap_base`, the first byte the host may allocate. No mutable globals.
  */
-import { assertNever, type StorageType, type Table } from "../../codegen/ir/nodes.ts";
+import { assertNever, type StorageType, type Table, type TargetCapabilities } from "../../codegen/ir/nodes.ts";
 import { type ExprContext, renderExpr, renderStore, wasmType, type WasmType } from "./instructions.ts";
 import { bytesLiteral, f32Bits, intBits, watId } from "./literals.ts";
 import { simdTypeOf, type SimdKernel, type SimdModule, type SimdStmt } from "./simd-ir.ts";
 
 const PAGE_BYTES = 65536;
 const TABLE_ALIGN = 16;
+/** What the wasm target renders beyond the core IR: scalar f64 (the vectorizer keeps f64 loops scalar). */
+export const WASM_CAPABILITIES: TargetCapabilities = Object.freeze({ f64: true });
+
 /** The exported global holding the first free byte. */
 export const HEAP_BASE = "heap_base";
 

@@ -57,8 +57,9 @@ export function isVector(type: ValueType): type is VectorType {
   return type === "f32x4" || type === "i32x4" || type === "u32x4" || type === "boolx4";
 }
 
-/** The 4-lane vector type of a scalar type. */
+/** The 4-lane vector type of a 32-bit scalar type (f64 has no 4-lane form here). */
 export function vectorOf(type: ScalarType): VectorType {
+  if (type === "f64") throw new Error("f64 has no 4-lane vector type");
   return `${type}x4`;
 }
 

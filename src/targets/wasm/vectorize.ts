@@ -6,14 +6,14 @@
  * every op used has a lane-wise form; loop-invariant values are splatted (hoisted when they
  * cannot trap); table lookups become 4 scalar lookups (a gather); clz, which has no i32x4 form,
  * is expanded into an exact binary search of compares and selects. Loops with per-lane shift
- * counts (SIMD shifts take one count), control flow, mutable locals or other indexing stay
- * scalar, with the reason reported.
+ * counts (SIMD shifts take one count), f64 values (the vectors here hold four 32-bit lanes),
+ * control flow, mutable locals or other indexing stay scalar, with the reason reported.
  *
  * Precondition inherited by the vector loop: buffers either are the same buffer or do not
  * overlap (the scalar loop reads element i of each after writing elements < i of the others).
  */
 import type { Expr, Kernel, KernelModule, ScalarType, Stmt, VectorType } from "../../codegen/ir/nodes.ts";
-import { laneType } from "../../codegen/ir/nodes.ts";
+import { laneType, usesType } from "../../codegen/ir/nodes.ts";
 import { isVector, vectorOf, type SimdExpr, type SimdKernel, type SimdModule, type SimdStmt } from "./simd-ir.ts";
 
 const LANES = 4;
@@ -87,6 +87,7 @@ class LoopVectorizer {
   run(): SimdStmt[] {
     const loop = this.loop;
     if (loop.step !== 1) reject(`step ${loop.step}`);
+    if (usesType(loop.body, "f64")) reject("f64 values in the loop body (vectors here are 4 lanes of 32 bits)");
     for (const s of loop.body) this.stmt(s);
     const from = this.bindScalar("from", loop.from);
     const to = this.bindScalar("to", loop.to);

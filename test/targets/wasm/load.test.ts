@@ -9,7 +9,7 @@ import { lowerDecodeElements, lowerEncodeElements } from "../../../src/codegen/l
 import { loadJs } from "../../../src/targets/js/load.ts";
 import { createWasmAssembler, engineHasRelaxedSimd, engineHasSimd, type WasmAssembler } from "../../../src/targets/wasm/assemble.ts";
 import { compileWasmWith, instantiateWasm, loadWasm } from "../../../src/targets/wasm/load.ts";
-import { WasmHeap } from "../../../src/targets/wasm/memory.ts";
+import { WasmHeap } from "../../../src/package-runtime/wasm-runtime.js";
 import { builtin } from "../../support/formats.ts";
 import { randomBitPatterns } from "../../support/inputs.ts";
 

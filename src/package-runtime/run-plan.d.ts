@@ -1,0 +1,77 @@
+/**
+ * Types of run-plan.js: the plan data (structurally the same as numforge's src/codegen/plan.ts,
+ * restated here because kernel packages ship this file without numforge) and the runner.
+ */
+
+export type StorageType = "f32" | "i32" | "u32" | "u16" | "u8" | "i8";
+
+/** constant + perElement·n + perChannel·channels + perBlock.count·⌈n / perBlock.blockSize⌉. */
+export interface Size {
+  readonly constant?: number;
+  readonly perElement?: number;
+  readonly perChannel?: number;
+  readonly perBlock?: { readonly blockSize: number; readonly count: number };
+}
+
+export type BufferRole = "input" | "output" | "meta" | "state" | "scratch";
+
+export interface BufferDecl {
+  readonly name: string;
+  readonly storage: StorageType;
+  readonly length: Size;
+  readonly role: BufferRole;
+}
+
+export type StepArg =
+  | { readonly buffer: string }
+  | { readonly scalar: "n" | "channels" | "seed" | "channelLength" }
+  | { readonly constant: number };
+
+export interface Step {
+  readonly kernel: string;
+  /** The kernel's parameter names in order. */
+  readonly params: readonly string[];
+  readonly args: Readonly<Record<string, StepArg>>;
+}
+
+export interface OpPlan {
+  readonly buffers: readonly BufferDecl[];
+  readonly steps: readonly Step[];
+}
+
+export type BufferArray = Float32Array | Int32Array | Uint32Array | Uint16Array | Uint8Array | Int8Array;
+
+/** A compiled kernel: typed arrays and numbers, positionally, in its parameter order. */
+export type PlanKernel = (...args: (BufferArray | number)[]) => void;
+
+export interface RunCall {
+  /** Element count (default: the length of the input sized one per element). */
+  readonly n?: number;
+  /** Leading-axis channels for per-channel scalings (default 1); must divide n. */
+  readonly channels?: number;
+  /** Stochastic-rounding seed, a u32 (default 0). */
+  readonly seed?: number;
+}
+
+export interface RunResult {
+  /** The "output" buffers (codes or values), by name. */
+  readonly outputs: Record<string, BufferArray>;
+  /** The "meta" buffers, by name: pass them to the decode plan. */
+  readonly meta: Record<string, BufferArray>;
+  /** The "state" buffers, by name: pass them to the next call. */
+  readonly state: Record<string, BufferArray>;
+}
+
+/** The length of a buffer of this size for a call. */
+export function sizeOf(size: Size, n: number, channels: number): number;
+
+/** A zeroed typed array of the storage type. */
+export function allocate(storage: StorageType, length: number): BufferArray;
+
+/** Runs the plan's steps with `kernels` on the given buffers (see run-plan.js). */
+export function runPlan(
+  plan: OpPlan,
+  kernels: Readonly<Record<string, PlanKernel>>,
+  bindings: Readonly<Record<string, BufferArray>>,
+  call?: RunCall,
+): RunResult;

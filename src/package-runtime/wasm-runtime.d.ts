@@ -1,0 +1,37 @@
+/** Types of wasm-runtime.js (shipped in kernel packages, used by numforge's wasm target). */
+export type TypedArray =
+  | Float32Array | Float64Array | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array;
+
+export declare class WasmHeap {
+  constructor(memory: WebAssembly.Memory, base: number);
+  readonly memory: WebAssembly.Memory;
+  readonly base: number;
+  mark(): number;
+  release(mark: number): void;
+  alloc(bytes: number): number;
+  ensure(end: number): void;
+  write(offset: number, array: ArrayBufferView): void;
+  read(offset: number, array: ArrayBufferView): void;
+  copyIn(array: ArrayBufferView): number;
+}
+
+export declare function createMemory(minPages: number): WebAssembly.Memory;
+
+export interface KernelSignature {
+  readonly name: string;
+  readonly params: readonly (
+    | { readonly kind: "buffer"; readonly name: string; readonly storage: string; readonly access: string }
+    | { readonly kind: "scalar"; readonly name: string; readonly type: string }
+  )[];
+}
+
+export type CopyingKernel = (...args: (ArrayLike<number> | number)[]) => void;
+export type RawKernel = (...args: number[]) => void;
+
+export declare function copyingKernel(name: string, params: KernelSignature["params"], raw: RawKernel, heap: WasmHeap): CopyingKernel;
+
+export declare function instantiateWasm(compiled: { readonly wasm: BufferSource; readonly kernels: readonly KernelSignature[]; readonly minPages: number }): {
+  readonly kernels: Readonly<Record<string, CopyingKernel>>;
+  readonly raw: Readonly<Record<string, RawKernel>>;
+  readonly heap: WasmHeap;
+};

@@ -1,0 +1,166 @@
+/**
+ * The host side of numforge's WebAssembly kernels: a growable memory, an arena above the module's
+ * constant tables (`heap_base`), and kernels callable like the JS target's (typed arrays copied in
+ * before and out after each call) or with raw byte offsets for tensors kept resident.
+ *
+ * Shipped verbatim in generated kernel packages and used by numforge itself: plain ES2022, no imports.
+ */
+
+const PAGE_BYTES = 65536;
+const ALIGN = 16;
+/** wasm32 addresses 4 GiB at most. */
+const MAX_BYTES = 2 ** 32;
+const HEAP_BASE = "heap_base";
+
+export class WasmHeap {
+  /**
+   * @param {WebAssembly.Memory} memory
+   * @param {number} base the first byte the host may use (the module's heap_base)
+   */
+  constructor(memory, base) {
+    this.memory = memory;
+    this.base = base;
+    this.top = Math.ceil(base / ALIGN) * ALIGN;
+  }
+
+  /** The current end of the allocated range; pass it to release() to free what follows. */
+  mark() {
+    return this.top;
+  }
+
+  /** @param {number} mark */
+  release(mark) {
+    if (!(mark >= this.base && mark <= this.top)) throw new Error(`heap mark ${mark} outside [${this.base}, ${this.top}]`);
+    this.top = mark;
+  }
+
+  /** Reserves `bytes` bytes and returns their byte offset (16-aligned). @param {number} bytes */
+  alloc(bytes) {
+    if (!(Number.isInteger(bytes) && bytes >= 0)) throw new Error(`cannot allocate ${bytes} bytes`);
+    const offset = this.top;
+    const end = offset + Math.ceil(bytes / ALIGN) * ALIGN;
+    this.ensure(end);
+    this.top = end;
+    return offset;
+  }
+
+  /** Grows the memory so that bytes [0, end) exist. @param {number} end */
+  ensure(end) {
+    const have = this.memory.buffer.byteLength;
+    if (end <= have) return;
+    const fail = () => new Error(`WebAssembly memory could not grow to ${end} bytes`);
+    if (end > MAX_BYTES) throw fail();
+    try {
+      this.memory.grow(Math.ceil((end - have) / PAGE_BYTES));
+    } catch {
+      throw fail();
+    }
+  }
+
+  /** Copies the bytes of `array` to `offset`. @param {number} offset @param {ArrayBufferView} array */
+  write(offset, array) {
+    new Uint8Array(this.memory.buffer, offset, array.byteLength).set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+  }
+
+  /** Copies bytes at `offset` into `array` (its byteLength of them). @param {number} offset @param {ArrayBufferView} array */
+  read(offset, array) {
+    new Uint8Array(array.buffer, array.byteOffset, array.byteLength).set(new Uint8Array(this.memory.buffer, offset, array.byteLength));
+  }
+
+  /** Allocates room for `array` and copies it in; returns the byte offset. @param {ArrayBufferView} array */
+  copyIn(array) {
+    const offset = this.alloc(array.byteLength);
+    this.write(offset, array);
+    return offset;
+  }
+}
+
+/** A memory of at least `minPages` pages for a module to import as env.memory. @param {number} minPages */
+export function createMemory(minPages) {
+  try {
+    return new WebAssembly.Memory({ initial: minPages });
+  } catch {
+    throw new Error(`WebAssembly memory could not grow to ${minPages * PAGE_BYTES} bytes`);
+  }
+}
+
+const STORAGE_ARRAY = {
+  f32: { create: (n) => new Float32Array(n), accepts: (a) => a instanceof Float32Array },
+  i32: { create: (n) => new Int32Array(n), accepts: (a) => a instanceof Int32Array || a instanceof Uint32Array },
+  u32: { create: (n) => new Uint32Array(n), accepts: (a) => a instanceof Int32Array || a instanceof Uint32Array },
+  u16: { create: (n) => new Uint16Array(n), accepts: (a) => a instanceof Int16Array || a instanceof Uint16Array },
+  u8: { create: (n) => new Uint8Array(n), accepts: (a) => a instanceof Int8Array || a instanceof Uint8Array },
+  i8: { create: (n) => new Int8Array(n), accepts: (a) => a instanceof Int8Array || a instanceof Uint8Array },
+};
+
+/** Normalizes a scalar argument as the IR interpreter does, to the i32/f32 the export takes. */
+function scalarArgument(type, x) {
+  return type === "f32" ? x : type === "bool" ? (x ? 1 : 0) : x | 0;
+}
+
+/**
+ * Wraps an export in the copy-in / copy-out convention of the JS target. One region per distinct
+ * array, so an array passed twice stays aliased as in the JS target.
+ * @param {string} name
+ * @param {readonly {kind: string, name: string, type?: string, storage?: string, access?: string}[]} params
+ * @param {(...args: number[]) => void} raw
+ * @param {WasmHeap} heap
+ */
+export function copyingKernel(name, params, raw, heap) {
+  return (...args) => {
+    if (args.length !== params.length) throw new Error(`${name} expects ${params.length} arguments (${params.map((p) => p.name).join(", ")}), got ${args.length}`);
+    const mark = heap.mark();
+    const placed = new Map();
+    try {
+      const values = params.map((p, i) => {
+        const arg = args[i];
+        if (p.kind === "scalar") {
+          if (typeof arg !== "number") throw new Error(`${name}: ${p.name} must be a number`);
+          return scalarArgument(p.type, arg);
+        }
+        if (typeof arg === "number" || arg === null || typeof arg !== "object") throw new Error(`${name}: ${p.name} must be a typed array`);
+        let place = placed.get(arg);
+        if (place === undefined) {
+          const kind = STORAGE_ARRAY[p.storage];
+          const exact = ArrayBuffer.isView(arg) && kind.accepts(arg);
+          const staged = exact ? arg : kind.create(arg.length);
+          if (!exact) for (let k = 0; k < arg.length; k++) staged[k] = arg[k];
+          place = { offset: heap.copyIn(staged), staged, exact, written: false };
+          placed.set(arg, place);
+        }
+        place.written ||= p.access !== "read";
+        return place.offset;
+      });
+      raw(...values);
+      for (const [arg, place] of placed) {
+        if (!place.written) continue;
+        heap.read(place.offset, place.staged);
+        if (!place.exact) for (let k = 0; k < arg.length; k++) arg[k] = place.staged[k];
+      }
+    } finally {
+      heap.release(mark);
+    }
+  };
+}
+
+/**
+ * Instantiates a kernel module with a fresh growable memory (synchronous).
+ * @param {{ wasm: BufferSource, kernels: readonly {name: string, params: readonly object[]}[], minPages: number }} compiled
+ */
+export function instantiateWasm(compiled) {
+  const memory = createMemory(compiled.minPages);
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(compiled.wasm), { env: { memory } });
+  const exports = instance.exports;
+  const base = exports[HEAP_BASE];
+  if (!(base instanceof WebAssembly.Global)) throw new Error(`the module does not export ${HEAP_BASE}`);
+  const heap = new WasmHeap(memory, base.value);
+  const raw = {};
+  const kernels = {};
+  for (const k of compiled.kernels) {
+    const fn = exports[k.name];
+    if (typeof fn !== "function") throw new Error(`the module does not export kernel ${k.name}`);
+    raw[k.name] = fn;
+    kernels[k.name] = copyingKernel(k.name, k.params, fn, heap);
+  }
+  return { kernels: Object.freeze(kernels), raw: Object.freeze(raw), heap };
+}
