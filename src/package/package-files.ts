@@ -15,7 +15,7 @@ const shipped = (path: string) => readFileSync(new URL(path, import.meta.url), "
 export const COMPILER_VERSION: string = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
 /** Every file of the package (manifest excluded) and its manifest. */
-export function packageFiles(format: ResolvedFormat, targets: readonly Target[]): { files: PackageFile[]; manifest: Manifest } {
+export async function packageFiles(format: ResolvedFormat, targets: readonly Target[]): Promise<{ files: PackageFile[]; manifest: Manifest }> {
   if (targets.length === 0) throw new Error("a kernel package needs at least one target");
   const files: PackageFile[] = [];
   const gemm: Record<string, Record<string, unknown>> = {};
@@ -23,7 +23,7 @@ export function packageFiles(format: ResolvedFormat, targets: readonly Target[])
   for (const target of targets) {
     const compiled = compileFormat(format, target.gemmSchedule);
     plans = compiled.plans;
-    files.push(...target.files(compiled).files);
+    files.push(...(await target.files(compiled)).files);
     gemm[target.name] = Object.fromEntries(
       compiled.gemm.map(({ key, description }) => [
         key,

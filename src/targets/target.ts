@@ -12,12 +12,18 @@ export interface PackageFile {
   readonly contents: string | Uint8Array;
 }
 
+export interface TargetFiles {
+  readonly files: readonly PackageFile[];
+  /** The module the package entry imports to get this target's kernels. */
+  readonly backend: string;
+}
+
 export interface Target {
   readonly name: string;
   /** One line for `numforge compile --help`. */
   readonly description: string;
   /** How this target lays out the GEMM loop nest. */
   readonly gemmSchedule: GemmSchedule;
-  /** The files this target adds to a kernel package; `backend` is the module path the entry imports. */
-  files(compiled: CompiledFormat): { readonly files: readonly PackageFile[]; readonly backend: string };
+  /** The files this target adds to a kernel package. */
+  files(compiled: CompiledFormat): TargetFiles | Promise<TargetFiles>;
 }

@@ -27,7 +27,7 @@ describe("hostile spec strings", () => {
 
   it("even a format object built around the schema cannot execute its strings from a generated package", async () => {
     const hostile = { ...builtin("e4m3"), name: "hostile", summary: PAYLOAD };
-    const { files, manifest } = packageFiles(hostile, TARGETS);
+    const { files, manifest } = await packageFiles(hostile, TARGETS);
     const dir = Effect.runSync(writePackage(join(mkdtempSync(join(tmpdir(), "numforge-hostile-")), "pkg"), files, manifest, false));
     const pkg = await import(pathToFileURL(join(dir, "index.js")).href);
     expect((globalThis as { __numforgePwned?: boolean }).__numforgePwned).toBeUndefined();

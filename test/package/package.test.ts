@@ -21,8 +21,8 @@ import { builtin } from "../support/formats.ts";
 
 const root = mkdtempSync(join(tmpdir(), "numforge-packages-"));
 
-function compileTo(format: ResolvedFormat, name = format.name): string {
-  const { files, manifest } = packageFiles(format, TARGETS);
+async function compileTo(format: ResolvedFormat, name = format.name): Promise<string> {
+  const { files, manifest } = await packageFiles(format, TARGETS);
   return Effect.runSync(writePackage(join(root, name), files, manifest, false));
 }
 
@@ -37,8 +37,8 @@ const bitsOf = (x: Float32Array) => [...new Uint32Array(x.buffer, x.byteOffset, 
 
 describe("a compiled package", () => {
   let e4m3Dir = "";
-  beforeAll(() => {
-    e4m3Dir = compileTo(builtin("e4m3"));
+  beforeAll(async () => {
+    e4m3Dir = await compileTo(builtin("e4m3"));
   });
 
   it("holds the entry, types, kernels, resolved format and a manifest whose hashes match the files", () => {
@@ -97,11 +97,11 @@ console.log(JSON.stringify({ target, name: format.name, codes: [...codes], value
     expect(Number.isNaN(c[0]) && Number.isNaN(c[1])).toBe(true);
   });
 
-  it("refuses to overwrite a directory that is not a numforge package unless forced", () => {
+  it("refuses to overwrite a directory that is not a numforge package unless forced", async () => {
     const dir = join(root, "occupied");
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "precious.txt"), "keep me");
-    const { files, manifest } = packageFiles(builtin("int8"), TARGETS);
+    const { files, manifest } = await packageFiles(builtin("int8"), TARGETS);
     const refused = Effect.runSync(Effect.result(writePackage(dir, files, manifest, false)));
     expect(refused._tag).toBe("Failure");
     expect(String(refused._tag === "Failure" ? refused.failure : "")).toMatch(/exists and is not a numforge kernel package; .* --force/);
@@ -125,7 +125,7 @@ describe("package kernels equal the semantics for every scaling kind", () => {
   for (const { name, channels } of cases) {
     it(`${name}: encode codes and fakeQuantize values are bit-identical`, async () => {
       const format = builtin(name);
-      const pkg = await importPackage(compileTo(format));
+      const pkg = await importPackage(await compileTo(format));
       const x = tensor(8 * 37, 5);
       x[3] = 0;
       const fromPackage = pkg.encode(x, undefined, { channels, seed: 9 });

@@ -6,6 +6,7 @@ import { UsageError } from "../errors.ts";
 import { printLine } from "../io.ts";
 import { booleanFlag } from "../options.ts";
 import { TARGETS } from "../../targets/registry.ts";
+import type { Target } from "../../targets/target.ts";
 import { packageFiles } from "../../package/package-files.ts";
 import { writePackage } from "../../package/write-package.ts";
 
@@ -28,7 +29,7 @@ export const command: CommandDefinition = {
       const out = args.flags.get("out");
       if (typeof out !== "string") return yield* new UsageError({ command: "compile", message: "--out DIR is required" });
       const requested = (args.flags.get("target") as string | undefined)?.split(",").map((t) => t.trim()) ?? TARGETS.map((t) => t.name);
-      const targets = [];
+      const targets: Target[] = [];
       for (const name of requested) {
         const target = TARGETS.find((t) => t.name === name);
         if (target === undefined)
@@ -36,7 +37,7 @@ export const command: CommandDefinition = {
         targets.push(target);
       }
       const format = yield* registry.get(args.positionals[0]);
-      const { files, manifest } = packageFiles(format, targets);
+      const { files, manifest } = yield* Effect.promise(() => packageFiles(format, targets));
       const written = yield* writePackage(out, files, manifest, booleanFlag(args, "force"));
       yield* printLine(io, `wrote ${files.length + 1} files for ${format.name} (${manifest.targets.join(", ")}) to ${written}`);
     }),

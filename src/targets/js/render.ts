@@ -1,9 +1,16 @@
 /**
  * The JS target's renderer: a pure function from IR to JavaScript source. f32 arithmetic is
  * wrapped in Math.fround, i32/u32 in |0 / >>>0, so the source computes exactly what the IR
- * interpreter defines. Only identifiers that passed validation and numeric literals reach it.
+ * interpreter defines; f64 is JS's own number arithmetic, unwrapped, and its conversions from
+ * f32 and i32 are free (both are already exact doubles). Only identifiers that passed
+ * validation and numeric literals reach it.
  */
-import { assertNever, laneType, type Expr, type Kernel, type KernelModule, type ScalarType, type Stmt } from "../../codegen/ir/nodes.ts";
+import {
+  assertNever, checkCapabilities, laneType, type Expr, type Kernel, type KernelModule, type ScalarType, type Stmt, type TargetCapabilities,
+} from "../../codegen/ir/nodes.ts";
+
+/** What the JS target renders beyond the core IR. */
+export const JS_CAPABILITIES: TargetCapabilities = Object.freeze({ f64: true });
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -51,9 +58,9 @@ function renderExpr(e: Expr, kernel: Kernel): string {
       const op = e.op;
       switch (op) {
         case "neg":
-          return t === "f32" ? `(-${x})` : wrapInt(t, `-${x}`);
+          return isFloat(t) ? `(-${x})` : wrapInt(t, `-${x}`);
         case "abs":
-          return t === "f32" ? `Math.abs(${x})` : wrapInt(t, `Math.abs(${x})`);
+          return isFloat(t) ? `Math.abs(${x})` : wrapInt(t, `Math.abs(${x})`);
         case "not":
           return t === "bool" ? `(!${x})` : wrapInt(t, `~${x}`);
         case "clz":
@@ -65,7 +72,7 @@ function renderExpr(e: Expr, kernel: Kernel): string {
         case "roundEven":
           return `roundEven(${x})`;
         case "sqrt":
-          return `F(Math.sqrt(${x}))`;
+          return t === "f64" ? `Math.sqrt(${x})` : `F(Math.sqrt(${x}))`;
         default:
           return assertNever(op, "unary op");
       }
@@ -77,6 +84,10 @@ function renderExpr(e: Expr, kernel: Kernel): string {
       const infix = { add: "+", sub: "-", mul: "*", div: "/", and: "&", or: "|", xor: "^", shl: "<<", shr: t === "i32" ? ">>" : ">>>" } as const;
       if (e.op === "min" || e.op === "max") return `Math.${e.op}(${a}, ${b})`;
       if (t === "f32") return `F(${a} ${infix[e.op]} ${b})`;
+      if (t === "f64") {
+        if (e.op !== "add" && e.op !== "sub" && e.op !== "mul" && e.op !== "div") throw new Error(`f64 has no ${e.op}`);
+        return `(${a} ${infix[e.op]} ${b})`;
+      }
       if (t === "bool") return e.op === "and" ? `(${a} && ${b})` : e.op === "or" ? `(${a} || ${b})` : `(${a} !== ${b})`;
       if (e.op === "mul") return wrapInt(t, `Math.imul(${a}, ${b})`);
       if (e.op === "shr") return `(${a} ${infix.shr} ${b})`;
@@ -107,13 +118,20 @@ function renderExpr(e: Expr, kernel: Kernel): string {
           return `bitsOf(${x})`;
         case "f32.fromBits":
           return `fromBits(${x})`;
+        case "f64.fromF32":
+        case "f64.fromI32":
+          return x;
+        case "f32.fromF64":
+          return `F(${x})`;
         default:
           return assertNever(op, "conversion");
       }
     }
     case "load":
+      noStorage(e.type, `load from ${e.buffer}`);
       return `${identifier(e.buffer)}[${r(e.index)}]`;
     case "lookup":
+      noStorage(e.type, `lookup in ${e.table}`);
       return `${tableName(kernel, e.table)}[${r(e.index)}]`;
     case "splat":
     case "extract":
@@ -121,6 +139,13 @@ function renderExpr(e: Expr, kernel: Kernel): string {
     default:
       return assertNever(e, "expression");
   }
+}
+
+const isFloat = (t: ScalarType) => t === "f32" || t === "f64";
+
+/** f64 values have no buffer or table storage (nodes.ts): they leave by f32.fromF64. */
+function noStorage(type: Expr["type"], what: string): void {
+  if (type === "f64") throw new Error(`${what}: f64 values have no storage (convert with f32.fromF64)`);
 }
 
 function scalar(type: Expr["type"]): ScalarType {
@@ -140,6 +165,7 @@ function renderStmts(stmts: readonly Stmt[], kernel: Kernel, indent: string): st
         case "assign":
           return `${indent}${identifier(s.name)} = ${r(s.value)};`;
         case "store":
+          noStorage(s.value.kind === "compare" ? "bool" : s.value.type, `store to ${s.buffer}`);
           return `${indent}${identifier(s.buffer)}[${r(s.index)}] = ${r(s.value)};`;
         case "for": {
           const i = identifier(s.index);
@@ -169,6 +195,7 @@ function renderKernel(kernel: Kernel): string {
 
 /** The module body: helpers, tables and one function per kernel, ending in `const kernels = {…}`. */
 export function renderJs(module: KernelModule): string {
+  checkCapabilities(module, "js", JS_CAPABILITIES);
   const names = module.kernels.map((k) => identifier(k.name));
   return `${PRELUDE}\n\n${module.kernels.map(renderKernel).join("\n\n")}\n\nconst kernels = { ${names.join(", ")} };\n`;
 }

@@ -12,6 +12,7 @@
  * Precondition inherited by the vector loop: buffers either are the same buffer or do not
  * overlap (the scalar loop reads element i of each after writing elements < i of the others).
  */
+import { typeOf } from "../../codegen/ir/build.ts";
 import type { Expr, Kernel, KernelModule, ScalarType, Stmt, VectorType } from "../../codegen/ir/nodes.ts";
 import { laneType, usesType } from "../../codegen/ir/nodes.ts";
 import { isVector, vectorOf, type SimdExpr, type SimdKernel, type SimdModule, type SimdStmt } from "./simd-ir.ts";
@@ -244,7 +245,8 @@ class LoopVectorizer {
 
   /** An invariant value in every lane: constants inline, hoistable values splatted once before the loop. */
   private invariant(e: Expr): SimdExpr {
-    const type = vectorOf(e.type as ScalarType);
+    // typeOf, not e.type: a comparison's `type` is its operand type, its value is a bool.
+    const type = vectorOf(typeOf(e) as ScalarType);
     if (e.kind === "const" || !this.hoistable(e)) return splat(type, e);
     const key = JSON.stringify(e);
     let v = this.hoisted.get(key);

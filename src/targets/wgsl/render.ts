@@ -57,6 +57,8 @@ function literal(e: Expr & { kind: "const" }): string {
       return u32Literal(e.value);
     case "bool":
       return e.value ? "true" : "false";
+    default:
+      throw new Error(`WGSL has no ${e.type} constants`);
   }
 }
 
@@ -92,7 +94,8 @@ class ExprRenderer {
       case "unary": {
         const t = scalar(e.type);
         const x = r(e.arg);
-        switch (e.op) {
+        const op = e.op;
+        switch (op) {
           case "neg":
             return t === "u32" ? `(0u - ${x})` : `(-${x})`;
           case "abs":
@@ -110,14 +113,15 @@ class ExprRenderer {
           case "sqrt":
             return `sqrt(${x})`;
           default:
-            return assertNever(e.op, "unary op");
+            return assertNever(op, "unary op");
         }
       }
       case "binary": {
         const t = scalar(e.type);
         const a = r(e.a);
         const b = r(e.b);
-        switch (e.op) {
+        const op = e.op;
+        switch (op) {
           case "add":
             return `(${a} + ${b})`;
           case "sub":
@@ -129,7 +133,7 @@ class ExprRenderer {
             return `(${a} / ${b})`;
           case "min":
           case "max":
-            return t === "f32" ? `nf_${e.op}_f32(${a}, ${b})` : `${e.op}(${a}, ${b})`;
+            return t === "f32" ? `nf_${op}_f32(${a}, ${b})` : `${op}(${a}, ${b})`;
           case "and":
             return `(${a} & ${b})`;
           case "or":
@@ -138,9 +142,9 @@ class ExprRenderer {
             return t === "bool" ? `(${a} != ${b})` : `(${a} ^ ${b})`;
           case "shl":
           case "shr":
-            return `(${a} ${e.op === "shl" ? "<<" : ">>"} ${this.shiftCount(e.b)})`;
+            return `(${a} ${op === "shl" ? "<<" : ">>"} ${this.shiftCount(e.b)})`;
           default:
-            return assertNever(e.op, "binary op");
+            return assertNever(op, "binary op");
         }
       }
       case "compare": {
@@ -154,7 +158,8 @@ class ExprRenderer {
         return `select(${r(e.else)}, ${r(e.then)}, ${r(e.cond)})`;
       case "convert": {
         const x = r(e.arg);
-        switch (e.op) {
+        const op = e.op;
+        switch (op) {
           case "f32.fromI32":
           case "f32.fromU32":
             return `f32(${x})`;
@@ -171,8 +176,12 @@ class ExprRenderer {
             return `u32(${x})`;
           case "f32.fromBits":
             return `bitcast<f32>(${x})`;
+          case "f64.fromF32":
+          case "f32.fromF64":
+          case "f64.fromI32":
+            throw new Error(`${this.kernel.name}: WGSL has no f64 (${op})`);
           default:
-            return assertNever(e.op, "conversion");
+            return assertNever(op, "conversion");
         }
       }
       case "load": {

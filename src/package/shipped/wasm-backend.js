@@ -1,0 +1,21 @@
+// The WebAssembly backend of a numforge kernel package: the SIMD module where the engine
+// validates it, else the scalar one; null (so the entry falls back to JS) without WebAssembly.
+import { modules, kernels } from "./binary.js";
+import { instantiateWasm } from "../wasm-runtime.js";
+
+function bytesOf(base64) {
+  if (typeof Buffer !== "undefined") return new Uint8Array(Buffer.from(base64, "base64"));
+  const text = atob(base64);
+  return Uint8Array.from(text, (ch) => ch.charCodeAt(0));
+}
+
+export async function create() {
+  if (typeof WebAssembly !== "object") return null;
+  for (const [name, module] of Object.entries(modules)) {
+    const wasm = bytesOf(module.wasm);
+    if (!WebAssembly.validate(wasm)) continue;
+    const instance = instantiateWasm({ wasm, kernels, minPages: module.minPages });
+    return { name: "wasm", variant: name, kernels: instance.kernels, raw: instance.raw, heap: instance.heap };
+  }
+  return null;
+}
