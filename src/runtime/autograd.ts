@@ -6,6 +6,7 @@
  */
 import { gradOf, type FloatArray, type Tensor } from "./tensor.ts";
 
+/** The record of one forward pass; consumed by one backward. */
 export class Tape {
   private steps: Array<() => void> = [];
 

@@ -24,6 +24,7 @@ export interface GemmParams<T extends FloatArray = FloatArray> {
   beta: number;
 }
 
+/** A GEMM provider; `name` identifies it in results (e.g. "reference", "wasm-e4m3"). */
 export interface Backend {
   readonly name: string;
   gemm<T extends FloatArray>(p: GemmParams<T>): void;

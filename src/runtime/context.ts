@@ -8,6 +8,7 @@ import type { Precision } from "./precision.ts";
 import { identityPrecision } from "./precision.ts";
 import type { Tensor } from "./tensor.ts";
 
+/** The per-call environment of an op; build one per training step (fresh tape) or for inference. */
 export interface Ctx {
   readonly backend: Backend;
   readonly precision: Precision;

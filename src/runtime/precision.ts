@@ -8,6 +8,7 @@ import type { FloatArray } from "./tensor.ts";
 /** The tensor roles a recipe binds formats to. */
 export type TensorRole = "weight" | "activation" | "error" | "weightGradient" | "optimizerState" | "master";
 
+/** A precision recipe as seen by the runtime: which roles at which sites get fake-quantized, and how. */
 export interface Precision {
   readonly name: string;
   /**

@@ -3,6 +3,7 @@
  * float64 exists so gradient checks against finite differences are meaningful.
  */
 
+/** Element type of a tensor: float32 for training, float64 for gradient checks. */
 export type DType = "float32" | "float64";
 /** The storage of a tensor, a gradient, or a GEMM operand. */
 export type FloatArray = Float32Array | Float64Array;
@@ -55,6 +56,7 @@ export function zerosLike(like: FloatArray, n = like.length): FloatArray {
   return like instanceof Float64Array ? new Float64Array(n) : new Float32Array(n);
 }
 
+/** A zero tensor that does not require grad. */
 export function zeros(shape: readonly number[], dtype: DType = "float32"): Tensor {
   return new Tensor(shape, allocLike(dtype, numel(shape)));
 }
@@ -84,6 +86,7 @@ export function castTo(t: Tensor, dtype: DType): Tensor {
   return new Tensor(t.shape, data, t.requiresGrad, t.name);
 }
 
+/** Elementwise equality of two shapes. */
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -97,6 +100,7 @@ export function expectRank(op: string, t: Tensor, rank: number): void {
   }
 }
 
+/** Throws with the op name when the tensors do not share one dtype. */
 export function expectSameDType(op: string, ...ts: Tensor[]): void {
   const d = ts[0].dtype;
   for (const t of ts) {

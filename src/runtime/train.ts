@@ -14,6 +14,7 @@ import type { Optimizer } from "./optim/optimizer.ts";
 import type { Schedule } from "./optim/schedule.ts";
 import { identityPrecision, type Precision } from "./precision.ts";
 
+/** Everything a training run depends on; the same options and seed give the same losses. */
 export interface TrainOptions {
   readonly model: Model;
   readonly data: TrainTest;
@@ -34,10 +35,12 @@ export interface TrainOptions {
   readonly onProgress?: (event: ProgressEvent) => void;
 }
 
+/** Reported after every step and after every epoch's evaluation. */
 export type ProgressEvent =
   | { readonly kind: "step"; readonly step: number; readonly epoch: number; readonly loss: number; readonly lr: number; readonly totalSteps: number }
   | { readonly kind: "epoch"; readonly record: EpochRecord };
 
+/** Metrics after one epoch (the test set in eval mode). */
 export interface EpochRecord {
   readonly epoch: number;
   /** Steps completed so far, over all epochs. */
@@ -47,6 +50,7 @@ export interface EpochRecord {
   readonly testAccuracy: number;
 }
 
+/** What a run produced; `diverged` is non-null when it stopped on a non-finite loss. */
 export interface TrainResult {
   /** Loss of every completed step, in order. */
   readonly losses: Float64Array;
@@ -58,6 +62,7 @@ export interface TrainResult {
   readonly elapsedMs: number;
 }
 
+/** Trains `model` in place and returns the per-step losses and per-epoch metrics. */
 export function train(options: TrainOptions): TrainResult {
   const { model, data, optimizer, schedule, epochs, batchSize, seed, backend } = options;
   const precision = options.precision ?? identityPrecision;

@@ -1,7 +1,8 @@
 /**
  * Reference backend: a plain-JS GEMM, packed and register-tiled (GotoBLAS loop order,
- * 4×4 micro-tile). Operands of either dtype are packed into float64 panels, so the inner
- * loop is monomorphic and accumulates in double; results are rounded once when stored.
+ * 4×4 micro-tile of double accumulators). A is always packed into float64 panels; B is packed
+ * too unless m is small (≤ 16 rows, or ≤ 32 with B transposed), where it is read in place.
+ * Sums are accumulated in double and rounded once when stored, for either dtype.
  */
 import { checkGemm, type Backend, type GemmParams } from "../backend.ts";
 import type { FloatArray } from "../tensor.ts";
@@ -15,6 +16,7 @@ const MC = 64;
 /** Columns of B packed at once (NC×KC doubles = 1 MiB). */
 const NC = 512;
 
+/** Options of the reference backend. */
 export interface ReferenceBackendOptions {
   /** Validate operand lengths and dtypes on every call (cheap; on by default). */
   readonly check?: boolean;
@@ -33,6 +35,14 @@ export function createReferenceBackend(options: ReferenceBackendOptions = {}): B
     if (m === 0 || n === 0) return;
     if (k === 0 || alpha === 0) {
       scale(c, m * n, beta);
+      return;
+    }
+    if (m <= 4 * MR || (transB && m <= 8 * MR)) {
+      // Few row panels reuse each B panel, so packing B costs more than it saves.
+      const need = roundUp(m, MR) * k;
+      if (packedA.length < need) packedA = new Float64Array(need);
+      packA(a, transA, m, k, 0, m, 0, k, packedA);
+      directB(packedA, b, transB ? 1 : n, transB ? k : 1, c, m, n, k, alpha, beta, edge);
       return;
     }
     const kcMax = Math.min(k, KC);
@@ -166,6 +176,49 @@ function macroKernel(
             const v = alpha * edge[r * NR + s];
             c[o + s] = beta === 0 ? v : v + beta * c[o + s];
           }
+        }
+      }
+    }
+  }
+}
+
+/** Small m: B is read in place (strides sp along depth, sj along columns); only A is packed. */
+function directB(
+  ap: Float64Array, b: FloatArray, sp: number, sj: number, c: FloatArray, m: number, n: number, k: number,
+  alpha: number, beta: number, edge: Float64Array,
+): void {
+  for (let jb = 0; jb < n; jb += NR) {
+    const cols = Math.min(NR, n - jb);
+    // Columns past n read column jb again (kept in range) and are never stored.
+    const j1 = cols > 1 ? sj : 0, j2 = cols > 2 ? 2 * sj : 0, j3 = cols > 3 ? 3 * sj : 0;
+    for (let ib = 0; ib < m; ib += MR) {
+      let ao = (ib / MR) * k * MR;
+      let bo = jb * sj;
+      let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+      let c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+      for (let p = 0; p < k; p++) {
+        const b0 = b[bo], b1 = b[bo + j1], b2 = b[bo + j2], b3 = b[bo + j3];
+        let x = ap[ao];
+        c00 += x * b0; c01 += x * b1; c02 += x * b2; c03 += x * b3;
+        x = ap[ao + 1];
+        c10 += x * b0; c11 += x * b1; c12 += x * b2; c13 += x * b3;
+        x = ap[ao + 2];
+        c20 += x * b0; c21 += x * b1; c22 += x * b2; c23 += x * b3;
+        x = ap[ao + 3];
+        c30 += x * b0; c31 += x * b1; c32 += x * b2; c33 += x * b3;
+        ao += MR;
+        bo += sp;
+      }
+      edge[0] = c00; edge[1] = c01; edge[2] = c02; edge[3] = c03;
+      edge[4] = c10; edge[5] = c11; edge[6] = c12; edge[7] = c13;
+      edge[8] = c20; edge[9] = c21; edge[10] = c22; edge[11] = c23;
+      edge[12] = c30; edge[13] = c31; edge[14] = c32; edge[15] = c33;
+      const rows = Math.min(MR, m - ib);
+      let o = ib * n + jb;
+      for (let r = 0; r < rows; r++, o += n) {
+        for (let s = 0; s < cols; s++) {
+          const v = alpha * edge[r * NR + s];
+          c[o + s] = beta === 0 ? v : v + beta * c[o + s];
         }
       }
     }

@@ -3,12 +3,14 @@ import { permutation, Rng } from "../random.ts";
 import { allocLike, Tensor, type DType } from "../tensor.ts";
 import type { Dataset } from "./dataset.ts";
 
+/** One mini-batch: the inputs as a tensor and their labels. */
 export interface Batch {
   /** [B, ...sampleShape]. */
   readonly x: Tensor;
   readonly labels: Uint8Array;
 }
 
+/** Order, size policy and dtype of the batches. */
 export interface BatchOptions {
   /** Seed and epoch pick the order: the same pair gives the same batches. Without a seed, no shuffle. */
   readonly seed?: number;
@@ -29,6 +31,7 @@ export function batchCount(count: number, batchSize: number, dropLast = false): 
   return dropLast ? Math.floor(count / batchSize) : Math.ceil(count / batchSize);
 }
 
+/** The batches of one epoch, in the order `epochOrder(seed, epoch)` gives; each is a fresh copy. */
 export function* batches(ds: Dataset, batchSize: number, options: BatchOptions = {}): Generator<Batch> {
   if (!(batchSize >= 1) || !Number.isInteger(batchSize)) throw new RangeError(`batches: batch size must be a positive integer, got ${batchSize}`);
   const order = epochOrder(ds.count, options.seed, options.epoch ?? 0);

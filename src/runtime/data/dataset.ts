@@ -1,5 +1,6 @@
 /** An in-memory labelled image set: normalized float32 samples, one label byte each. */
 
+/** `count` samples of `sampleShape`, with labels in 0..classes-1. */
 export interface Dataset {
   /** count × sampleShape values, sample-major. */
   readonly images: Float32Array;
@@ -10,6 +11,7 @@ export interface Dataset {
   readonly classes: number;
 }
 
+/** A disjoint training and test set. */
 export interface TrainTest {
   readonly train: Dataset;
   readonly test: Dataset;

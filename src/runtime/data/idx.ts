@@ -15,6 +15,7 @@ export class IdxError extends Error {
   }
 }
 
+/** A parsed IDX file: its dimensions and its bytes (row-major). */
 export interface IdxArray {
   readonly dims: readonly number[];
   readonly data: Uint8Array;

@@ -15,6 +15,7 @@ const SIDE = 28;
 const PIXELS = SIDE * SIDE;
 const SAMPLE_SHAPE = [1, SIDE, SIDE] as const;
 
+/** Where the digits come from and how the package digits are split. */
 export interface MnistOptions {
   /** A directory with train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-… (optionally .gz). */
   readonly dataDir?: string;
@@ -27,9 +28,13 @@ export interface MnistOptions {
 /** The training and test sets, normalized, as the options select. */
 export function loadMnist(options: MnistOptions = {}): TrainTest {
   if (options.dataDir !== undefined) return loadMnistIdx(options.dataDir);
-  const all = loadMnistPackage();
-  const { train, test } = splitIndices(all.count, options.trainCount ?? 8000, options.seed ?? 0);
-  return { train: subset(all, train), test: subset(all, test) };
+  return splitDataset(loadMnistPackage(), options.trainCount ?? 8000, options.seed ?? 0);
+}
+
+/** `ds` split by `splitIndices`. */
+export function splitDataset(ds: Dataset, trainCount: number, seed: number): TrainTest {
+  const { train, test } = splitIndices(ds.count, trainCount, seed);
+  return { train: subset(ds, train), test: subset(ds, test) };
 }
 
 /**

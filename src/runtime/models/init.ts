@@ -21,6 +21,7 @@ export function uniformFanIn(name: string, shape: readonly number[], seed: numbe
   return parameter(name, shape, data);
 }
 
+/** A parameter filled with one value (BN gamma 1, beta 0, biases 0). */
 export function filled(name: string, shape: readonly number[], value: number, dtype: DType): Tensor {
   const data = allocLike(dtype, numel(shape));
   data.fill(value);

@@ -1,6 +1,6 @@
 /**
  * A small ResNet (He et al. 2016, basic blocks) for 28×28×1 digits: stem conv3×3 + BN + ReLU
- * (optionally a 2×2 max pool), residual stages, global average pooling, linear head.
+ * (optionally strided, optionally followed by a 2×2 max pool), residual stages, global average pooling, linear head.
  * A block whose stride or width changes gets a 1×1 conv + BN projection shortcut.
  */
 import type { Ctx } from "../context.ts";
@@ -14,6 +14,7 @@ import type { DType, Tensor } from "../tensor.ts";
 import { filled, heNormal, uniformFanIn } from "./init.ts";
 import type { Model } from "./model.ts";
 
+/** One residual stage: `blocks` basic blocks of `channels` width. */
 export interface StageConfig {
   readonly channels: number;
   readonly blocks: number;
@@ -21,10 +22,13 @@ export interface StageConfig {
   readonly stride: number;
 }
 
+/** Width, depth and input/output sizes of the ResNet; every field has a default. */
 export interface ResNetConfig {
   readonly inChannels: number;
   readonly classes: number;
   readonly stemChannels: number;
+  /** Stride of the stem conv (2 halves the resolution before any block, the cheapest way to shrink the model). */
+  readonly stemStride: number;
   /** A 2×2 max pool after the stem (as ResNet's ImageNet stem pools): 4× fewer positions after it. */
   readonly stemPool: boolean;
   readonly stages: readonly StageConfig[];
@@ -32,11 +36,16 @@ export interface ResNetConfig {
   readonly dtype: DType;
 }
 
-/** 16 → stages of 16, 32 (stride 2), 64 (stride 2), one block each. */
+/**
+ * Stem of 16 with stride 2 (28×28 → 14×14), then stages of 16 (14×14, identity shortcut),
+ * 32 (7×7) and 64 (4×4), one block each. A stride-1 stem quadruples the cost of the first
+ * stage for little gain on digits.
+ */
 export const defaultResNetConfig: ResNetConfig = {
   inChannels: 1,
   classes: 10,
   stemChannels: 16,
+  stemStride: 2,
   stemPool: false,
   stages: [
     { channels: 16, blocks: 1, stride: 1 },
@@ -63,12 +72,14 @@ interface Block {
   readonly shortcut: ConvBn | null;
 }
 
+/** The built model: parameters, batch-norm state and the forward pass. */
 export interface ResNet extends Model {
   readonly config: ResNetConfig;
   /** Running statistics of every batch-norm layer, by site (for checkpoints). */
   batchNormStates(): ReadonlyMap<string, BatchNormState>;
 }
 
+/** Builds a ResNet with seeded He-initialized convolutions; `overrides` replace fields of the default config. */
 export function createResNet(overrides: Partial<ResNetConfig> = {}): ResNet {
   const config: ResNetConfig = { ...defaultResNetConfig, ...overrides };
   if (config.stages.length === 0) throw new RangeError("resnet: at least one stage is needed");
@@ -83,7 +94,7 @@ export function createResNet(overrides: Partial<ResNetConfig> = {}): ResNet {
     padding: (k - 1) >> 1,
   });
 
-  const stem = convBn("stem", config.inChannels, config.stemChannels, 3, 1);
+  const stem = convBn("stem", config.inChannels, config.stemChannels, 3, config.stemStride);
   const blocks: Block[] = [];
   let cin = config.stemChannels;
   config.stages.forEach((stage, si) => {

@@ -15,6 +15,7 @@ export interface BatchNormState {
   readonly eps: number;
 }
 
+/** Fresh running statistics: mean 0, variance 1. */
 export function batchNormState(channels: number, momentum = 0.1, eps = 1e-5): BatchNormState {
   return { runningMean: new Float64Array(channels), runningVar: new Float64Array(channels).fill(1), momentum, eps };
 }

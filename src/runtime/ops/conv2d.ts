@@ -5,6 +5,7 @@ import { expectRank, expectSameDType, gradOf, Tensor, zerosLike, type FloatArray
 import { addWeightGradient } from "./common.ts";
 import { col2im, convGeometry, im2col } from "./im2col.ts";
 
+/** Stride and zero padding, the same along both spatial axes (defaults 1 and 0). */
 export interface Conv2dOptions {
   readonly stride?: number;
   readonly padding?: number;

@@ -4,6 +4,7 @@
  */
 import type { FloatArray } from "../tensor.ts";
 
+/** Input [n, c, h, w], kernel kh×kw, stride, padding and the output size oh×ow they give. */
 export interface ConvGeometry {
   readonly n: number;
   readonly c: number;
@@ -38,8 +39,20 @@ function validRange(k: number, size: number, out: number, stride: number, paddin
   return [lo, Math.max(lo, hi)];
 }
 
+/**
+ * Stride 1 with the output as large as the input: row (c, ki, kj) of image n is the input
+ * plane shifted by (ki − p)·w + (kj − p), so it is copied in bulk and its borders fixed up.
+ */
+function isSameStride1(g: ConvGeometry): boolean {
+  return g.stride === 1 && g.oh === g.h && g.ow === g.w;
+}
+
 /** Writes the column matrix of x (NCHW) into cols (zeros where the window hits padding). */
 export function im2col(x: FloatArray, g: ConvGeometry, cols: FloatArray): void {
+  if (isSameStride1(g)) {
+    im2colSame(x, g, cols);
+    return;
+  }
   const { n, c, h, w, kh, kw, stride, padding, oh, ow } = g;
   let o = 0;
   for (let ci = 0; ci < c; ci++) {
@@ -67,6 +80,10 @@ export function im2col(x: FloatArray, g: ConvGeometry, cols: FloatArray): void {
 
 /** Adds the column matrix back into dx (NCHW): the adjoint of im2col. */
 export function col2im(cols: FloatArray, g: ConvGeometry, dx: FloatArray): void {
+  if (isSameStride1(g)) {
+    col2imSame(cols, g, dx);
+    return;
+  }
   const { n, c, h, w, kh, kw, stride, padding, oh, ow } = g;
   let o = 0;
   for (let ci = 0; ci < c; ci++) {
@@ -84,6 +101,68 @@ export function col2im(cols: FloatArray, g: ConvGeometry, dx: FloatArray): void 
             const row = plane + (y * stride - padding + ki) * w - padding + kj;
             for (let xo = owLo; xo < owHi; xo++) dx[row + xo * stride] += cols[o + xo];
             o += ow;
+          }
+        }
+      }
+    }
+  }
+}
+
+function im2colSame(x: FloatArray, g: ConvGeometry, cols: FloatArray): void {
+  const { n, c, h, w, kh, kw, padding } = g;
+  const hw = h * w;
+  let o = 0;
+  for (let ci = 0; ci < c; ci++) {
+    for (let ki = 0; ki < kh; ki++) {
+      const dy = ki - padding;
+      const yLo = Math.max(0, -dy), yHi = Math.min(h, h - dy);
+      for (let kj = 0; kj < kw; kj++) {
+        const dx = kj - padding;
+        const xLo = Math.max(0, -dx), xHi = Math.min(w, w - dx);
+        for (let ni = 0; ni < n; ni++, o += hw) {
+          const plane = (ni * c + ci) * hw;
+          // Valid output rows yLo..yHi map to input rows yLo+dy..yHi+dy: one contiguous run.
+          const from = plane + (yLo + dy) * w + dx;
+          const start = o + yLo * w;
+          const len = (yHi - yLo) * w;
+          if (dx === 0) {
+            cols.set(x.subarray(from, from + len), start);
+          } else {
+            // The run starts dx early/late and wraps across rows; the wrapped columns are zeroed below.
+            const lo = Math.max(from, plane), hi = Math.min(from + len, plane + hw);
+            cols.set(x.subarray(lo, hi), start + (lo - from));
+            if (lo > from) cols.fill(0, start, start + (lo - from));
+            if (hi < from + len) cols.fill(0, start + (hi - from), start + len);
+            for (let y = yLo; y < yHi; y++) {
+              const row = o + y * w;
+              for (let xo = 0; xo < xLo; xo++) cols[row + xo] = 0;
+              for (let xo = xHi; xo < w; xo++) cols[row + xo] = 0;
+            }
+          }
+          cols.fill(0, o, o + yLo * w);
+          cols.fill(0, o + yHi * w, o + hw);
+        }
+      }
+    }
+  }
+}
+
+function col2imSame(cols: FloatArray, g: ConvGeometry, dxOut: FloatArray): void {
+  const { n, c, h, w, kh, kw, padding } = g;
+  const hw = h * w;
+  let o = 0;
+  for (let ci = 0; ci < c; ci++) {
+    for (let ki = 0; ki < kh; ki++) {
+      const dy = ki - padding;
+      const yLo = Math.max(0, -dy), yHi = Math.min(h, h - dy);
+      for (let kj = 0; kj < kw; kj++) {
+        const dx = kj - padding;
+        const xLo = Math.max(0, -dx), xHi = Math.min(w, w - dx);
+        for (let ni = 0; ni < n; ni++, o += hw) {
+          const shift = (ni * c + ci) * hw + dy * w + dx - o;
+          for (let y = yLo; y < yHi; y++) {
+            const row = o + y * w;
+            for (let i = row + xLo, e = row + xHi; i < e; i++) dxOut[i + shift] += cols[i];
           }
         }
       }

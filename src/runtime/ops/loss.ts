@@ -2,6 +2,7 @@
 import { recording, type Ctx } from "../context.ts";
 import { expectRank, gradOf, Tensor, zerosLike } from "../tensor.ts";
 
+/** Options of softmaxCrossEntropy. */
 export interface CrossEntropyOptions {
   /** ε: the target is (1 − ε)·onehot + ε/C (Szegedy et al. 2016). Default 0. */
   readonly labelSmoothing?: number;

@@ -3,6 +3,7 @@ import { recording, type Ctx } from "../context.ts";
 import { expectRank, gradOf, Tensor, zerosLike, type FloatArray } from "../tensor.ts";
 import { convGeometry, type ConvGeometry } from "./im2col.ts";
 
+/** A square window; stride defaults to the window, padding to 0 (at most half the window). */
 export interface PoolOptions {
   readonly kernel: number;
   /** Defaults to the kernel size. */

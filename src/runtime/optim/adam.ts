@@ -4,6 +4,7 @@ import type { Precision } from "../precision.ts";
 import { zerosLike, type Tensor } from "../tensor.ts";
 import { checkParams, quantizeState, writeMaster, type DecayFilter, type Optimizer } from "./optimizer.ts";
 
+/** Hyper-parameters of Adam and AdamW (PyTorch defaults unless stated). */
 export interface AdamOptions {
   readonly beta1?: number;
   readonly beta2?: number;

@@ -2,6 +2,7 @@
 import type { Precision } from "../precision.ts";
 import type { Tensor } from "../tensor.ts";
 
+/** A parameter-update rule with its own per-parameter state. */
 export interface Optimizer {
   readonly params: readonly Tensor[];
   /**
@@ -24,10 +25,12 @@ export function writeMaster(precision: Precision, p: Tensor): void {
   if (precision.active("master", p.name)) precision.quantize("master", p.data, p.name);
 }
 
+/** Passes an optimizer state buffer through the recipe when it binds a format to that slot. */
 export function quantizeState(precision: Precision, state: Tensor["data"], site: string): void {
   if (precision.active("optimizerState", site)) precision.quantize("optimizerState", state, site);
 }
 
+/** Every parameter requires grad and names are unique (they key precision sites and state). */
 export function checkParams(op: string, params: readonly Tensor[]): void {
   const names = new Set<string>();
   for (const p of params) {

@@ -3,8 +3,10 @@
  * any schedule, which then sees the step counted from the end of the warm-up.
  */
 
+/** Learning rate at a 0-based global step. */
 export type Schedule = (step: number) => number;
 
+/** The same rate at every step. */
 export function constant(lr: number): Schedule {
   return () => lr;
 }

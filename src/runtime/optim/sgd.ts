@@ -4,6 +4,7 @@ import type { Precision } from "../precision.ts";
 import { zerosLike, type FloatArray, type Tensor } from "../tensor.ts";
 import { checkParams, quantizeState, writeMaster, type DecayFilter, type Optimizer } from "./optimizer.ts";
 
+/** Hyper-parameters of SGD; all default to off (plain SGD). */
 export interface SgdOptions {
   readonly momentum?: number;
   readonly weightDecay?: number;
