@@ -3,12 +3,11 @@
  * operands next to naive i-j-k triple loops, on the same inputs in one run.
  *
  * Two naive baselines: "naive f64" is the loop one writes in JS (float64 accumulator, no
- * rounding per step); "naive f32" does the kernel's arithmetic (each product and sum rounded to
- * f32 with Math.fround), so the kernels and it compute the same function. The IR's exact f32
- * semantics cost V8 four float64↔float32 conversions per multiply-add (2 cvtsd2ss, 2 cvtss2sd,
- * all on one port), which caps the kernel near 2–3× naive f64 here; the same rendered kernel
- * with its micro-kernel accumulating in float64 (no Math.fround) measured ~2× faster, which an
- * f64 accumulator type in the IR would allow.
+ * rounding per step); "naive f32" rounds each product and sum to f32 with Math.fround, the
+ * arithmetic of an f32 accumulator. The JS schedule accumulates in f64 (exact products, f64
+ * sums, one rounding to f32 per k block); "gemm f32, f32 acc" is the same loop nest with the f32
+ * accumulator, whose exact f32 steps cost V8 four float64↔float32 conversions per multiply-add
+ * (2 cvtsd2ss, 2 cvtss2sd, all on one port) — the gap between the two columns.
  */
 import { describeGemm, gemmScratchLength, lowerGemm, type GemmOptions } from "../src/codegen/lower/gemm/gemm.ts";
 import { lowerDecodeElements, lowerEncodeElements } from "../src/codegen/lower/elementwise.ts";
@@ -70,14 +69,22 @@ export function gemmSection(sizes: readonly number[] = [128, 256, 512]): Table {
     const bCodes = new Uint8Array(b.length);
     elements.encode_elements(a, aCodes, a.length, 0);
     elements.encode_elements(b, bCodes, b.length, 0);
-    const c = { f64: new Float32Array(size * size), f32: new Float32Array(size * size), kernel: new Float32Array(size * size), e4m3: new Float32Array(size * size) };
+    const c = {
+      f64: new Float32Array(size * size),
+      f32: new Float32Array(size * size),
+      kernel: new Float32Array(size * size),
+      f32Acc: new Float32Array(size * size),
+      e4m3: new Float32Array(size * size),
+    };
     const f32Kernel = gemmCall({ a: "f32", b: "f32", schedule: JS_GEMM_SCHEDULE }, a, b, c.kernel, size);
+    const f32AccKernel = gemmCall({ a: "f32", b: "f32", schedule: { ...JS_GEMM_SCHEDULE, accumulator: "f32" } }, a, b, c.f32Acc, size);
     const e4m3Kernel = gemmCall({ a: e4m3, b: e4m3, schedule: JS_GEMM_SCHEDULE }, aCodes, bCodes, c.e4m3, size);
     const slow = size >= 512 ? { warmupRuns: 1, warmupMs: 0 } : {};
     const t = measure(
       [
         { name: "naive f64", run: () => naiveF64(a, b, c.f64, size, size, size) },
         { name: "naive f32", run: () => naiveF32(a, b, c.f32, size, size, size) },
+        { name: "f32, f32 acc", run: f32AccKernel },
         { name: "f32", run: f32Kernel },
         { name: "e4m3", run: e4m3Kernel },
       ],
@@ -89,6 +96,7 @@ export function gemmSection(sizes: readonly number[] = [128, 256, 512]): Table {
       `${size}³`,
       fixed(gflops("naive f64")),
       fixed(gflops("naive f32")),
+      fixed(gflops("f32, f32 acc")),
       fixed(gflops("f32")),
       fixed(gflops("e4m3")),
       times(gflops("f32") / gflops("naive f64")),
@@ -98,24 +106,29 @@ export function gemmSection(sizes: readonly number[] = [128, 256, 512]): Table {
   }
   const s = JS_GEMM_SCHEDULE;
   return {
-    title: `JS GEMM, C = A·B (GFLOP/s, median of 5 after warm-up; schedule mr×nr ${s.mr}×${s.nr}, kc ${s.kc}, mc ${s.mc}, nc ${s.nc})`,
-    header: ["size", "naive f64", "naive f32", "gemm f32", "gemm e4m3", "f32/naive f64", "f32/naive f32", "e4m3/f32"],
+    title: `JS GEMM, C = A·B (GFLOP/s, median of 5 after warm-up; schedule mr×nr ${s.mr}×${s.nr}, kc ${s.kc}, mc ${s.mc}, nc ${s.nc}, ${s.accumulator} accumulator)`,
+    header: ["size", "naive f64", "naive f32", "gemm f32, f32 acc", "gemm f32", "gemm e4m3", "f32/naive f64", "f32/naive f32", "e4m3/f32"],
     rows,
-    notes: ["naive f64: plain JS loop, float64 accumulator; naive f32: same loop rounding each step (the kernel's arithmetic)"],
+    notes: [
+      "naive f64: plain JS loop, float64 accumulator; naive f32: same loop rounding each step to f32",
+      "gemm f32, f32 acc: the JS schedule with accumulator \"f32\"; gemm f32 / e4m3: the JS schedule itself",
+    ],
   };
 }
 
 /** Guards the numbers: the kernels must compute the product (e4m3 bit-identical to f32 on decoded codes). */
 function checkResults(
   size: number,
-  c: { f64: Float32Array; f32: Float32Array; kernel: Float32Array; e4m3: Float32Array },
+  c: { f64: Float32Array; f32: Float32Array; kernel: Float32Array; f32Acc: Float32Array; e4m3: Float32Array },
   aCodes: Uint8Array,
   bCodes: Uint8Array,
   elements: Readonly<Record<string, (...args: (ArrayLike<number> | number)[]) => void>>,
 ): void {
-  let worst = 0;
-  for (let i = 0; i < c.f64.length; i++) worst = Math.max(worst, Math.abs(c.kernel[i] - c.f64[i]));
-  if (!(worst <= 1e-4 * size)) throw new Error(`gemm f32 ${size}³ differs from the naive loop by ${worst}`);
+  for (const [name, out] of [["gemm f32", c.kernel], ["gemm f32, f32 acc", c.f32Acc]] as const) {
+    let worst = 0;
+    for (let i = 0; i < c.f64.length; i++) worst = Math.max(worst, Math.abs(out[i] - c.f64[i]));
+    if (!(worst <= 1e-4 * size)) throw new Error(`${name} ${size}³ differs from the naive loop by ${worst}`);
+  }
   const aDecoded = new Float32Array(aCodes.length);
   const bDecoded = new Float32Array(bCodes.length);
   elements.decode_elements(aCodes, aDecoded, aCodes.length);

@@ -2,7 +2,7 @@
  * Schedules: how a target wants a kernel's loop nest laid out, kept apart from the algorithm
  * (as in Halide). The GEMM lowering reads only these numbers; a target picks them and passes
  * them in, and every schedule computes the same function (results differ only by the rounding
- * order that `kc` fixes, see lower/gemm/gemm.ts).
+ * that `kc` and `accumulator` fix, see lower/gemm/gemm.ts).
  */
 
 /**
@@ -15,7 +15,7 @@ export interface GemmSchedule {
   readonly mr: number;
   /** Columns of the register tile. */
   readonly nr: number;
-  /** Depth of one packed panel; the only parameter that changes the f32 rounding order. */
+  /** Depth of one packed panel; with `accumulator`, the only parameters that change the rounding. */
   readonly kc: number;
   /** Rows of the packed A block (a multiple of mr). */
   readonly mc: number;
@@ -26,15 +26,23 @@ export interface GemmSchedule {
    * micro-kernel reads and decodes the operands in place (for tiny problems and for testing).
    */
   readonly pack: boolean;
+  /**
+   * The micro-kernel's accumulators for real-valued operands: "f32" (every product and sum
+   * rounded to f32), or "f64" (products exact, sums in f64, one rounding to f32 per k block;
+   * only for targets with f64, see TargetCapabilities). Integer operands ignore it (exact i32).
+   */
+  readonly accumulator: "f32" | "f64";
 }
 
 /**
- * The JS target's GEMM schedule. Measured (bench/gemm-js.ts, 256³, CPU time) on a 2-core Xeon:
- * 2×4, 4×4, 2×8, 6×8 tiles and kc 128…512 all land within ~10% (0.55–0.66 GFLOP/s), because
- * the exact f32 arithmetic costs V8 four float64↔float32 conversions per multiply-add and those
- * saturate one port whatever the tiling; 4×4 keeps the locals in registers and the code small.
+ * The JS target's GEMM schedule. JS numbers are doubles, so the f64 accumulator is free: the
+ * micro-kernel is plain `acc += a * b` on doubles, where f32 accumulation costs V8 four
+ * float64↔float32 conversions per multiply-add (cvtsd2ss/cvtss2sd, all on one port). Measured
+ * (bench/gemm-js.ts, CPU time, 2-core Xeon under load): 1.3 GFLOP/s at 128³–512³ against 0.7
+ * with accumulator "f32" and 0.23–0.27 for a naive JS loop; 4×8 and 8×4 tiles were within the
+ * noise of 4×4 (0–10%), which keeps the code small.
  */
-export const JS_GEMM_SCHEDULE: GemmSchedule = Object.freeze({ mr: 4, nr: 4, kc: 256, mc: 64, nc: 512, pack: true });
+export const JS_GEMM_SCHEDULE: GemmSchedule = Object.freeze({ mr: 4, nr: 4, kc: 256, mc: 64, nc: 512, pack: true, accumulator: "f64" });
 
 const MAX_TILE_ACCUMULATORS = 64;
 
@@ -53,5 +61,7 @@ export function checkGemmSchedule(schedule: GemmSchedule): GemmSchedule {
   if (schedule.mc % schedule.mr !== 0) throw new Error(`GEMM schedule: mc (${schedule.mc}) must be a multiple of mr (${schedule.mr})`);
   if (schedule.nc % schedule.nr !== 0) throw new Error(`GEMM schedule: nc (${schedule.nc}) must be a multiple of nr (${schedule.nr})`);
   if (typeof schedule.pack !== "boolean") throw new Error("GEMM schedule: pack must be a boolean");
+  if (schedule.accumulator !== "f32" && schedule.accumulator !== "f64")
+    throw new Error(`GEMM schedule: accumulator must be "f32" or "f64", got ${JSON.stringify(schedule.accumulator)}`);
   return schedule;
 }

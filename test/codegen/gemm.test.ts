@@ -1,13 +1,17 @@
 /**
  * GEMM lowering: C ← α·op(A)·op(B) + β·C for f32 and format operands, rendered by the JS target
- * and run by the IR interpreter.
+ * (and, for the f64 accumulator, by the wasm target) and run by the IR interpreter.
  *
- * Error bound (f32 accumulation). Every product a·b goes through at most k + 2 roundings (its own
- * multiply — exact for the ≤ 16-bit formats —, at most k − 1 additions across the k blocks, α,
- * and the merge with β·C), so with u = 2^−24 and γ_n = n·u/(1 − n·u):
- *   |C − C_ref| ≤ γ_{k+2}·(|α|·Σ_p |a_ip||b_pj| + |β||c_ij|) + tiny,
- * where C_ref is computed in float64 on the DECODED operands (its own error, k·2^−53·Σ|a||b|, is
- * added to the bound) and tiny = (k + 3)·2^−149·max(1, |α|) covers products that underflow.
+ * Error bounds, with u = 2^−24, u' = 2^−53, γ_n = n·u/(1 − n·u), γ'_n the same with u', and
+ * nb = ⌈k/kc⌉ k blocks; C_ref is computed in float64 on the DECODED operands (its own error,
+ * k·2^−53·Σ|a||b|, is added to each bound), S = |α|·Σ_p |a_ip||b_pj| + |β||c_ij|:
+ * - f32 accumulator: every product a·b goes through at most k + 2 roundings (its own multiply —
+ *   exact for the ≤ 16-bit formats —, at most k − 1 additions across the k blocks, α, and the
+ *   merge with β·C): |C − C_ref| ≤ γ_{k+2}·S + (k + 3)·2^−149·max(1, |α|) (products that underflow).
+ * - f64 accumulator: products exact, at most k + 1 f64 roundings (sums, α, the merge) and one f32
+ *   rounding per k block: |C − C_ref| ≤ ((1 + γ_nb)(1 + γ'_{k+1}) − 1)·S + nb·2^−150 (f32
+ *   underflow). Where every f64 sum is exact (e4m3 operands: products are multiples of 2^−18
+ *   below 2^18), C is bit for bit the exact merge of each k block rounded once to f32.
  *
  * Integer operands (both int formats) accumulate exactly in i32, so C equals, bit for bit,
  * the same epilogue applied to the exact integer sum: v = f32(Σ a·b)·2^scale, C = f32(α·v) + f32(β·c).
@@ -17,6 +21,8 @@ import { describeGemm, gemmScratchLength, lowerGemm, type GemmDescription } from
 import { GemmUnsupportedError } from "../../src/codegen/lower/gemm/operand.ts";
 import { checkGemmSchedule, JS_GEMM_SCHEDULE, type GemmSchedule } from "../../src/codegen/schedule.ts";
 import { interpret } from "../../src/codegen/ir/interpret.ts";
+import { createWasmAssembler } from "../../src/targets/wasm/assemble.ts";
+import { compileWasmWith, instantiateWasm } from "../../src/targets/wasm/load.ts";
 import type { Kernel } from "../../src/codegen/ir/nodes.ts";
 import { loadJs } from "../../src/targets/js/load.ts";
 import type { ResolvedFormat } from "../../src/dsl/resolved.ts";
@@ -27,7 +33,8 @@ type Operand = ResolvedFormat | "f32";
 type Buffer = Float32Array | Uint8Array | Uint16Array | Uint32Array | Int32Array;
 
 const U = 2 ** -24;
-const gamma = (n: number) => (n * U) / (1 - n * U);
+const U64 = 2 ** -53;
+const gamma = (n: number, u = U) => (n * u) / (1 - n * u);
 
 const SHAPES: readonly (readonly [number, number, number])[] = [
   [1, 1, 1],
@@ -46,11 +53,17 @@ const ALPHA_BETA: readonly (readonly [number, number])[] = [
   [0.5, 2],
 ];
 /** Small blocks so k blocks, m/n blocks and ragged edges all occur on the test shapes. */
-const SMALL: GemmSchedule = { mr: 3, nr: 5, kc: 4, mc: 6, nc: 10, pack: true };
+const SMALL: GemmSchedule = { mr: 3, nr: 5, kc: 4, mc: 6, nc: 10, pack: true, accumulator: "f32" };
+const withF32 = (s: GemmSchedule): GemmSchedule => ({ ...s, accumulator: "f32" });
+const withF64 = (s: GemmSchedule): GemmSchedule => ({ ...s, accumulator: "f64" });
+/** Both accumulators on each loop nest (the JS schedule itself accumulates in f64). */
 const SCHEDULES: Readonly<Record<string, GemmSchedule>> = {
   js: JS_GEMM_SCHEDULE,
+  "js, f32 accumulator": withF32(JS_GEMM_SCHEDULE),
   small: SMALL,
+  "small, f64 accumulator": withF64(SMALL),
   "small unpacked": { ...SMALL, pack: false },
+  "small unpacked, f64 accumulator": withF64({ ...SMALL, pack: false }),
 };
 
 /** A small deterministic generator (mulberry32) so failures reproduce. */
@@ -76,7 +89,10 @@ function operandData(x: Operand, length: number, random: () => number): { data: 
   const values = new Float64Array(length);
   if (x === "f32") {
     const data = new Float32Array(length);
-    for (let i = 0; i < length; i++) values[i] = data[i] = normal(random) * 4;
+    for (let i = 0; i < length; i++) {
+      data[i] = normal(random) * 4;
+      values[i] = data[i]; // the stored f32, not the double assigned to it
+    }
     return { data, values };
   }
   const data = x.bits <= 8 ? new Uint8Array(length) : x.bits <= 16 ? new Uint16Array(length) : new Uint32Array(length);
@@ -152,8 +168,9 @@ function* problems(shapes = SHAPES): Generator<Problem> {
 
 const describeProblem = (p: Problem) => `${p.m}×${p.n}×${p.k} trans(${p.transA},${p.transB}) α=${p.alpha} β=${p.beta}`;
 
-/** The first element outside the f32 error bound, or null. */
-function boundViolation(p: Problem, x: Inputs, c: Float32Array): string | null {
+/** The first element outside the stated error bound of the schedule's accumulator, or null. */
+function boundViolation(p: Problem, x: Inputs, c: Float32Array, schedule: GemmSchedule): string | null {
+  const blocks = Math.ceil(p.k / schedule.kc);
   for (let i = 0; i < p.m; i++) {
     for (let j = 0; j < p.n; j++) {
       let sum = 0;
@@ -165,7 +182,12 @@ function boundViolation(p: Problem, x: Inputs, c: Float32Array): string | null {
       }
       const c0 = p.beta === 0 ? 0 : x.c[i * p.n + j];
       const exact = p.alpha * sum + p.beta * c0;
-      const bound = gamma(p.k + 2) * (Math.abs(p.alpha) * absSum + Math.abs(p.beta * c0)) + p.k * 2 ** -53 * absSum + (p.k + 3) * 2 ** -149 * Math.max(1, Math.abs(p.alpha));
+      const scale = Math.abs(p.alpha) * absSum + Math.abs(p.beta * c0);
+      const kernelError =
+        schedule.accumulator === "f32"
+          ? gamma(p.k + 2) * scale + (p.k + 3) * 2 ** -149 * Math.max(1, Math.abs(p.alpha))
+          : ((1 + gamma(blocks)) * (1 + gamma(p.k + 1, U64)) - 1) * scale + blocks * 2 ** -150;
+      const bound = kernelError + p.k * 2 ** -53 * absSum;
       const got = c[i * p.n + j];
       if (!(Math.abs(got - exact) <= bound)) return `C[${i},${j}] = ${got}, reference ${exact}, bound ${bound}`;
     }
@@ -215,7 +237,7 @@ const INT_PAIRS: readonly (readonly [string, string])[] = [
   ["int8", "int4"],
 ];
 
-describe("GEMM, f32 accumulation: within γ_{k+2} of the float64 reference on decoded operands", () => {
+describe("GEMM, f32 and f64 accumulators: within the stated bound of the float64 reference on decoded operands", () => {
   for (const [an, bn] of PAIRS) {
     for (const [scheduleName, schedule] of Object.entries(SCHEDULES)) {
       it(`${an} × ${bn}, ${scheduleName} schedule`, () => {
@@ -223,16 +245,67 @@ describe("GEMM, f32 accumulation: within γ_{k+2} of the float64 reference on de
         const b = op(bn);
         const options = { a, b, schedule };
         const desc = describeGemm(options);
-        expect(desc.accumulation).toBe("f32");
+        expect(desc.accumulation).toBe(schedule.accumulator);
         const kernels = lowerGemm(options);
         let seed = 1;
         for (const p of problems()) {
           const x = inputs(a, b, p, seed++);
           const c = runJs(kernels, desc, p, x);
-          expect(boundViolation(p, x, c), `${label(a)} × ${label(b)} ${describeProblem(p)}`).toBeNull();
+          expect(boundViolation(p, x, c, schedule), `${label(a)} × ${label(b)} ${describeProblem(p)}`).toBeNull();
         }
       });
     }
+  }
+});
+
+/**
+ * The f64 accumulator's rounding, exactly: the merge of each k block, exact, rounded once to
+ * f32. Valid where every f64 value along the way is exact: products of e4m3 (and int8) values
+ * are multiples of 2^−18 below 2^18, C holds multiples of 2^−8, α and β are powers of two.
+ */
+function roundedPerBlock(p: Problem, x: Inputs, kc: number): Float32Array {
+  const out = new Float32Array(p.m * p.n);
+  for (let i = 0; i < p.m; i++) {
+    for (let j = 0; j < p.n; j++) {
+      let c = x.c[i * p.n + j];
+      for (let q0 = 0; q0 < p.k; q0 += kc) {
+        let sum = 0;
+        for (let q = q0; q < Math.min(p.k, q0 + kc); q++) sum += aAt(x, p, i, q) * bAt(x, p, q, j);
+        const v = p.alpha * sum;
+        c = Math.fround(q0 > 0 ? c + v : p.beta === 0 ? v : v + p.beta * c);
+      }
+      out[i * p.n + j] = c;
+    }
+  }
+  return out;
+}
+
+describe("GEMM, f64 accumulator: one rounding to f32 per k block", () => {
+  for (const [an, bn] of [["e4m3", "e4m3"], ["int8", "e4m3"]] as const) {
+    it(`${an} × ${bn}: C is the exact merge of each k block rounded once (f32 accumulation is not)`, () => {
+      const a = op(an);
+      const b = op(bn);
+      let f32Differs = 0;
+      for (const schedule of [JS_GEMM_SCHEDULE, withF64(SMALL), withF64({ ...SMALL, pack: false })]) {
+        const options = { a, b, schedule };
+        const kernels = lowerGemm(options);
+        const desc = describeGemm(options);
+        const f32Options = { a, b, schedule: withF32(schedule) };
+        const f32Kernels = lowerGemm(f32Options);
+        let seed = 3000;
+        for (const p of problems([[7, 13, 5], [64, 3, 129], [33, 65, 17]])) {
+          const base = inputs(a, b, p, seed++);
+          const random = generator(seed);
+          const c = p.beta === 0 ? base.c : Float32Array.from(base.c, () => Math.round(normal(random) * 256) / 256);
+          const x = { ...base, c };
+          const expected = bits(roundedPerBlock(p, x, schedule.kc));
+          expect(bits(runJs(kernels, desc, p, x)), `${an} × ${bn} ${describeProblem(p)} ${JSON.stringify(schedule)}`).toEqual(expected);
+          const viaF32 = bits(runJs(f32Kernels, describeGemm(f32Options), p, x));
+          f32Differs += viaF32.filter((v, i) => v !== expected[i]).length;
+        }
+      }
+      expect(f32Differs).toBeGreaterThan(0);
+    });
   }
 });
 
@@ -286,7 +359,7 @@ describe("GEMM: the IR interpreter and the rendered JS agree bit for bit", () =>
     it(`${an} × ${bn}`, () => {
       const a = op(an);
       const b = op(bn);
-      for (const schedule of [JS_GEMM_SCHEDULE, SMALL, { ...SMALL, pack: false }]) {
+      for (const schedule of Object.values(SCHEDULES)) {
         const options = { a, b, schedule };
         const desc = describeGemm(options);
         const kernels = lowerGemm(options);
@@ -301,21 +374,24 @@ describe("GEMM: the IR interpreter and the rendered JS agree bit for bit", () =>
 });
 
 describe("GEMM: the schedule changes the loop nest, not the result", () => {
-  it("tile sizes, m/n blocks and packing give bit-identical C for the same kc", () => {
-    const variants: GemmSchedule[] = [
+  it("tile sizes, m/n blocks and packing give bit-identical C for the same kc and accumulator", () => {
+    const nests = [
       { mr: 1, nr: 1, kc: 8, mc: 1, nc: 1, pack: true },
       { mr: 4, nr: 4, kc: 8, mc: 64, nc: 512, pack: true },
       { mr: 2, nr: 8, kc: 8, mc: 6, nc: 16, pack: true },
       { mr: 3, nr: 5, kc: 8, mc: 9, nc: 25, pack: false },
     ];
-    for (const [an, bn] of [["f32", "f32"], ["e4m3", "bf16"], ["int8", "int8"]] as const) {
-      const a = op(an);
-      const b = op(bn);
-      let seed = 5000;
-      for (const p of problems([[33, 65, 17], [5, 2, 30]])) {
-        const x = inputs(a, b, p, seed++);
-        const results = variants.map((schedule) => bits(runJs(lowerGemm({ a, b, schedule }), describeGemm({ a, b, schedule }), p, x)));
-        for (const r of results.slice(1)) expect(r, `${an} × ${bn} ${describeProblem(p)}`).toEqual(results[0]);
+    for (const accumulator of ["f32", "f64"] as const) {
+      const variants: GemmSchedule[] = nests.map((nest) => ({ ...nest, accumulator }));
+      for (const [an, bn] of [["f32", "f32"], ["e4m3", "bf16"], ["int8", "int8"]] as const) {
+        const a = op(an);
+        const b = op(bn);
+        let seed = 5000;
+        for (const p of problems([[33, 65, 17], [5, 2, 30]])) {
+          const x = inputs(a, b, p, seed++);
+          const results = variants.map((schedule) => bits(runJs(lowerGemm({ a, b, schedule }), describeGemm({ a, b, schedule }), p, x)));
+          for (const r of results.slice(1)) expect(r, `${an} × ${bn} ${accumulator} ${describeProblem(p)}`).toEqual(results[0]);
+        }
       }
     }
   });
@@ -324,7 +400,7 @@ describe("GEMM: the schedule changes the loop nest, not the result", () => {
     for (const [name, special, expected] of [["e4m3", 0x7f, Number.NaN], ["e5m2", 0x7c, Number.POSITIVE_INFINITY]] as const) {
       const f = builtin(name);
       const one = encode(f, 1);
-      for (const schedule of [JS_GEMM_SCHEDULE, SMALL, { ...SMALL, pack: false }]) {
+      for (const schedule of Object.values(SCHEDULES)) {
         const p: Problem = { m: 5, n: 7, k: 3, transA: 0, transB: 0, alpha: 1, beta: 0 };
         const a = new Uint8Array(p.m * p.k).fill(one);
         a[4 * p.k + 1] = special; // row 4, the last (edge) row of every tiling above
@@ -366,5 +442,35 @@ describe("GEMM: operands and schedules that cannot be lowered are clear compile 
     expect(() => checkGemmSchedule({ ...JS_GEMM_SCHEDULE, mc: 63 })).toThrow(/mc \(63\) must be a multiple of mr \(4\)/);
     expect(() => checkGemmSchedule({ ...JS_GEMM_SCHEDULE, kc: 0 })).toThrow(/kc must be an integer/);
     expect(() => checkGemmSchedule({ ...JS_GEMM_SCHEDULE, mr: 16, nr: 16, mc: 64, nc: 512 })).toThrow(/more than 64 accumulators/);
+    expect(() => checkGemmSchedule({ ...JS_GEMM_SCHEDULE, accumulator: "f16" as "f32" })).toThrow(/accumulator must be "f32" or "f64", got "f16"/);
+  });
+});
+
+describe("GEMM, f64 accumulator on the wasm target", () => {
+  it("agrees with the interpreter bit for bit; the f64 micro-kernel loop stays scalar, with the reason", async () => {
+    const assembler = await createWasmAssembler();
+    for (const [an, bn] of [["f32", "f32"], ["e4m3", "bf16"], ["posit8", "e4m3"]] as const) {
+      const a = op(an);
+      const b = op(bn);
+      for (const schedule of [JS_GEMM_SCHEDULE, withF64(SMALL), withF64({ ...SMALL, pack: false })]) {
+        const options = { a, b, schedule };
+        const desc = describeGemm(options);
+        const kernels = lowerGemm(options);
+        const compiled = compileWasmWith(assembler, { kernels });
+        expect(compiled.wat).toMatch(/\(local \$acc_\d+ f64\)/);
+        expect(compiled.wat).toMatch(/f64\.promote_f32/);
+        expect(compiled.wat).toMatch(/f32\.demote_f64/);
+        expect(compiled.loops.some((l) => !l.vectorized && l.reason?.startsWith("f64 values"))).toBe(true);
+        const fn = instantiateWasm(compiled).kernels[desc.kernel];
+        let seed = 7000;
+        for (const p of problems([[1, 1, 1], [7, 13, 5], [33, 65, 17]])) {
+          const x = inputs(a, b, p, seed++);
+          const c = x.c.slice();
+          const args = argumentsFor(desc, p, x, c);
+          fn(...desc.params.map((param) => args[param.name]));
+          expect(bits(c), `${an} × ${bn} ${describeProblem(p)} ${JSON.stringify(schedule)}`).toEqual(bits(runInterpreter(kernels, desc, p, x)));
+        }
+      }
+    }
   });
 });

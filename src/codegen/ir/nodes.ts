@@ -11,9 +11,16 @@
  *   defined for non-NaN operands (lowering guards NaN with selects).
  * - The sign and payload of a NaN produced by arithmetic on a NaN are unspecified (engines and
  *   GPUs differ); kernels that must output a particular NaN build it from bits.
+ * - f64 is optional (a target declares it in its TargetCapabilities; WGSL has none): IEEE
+ *   binary64 under the f32 rules above (round to nearest even, ordered compares, min/max for
+ *   non-NaN operands), scalar only, for add/sub/mul/div/min/max, neg/abs/floor/trunc/roundEven/
+ *   sqrt, compares and selects; no buffers or tables hold it (values enter and leave by
+ *   conversion). `f64.fromF32` and `f64.fromI32` are exact; `f32.fromF64` rounds to nearest
+ *   even (beyond the f32 range → ±Inf). A product of two f32 values is exact in f64 (24 + 24
+ *   significant bits ≤ 53, exponents within f64's normal range): a wide accumulator relies on it.
  */
 
-export type ScalarType = "f32" | "i32" | "u32" | "bool";
+export type ScalarType = "f32" | "f64" | "i32" | "u32" | "bool";
 export type VectorType = "f32x4" | "i32x4" | "u32x4" | "boolx4";
 export type ValueType = ScalarType | VectorType;
 /** Element types of buffers; narrow integers load as u32/i32 and store truncated. */

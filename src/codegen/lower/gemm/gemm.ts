@@ -8,12 +8,22 @@
  * op(A) is m×k (A stored m×k, or k×m when transA ≠ 0); op(B) is k×n (B stored k×n, or n×k);
  * C is m×n. Leading dimensions are implied by the shapes (lda = transA ? m : k, and so on).
  *
- * Accumulation:
- * - f32 (any operand that is f32, float, posit, or a lone integer operand): products and sums in
- *   f32, one k block of the schedule at a time: acc = Σ_{p in block} a·b in order of p, then
- *   C ← α·acc + β·C for the first block and C ← C + α·acc for the others. Each product passes
- *   through at most k + 2 roundings, so |C − C_exact| ≤ γ_{k+2}·(|α|·Σ|a||b| + |β||c|) plus
- *   underflow, with γ_n = n·u/(1 − n·u), u = 2^−24.
+ * Accumulation (γ_n = n·u/(1 − n·u) with u = 2^−24, γ'_n the same with u' = 2^−53; nb = ⌈k/kc⌉):
+ * - f32 (real-valued operands — f32, float, posit, or a lone integer operand — under a schedule
+ *   with accumulator "f32"): products and sums in f32, one k block of the schedule at a time:
+ *   acc = Σ_{p in block} a·b in order of p, then C ← α·acc + β·C for the first block and
+ *   C ← C + α·acc for the others. Each product passes through at most k + 2 roundings, so
+ *   |C − C_exact| ≤ γ_{k+2}·(|α|·Σ|a||b| + |β||c|) plus underflow.
+ * - f64 (the same operands under accumulator "f64"): each product is f64(a)·f64(b), exact; the
+ *   sums are f64, in order of p; the merge is done in f64 (β·c is exact there) and rounds to f32
+ *   once per k block: C ← f32(α·acc + β·C) for the first block, C ← f32(C + α·acc) for the
+ *   others. Each product passes through at most k + 1 f64 roundings and nb f32 roundings, so
+ *   |C − C_exact| ≤ ((1 + γ_nb)(1 + γ'_{k+1}) − 1)·(|α|·Σ|a||b| + |β||c|) + nb·2^−150 (f32
+ *   underflow; nothing underflows in f64); for k ≤ kc that is one f32 rounding of a nearly exact
+ *   value. The f64 sum does not survive between k blocks: the tile's accumulators live for one
+ *   (pc, ic, jr, ir) step and C, which is f32, is the only carrier from one k block to the next;
+ *   keeping f64 would need an m×nc f64 scratch (as the i32 path's carry), and the IR has no f64
+ *   storage (WGSL could not have it).
  * - i32 (both operands integer formats without tensor scaling): codes sign-extended to i32,
  *   exact i32 multiply-accumulate over the whole depth (k blocks carried in the `accumulator`
  *   scratch), then v = f32(sum)·2^−(fractionBitsA + fractionBitsB) and C ← α·v + β·C once.
@@ -22,11 +32,11 @@
  * - α = 0 or k = 0: C ← β·C without reading A or B (C ← 0 when β = 0, NaNs in C ignored).
  */
 import type { ResolvedFormat } from "../../../dsl/resolved.ts";
-import { add, eq, f32, ge, i32, kernel, le, load, min, mul, ne, or, ref, select, sub, type Builder } from "../../ir/build.ts";
+import { add, eq, f32, ge, i32, kernel, le, load, min, mul, ne, or, ref, select, sub, widen, type Builder } from "../../ir/build.ts";
 import type { Expr, Kernel, Param } from "../../ir/nodes.ts";
 import { checkGemmSchedule, type GemmSchedule } from "../../schedule.ts";
 import { operandDecoder, type OperandDecoder } from "./operand.ts";
-import { F32_ACCUMULATION, I32_ACCUMULATION, lowerPackPanel, packedSliver, unpackedSliver, type Accumulation, type OperandView } from "./panels.ts";
+import { F32_ACCUMULATION, F64_ACCUMULATION, I32_ACCUMULATION, lowerPackPanel, packedSliver, unpackedSliver, type Accumulation, type OperandView } from "./panels.ts";
 import { blockMerge, forTileElements, lowerIntegerMerge, lowerMicroKernel, storeMerged } from "./tile.ts";
 
 export interface GemmOptions {
@@ -63,8 +73,8 @@ export interface GemmDescription {
   /** Every parameter, in call order. */
   readonly params: readonly Param[];
   readonly scratch: readonly GemmScratchBuffer[];
-  readonly accumulation: "f32" | "i32";
-  /** Integer path: the largest k for which the i32 sums are exact (null for f32). */
+  readonly accumulation: "f32" | "f64" | "i32";
+  /** Integer path: the largest k for which the i32 sums are exact (null for f32 and f64). */
   readonly maxK: number | null;
   readonly schedule: GemmSchedule;
 }
@@ -100,14 +110,14 @@ function plan(options: GemmOptions): Plan {
     schedule,
     a,
     b,
-    accumulation: integer ? I32_ACCUMULATION : F32_ACCUMULATION,
+    accumulation: integer ? I32_ACCUMULATION : schedule.accumulator === "f64" ? F64_ACCUMULATION : F32_ACCUMULATION,
     maxK: integer ? maxK : null,
   };
 }
 
 function scratchOf(p: Plan): GemmScratchBuffer[] {
   const { mr, nr, kc, mc, nc, pack } = p.schedule;
-  const storage = p.accumulation.type;
+  const storage = p.accumulation.operand;
   const list: GemmScratchBuffer[] = [];
   if (pack) {
     list.push({ name: "packA", storage, factors: [{ dim: "m", multiple: mr, block: mc }, { dim: "k", multiple: 1, block: kc }], needed: "always" });
@@ -211,6 +221,7 @@ function lowerProduct(b: Builder, p: Plan, m: Expr, n: Expr, k: Expr, alpha: Exp
   const { mr, nr, kc, mc, nc, pack } = p.schedule;
   const acc = p.accumulation;
   const view = views(b, p, m, n, k);
+  const alphaAcc = acc.type === "f64" ? b.let("alpha_wide", widen(alpha)) : alpha;
   const cRowOffsets = Array.from({ length: mr }, (_, i) => (i === 0 ? i32(0) : b.let("c_row_off", mul(n, i32(i)))));
   const accStride = acc.type === "i32" ? b.let("acc_stride", min(n, i32(nc))) : null;
   const accRowOffsets = accStride === null ? [] : Array.from({ length: mr }, (_, i) => (i === 0 ? i32(0) : b.let("acc_row_off", mul(accStride, i32(i)))));
@@ -221,15 +232,15 @@ function lowerProduct(b: Builder, p: Plan, m: Expr, n: Expr, k: Expr, alpha: Exp
       const kcb = pLoop.let("kcb", min(i32(kc), sub(k, pc)));
       const first = pLoop.let("first", eq(pc, i32(0)));
       const last = pLoop.let("last", ge(add(pc, kcb), k));
-      const merge = blockMerge(pLoop, alpha, beta, first);
+      const merge = blockMerge(pLoop, alphaAcc, beta, first);
       if (pack) lowerPackPanel(pLoop, view.b, "packB", nr, jc, ncb, pc, kcb);
       pLoop.for("ic", i32(0), m, (ic, iLoop) => {
         const mcb = iLoop.let("mcb", min(i32(mc), sub(m, ic)));
         if (pack) lowerPackPanel(iLoop, view.a, "packA", mr, ic, mcb, pc, kcb);
         iLoop.for("jr", i32(0), ncb, (jr, jrLoop) => {
           jrLoop.for("ir", i32(0), mcb, (ir, tile) => {
-            const aSource = pack ? packedSliver(tile, "packA", acc.type, mr, mul(ir, kcb)) : unpackedSliver(tile, view.a, mr, add(ic, ir), pc);
-            const bSource = pack ? packedSliver(tile, "packB", acc.type, nr, mul(jr, kcb)) : unpackedSliver(tile, view.b, nr, add(jc, jr), pc);
+            const aSource = pack ? packedSliver(tile, "packA", acc.operand, mr, mul(ir, kcb)) : unpackedSliver(tile, view.a, mr, add(ic, ir), pc);
+            const bSource = pack ? packedSliver(tile, "packB", acc.operand, nr, mul(jr, kcb)) : unpackedSliver(tile, view.b, nr, add(jc, jr), pc);
             const sums = lowerMicroKernel(tile, acc, mr, nr, kcb, aSource, bSource);
             const row0 = tile.let("row0", add(ic, ir));
             const col0 = tile.let("col0", add(jc, jr));

@@ -6,7 +6,7 @@
  * A and B are handled alike through their "lane" dimension (rows of op(A), columns of op(B):
  * the register tile's extent) and their "depth" dimension (the k of the product).
  */
-import { add, f32, i32, load, lt, min, mul, select, sub, type Builder } from "../../ir/build.ts";
+import { add, f32, f64, i32, load, lt, min, mul, select, sub, type Builder } from "../../ir/build.ts";
 import type { Expr } from "../../ir/nodes.ts";
 import type { ElementReader } from "./operand.ts";
 
@@ -15,14 +15,23 @@ export function plus(a: Expr, b: Expr): Expr {
   return b.kind === "const" && b.value === 0 ? a : add(a, b);
 }
 
-/** How values are accumulated: f32 (floats, posits, mixed) or exact i32 (two integer operands). */
+/**
+ * How values are accumulated: f32 or f64 (floats, posits, mixed; the schedule's choice) or exact
+ * i32 (two integer operands). Operands are read, packed and multiplied as `operand` values; an
+ * f64 accumulator widens each read value exactly before its products.
+ */
 export interface Accumulation {
-  readonly type: "f32" | "i32";
+  readonly type: "f32" | "f64" | "i32";
   readonly zero: Expr;
+  /** The type of the values read from the operands and held in the packed panels. */
+  readonly operand: "f32" | "i32";
+  /** The operand type's zero (padding past the matrix edge). */
+  readonly operandZero: Expr;
 }
 
-export const F32_ACCUMULATION: Accumulation = { type: "f32", zero: f32(0) };
-export const I32_ACCUMULATION: Accumulation = { type: "i32", zero: i32(0) };
+export const F32_ACCUMULATION: Accumulation = { type: "f32", zero: f32(0), operand: "f32", operandZero: f32(0) };
+export const F64_ACCUMULATION: Accumulation = { type: "f64", zero: f64(0), operand: "f32", operandZero: f32(0) };
+export const I32_ACCUMULATION: Accumulation = { type: "i32", zero: i32(0), operand: "i32", operandZero: i32(0) };
 
 /** One operand seen by the schedule (all strides are kernel-level i32 values). */
 export interface OperandView {
@@ -39,11 +48,11 @@ export interface OperandView {
   readonly stored: (lane: Expr, depth: Expr) => { readonly row: Expr; readonly col: Expr };
 }
 
-/** The value the accumulation multiplies: the f32 value or the i32 integer. */
+/** The operand value the accumulation multiplies: the f32 value or the i32 integer. */
 function read(b: Builder, view: OperandView, index: Expr, lane: Expr, depth: Expr): Expr {
   const { row, col } = view.stored(lane, depth);
   const site = { index, storedRow: row, storedCol: col };
-  return view.accumulation.type === "i32" ? view.reader.integer(b, site) : view.reader.value(b, site);
+  return view.accumulation.operand === "i32" ? view.reader.integer(b, site) : view.reader.value(b, site);
 }
 
 /**
@@ -77,7 +86,7 @@ export function lowerPackPanel(
           const at = add(depthStart, p);
           for (let i = 0; i < r; i++) {
             const v = read(inner, view, add(bases[i], offset.ref), lanes[i], at);
-            inner.store(panel, plus(dst.ref, i32(i)), select(valid[i], v, view.accumulation.zero));
+            inner.store(panel, plus(dst.ref, i32(i)), select(valid[i], v, view.accumulation.operandZero));
           }
           inner.assign(offset.name, add(offset.ref, view.depthStride));
           inner.assign(dst.name, add(dst.ref, i32(r)));

@@ -3,11 +3,15 @@
  * fully unrolled at lowering time (mr + nr reads, mr·nr multiply-adds), and the epilogue that
  * merges the tile into C — unguarded for full tiles, element-guarded at the m/n edges.
  */
-import { add, and, convert, eq, f32, ge, i32, load, mul, ne, not, select, type Builder } from "../../ir/build.ts";
+import { add, and, convert, eq, f32, ge, i32, load, mul, ne, not, select, typeOf, widen, type Builder } from "../../ir/build.ts";
 import type { Expr } from "../../ir/nodes.ts";
 import { plus, type Accumulation, type SliverSource } from "./panels.ts";
 
-/** Emits the k loop and returns the accumulators, acc[i][j] = Σ_p a(i, p)·b(p, j) in order of p. */
+/**
+ * Emits the k loop and returns the accumulators, acc[i][j] = Σ_p a(i, p)·b(p, j) in order of p,
+ * in the accumulation's type (an f64 accumulator widens the mr + nr values of a step once each,
+ * so every product is exact and only the sums round).
+ */
 export function lowerMicroKernel(
   b: Builder,
   accumulation: Accumulation,
@@ -19,8 +23,9 @@ export function lowerMicroKernel(
 ): Expr[][] {
   const acc = Array.from({ length: mr }, () => Array.from({ length: nr }, () => b.var("acc", accumulation.zero)));
   b.for("p", i32(0), depth, (p, body) => {
-    const av = a.values(body, p);
-    const bv = bSource.values(body, p);
+    const wide = (values: readonly Expr[]) => (accumulation.type === "f64" ? values.map((v) => body.let("w", widen(v))) : values);
+    const av = wide(a.values(body, p));
+    const bv = wide(bSource.values(body, p));
     for (let i = 0; i < mr; i++) for (let j = 0; j < nr; j++) body.assign(acc[i][j].name, add(acc[i][j].ref, mul(av[i], bv[j])));
     a.advance(body);
     bSource.advance(body);
@@ -76,8 +81,9 @@ export function forTileElements(
 }
 
 /**
- * How an f32 tile value merges into C during one k block: C ← α·v + cScale·C, or C ← α·v when
- * C must not be read (β = 0 in the first block, so NaNs in C are ignored as BLAS does).
+ * How a tile value merges into C during one k block: C ← α·v + cScale·C, or C ← α·v when C
+ * must not be read (β = 0 in the first block, so NaNs in C are ignored as BLAS does). α and
+ * cScale have the tile value's type (f32, or f64 for an f64 accumulator).
  */
 export interface Merge {
   readonly alpha: Expr;
@@ -85,20 +91,29 @@ export interface Merge {
   readonly readC: Expr;
 }
 
-/** The merge of the first k block (C scaled by β) or of a later one (C kept). */
+/**
+ * The merge of the first k block (C scaled by β) or of a later one (C kept); `alpha` is already
+ * of the accumulator's type, β is the f32 parameter (widened here for an f64 accumulator).
+ */
 export function blockMerge(b: Builder, alpha: Expr, beta: Expr, first: Expr): Merge {
+  const scale = select(first, beta, f32(1));
   return {
     alpha,
-    cScale: b.let("c_scale", select(first, beta, f32(1))),
+    cScale: b.let("c_scale", typeOf(alpha) === "f64" ? widen(scale) : scale),
     readC: b.let("read_c", not(and(first, eq(beta, f32(0))))),
   };
 }
 
-/** Emits C[index] ← merge of the f32 value v. */
+/**
+ * Emits C[index] ← merge of the value v: in f32 for an f32 v; for an f64 v the whole merge is in
+ * f64 (cScale·C is exact there) and rounds to f32 once, when stored.
+ */
 export function storeMerged(b: Builder, c: string, at: Expr, v: Expr, merge: Merge): void {
   const index = b.let("ci", at);
   const scaled = b.let("av", mul(merge.alpha, v));
-  b.store(c, index, select(merge.readC, add(scaled, mul(merge.cScale, load("f32", c, index))), scaled));
+  const cv = load("f32", c, index);
+  const merged = select(merge.readC, add(scaled, mul(merge.cScale, typeOf(v) === "f64" ? widen(cv) : cv)), scaled);
+  b.store(c, index, typeOf(v) === "f64" ? convert("f32.fromF64", merged) : merged);
 }
 
 /** The i32 partial sums of the k blocks done so far: element (i, j) at base + rowOffsets[i] + j. */
