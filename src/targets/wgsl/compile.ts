@@ -5,7 +5,7 @@
  */
 import { checkCapabilities, type Kernel, type KernelModule } from "../../codegen/ir/nodes.ts";
 import { foldKernel } from "./fold.ts";
-import type { WgslKernelIR } from "./kernel.ts";
+import type { WgslKernelIR, WgslPass } from "./kernel.ts";
 import { packKernel } from "./pack.ts";
 import { renderWgsl } from "./render.ts";
 import { scheduleKernel } from "./schedule.ts";
@@ -13,11 +13,18 @@ import { scheduleKernel } from "./schedule.ts";
 /** What the WGSL target supports beyond the core IR. */
 export const WGSL_CAPABILITIES = { f64: false } as const;
 
-/** One kernel compiled to WGSL. */
-export interface CompiledWgslKernel extends WgslKernelIR {
+/** One pass of a kernel compiled to a WGSL compute shader. */
+export interface CompiledWgslPass extends WgslPass {
+  /** The kernel's name (labels and messages). */
+  readonly name: string;
   readonly wgsl: string;
   /** A hash of `wgsl` (hex), the pipeline cache key. */
   readonly hash: string;
+}
+
+/** One kernel compiled to WGSL: its passes run in order on the same buffers. */
+export interface CompiledWgslKernel extends Omit<WgslKernelIR, "passes"> {
+  readonly passes: readonly CompiledWgslPass[];
 }
 
 export interface CompiledWgsl {
@@ -38,18 +45,26 @@ export function hashText(text: string): string {
   return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16).padStart(14, "0");
 }
 
-/** The passes applied to one kernel, before rendering (exposed for tests and the interpreter). */
+/** The IR passes applied to one kernel, before rendering (exposed for tests and the interpreter). */
 export function lowerForWgsl(kernel: Kernel): WgslKernelIR {
   const scheduled = scheduleKernel(kernel);
-  const packed = packKernel(scheduled.kernel);
-  return { name: kernel.name, params: kernel.params, kernel: foldKernel(packed.kernel), launch: scheduled.launch, packed: packed.packed };
+  let packed: Readonly<Record<string, number>> = {};
+  const passes = scheduled.passes.map((pass) => {
+    const p = packKernel(pass.kernel);
+    packed = p.packed;
+    return { kernel: foldKernel(p.kernel), launch: pass.launch };
+  });
+  return { name: kernel.name, params: kernel.params, passes, scratch: scheduled.scratch, packed };
 }
 
-/** Compiles one kernel to a WGSL compute shader. */
+/** Compiles one kernel to WGSL compute shaders, one per pass. */
 export function compileWgslKernel(kernel: Kernel): CompiledWgslKernel {
   const ir = lowerForWgsl(kernel);
-  const wgsl = renderWgsl(ir);
-  return { ...ir, wgsl, hash: hashText(wgsl) };
+  const passes = ir.passes.map((pass) => {
+    const wgsl = renderWgsl(ir.name, pass);
+    return { ...pass, name: ir.name, wgsl, hash: hashText(wgsl) };
+  });
+  return { ...ir, passes };
 }
 
 /** Compiles every kernel of a module (names must be unique). */

@@ -5,7 +5,9 @@
  * buffers and workgroup storage (the defaults are smaller), and compiled pipelines are cached on
  * it by a hash of their WGSL.
  */
-import type { CompiledWgslKernel } from "./compile.ts";
+import type { CompiledWgslPass } from "./compile.ts";
+import { WORKGROUP_SIZE } from "./kernel.ts";
+import { tableLayout, WORKGROUP_X, WORKGROUP_Y } from "./render.ts";
 
 /** What to do when no adapter exists (Linux without a GPU: a software Vulkan driver). */
 export const INSTALL_HINT =
@@ -21,9 +23,17 @@ interface CachedPipeline {
   readonly pipeline: Promise<GPUComputePipeline>;
 }
 
+interface CachedTables {
+  readonly words: Uint32Array;
+  readonly buffer: GPUBuffer;
+}
+
 /** An open device with its pipeline cache. Call close() when done (Dawn keeps Node alive while a device lives). */
 export class WgslDevice {
   private readonly pipelines = new Map<string, CachedPipeline>();
+  /** Table buffers by a hash of their words: the WGSL indexes tables by offset, so kernels of equal source may differ here. */
+  private readonly tableBuffers = new Map<string, CachedTables>();
+  private readonly passTables = new WeakMap<CompiledWgslPass, readonly GPUBuffer[]>();
   private lostReason: string | null = null;
   /** Pipelines compiled so far (cache misses), for tests and progress reports. */
   compiled = 0;
@@ -32,6 +42,12 @@ export class WgslDevice {
     readonly device: GPUDevice,
     /** One line naming the adapter (vendor, architecture, description). */
     readonly adapter: string,
+    /**
+     * The GPU entry point the device came from. Held for the device's lifetime: when Dawn's
+     * instance is garbage-collected its event processing stops (pending promises never settle,
+     * or the process aborts).
+     */
+    readonly gpu: GPU,
   ) {
     void device.lost.then((info) => {
       this.lostReason = `${info.reason}: ${info.message}`;
@@ -43,59 +59,93 @@ export class WgslDevice {
     if (this.lostReason !== null) throw new Error(`the WebGPU device was lost (${this.lostReason})`);
   }
 
-  /** The compute pipeline of a kernel, compiled once per distinct WGSL source. */
-  pipeline(kernel: CompiledWgslKernel): Promise<GPUComputePipeline> {
+  /**
+   * The compute pipeline of a kernel's pass for a workgroup shape (grids; x·y = 64), compiled
+   * once per distinct WGSL source and shape.
+   */
+  pipeline(kernel: CompiledWgslPass, shape: readonly [number, number] = [WORKGROUP_SIZE, 1]): Promise<GPUComputePipeline> {
     this.check();
-    const cached = this.pipelines.get(kernel.hash);
+    const key = kernel.launch.kind === "grid" ? `${kernel.hash}:${shape[0]}x${shape[1]}` : kernel.hash;
+    const cached = this.pipelines.get(key);
     if (cached !== undefined) {
       if (cached.source !== kernel.wgsl) throw new Error(`WGSL pipeline cache: hash collision on ${kernel.hash}`);
       return cached.pipeline;
     }
-    const pipeline = this.createPipeline(kernel);
-    this.pipelines.set(kernel.hash, { source: kernel.wgsl, pipeline });
+    const pipeline = this.createPipeline(kernel, shape);
+    this.pipelines.set(key, { source: kernel.wgsl, pipeline });
     this.compiled++;
-    pipeline.catch(() => this.pipelines.delete(kernel.hash));
+    pipeline.catch(() => this.pipelines.delete(key));
     return pipeline;
   }
 
-  private async createPipeline(kernel: CompiledWgslKernel): Promise<GPUComputePipeline> {
+  /** The storage buffer of a pass's constant tables (none without tables), uploaded once per distinct contents. */
+  tables(kernel: CompiledWgslPass): readonly GPUBuffer[] {
+    if (kernel.kernel.tables.length === 0) return [];
+    const known = this.passTables.get(kernel);
+    if (known !== undefined) return known;
+    const { words } = tableLayout(kernel.kernel);
+    const key = hashWords(words);
+    let cached = this.tableBuffers.get(key);
+    if (cached !== undefined && !sameWords(cached.words, words)) throw new Error(`WGSL table cache: hash collision on ${key}`);
+    if (cached === undefined) {
+      const buffer = this.device.createBuffer({ size: words.byteLength, usage: USAGE.STORAGE | USAGE.COPY_DST, label: `${kernel.name} tables` });
+      this.device.queue.writeBuffer(buffer, 0, words);
+      cached = { words, buffer };
+      this.tableBuffers.set(key, cached);
+    }
+    this.passTables.set(kernel, [cached.buffer]);
+    return [cached.buffer];
+  }
+
+  private async createPipeline(kernel: CompiledWgslPass, shape: readonly [number, number]): Promise<GPUComputePipeline> {
     const device = this.device;
+    const entries: GPUBindGroupLayoutEntry[] = [];
+    const COMPUTE = 4;
+    for (const p of kernel.kernel.params)
+      if (p.kind === "buffer") entries.push({ binding: entries.length, visibility: COMPUTE, buffer: { type: p.access === "read" ? "read-only-storage" : "storage" } });
+    if (kernel.kernel.tables.length > 0) entries.push({ binding: entries.length, visibility: COMPUTE, buffer: { type: "read-only-storage" } });
+    entries.push({ binding: entries.length, visibility: COMPUTE, buffer: { type: "uniform" } });
+    // Error scopes are a per-device stack: push and pop around synchronous calls only.
     device.pushErrorScope("validation");
     const module = device.createShaderModule({ code: kernel.wgsl, label: kernel.name });
+    const layout = device.createPipelineLayout({ bindGroupLayouts: [device.createBindGroupLayout({ entries })] });
+    const scope = device.popErrorScope();
     const info = await module.getCompilationInfo();
-    const scopeError = await device.popErrorScope();
+    const scopeError = await scope;
     const errors = info.messages.filter((m) => m.type === "error");
     if (errors.length > 0 || scopeError !== null) {
       const lines = kernel.wgsl.split("\n");
       const where = errors.map((m) => `  line ${m.lineNum}: ${m.message}\n    ${lines[m.lineNum - 1]?.trim() ?? ""}`).join("\n");
       throw new Error(`WGSL of kernel ${kernel.name} does not compile:\n${where || scopeError?.message}`);
     }
-    const entries: GPUBindGroupLayoutEntry[] = [];
-    let binding = 0;
-    for (const p of kernel.kernel.params) {
-      if (p.kind === "buffer") entries.push({ binding: binding++, visibility: 4 /* COMPUTE */, buffer: { type: p.access === "read" ? "read-only-storage" : "storage" } });
+    const constants = kernel.launch.kind === "grid" ? { [WORKGROUP_X]: shape[0], [WORKGROUP_Y]: shape[1] } : undefined;
+    try {
+      return await device.createComputePipelineAsync({ layout, compute: { module, entryPoint: "main", constants }, label: kernel.name });
+    } catch (error) {
+      throw new Error(`WebGPU rejected the pipeline of kernel ${kernel.name}: ${(error as Error).message}`);
     }
-    if (uniformFields(kernel).length > 0) entries.push({ binding, visibility: 4, buffer: { type: "uniform" } });
-    device.pushErrorScope("validation");
-    const layout = device.createPipelineLayout({ bindGroupLayouts: [device.createBindGroupLayout({ entries })] });
-    const pipeline = await device.createComputePipelineAsync({ layout, compute: { module, entryPoint: "main" }, label: kernel.name });
-    const error = await device.popErrorScope();
-    if (error !== null) throw new Error(`WebGPU rejected the pipeline of kernel ${kernel.name}: ${error.message}`);
-    return pipeline;
   }
 
   /** Releases the device (its buffers and pipelines); the object is unusable afterwards. */
   close(): void {
+    for (const t of this.tableBuffers.values()) t.buffer.destroy();
+    this.tableBuffers.clear();
     this.pipelines.clear();
     this.device.destroy();
   }
 }
 
-/** The scalar parameters a kernel's uniform struct holds, in order (invocation ids are builtins). */
-export function uniformFields(kernel: CompiledWgslKernel): readonly (CompiledWgslKernel["kernel"]["params"][number] & { kind: "scalar" })[] {
-  const builtins = kernel.launch.kind === "grid" ? new Set([kernel.launch.scalars.invocationX, kernel.launch.scalars.invocationY]) : new Set<string>();
-  return kernel.kernel.params.filter((p): p is typeof p & { kind: "scalar" } => p.kind === "scalar" && !builtins.has(p.name));
+/** A hash of table words (collisions are checked against the words on a cache hit). */
+function hashWords(words: Uint32Array): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x9e3779b9;
+  for (const w of words) {
+    h1 = Math.imul(h1 ^ w, 16777619);
+    h2 = Math.imul(h2 ^ (w >>> 7), 2246822507);
+  }
+  return `${(h1 >>> 0).toString(16)}${(h2 >>> 0).toString(16)}:${words.length}`;
 }
+const sameWords = (a: Uint32Array, b: Uint32Array) => a.length === b.length && a.every((w, k) => w === b[k]);
 
 type NodeWebGpu = { create(options: string[]): GPU };
 
@@ -127,5 +177,5 @@ export async function openWgslDevice(): Promise<WgslDevice> {
     },
   });
   const info = adapter.info;
-  return new WgslDevice(device, `${info.vendor} ${info.architecture} ${info.description}`.trim());
+  return new WgslDevice(device, `${info.vendor} ${info.architecture} ${info.description}`.trim(), gpu);
 }

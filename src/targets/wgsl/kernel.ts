@@ -1,11 +1,12 @@
 /**
- * What the WGSL target's passes produce and its renderer and runner consume: the IR kernel one
- * invocation runs (after scheduling and packing), how many invocations to launch, and which
- * buffers hold narrow codes packed into u32 words.
+ * What the WGSL target's IR passes produce and its renderer and runner consume: for each kernel,
+ * one or more passes (the IR one invocation runs, after scheduling, packing and folding, and how
+ * many invocations to launch), the scratch buffers the passes share, and which buffers hold
+ * narrow codes packed into u32 words.
  */
 import type { Expr, Kernel, Param, Stmt } from "../../codegen/ir/nodes.ts";
 
-/** Invocations per workgroup of a grid kernel (along x). */
+/** Invocations per workgroup of a grid pass (x·y; the shape is chosen per dispatch, see launch.ts). */
 export const WORKGROUP_SIZE = 64;
 
 /**
@@ -38,6 +39,17 @@ export interface GridInner {
   readonly unit: number;
 }
 
+/**
+ * A max-reduction over the inner loop split in two passes: "partials" runs `parts` invocations
+ * per outer iteration (x), each reducing every parts-th element into a scratch buffer of
+ * trips·parts entries; "combine" runs one invocation per outer iteration over its partials.
+ */
+export interface GridReduction {
+  readonly pass: "partials" | "combine";
+  /** An upper bound of the inner range's length (host-evaluated), which sizes `parts` (launch.ts). */
+  readonly extent: Expr;
+}
+
 /** Names of the launch scalars a grid kernel takes after its own parameters (all i32). */
 export interface LaunchScalars {
   readonly trips: string;
@@ -50,7 +62,10 @@ export interface LaunchScalars {
   readonly unitsY: string;
   readonly strideY: string;
   readonly roundsY: string;
-  /** Bound to global_invocation_id.x / .y, not passed. */
+  /** Partials per outer iteration and rounds of the partials' stride over the inner range (reductions). */
+  readonly parts: string;
+  readonly partRounds: string;
+  /** Bound to global_invocation_id.x / workgroup_id.y, not passed. */
   readonly invocationX: string;
   readonly invocationY: string;
 }
@@ -63,17 +78,34 @@ export type Launch =
       readonly lets: readonly Stmt[];
       readonly outer: GridLoop;
       readonly inner: GridInner | null;
+      readonly reduction: GridReduction | null;
       readonly scalars: LaunchScalars;
     };
 
-/** A kernel ready to render: IR for one invocation, its launch, and the packed buffers. */
+/** A buffer only the GPU sees, between the passes of one call. */
+export interface ScratchBuffer {
+  readonly name: string;
+  readonly storage: "f32" | "i32" | "u32";
+}
+
+/** One dispatch sequence of a kernel: what one invocation runs and how many run. */
+export interface WgslPass {
+  /**
+   * The kernel's parameters, then its scratch buffers, then the launch scalars; after packing,
+   * buffers are f32/i32/u32 only.
+   */
+  readonly kernel: Kernel;
+  readonly launch: Launch;
+}
+
+/** A kernel ready to render: one or more passes run in order, and the packed buffers. */
 export interface WgslKernelIR {
   /** The source kernel's name and parameters (the calling convention). */
   readonly name: string;
   readonly params: readonly Param[];
-  /** What one invocation runs: buffers are f32/i32/u32 only; launch scalars follow the params. */
-  readonly kernel: Kernel;
-  readonly launch: Launch;
+  readonly passes: readonly WgslPass[];
+  /** Scratch buffers the passes share, trips·parts entries each (reductions), allocated per call. */
+  readonly scratch: readonly ScratchBuffer[];
   /** Narrow buffers (u8/i8: 4 per word, u16: 2) by name, as the runner must pad them. */
   readonly packed: Readonly<Record<string, number>>;
 }

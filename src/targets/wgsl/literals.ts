@@ -1,17 +1,19 @@
 /**
  * WGSL spellings of IR names and constants. WGSL has no f64 and evaluates const-expressions at
  * shader creation, rejecting NaN, infinities and out-of-range integers there, so every constant
- * is emitted exactly: integers as typed literals (−2^31 via bitcast), f32 as a decimal literal
- * only when it is a small integer (exact in any parser), otherwise as bitcast<f32>(0x…u), and
- * non-finite f32 through a runtime zero so that no const-expression ever holds them.
+ * is emitted exactly: integers as typed literals (−2^31 via bitcast), f32 as its bits XORed with
+ * a zero the shader reads from its uniforms. That keeps f32 constants out of const-expressions
+ * (NaN and ±∞ are fine) and, as important, out of sight of the driver's optimizer: WGSL has no
+ * `precise`, and Mesa, given a constant, rewrites x + 0 → x (losing −0 → +0), x·0 → 0, and
+ * reassociates (x + c1) + c2 — none of which the IR allows.
  */
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Prefix of every IR name in WGSL: keeps clear of WGSL keywords and of the renderer's own `nf_` names. */
 const IR_PREFIX = "v_";
-/** The module-scope private the renderer declares; reading it makes a value a runtime value. */
-export const RUNTIME_ZERO = "nf_zero";
+/** The u32 zero read from the uniforms (the runner always passes 0) that f32 constants are XORed with. */
+export const OPAQUE_ZERO = "nf_opaque_zero";
 
 /** The WGSL identifier of an IR name (throws unless the name is a plain identifier). */
 export function wgslName(name: string): string {
@@ -31,19 +33,16 @@ export function f32Bits(value: number): number {
 
 const hex = (bits: number) => `0x${(bits >>> 0).toString(16)}u`;
 
-/** An f32 expression with exactly the value's bits (any NaN becomes the quiet NaN 0x7fc00000). */
+/** An f32 expression with exactly the value's bits (any NaN becomes the quiet NaN 0x7fc00000), opaque to the compiler. */
 export function f32Literal(value: number): string {
-  if (Number.isNaN(value)) return `bitcast<f32>(${hex(0x7fc00000)} | ${RUNTIME_ZERO})`;
-  const bits = f32Bits(value);
-  if (!Number.isFinite(value)) return `bitcast<f32>(${hex(bits)} | ${RUNTIME_ZERO})`;
-  if (Number.isInteger(value) && Math.abs(value) <= 2 ** 24 && !Object.is(value, -0)) return `${value}.0f`;
-  return `bitcast<f32>(${hex(bits)})`;
+  const bits = Number.isNaN(value) ? 0x7fc00000 : f32Bits(value);
+  return `bitcast<f32>(${hex(bits)} ^ ${OPAQUE_ZERO})`;
 }
 
-/** An i32 literal (−2^31 has no literal form). */
+/** An i32 literal (negative ones parenthesized: "-" before "-5i" would lex as "--"; −2^31 has no literal form). */
 export function i32Literal(value: number): string {
   if (!Number.isInteger(value) || value < -(2 ** 31) || value >= 2 ** 31) throw new Error(`${value} is not an i32`);
-  return value === -(2 ** 31) ? `bitcast<i32>(${hex(0x80000000)})` : `${value}i`;
+  return value === -(2 ** 31) ? `bitcast<i32>(${hex(0x80000000)})` : value < 0 ? `(${value}i)` : `${value}i`;
 }
 
 /** A u32 literal. */

@@ -1,21 +1,31 @@
 /**
- * The WGSL target's renderer: a pure function from a scheduled, packed kernel (kernel.ts) to one
- * WGSL compute shader. Buffer parameters become storage bindings 0…k−1 in parameter order
- * (array<f32|i32|u32>: narrow codes arrive packed), scalar parameters one uniform struct at
- * binding k, constant tables module-scope `const` arrays (f32 tables as their bits). Every
- * operation spells out the IR semantics: shift counts masked to 5 bits, u32 negation as 0 − x,
- * f32 min/max ordering −0 below +0 as the interpreter does, select's WGSL argument order.
- * Constants must be folded first (fold.ts): WGSL evaluates const-expressions at shader creation.
+ * The WGSL target's renderer: a pure function from one pass of a scheduled, packed kernel
+ * (kernel.ts) to a WGSL compute shader. Buffer parameters become storage bindings 0…k−1 in
+ * parameter order (array<f32|i32|u32>: narrow codes arrive packed), the constant tables one
+ * read-only storage binding (each at an offset, f32 by its bits), the scalar parameters one
+ * uniform struct. Every operation spells out the IR semantics: shift counts masked to 5 bits,
+ * u32 negation as 0 − x, f32 min/max ordering −0 below +0, select's WGSL argument order.
+ *
+ * WGSL has no `precise`, and the driver (Mesa, at least) treats f32 arithmetic as inexact: it
+ * assumes no NaN (x != x folds to false), drops x + 0 and x·0, cancels x − x and factors
+ * a·b + a·c. So f32 compares test NaN on the bits, f32 constants are opaque (literals.ts), and
+ * an operand sharing a value with the other operand is laundered (shared.ts). Constants must be
+ * folded first (fold.ts): WGSL evaluates const-expressions at shader creation.
  */
 import { typeOf } from "../../codegen/ir/build.ts";
 import { assertNever, type Expr, type Kernel, type ScalarType, type Stmt, type ValueType } from "../../codegen/ir/nodes.ts";
-import type { WgslKernelIR } from "./kernel.ts";
+import type { WgslPass } from "./kernel.ts";
 import { WORKGROUP_SIZE } from "./kernel.ts";
-import { f32Literal, i32Literal, RUNTIME_ZERO, u32Literal, wgslName } from "./literals.ts";
+import { f32Literal, i32Literal, OPAQUE_ZERO, u32Literal, wgslName } from "./literals.ts";
+import { ValueNumbers } from "./shared.ts";
 
 const SCALARS_STRUCT = "nf_Scalars";
 const SCALARS = "nf_scalars";
 const GID = "nf_gid";
+const TABLES = "nf_tables";
+/** The pipeline-overridable workgroup shape of a grid pass. */
+export const WORKGROUP_X = "nf_workgroup_x";
+export const WORKGROUP_Y = "nf_workgroup_y";
 
 /** The WGSL type of a scalar IR type. */
 function wgslType(type: ValueType): string {
@@ -33,10 +43,6 @@ function wgslType(type: ValueType): string {
 function scalar(type: ValueType): ScalarType {
   wgslType(type);
   return type as ScalarType;
-}
-
-function tableName(name: string): string {
-  return `nf_table_${wgslName(name)}`;
 }
 
 /** Converts a 32-bit value of type `from` to `to` keeping the bits (integers) or the value (bool → 0/1). */
@@ -66,8 +72,12 @@ function literal(e: Expr & { kind: "const" }): string {
 class ExprRenderer {
   private readonly buffers: ReadonlyMap<string, ScalarType>;
   private readonly tables: ReadonlyMap<string, ScalarType>;
+  private readonly offsets: ReadonlyMap<string, number>;
+  private readonly values: ValueNumbers;
 
   constructor(private readonly kernel: Kernel) {
+    this.values = new ValueNumbers(kernel);
+    this.offsets = tableLayout(kernel).offsets;
     const buffers = new Map<string, ScalarType>();
     for (const p of kernel.params) {
       if (p.kind !== "buffer") continue;
@@ -119,7 +129,7 @@ class ExprRenderer {
       case "binary": {
         const t = scalar(e.type);
         const a = r(e.a);
-        const b = r(e.b);
+        const b = t === "f32" ? this.operand(e.a, e.b) : r(e.b);
         const op = e.op;
         switch (op) {
           case "add":
@@ -151,7 +161,12 @@ class ExprRenderer {
         const t = scalar(e.type);
         const op = { eq: "==", ne: "!=", lt: "<", le: "<=", gt: ">", ge: ">=" }[e.op];
         if (t === "bool" && e.op !== "eq" && e.op !== "ne") return `(u32(${r(e.a)}) ${op} u32(${r(e.b)}))`;
-        return `(${r(e.a)} ${op} ${r(e.b)})`;
+        if (t !== "f32") return `(${r(e.a)} ${op} ${r(e.b)})`;
+        const compared = `(${r(e.a)} ${op} ${this.operand(e.a, e.b)})`;
+        // NaN operands: ordered compares are false and ne is true, whatever the driver assumes.
+        const nans = [e.a, e.b].filter((x) => !(x.kind === "const" && !Number.isNaN(x.value))).map((x) => `nf_nan(${r(x)})`);
+        if (nans.length === 0) return compared;
+        return e.op === "ne" ? `(${compared} || ${nans.join(" || ")})` : `(${compared} && !(${nans.join(" || ")}))`;
       }
       case "select":
         scalar(e.type);
@@ -190,9 +205,10 @@ class ExprRenderer {
       case "lookup": {
         const storage = this.tables.get(e.table);
         if (storage === undefined) throw new Error(`${this.kernel.name}: unknown table ${e.table}`);
-        const at = `${tableName(e.table)}[${r(e.index)}]`;
-        const value = storage === "f32" ? `bitcast<f32>(${at})` : at;
-        return reinterpret(value, storage, e.type, `${this.kernel.name}: lookup in ${e.table}`);
+        wgslName(e.table);
+        const offset = this.offsets.get(e.table) ?? 0;
+        const at = `${TABLES}[${offset === 0 ? "" : `${u32Literal(offset)} + `}u32(${r(e.index)})]`;
+        return reinterpret(storage === "u32" ? at : `bitcast<${storage}>(${at})`, storage, e.type, `${this.kernel.name}: lookup in ${e.table}`);
       }
       case "splat":
       case "extract":
@@ -200,6 +216,11 @@ class ExprRenderer {
       default:
         return assertNever(e, "expression");
     }
+  }
+
+  /** The second operand of an f32 operation, laundered when it shares a value with the first (shared.ts). */
+  private operand(a: Expr, b: Expr): string {
+    return this.values.sharesValue(a, b) ? `nf_launder(${this.render(b)})` : this.render(b);
   }
 
   /** A u32 shift count in [0, 31]: the IR takes counts modulo 32 (WGSL rejects constant counts ≥ 32). */
@@ -257,20 +278,13 @@ function renderStmts(stmts: readonly Stmt[], r: ExprRenderer, indent: string, lo
   return out;
 }
 
-const HELPERS = `var<private> ${RUNTIME_ZERO}: u32;
-
+const HELPERS = `// IR compares are IEEE-ordered; the driver may assume no NaN (Mesa folds x != x to false), so NaN is tested on the bits.
+fn nf_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+// The same value, which the driver cannot prove equal to x (see shared.ts).
+fn nf_launder(x: f32) -> f32 { return bitcast<f32>(bitcast<u32>(x) ^ ${SCALARS}.${OPAQUE_ZERO}); }
 // IR min/max order -0 below +0 (the operands are never NaN).
 fn nf_min_f32(a: f32, b: f32) -> f32 { return select(b, a, a < b || (a == b && bitcast<u32>(a) > bitcast<u32>(b))); }
 fn nf_max_f32(a: f32, b: f32) -> f32 { return select(b, a, a > b || (a == b && bitcast<u32>(a) < bitcast<u32>(b))); }`;
-
-function renderTable(table: Kernel["tables"][number]): string {
-  const values = table.values.length > 0 ? table.values : [0];
-  const entries = values.map((v) => (table.storage === "f32" ? u32Literal(f32BitsOf(v)) : table.storage === "i32" ? i32Literal(v) : u32Literal(v)));
-  const type = table.storage === "i32" ? "i32" : "u32";
-  const rows: string[] = [];
-  for (let k = 0; k < entries.length; k += 8) rows.push(`  ${entries.slice(k, k + 8).join(", ")},`);
-  return `const ${tableName(table.name)} = array<${type}, ${values.length}>(\n${rows.join("\n")}\n);`;
-}
 
 const bitsScratch = new DataView(new ArrayBuffer(4));
 function f32BitsOf(v: number): number {
@@ -278,34 +292,70 @@ function f32BitsOf(v: number): number {
   return bitsScratch.getUint32(0);
 }
 
-/** The WGSL source of one kernel: bindings, tables, helpers and the `main` entry point. */
-export function renderWgsl(ir: WgslKernelIR): string {
+/** Where each constant table starts in the kernel's one table binding, and its u32 words (f32 by bits). */
+export function tableLayout(kernel: Kernel): { readonly offsets: ReadonlyMap<string, number>; readonly words: Uint32Array<ArrayBuffer> } {
+  const offsets = new Map<string, number>();
+  let size = 0;
+  for (const t of kernel.tables) {
+    offsets.set(t.name, size);
+    size += t.values.length;
+  }
+  const words = new Uint32Array(Math.max(1, size));
+  for (const t of kernel.tables) t.values.forEach((v, k) => (words[(offsets.get(t.name) ?? 0) + k] = t.storage === "f32" ? f32BitsOf(v) : v >>> 0));
+  return { offsets, words };
+}
+
+type ScalarParam = Kernel["params"][number] & { kind: "scalar" };
+
+/** One line saying how a pass is spread over invocations. */
+function describe(pass: WgslPass): string {
+  const l = pass.launch;
+  if (l.kind === "single") return `one invocation (${l.reason})`;
+  if (l.reduction !== null) return l.reduction.pass === "partials" ? "partial maxima, in parallel per iteration (pass 1 of 2)" : "one invocation per iteration combines its partial maxima (pass 2 of 2)";
+  const unit = l.inner?.unit ?? l.outer.unit;
+  const what = l.inner === null ? "iteration" : "iteration × element";
+  return `one invocation per ${what}${unit > 1 ? ` (${unit} per invocation: whole u32 words of codes)` : ""}${l.outer.phases > 1 ? `, ${l.outer.phases} phases` : ""}`;
+}
+
+/**
+ * The scalar parameters the uniform struct holds, in order (invocation ids are builtins); the
+ * struct ends with one more u32, always 0, that f32 constants are XORed with (literals.ts).
+ */
+export function uniformParams(ir: WgslPass): readonly ScalarParam[] {
+  const builtins = ir.launch.kind === "grid" ? new Set([ir.launch.scalars.invocationX, ir.launch.scalars.invocationY]) : new Set<string>();
+  return ir.kernel.params.filter((p): p is ScalarParam => p.kind === "scalar" && !builtins.has(p.name));
+}
+
+/** The WGSL source of one pass of kernel `name`: bindings, tables, helpers and the `main` entry point. */
+export function renderWgsl(name: string, ir: WgslPass): string {
   const kernel = ir.kernel;
   const r = new ExprRenderer(kernel);
   const buffers = kernel.params.filter((p) => p.kind === "buffer");
   const scalars = kernel.params.filter((p) => p.kind === "scalar");
   const invocation = ir.launch.kind === "grid" ? new Map([[ir.launch.scalars.invocationX, "x"], [ir.launch.scalars.invocationY, "y"]]) : new Map<string, string>();
-  const uniforms = scalars.filter((p) => !invocation.has(p.name));
-  const lines: string[] = [`// numforge kernel ${wgslName(ir.name).slice(2)}: ${ir.launch.kind === "grid" ? "one invocation per element (or word)" : `one invocation (${ir.launch.reason})`}`];
-  if (uniforms.length > 0) {
-    lines.push(`struct ${SCALARS_STRUCT} {`, ...uniforms.map((p) => `  ${wgslName(p.name)}: ${p.type === "bool" ? "u32" : p.type},`), "}");
-  }
+  const uniforms = uniformParams(ir);
+  const lines: string[] = [`// numforge kernel ${wgslName(name).slice(2)}: ${describe(ir)}`];
+  lines.push(`struct ${SCALARS_STRUCT} {`, ...uniforms.map((p) => `  ${wgslName(p.name)}: ${p.type === "bool" ? "u32" : p.type},`), `  ${OPAQUE_ZERO}: u32,`, "}");
   buffers.forEach((p, binding) => {
     if (p.kind !== "buffer") return;
     lines.push(`@group(0) @binding(${binding}) var<storage, ${p.access === "read" ? "read" : "read_write"}> ${wgslName(p.name)}: array<${p.storage}>;`);
   });
-  if (uniforms.length > 0) lines.push(`@group(0) @binding(${buffers.length}) var<uniform> ${SCALARS}: ${SCALARS_STRUCT};`);
-  lines.push("", HELPERS, "", ...kernel.tables.map(renderTable), "");
-  const prologue = scalars.map((p) => {
+  // Tables are read-only storage (lavapipe copies a const array indexed at run time into every invocation).
+  const tables = kernel.tables.length > 0 ? 1 : 0;
+  if (tables > 0) lines.push(`@group(0) @binding(${buffers.length}) var<storage, read> ${TABLES}: array<u32>;`);
+  lines.push(`@group(0) @binding(${buffers.length + tables}) var<uniform> ${SCALARS}: ${SCALARS_STRUCT};`);
+  lines.push("", HELPERS, "");
+  const prologue = [`  let ${OPAQUE_ZERO} = ${SCALARS}.${OPAQUE_ZERO};`, ...scalars.map((p) => {
     if (p.kind !== "scalar") throw new Error("unreachable");
     const axis = invocation.get(p.name);
     if (axis !== undefined) return `  let ${wgslName(p.name)} = i32(${GID}.${axis});`;
     const field = `${SCALARS}.${wgslName(p.name)}`;
     return `  let ${wgslName(p.name)} = ${p.type === "bool" ? `${field} != 0u` : field};`;
-  });
-  const size = ir.launch.kind === "grid" ? WORKGROUP_SIZE : 1;
+  })];
+  // A grid's workgroup shape is chosen per dispatch (x·y = 64): pipelines override it.
+  if (ir.launch.kind === "grid") lines.push(`override ${WORKGROUP_X}: u32 = ${WORKGROUP_SIZE}u;`, `override ${WORKGROUP_Y}: u32 = 1u;`, "");
   lines.push(
-    `@compute @workgroup_size(${size})`,
+    `@compute @workgroup_size(${ir.launch.kind === "grid" ? `${WORKGROUP_X}, ${WORKGROUP_Y}` : "1"})`,
     `fn main(@builtin(global_invocation_id) ${GID}: vec3u) {`,
     ...prologue,
     ...renderStmts(kernel.body, r, "  ", { count: 0 }),

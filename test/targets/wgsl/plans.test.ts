@@ -1,0 +1,89 @@
+/**
+ * Three targets agree: every kernel of every format (statistics, finalize steps, scaled encode /
+ * decode / fakeQuantize) run through the plans on a real WebGPU device — each plan one command
+ * buffer, buffers resident between steps — gives the same bits as the JS target and as the wasm
+ * target (the JS target is tested against the tensor semantics elsewhere), including the
+ * delayed-amax state carried across calls, odd channel lengths whose codes share u32 words, and
+ * tensors spanning many workgroups.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { lowerFormat } from "../../../src/codegen/lower/plans.ts";
+import { loadJs } from "../../../src/targets/js/load.ts";
+import { createWasmAssembler, type WasmAssembler } from "../../../src/targets/wasm/assemble.ts";
+import { compileWasmWith, instantiateWasm } from "../../../src/targets/wasm/load.ts";
+import { compileWgsl } from "../../../src/targets/wgsl/compile.ts";
+import { instantiateWgsl, runPlanWgsl } from "../../../src/targets/wgsl/runner.ts";
+import { runPlan, type BufferArray, type PlanKernel } from "../../../src/package-runtime/run-plan.js";
+import { useWgslDevice } from "./gpu.ts";
+import { PLAN_FORMATS, perChannel, tensor, words } from "./plan-support.ts";
+
+type Kernels = Readonly<Record<string, PlanKernel>>;
+
+const device = useWgslDevice();
+let assembler: WasmAssembler;
+beforeAll(async () => {
+  assembler = await createWasmAssembler();
+});
+
+const LAYOUTS: readonly (readonly [number, readonly number[]])[] = [
+  [0, [1]],
+  [1, [1]],
+  [7, [1, 7]],
+  [33, [1, 3, 11]],
+  [257, [1]],
+  [1000, [1, 8, 125]],
+  [20_007, [1, 3, 19, 1053]],
+];
+
+describe("large tensors: many workgroups, reductions over thousands of partial maxima", () => {
+  for (const name of ["e4m3-amax-tensor-delayed-fp32", "e5m2-amax-channel-sr", "s2fp8", "mxfp4", "shiftquant4"]) {
+    it(`${name}, n = 300 007`, async () => {
+      const format = PLAN_FORMATS.find((f) => f.name === name);
+      if (format === undefined) throw new Error(`no format ${name}`);
+      const { kernels, plans } = lowerFormat(format);
+      const js = loadJs({ kernels }) as unknown as Kernels;
+      const gpu = await instantiateWgsl(compileWgsl({ kernels }), await device());
+      const n = 300_007;
+      const channels = perChannel(format) ? 7 : 1;
+      const x = tensor(n - (n % channels), 99);
+      const call = { channels, seed: 5 };
+      const encJs = runPlan(plans.encode, js, { x }, call);
+      expect(words(await runPlanWgsl(plans.encode, gpu, { x }, call))).toEqual(words(encJs));
+      expect(words(await runPlanWgsl(plans.fakeQuantize, gpu, { x }, call))).toEqual(words(runPlan(plans.fakeQuantize, js, { x }, call)));
+    });
+  }
+});
+
+describe("every format's plans: WGSL = JS = wasm", () => {
+  for (const format of PLAN_FORMATS) {
+    it(format.name, async () => {
+      const { kernels, plans } = lowerFormat(format);
+      const js = loadJs({ kernels }) as unknown as Kernels;
+      const wasm = instantiateWasm(compileWasmWith(assembler, { kernels })).kernels as unknown as Kernels;
+      const gpu = await instantiateWgsl(compileWgsl({ kernels }), await device());
+      for (const [n, channelCounts] of LAYOUTS)
+        for (const channels of perChannel(format) ? channelCounts : [1]) {
+          let stateJs: Record<string, BufferArray> = {};
+          let stateGpu: Record<string, BufferArray> = {};
+          for (const seed of [1, 2]) {
+            const x = tensor(n, 31 * n + 7 * channels + seed);
+            const call = { n, channels, seed };
+            const label = `n=${n} channels=${channels} seed=${seed}`;
+            const encJs = runPlan(plans.encode, js, { x, ...stateJs }, call);
+            const encGpu = await runPlanWgsl(plans.encode, gpu, { x, ...stateGpu }, call);
+            expect(words(encGpu), `${label} encode (WGSL)`).toEqual(words(encJs));
+            expect(words(runPlan(plans.encode, wasm, { x, ...stateJs }, call)), `${label} encode (wasm)`).toEqual(words(encJs));
+            stateJs = encJs.state;
+            stateGpu = encGpu.state;
+            const bindings = { codes: encJs.outputs.codes, ...encJs.meta };
+            const decJs = words(runPlan(plans.decode, js, bindings, call));
+            expect(words(await runPlanWgsl(plans.decode, gpu, bindings, call)), `${label} decode (WGSL)`).toEqual(decJs);
+            expect(words(runPlan(plans.decode, wasm, bindings, call)), `${label} decode (wasm)`).toEqual(decJs);
+            const fakeJs = words(runPlan(plans.fakeQuantize, js, { x }, call));
+            expect(words(await runPlanWgsl(plans.fakeQuantize, gpu, { x }, call)), `${label} fakeQuantize (WGSL)`).toEqual(fakeJs);
+            expect(words(runPlan(plans.fakeQuantize, wasm, { x }, call)), `${label} fakeQuantize (wasm)`).toEqual(fakeJs);
+          }
+        }
+    });
+  }
+});
