@@ -12,4 +12,5 @@ export const commands: readonly CommandEntry[] = [
   { name: "encode", summary: "encode numbers read from stdin into codes", load: () => import("./commands/encode.ts") },
   { name: "decode", summary: "decode codes read from stdin into values", load: () => import("./commands/decode.ts") },
   { name: "compile", summary: "compile a format into an npm package of kernels", load: () => import("./commands/compile.ts") },
+  { name: "compare", summary: "train a model once per format recipe and report accuracy and loss curves", load: () => import("./commands/compare.ts") },
 ];

@@ -1,6 +1,6 @@
 /** 2-D convolution over NCHW by im2col + one GEMM per pass (forward, input grad, weight grad). */
 import { recording, type Ctx } from "../context.ts";
-import { quantizedView } from "../precision.ts";
+import { operandFor, quantizedView } from "../precision.ts";
 import { expectRank, expectSameDType, gradOf, Tensor, zerosLike, type FloatArray } from "../tensor.ts";
 import { addWeightGradient } from "./common.ts";
 import { col2im, convGeometry, im2col } from "./im2col.ts";
@@ -32,8 +32,8 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
   const cols = n * spatial;
   const { backend, precision } = ctx;
 
-  const xq = quantizedView(precision, "activation", x.data, site);
-  const wq = quantizedView(precision, "weight", w.data, site);
+  const xq = quantizedView(precision, "activation", x.data, site, "forward");
+  const wq = quantizedView(precision, "weight", w.data, site, "forward");
   const colm = zerosLike(x.data, ckk * cols);
   im2col(xq, geo, colm);
   const yCols = zerosLike(x.data, f * cols);
@@ -49,17 +49,26 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
     // The permuted copy is ours, so the error is quantized in place on it.
     const g = zerosLike(out.grad, f * cols);
     toChannelMajor(out.grad, g, n, f, spatial);
-    if (precision.active("error", site)) precision.quantize("error", g, site);
+    // A recipe with another error format for the weight-gradient GEMM gets its own copy first.
+    const gRaw = precision.differs?.("error", site, "inputGradient", "weightGradient") === true ? g.slice() : g;
+    if (precision.active("error", site, "inputGradient")) precision.quantize("error", g, site, "inputGradient");
     if (w.requiresGrad) {
+      const gw = operandFor(precision, "error", gRaw, g, site, "inputGradient", "weightGradient");
+      let colw = colm;
+      if (precision.differs?.("activation", site, "forward", "weightGradient") === true) {
+        colw = zerosLike(x.data, ckk * cols);
+        im2col(quantizedView(precision, "activation", x.data, site, "weightGradient"), geo, colw);
+      }
       addWeightGradient(precision, w, site, (dst, beta) =>
-        backend.gemm({ a: g, b: colm, c: dst, m: f, n: ckk, k: cols, transA: false, transB: true, alpha: 1, beta }));
+        backend.gemm({ a: gw, b: colw, c: dst, m: f, n: ckk, k: cols, transA: false, transB: true, alpha: 1, beta }));
     }
     if (b !== null && b.requiresGrad) {
       addWeightGradient(precision, b, `${site}.bias`, (dst, beta) => rowSums(g, f, cols, dst, beta));
     }
     if (x.requiresGrad) {
       const dcols = zerosLike(x.data, ckk * cols);
-      backend.gemm({ a: wq, b: g, c: dcols, m: ckk, n: cols, k: f, transA: true, transB: false, alpha: 1, beta: 0 });
+      const wi = operandFor(precision, "weight", w.data, wq, site, "forward", "inputGradient");
+      backend.gemm({ a: wi, b: g, c: dcols, m: ckk, n: cols, k: f, transA: true, transB: false, alpha: 1, beta: 0 });
       col2im(dcols, geo, gradOf(x));
     }
   });

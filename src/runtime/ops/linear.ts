@@ -1,6 +1,6 @@
 /** Fully connected layer y = x·Wᵀ + b over the last axis; both GEMMs of it go through the backend. */
 import { recording, type Ctx } from "../context.ts";
-import { quantizedView } from "../precision.ts";
+import { operandFor, quantizedView } from "../precision.ts";
 import { expectSameDType, gradOf, Tensor, zerosLike, type FloatArray } from "../tensor.ts";
 import { addWeightGradient } from "./common.ts";
 
@@ -22,8 +22,8 @@ export function linear(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
   expectSameDType(`linear ${site}`, ...(b ? [x, w, b] : [x, w]));
   const rows = x.size / inF;
   const { backend, precision } = ctx;
-  const xq = quantizedView(precision, "activation", x.data, site);
-  const wq = quantizedView(precision, "weight", w.data, site);
+  const xq = quantizedView(precision, "activation", x.data, site, "forward");
+  const wq = quantizedView(precision, "weight", w.data, site, "forward");
   const y = zerosLike(x.data, rows * outF);
   backend.gemm({ a: xq, b: wq, c: y, m: rows, n: outF, k: inF, transA: false, transB: true, alpha: 1, beta: 0 });
   if (b !== null) {
@@ -35,13 +35,16 @@ export function linear(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
   if (!rec) return out;
   ctx.tape!.record(() => {
     if (out.grad === null) return;
-    const g = quantizedView(precision, "error", out.grad, site);
+    const g = quantizedView(precision, "error", out.grad, site, "inputGradient");
     if (x.requiresGrad) {
-      backend.gemm({ a: g, b: wq, c: gradOf(x), m: rows, n: inF, k: outF, transA: false, transB: false, alpha: 1, beta: 1 });
+      const wi = operandFor(precision, "weight", w.data, wq, site, "forward", "inputGradient");
+      backend.gemm({ a: g, b: wi, c: gradOf(x), m: rows, n: inF, k: outF, transA: false, transB: false, alpha: 1, beta: 1 });
     }
     if (w.requiresGrad) {
+      const gw = operandFor(precision, "error", out.grad, g, site, "inputGradient", "weightGradient");
+      const xw = operandFor(precision, "activation", x.data, xq, site, "forward", "weightGradient");
       addWeightGradient(precision, w, site, (dst, beta) =>
-        backend.gemm({ a: g, b: xq, c: dst, m: outF, n: inF, k: rows, transA: true, transB: false, alpha: 1, beta }));
+        backend.gemm({ a: gw, b: xw, c: dst, m: outF, n: inF, k: rows, transA: true, transB: false, alpha: 1, beta }));
     }
     if (b !== null && b.requiresGrad) {
       addWeightGradient(precision, b, `${site}.bias`, (dst, beta) => columnSums(g, rows, outF, dst, beta));

@@ -2,7 +2,7 @@
 import { zeroGrad } from "../autograd.ts";
 import type { Precision } from "../precision.ts";
 import { zerosLike, type Tensor } from "../tensor.ts";
-import { checkParams, quantizeState, writeMaster, type DecayFilter, type Optimizer } from "./optimizer.ts";
+import { checkParams, quantizeState, restoreState, writeMaster, type DecayFilter, type Optimizer, type OptimizerState } from "./optimizer.ts";
 
 /** Hyper-parameters of Adam and AdamW (PyTorch defaults unless stated). */
 export interface AdamOptions {
@@ -39,8 +39,14 @@ function adamFamily(op: string, params: readonly Tensor[], options: AdamOptions,
   const m = params.map((p) => zerosLike(p.data));
   const v = params.map((p) => zerosLike(p.data));
   let t = 0;
+  const state = (): OptimizerState => ({
+    buffers: Object.fromEntries(params.flatMap((p, i) => [[`${p.name}.m`, m[i]], [`${p.name}.v`, v[i]]])),
+    counters: { t },
+  });
   return {
     params,
+    state,
+    restore: (saved) => restoreState(op, state(), saved, (_, value) => (t = value)),
     zeroGrad: () => zeroGrad(params),
     step(lr: number, precision: Precision): void {
       t++;

@@ -2,9 +2,21 @@
 import type { Precision } from "../precision.ts";
 import type { Tensor } from "../tensor.ts";
 
+/** What an optimizer carries from one step to the next, for checkpoints. */
+export interface OptimizerState {
+  /** Per-parameter buffers by their optimizer-state site (`<param>.m`, `<param>.momentum`, …). */
+  readonly buffers: Readonly<Record<string, Tensor["data"]>>;
+  /** Scalar counters (Adam's step count). */
+  readonly counters: Readonly<Record<string, number>>;
+}
+
 /** A parameter-update rule with its own per-parameter state. */
 export interface Optimizer {
   readonly params: readonly Tensor[];
+  /** The state buffers (live, not copies) and counters. */
+  state(): OptimizerState;
+  /** Copies a state taken from an optimizer over the same parameters into this one. */
+  restore(state: OptimizerState): void;
   /**
    * Applies one update with learning rate `lr` from the accumulated gradients. State is
    * passed through `precision` as "optimizerState" (site `<param>.<slot>`), the written
@@ -37,5 +49,19 @@ export function checkParams(op: string, params: readonly Tensor[]): void {
     if (!p.requiresGrad) throw new Error(`${op}: tensor ${p.name || "(unnamed)"} does not require grad`);
     if (p.name !== "" && names.has(p.name)) throw new Error(`${op}: two parameters are named ${p.name}`);
     names.add(p.name);
+  }
+}
+
+/** Copies `state` into the live `buffers`/`counters`; throws naming the first buffer that is missing or mis-sized. */
+export function restoreState(op: string, live: OptimizerState, state: OptimizerState, setCounter: (name: string, value: number) => void): void {
+  for (const [site, buffer] of Object.entries(live.buffers)) {
+    const saved = state.buffers[site];
+    if (saved === undefined || saved.length !== buffer.length) throw new Error(`${op}: the saved state has no ${buffer.length}-element buffer ${site}`);
+    buffer.set(saved);
+  }
+  for (const name of Object.keys(live.counters)) {
+    const value = state.counters[name];
+    if (typeof value !== "number") throw new Error(`${op}: the saved state has no counter ${name}`);
+    setCounter(name, value);
   }
 }

@@ -2,7 +2,7 @@
 import { zeroGrad } from "../autograd.ts";
 import type { Precision } from "../precision.ts";
 import { zerosLike, type FloatArray, type Tensor } from "../tensor.ts";
-import { checkParams, quantizeState, writeMaster, type DecayFilter, type Optimizer } from "./optimizer.ts";
+import { checkParams, quantizeState, restoreState, writeMaster, type DecayFilter, type Optimizer, type OptimizerState } from "./optimizer.ts";
 
 /** Hyper-parameters of SGD; all default to off (plain SGD). */
 export interface SgdOptions {
@@ -24,8 +24,14 @@ export function sgd(params: readonly Tensor[], options: SgdOptions = {}): Optimi
   if (nesterov && mu <= 0) throw new RangeError("sgd: Nesterov momentum needs momentum > 0");
   const decay = options.decay ?? (() => true);
   const velocity: Array<FloatArray | null> = params.map((p) => (mu !== 0 ? zerosLike(p.data) : null));
+  const state = (): OptimizerState => ({
+    buffers: Object.fromEntries(params.flatMap((p, i) => (velocity[i] === null ? [] : [[`${p.name}.momentum`, velocity[i]]]))),
+    counters: {},
+  });
   return {
     params,
+    state,
+    restore: (saved) => restoreState("sgd", state(), saved, () => {}),
     zeroGrad: () => zeroGrad(params),
     step(lr: number, precision: Precision): void {
       params.forEach((p, idx) => {

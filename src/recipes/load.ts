@@ -1,0 +1,149 @@
+/**
+ * Where recipes come from: the shipped recipes in `recipes/` (every `*.json` but the schema), recipe
+ * files given by path, and bare format names ("that format for every role, fp32 master and
+ * accumulation"). A shipped recipe wins over a format of the same name.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join, resolve as resolvePath } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as Effect from "effect/Effect";
+import { SpecError } from "../dsl/errors.ts";
+import { parseJsonText } from "../dsl/json-text.ts";
+import { closeMatches, type Registry } from "../dsl/registry.ts";
+import type { ResolvedFormat } from "../dsl/resolved.ts";
+import { compileSchema, schemaError } from "../dsl/validate.ts";
+import { UnknownRecipeError } from "./errors.ts";
+import { resolveRef, type RefContext } from "./formats.ts";
+import { GEMM_OPERANDS, RECIPE_ROLES, type FormatRef, type GemmName, type LossScaling, type LossScalingSpec, type RecipeSpec, type ResolvedRecipe } from "./types.ts";
+
+/** The folder of shipped recipes (and of recipe.schema.json). */
+export const RECIPES_DIR = fileURLToPath(new URL("../../recipes/", import.meta.url));
+const SCHEMA_FILE = "recipe.schema.json";
+
+const validateRecipeJson = compileSchema<RecipeSpec>(JSON.parse(readFileSync(join(RECIPES_DIR, SCHEMA_FILE), "utf8")) as object);
+
+/** Names of the shipped recipes, sorted. */
+export function recipeNames(dir: string = RECIPES_DIR): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".json") && f !== SCHEMA_FILE)
+    .map((f) => f.slice(0, -".json".length))
+    .sort();
+}
+
+/** Validates parsed JSON against the recipe schema; the error names the file and the JSON pointer. */
+export function validateRecipe(json: unknown, file: string): Effect.Effect<RecipeSpec, SpecError> {
+  return validateRecipeJson(json) ? Effect.succeed(json) : Effect.fail(schemaError(validateRecipeJson.errors ?? [], file));
+}
+
+/** Resolves recipe names and paths; `formats` resolves the formats they refer to. */
+export function createRecipeRegistry(formats: Registry, dir: string = RECIPES_DIR) {
+  const get = (nameOrPath: string): Effect.Effect<ResolvedRecipe, SpecError | UnknownRecipeError> => {
+    if (nameOrPath.endsWith(".json") || nameOrPath.includes("/")) {
+      if (!existsSync(nameOrPath)) return Effect.fail(new SpecError({ file: nameOrPath, pointer: "", message: "no such file" }));
+      return loadRecipeFile(nameOrPath, formats);
+    }
+    const recipes = recipeNames(dir);
+    if (recipes.includes(nameOrPath)) return loadRecipeFile(join(dir, `${nameOrPath}.json`), formats, nameOrPath);
+    const formatNames = formats.names();
+    if (formatNames.includes(nameOrPath)) return bareFormatRecipe(nameOrPath, formats);
+    return Effect.fail(new UnknownRecipeError({ name: nameOrPath, suggestions: closeMatches(nameOrPath, [...new Set([...recipes, ...formatNames])]), recipes }));
+  };
+  return { get, names: () => recipeNames(dir) };
+}
+
+export type RecipeRegistry = ReturnType<typeof createRecipeRegistry>;
+
+/** "FORMAT for every role, fp32 master weights and accumulation, no loss scaling". */
+export function bareFormatRecipe(name: string, formats: Registry): Effect.Effect<ResolvedRecipe, SpecError> {
+  return Effect.gen(function* () {
+    const located = (e: { toString(): string }) => new SpecError({ file: `format ${name}`, pointer: "", message: e.toString() });
+    const format = yield* formats.get(name).pipe(Effect.mapError(located));
+    yield* supported(format, `format ${name}`, "");
+    const master = yield* formats.get("fp32").pipe(Effect.mapError(located));
+    return finish({
+      name,
+      summary: `${name} for every role, fp32 master weights and accumulation`,
+      source: `format ${name}`,
+      roles: { weights: format, activations: format, errors: format, weightGradients: format, optimizerState: format },
+      standalone: false,
+      master,
+      gemms: { forward: {}, inputGradient: {}, weightGradient: {} },
+      lossScaling: { kind: "none" },
+      highPrecision: [],
+      optimizer: { epsilon: null },
+    });
+  });
+}
+
+function loadRecipeFile(path: string, formats: Registry, expectedName?: string): Effect.Effect<ResolvedRecipe, SpecError> {
+  return Effect.gen(function* () {
+    const text = yield* Effect.try({
+      try: () => readFileSync(path, "utf8"),
+      catch: (e) => new SpecError({ file: path, pointer: "", message: `cannot read: ${(e as Error).message}` }),
+    });
+    const spec = yield* validateRecipe(yield* parseJsonText(text, path), path);
+    if (expectedName !== undefined && spec.name !== expectedName)
+      return yield* new SpecError({ file: path, pointer: "/name", message: `is "${spec.name}" but the file is ${expectedName}.json; a shipped recipe's name is its file name` });
+    const dir = dirname(resolvePath(path));
+    const ref = (value: FormatRef, pointer: string, roundingRole: keyof NonNullable<RecipeSpec["rounding"]>) =>
+      Effect.gen(function* () {
+        const rounding = spec.rounding?.[roundingRole];
+        const ctx: RefContext = { file: path, dir, pointer, registry: formats, ...(rounding !== undefined ? { rounding: { value: rounding, pointer: `/rounding/${roundingRole}` } } : {}) };
+        const format = yield* resolveRef(value, ctx);
+        yield* supported(format, path, pointer);
+        return format;
+      });
+
+    const roles = {} as Record<(typeof RECIPE_ROLES)[number], ResolvedFormat>;
+    for (const role of RECIPE_ROLES) roles[role] = yield* ref(spec.roles[role], `/roles/${role}`, role);
+    const standalone = spec.master === "none";
+    const master = spec.master === "none" ? yield* ref(spec.roles.weights, "/roles/weights", "master") : yield* ref(spec.master, "/master", "master");
+    const gemms = { forward: {}, inputGradient: {}, weightGradient: {} } as Record<GemmName, Record<string, ResolvedFormat>>;
+    for (const gemm of Object.keys(GEMM_OPERANDS) as GemmName[]) {
+      const given = (spec.gemms?.[gemm] ?? {}) as Record<string, FormatRef | undefined>;
+      for (const operand of GEMM_OPERANDS[gemm]) {
+        const value = given[operand];
+        if (value !== undefined) gemms[gemm][operand] = yield* ref(value, `/gemms/${gemm}/${operand}`, operand);
+      }
+    }
+    return finish({
+      name: spec.name,
+      summary: spec.summary,
+      source: path,
+      roles,
+      standalone,
+      master,
+      gemms,
+      lossScaling: lossScalingOf(spec.lossScaling),
+      highPrecision: spec.highPrecision ?? [],
+      optimizer: { epsilon: spec.optimizer?.epsilon ?? null },
+    });
+  });
+}
+
+/** Scalings the runtime's precision hook can apply: it passes flat tensors, so no per-channel scales yet. */
+function supported(format: ResolvedFormat, file: string, pointer: string): Effect.Effect<void, SpecError> {
+  const s = format.scaling;
+  if ((s.kind === "amax" && s.granularity === "channel") || s.kind === "shift-groups")
+    return Effect.fail(new SpecError({ file, pointer, message: `${format.name} scales per channel (${s.kind}); the training runtime quantizes whole tensors, so use tensor granularity` }));
+  return Effect.void;
+}
+
+function lossScalingOf(spec: LossScalingSpec | undefined): LossScaling {
+  if (spec === undefined || spec.kind === "none") return { kind: "none" };
+  if (spec.kind === "static") return spec;
+  return {
+    kind: "dynamic",
+    initial: spec.initial ?? 65536,
+    growthFactor: spec.growthFactor ?? 2,
+    backoffFactor: spec.backoffFactor ?? 0.5,
+    growthInterval: spec.growthInterval ?? 1000,
+  };
+}
+
+function finish(recipe: Omit<ResolvedRecipe, "fingerprint">): ResolvedRecipe {
+  const { name: _name, summary: _summary, source: _source, ...training } = recipe;
+  const fingerprint = createHash("sha256").update(JSON.stringify(training)).digest("hex").slice(0, 16);
+  return Object.freeze({ ...recipe, fingerprint });
+}

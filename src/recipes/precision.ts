@@ -1,0 +1,144 @@
+/**
+ * RecipePrecision: the runtime's Precision for a resolved recipe. Each (role, site, GEMM) is bound
+ * to a format once; quantizing runs that format's fakeQuantize plan through the kernels of the
+ * chosen backend (compiled once per format by its KernelSource). Delayed-amax history is kept per
+ * (role, site, GEMM); stochastic rounding draws its u32 seed from (run seed, step, site).
+ */
+import type { OpPlan } from "../codegen/plan.ts";
+import type { ResolvedFormat } from "../dsl/resolved.ts";
+import { runPlan, type BufferArray } from "../package-runtime/run-plan.js";
+import type { KernelSource, Kernels } from "../runtime/backends/kernel-source.ts";
+import type { GemmPass, Precision, TensorRole } from "../runtime/precision.ts";
+import { hash32, mix32 } from "../runtime/random.ts";
+import type { FloatArray } from "../runtime/tensor.ts";
+import type { ResolvedRecipe } from "./types.ts";
+
+interface Quantizer {
+  /** Equal keys: the same format, so the same values. */
+  readonly key: string;
+  readonly plan: OpPlan;
+  readonly kernels: Kernels;
+  readonly stateful: boolean;
+  readonly stochastic: boolean;
+}
+
+/** The saved per-site scaling state, for checkpoints: state key → buffer name → buffer. */
+export type PrecisionState = Readonly<Record<string, Readonly<Record<string, BufferArray>>>>;
+
+/** True for a format that maps every float32 to itself (fp32 with nearest rounding, no scaling). */
+export function isFloat32Identity(format: ResolvedFormat): boolean {
+  const el = format.element;
+  return (
+    el.kind === "float" && el.signed && el.exponentBits === 8 && el.mantissaBits === 23 && el.bias === 127 && el.infinity &&
+    el.nan === "ieee" && el.negativeZero && el.subnormals && format.scaling.kind === "none" && format.rounding.mode !== "stochastic"
+  );
+}
+
+/** A site pattern (`*` = any characters) → a test that also accepts every site below a match. */
+export function sitePattern(pattern: string): (site: string) => boolean {
+  const body = pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*");
+  const re = new RegExp(`^${body}(\\..*)?$`);
+  return (site) => re.test(site);
+}
+
+function streamOf(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = mix32(h ^ text.charCodeAt(i));
+  return h;
+}
+
+/** A recipe's precision on one backend's kernels, for one run (seed). */
+export class RecipePrecision implements Precision {
+  readonly name: string;
+  private step = 0;
+  private readonly bound = new Map<string, Quantizer | null>();
+  private readonly byFormat = new Map<string, Quantizer>();
+  private readonly states = new Map<string, Record<string, BufferArray>>();
+  private readonly highPrecision: ReadonlyArray<(site: string) => boolean>;
+
+  constructor(readonly recipe: ResolvedRecipe, private readonly kernels: KernelSource, private readonly seed: number) {
+    this.name = recipe.name;
+    this.highPrecision = recipe.highPrecision.map(sitePattern);
+  }
+
+  /** The training step stochastic rounding is seeded with. */
+  setStep(step: number): void {
+    this.step = step;
+  }
+
+  active(role: TensorRole, site: string, pass?: GemmPass): boolean {
+    return this.quantizer(role, site, pass) !== null;
+  }
+
+  differs(role: TensorRole, site: string, a: GemmPass, b: GemmPass): boolean {
+    return (this.quantizer(role, site, a)?.key ?? null) !== (this.quantizer(role, site, b)?.key ?? null);
+  }
+
+  quantize(role: TensorRole, t: FloatArray, site: string, pass?: GemmPass): void {
+    const q = this.quantizer(role, site, pass);
+    if (q === null) return;
+    const x = t instanceof Float32Array ? t : Float32Array.from(t);
+    const stateKey = `${role}@${site}#${pass ?? ""}`;
+    const seed = q.stochastic ? hash32(this.seed, streamOf(stateKey), this.step) : 0;
+    const previous = q.stateful ? this.states.get(stateKey) : undefined;
+    const result = runPlan(q.plan, q.kernels, previous === undefined ? { x } : { x, ...previous }, { n: x.length, channels: 1, seed });
+    if (q.stateful) this.states.set(stateKey, result.state);
+    t.set(result.outputs.values as Float32Array);
+  }
+
+  /** The delayed-scaling state of every site (live buffers). */
+  state(): PrecisionState {
+    return Object.fromEntries(this.states);
+  }
+
+  restore(state: PrecisionState): void {
+    this.states.clear();
+    for (const [key, buffers] of Object.entries(state)) this.states.set(key, { ...buffers });
+  }
+
+  /** The format bound to (role, site, pass), or null where the value passes unchanged. */
+  formatOf(role: TensorRole, site: string, pass?: GemmPass): ResolvedFormat | null {
+    if (this.highPrecision.some((match) => match(site))) return null;
+    const { roles, gemms } = this.recipe;
+    const format = ((): ResolvedFormat => {
+      switch (role) {
+        case "weight":
+          return pass === "inputGradient" ? gemms.inputGradient.weights ?? roles.weights : gemms.forward.weights ?? roles.weights;
+        case "activation":
+          return pass === "weightGradient" ? gemms.weightGradient.activations ?? roles.activations : gemms.forward.activations ?? roles.activations;
+        case "error":
+          return pass === "weightGradient" ? gemms.weightGradient.errors ?? roles.errors : gemms.inputGradient.errors ?? roles.errors;
+        case "weightGradient":
+          return roles.weightGradients;
+        case "optimizerState":
+          return roles.optimizerState;
+        case "master":
+          return this.recipe.master;
+      }
+    })();
+    return isFloat32Identity(format) ? null : format;
+  }
+
+  private quantizer(role: TensorRole, site: string, pass?: GemmPass): Quantizer | null {
+    const key = `${role}@${site}#${pass ?? ""}`;
+    let q = this.bound.get(key);
+    if (q === undefined) {
+      const format = this.formatOf(role, site, pass);
+      q = format === null ? null : this.quantizerOf(format);
+      this.bound.set(key, q);
+    }
+    return q;
+  }
+
+  private quantizerOf(format: ResolvedFormat): Quantizer {
+    const key = JSON.stringify(format);
+    let q = this.byFormat.get(key);
+    if (q === undefined) {
+      const loaded = this.kernels.load(format);
+      const plan = loaded.compiled.plans.fakeQuantize;
+      q = { key, plan, kernels: loaded.kernels, stateful: plan.buffers.some((b) => b.role === "state"), stochastic: format.rounding.mode === "stochastic" };
+      this.byFormat.set(key, q);
+    }
+    return q;
+  }
+}

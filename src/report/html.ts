@@ -1,0 +1,105 @@
+/**
+ * report.html: the table and the loss / accuracy curves, drawn by uPlot. Self-contained: uPlot's
+ * script and stylesheet are inlined, so the file opens offline. Data travels as JSON in a
+ * non-executed script element (with "<" escaped); text goes through HTML escaping.
+ */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import type { ResultsFile } from "../runtime/compare/results.ts";
+import { BASELINE, deltaText, divergedText, meanStd, settingsLine, summarize } from "./summary.ts";
+
+const uplotDist = join(dirname(createRequire(import.meta.url).resolve("uplot/package.json")), "dist");
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+}
+
+/** JSON that can sit inside a <script> element. */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, "\\u003c");
+}
+
+/** Exponential moving average (the per-step loss is noisy); null after a run's last step. */
+function smoothed(losses: readonly number[], length: number): Array<number | null> {
+  const out: Array<number | null> = new Array(length).fill(null);
+  let ema = losses[0] ?? 0;
+  losses.forEach((loss, i) => {
+    ema = i === 0 ? loss : 0.9 * ema + 0.1 * loss;
+    out[i] = Number(ema.toPrecision(5));
+  });
+  return out;
+}
+
+const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
+/** The HTML report of `results`. */
+export function htmlReport(results: ResultsFile): string {
+  const rows = summarize(results);
+  const recipes = rows.map((r) => r.recipe);
+  const maxSteps = Math.max(1, ...results.runs.map((r) => r.losses.length));
+  const maxEpochs = Math.max(1, ...results.runs.map((r) => r.epochs.length));
+  const series = results.runs.map((run) => ({
+    label: `${run.recipe} seed ${run.seed}${run.diverged === null ? "" : " (diverged)"}`,
+    color: PALETTE[recipes.indexOf(run.recipe) % PALETTE.length],
+    dash: run.seed % 3,
+    loss: smoothed(run.losses, maxSteps),
+    accuracy: Array.from({ length: maxEpochs }, (_, e) => (run.epochs[e] === undefined ? null : Math.round(1e4 * run.epochs[e].testAccuracy) / 100)),
+  }));
+  const data = {
+    steps: Array.from({ length: maxSteps }, (_, i) => i + 1),
+    epochs: Array.from({ length: maxEpochs }, (_, i) => i + 1),
+    series,
+  };
+  const table = rows
+    .map((r) => `<tr><td>${escapeHtml(r.recipe)}</td><td>${meanStd(r)}</td><td>${deltaText(r)}</td><td>${escapeHtml(divergedText(r))}</td><td>${r.meanWallSeconds.toFixed(1)}</td><td class="summary">${escapeHtml(r.summary)}</td></tr>`)
+    .join("\n");
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>numforge format comparison</title>
+<style>${readFileSync(join(uplotDist, "uPlot.min.css"), "utf8")}</style>
+<style>
+body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; }
+td, th { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
+td:first-child, th:first-child, td.summary { text-align: left; }
+td.summary { color: #555; max-width: 40em; }
+.chart { margin: 1.5em 0; }
+</style>
+</head>
+<body>
+<h1>numforge format comparison</h1>
+<p>${escapeHtml(settingsLine(results))}</p>
+<table>
+<tr><th>recipe</th><th>test accuracy % (mean ± std)</th><th>Δ vs ${BASELINE} (points)</th><th>diverged runs</th><th>mean wall s</th><th>recipe</th></tr>
+${table}
+</table>
+<div class="chart" id="loss"></div>
+<div class="chart" id="accuracy"></div>
+<script id="comparison-data" type="application/json">${scriptJson(data)}</script>
+<script>${readFileSync(join(uplotDist, "uPlot.iife.min.js"), "utf8")}</script>
+<script>
+(function () {
+  var data = JSON.parse(document.getElementById("comparison-data").textContent);
+  var dashes = [[], [8, 4], [2, 3]];
+  function chart(id, title, xLabel, yLabel, xs, key) {
+    var opts = {
+      title: title, width: Math.min(1100, window.innerWidth - 60), height: 380,
+      scales: { x: { time: false } },
+      axes: [{ label: xLabel }, { label: yLabel }],
+      series: [{ label: xLabel }].concat(data.series.map(function (s) {
+        return { label: s.label, stroke: s.color, width: 1.5, dash: dashes[s.dash], spanGaps: false, points: { show: key === "accuracy" } };
+      })),
+    };
+    new uPlot(opts, [xs].concat(data.series.map(function (s) { return s[key]; })), document.getElementById(id));
+  }
+  chart("loss", "Training loss (exponential moving average, 0.9)", "step", "loss", data.steps, "loss");
+  chart("accuracy", "Test accuracy after each epoch", "epoch", "accuracy %", data.epochs, "accuracy");
+})();
+</script>
+</body>
+</html>
+`;
+}

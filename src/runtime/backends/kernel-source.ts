@@ -1,0 +1,68 @@
+/**
+ * Where the runtime's generated kernels come from: a KernelSource compiles a format once
+ * (compileFormat with the JS schedule) for one target and hands out its kernels, callable
+ * positionally as the plans (run-plan.js) and the GEMM description expect.
+ */
+import { compileFormat, type CompiledFormat } from "../../codegen/compile.ts";
+import { JS_GEMM_SCHEDULE } from "../../codegen/schedule.ts";
+import type { ResolvedFormat } from "../../dsl/resolved.ts";
+import type { PlanKernel } from "../../package-runtime/run-plan.js";
+import { loadJs } from "../../targets/js/load.ts";
+import { createWasmAssembler, type WasmAssembler } from "../../targets/wasm/assemble.ts";
+import { compileWasmWith, instantiateWasm, type WasmKernelSet } from "../../targets/wasm/load.ts";
+
+/** Kernels by name, called with typed arrays and numbers in parameter order. */
+export type Kernels = Readonly<Record<string, PlanKernel>>;
+
+/** A compiled format and its kernels on one target. */
+export interface LoadedFormat {
+  readonly compiled: CompiledFormat;
+  readonly kernels: Kernels;
+  /** Only for the wasm target: the instance's raw exports and heap, for callers that keep data resident. */
+  readonly wasm?: WasmKernelSet;
+}
+
+/** Compiles and loads formats for one target; `load` caches by the format's content. */
+export interface KernelSource {
+  readonly target: "js" | "wasm";
+  load(format: ResolvedFormat): LoadedFormat;
+}
+
+/** Caches `build` by the JSON text of the format (formats are plain frozen data). */
+function cached(target: KernelSource["target"], build: (format: ResolvedFormat) => LoadedFormat): KernelSource {
+  const cache = new Map<string, LoadedFormat>();
+  return {
+    target,
+    load(format) {
+      const key = JSON.stringify(format);
+      let hit = cache.get(key);
+      if (hit === undefined) {
+        hit = build(format);
+        cache.set(key, hit);
+      }
+      return hit;
+    },
+  };
+}
+
+/** The JS target: kernels rendered to JS source and compiled by the engine. */
+export function jsKernelSource(): KernelSource {
+  return cached("js", (format) => {
+    const compiled = compileFormat(format, JS_GEMM_SCHEDULE);
+    return { compiled, kernels: loadJs(compiled.module) as unknown as Kernels };
+  });
+}
+
+/** The wasm target (SIMD where the engine validates it, else scalar), synchronous once wabt is up. */
+export function wasmKernelSourceWith(assembler: WasmAssembler): KernelSource {
+  return cached("wasm", (format) => {
+    const compiled = compileFormat(format, JS_GEMM_SCHEDULE);
+    const wasm = instantiateWasm(compileWasmWith(assembler, compiled.module));
+    return { compiled, kernels: wasm.kernels as unknown as Kernels, wasm };
+  });
+}
+
+/** Starts the WebAssembly assembler (wabt) and returns a wasm kernel source. */
+export async function wasmKernelSource(): Promise<KernelSource> {
+  return wasmKernelSourceWith(await createWasmAssembler());
+}

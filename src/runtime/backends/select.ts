@@ -1,0 +1,48 @@
+/**
+ * Backend selection: `--backend js|wasm|reference`, and the default, the fastest one this engine
+ * runs (wasm when WebAssembly SIMD validates, else js). Each backend carries the kernel source
+ * recipes quantize with; the reference backend quantizes with the JS kernels.
+ */
+import { createReferenceBackend } from "./reference.ts";
+import { createJsBackend, type KernelBackend } from "./js.ts";
+import { jsKernelSource, wasmKernelSource } from "./kernel-source.ts";
+import { createWasmBackend } from "./wasm.ts";
+
+/** The names `--backend` accepts. */
+export const BACKEND_NAMES = ["wasm", "js", "reference"] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** Whether `name` is a backend name. */
+export function isBackendName(name: string): name is BackendName {
+  return (BACKEND_NAMES as readonly string[]).includes(name);
+}
+
+/** (module (func (result v128) (v128.const i32x4 0 0 0 0))): validates only where SIMD exists. */
+const SIMD_PROBE = Uint8Array.from([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b,
+  0x03, 0x02, 0x01, 0x00,
+  0x0a, 0x16, 0x01, 0x14, 0x00, 0xfd, 0x0c, ...new Array<number>(16).fill(0), 0x0b,
+]);
+
+/** Whether this engine validates WebAssembly SIMD. */
+export function engineHasWasmSimd(): boolean {
+  return typeof WebAssembly === "object" && WebAssembly.validate(SIMD_PROBE);
+}
+
+/** The fastest backend available here. */
+export function defaultBackendName(): BackendName {
+  return engineHasWasmSimd() ? "wasm" : "js";
+}
+
+/** Creates a backend by name (the wasm one starts its assembler, hence async). */
+export async function createBackend(name: BackendName = defaultBackendName()): Promise<KernelBackend> {
+  switch (name) {
+    case "wasm":
+      return createWasmBackend(await wasmKernelSource());
+    case "js":
+      return createJsBackend();
+    case "reference":
+      return { ...createReferenceBackend(), name: "reference", kernels: jsKernelSource() };
+  }
+}

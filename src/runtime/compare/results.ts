@@ -1,0 +1,98 @@
+/**
+ * results.json: the settings of a comparison and one record per finished (recipe, seed) run.
+ * Rewritten atomically after every run; read back to resume. Numbers JSON cannot hold (NaN,
+ * ±Infinity) are written as the strings "NaN", "Infinity", "-Infinity".
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "../checkpoint.ts";
+import type { ComparisonSettings } from "./settings.ts";
+
+/** A number, or the string JSON uses for a non-finite one. */
+export type JsonNumber = number | "NaN" | "Infinity" | "-Infinity";
+
+/** A number as JSON. */
+export function jsonNumber(x: number): JsonNumber {
+  if (Number.isFinite(x)) return x;
+  return Number.isNaN(x) ? "NaN" : x > 0 ? "Infinity" : "-Infinity";
+}
+
+/** Back from JSON. */
+export function fromJsonNumber(x: JsonNumber): number {
+  return typeof x === "number" ? x : Number(x);
+}
+
+/** One epoch's metrics on the test split (eval mode). */
+export interface EpochResult {
+  readonly epoch: number;
+  /** Steps completed by the end of this epoch. */
+  readonly steps: number;
+  readonly trainLoss: JsonNumber;
+  readonly testLoss: JsonNumber;
+  readonly testAccuracy: number;
+}
+
+/** One finished (recipe, seed) run. */
+export interface RunResult {
+  readonly model: string;
+  readonly recipe: string;
+  readonly recipeFingerprint: string;
+  readonly seed: number;
+  /** Training loss of every completed step, in order (a diverged step is not included). */
+  readonly losses: readonly number[];
+  readonly epochs: readonly EpochResult[];
+  readonly metric: "testAccuracy";
+  /** The metric after the last epoch; null when the run diverged. */
+  readonly finalMetric: number | null;
+  /** The 0-based step whose loss (or whose update of the weights) was not finite. */
+  readonly diverged: { readonly step: number; readonly loss: JsonNumber } | null;
+  readonly steps: number;
+  readonly images: number;
+  /** Training + evaluation time, summed over resumed pieces. */
+  readonly wallSeconds: number;
+  readonly lossScale: { readonly final: number; readonly skippedSteps: number };
+  readonly backend: string;
+}
+
+/** A recipe as the results describe it. */
+export interface RecipeInfo {
+  readonly summary: string;
+  readonly source: string;
+  readonly fingerprint: string;
+}
+
+/** The whole results.json. */
+export interface ResultsFile {
+  readonly format: "numforge-comparison/1";
+  readonly numforgeVersion: string;
+  readonly settings: ComparisonSettings;
+  readonly settingsFingerprint: string;
+  readonly recipes: Readonly<Record<string, RecipeInfo>>;
+  readonly runs: readonly RunResult[];
+}
+
+/** Reads DIR/results.json if it exists; throws a plain Error saying why it cannot be used. */
+export function readResults(path: string): ResultsFile | null {
+  if (!existsSync(path)) return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new Error(`${path} is not valid JSON (${(e as Error).message}); move it away to start over`);
+  }
+  const r = json as Partial<ResultsFile>;
+  if (r?.format !== "numforge-comparison/1" || !Array.isArray(r.runs) || typeof r.settings !== "object")
+    throw new Error(`${path} is not a numforge comparison results file; pass another --out`);
+  return r as ResultsFile;
+}
+
+/** The results as JSON text (2-space indented, per-step losses on one line per run). */
+export function resultsText(results: ResultsFile): string {
+  const text = JSON.stringify(results, null, 2);
+  // Arrays of numbers (the per-step losses) stay on one line each.
+  return `${text.replace(/\[\n\s+(-?[\d.eE+-]+(?:,\n\s+-?[\d.eE+-]+)*)\n\s+\]/g, (_, inner: string) => `[${inner.replace(/,\n\s+/g, ", ")}]`)}\n`;
+}
+
+/** Writes results.json atomically. */
+export function writeResults(path: string, results: ResultsFile): void {
+  writeFileAtomic(path, resultsText(results));
+}

@@ -1,0 +1,235 @@
+/**
+ * A resumable training run: the trainer of train.ts cut at epoch boundaries, with loss scaling,
+ * a step-aware precision, and a checkpoint of everything that changes between epochs
+ * (parameters, batch-norm running statistics, optimizer state, scaler and precision state, the
+ * step counter that drives the schedule, the batch order and stochastic rounding, and the
+ * metrics so far). Restoring a checkpoint into a fresh session built from the same options and
+ * running on gives the same numbers as never stopping.
+ */
+import type { Backend } from "./backend.ts";
+import type { Checkpoint, StoredArray } from "./checkpoint.ts";
+import { trainContext } from "./context.ts";
+import { batchCount, batches } from "./data/batches.ts";
+import type { TrainTest } from "./data/dataset.ts";
+import { LossScaler, type LossScaleConfig, type LossScaleState } from "./loss-scale.ts";
+import type { Model } from "./models/model.ts";
+import type { BatchNormState } from "./ops/batchnorm.ts";
+import { softmaxCrossEntropy } from "./ops/loss.ts";
+import type { Optimizer } from "./optim/optimizer.ts";
+import type { Schedule } from "./optim/schedule.ts";
+import { identityPrecision, type Precision } from "./precision.ts";
+import { evaluate, type EpochRecord } from "./train.ts";
+
+/** A model whose batch-norm running statistics can be saved (ResNet has them). */
+export type CheckpointableModel = Model & { batchNormStates?(): ReadonlyMap<string, BatchNormState> };
+
+/** A precision that may depend on the step and may carry state between calls (RecipePrecision). */
+export interface SessionPrecision extends Precision {
+  setStep?(step: number): void;
+  state?(): Readonly<Record<string, Readonly<Record<string, StoredArray>>>>;
+  restore?(state: Readonly<Record<string, Readonly<Record<string, StoredArray>>>>): void;
+}
+
+/** Everything a run depends on; the same options give the same numbers. */
+export interface SessionOptions {
+  readonly model: CheckpointableModel;
+  readonly data: TrainTest;
+  readonly optimizer: Optimizer;
+  readonly schedule: Schedule;
+  readonly epochs: number;
+  readonly batchSize: number;
+  /** Seeds the batch order (with the epoch) and, through the precision, stochastic rounding. */
+  readonly seed: number;
+  readonly backend: Backend;
+  readonly precision?: SessionPrecision;
+  readonly lossScaling?: LossScaleConfig;
+  /** Use only the first S batches of each epoch (quick runs); default: all of them. */
+  readonly stepsPerEpoch?: number;
+  readonly evalBatchSize?: number;
+  readonly labelSmoothing?: number;
+}
+
+/** Reported after every step. */
+export interface StepEvent {
+  readonly step: number;
+  readonly epoch: number;
+  readonly loss: number;
+  readonly lr: number;
+  readonly totalSteps: number;
+}
+
+/** Where a run stopped on a non-finite value: the 0-based step and the loss there (NaN when the weights went bad). */
+export interface Divergence {
+  readonly step: number;
+  readonly loss: number;
+}
+
+interface Meta {
+  readonly version: 1;
+  readonly epoch: number;
+  readonly step: number;
+  readonly losses: number[];
+  readonly records: EpochRecord[];
+  readonly diverged: { readonly step: number; readonly loss: string } | null;
+  readonly elapsedMs: number;
+  readonly images: number;
+  readonly lossScale: LossScaleState;
+  readonly counters: Readonly<Record<string, number>>;
+  readonly precisionKeys: readonly string[];
+}
+
+/** One (model, precision, seed) training run, advanced an epoch at a time. */
+export class TrainingSession {
+  readonly stepsPerEpoch: number;
+  readonly totalSteps: number;
+  /** Completed epochs. */
+  epoch = 0;
+  /** Completed steps (also the 0-based index of the next one). */
+  step = 0;
+  readonly losses: number[] = [];
+  readonly records: EpochRecord[] = [];
+  diverged: Divergence | null = null;
+  /** Training and evaluation time, summed over every process that worked on the run. */
+  elapsedMs = 0;
+  images = 0;
+  private readonly precision: SessionPrecision;
+  private readonly scaler: LossScaler;
+
+  constructor(private readonly options: SessionOptions) {
+    const perEpoch = batchCount(options.data.train.count, options.batchSize, true);
+    if (perEpoch === 0) throw new RangeError(`training: batch size ${options.batchSize} exceeds the ${options.data.train.count} training samples`);
+    this.stepsPerEpoch = Math.min(perEpoch, options.stepsPerEpoch ?? Infinity);
+    this.totalSteps = this.stepsPerEpoch * options.epochs;
+    this.precision = options.precision ?? identityPrecision;
+    this.scaler = new LossScaler(options.lossScaling ?? { kind: "none" });
+    // Standalone recipes store the parameters in a narrow format from the start.
+    for (const p of options.model.parameters()) if (this.precision.active("master", p.name)) this.precision.quantize("master", p.data, p.name);
+  }
+
+  /** No epoch left, or diverged. */
+  get finished(): boolean {
+    return this.diverged !== null || this.epoch >= this.options.epochs;
+  }
+
+  get lossScale(): LossScaleState {
+    return this.scaler.state();
+  }
+
+  /** Trains one epoch and evaluates on the test set; returns its record, or null if the run diverged. */
+  runEpoch(onStep?: (event: StepEvent) => void): EpochRecord | null {
+    if (this.finished) throw new Error("training: the run is already finished");
+    const { model, data, optimizer, schedule, batchSize, seed, backend } = this.options;
+    const params = optimizer.params;
+    const start = performance.now();
+    const epoch = this.epoch;
+    let lossSum = 0;
+    let steps = 0;
+    try {
+      for (const batch of batches(data.train, batchSize, { seed, epoch, dropLast: true })) {
+        if (steps >= this.stepsPerEpoch) break;
+        this.precision.setStep?.(this.step);
+        const ctx = trainContext(backend, this.precision);
+        const logits = model.forward(ctx, batch.x);
+        const lossT = softmaxCrossEntropy(ctx, logits, batch.labels, { labelSmoothing: this.options.labelSmoothing ?? 0 });
+        const loss = lossT.data[0];
+        if (!Number.isFinite(loss)) {
+          this.diverged = { step: this.step, loss };
+          return null;
+        }
+        const seedGradient = lossT.data instanceof Float64Array ? Float64Array.of(this.scaler.scale) : Float32Array.of(this.scaler.scale);
+        ctx.tape.backward(lossT, seedGradient);
+        const lr = schedule(this.step);
+        if (this.scaler.unscale(params)) optimizer.step(lr, this.precision);
+        optimizer.zeroGrad();
+        this.losses.push(loss);
+        lossSum += loss;
+        steps++;
+        this.images += batch.labels.length;
+        this.step++;
+        onStep?.({ step: this.step, epoch, loss, lr, totalSteps: this.totalSteps });
+      }
+      if (!params.every((p) => p.data.every(Number.isFinite))) {
+        // The last update of the epoch broke the weights: no later loss would show it.
+        this.diverged = { step: this.step - 1, loss: Number.NaN };
+        return null;
+      }
+      this.precision.setStep?.(this.step);
+      const test = evaluate(model, data.test, backend, this.precision, this.options.evalBatchSize ?? 500);
+      const record: EpochRecord = { epoch, steps: this.step, trainLoss: lossSum / Math.max(1, steps), testLoss: test.loss, testAccuracy: test.accuracy };
+      this.records.push(record);
+      this.epoch++;
+      return record;
+    } finally {
+      this.elapsedMs += performance.now() - start;
+    }
+  }
+
+  /** Everything needed to continue this run in a fresh session built from the same options. */
+  checkpoint(): Checkpoint {
+    const arrays = new Map<string, StoredArray>();
+    for (const p of this.options.model.parameters()) arrays.set(`param/${p.name}`, p.data);
+    for (const [site, s] of this.options.model.batchNormStates?.() ?? []) {
+      arrays.set(`bn/${site}/mean`, s.runningMean);
+      arrays.set(`bn/${site}/var`, s.runningVar);
+    }
+    const opt = this.options.optimizer.state();
+    for (const [site, buffer] of Object.entries(opt.buffers)) arrays.set(`opt/${site}`, buffer);
+    const precisionState = this.precision.state?.() ?? {};
+    for (const [key, buffers] of Object.entries(precisionState)) {
+      for (const [name, buffer] of Object.entries(buffers)) arrays.set(`prec/${key}/${name}`, buffer);
+    }
+    const meta: Meta = {
+      version: 1,
+      epoch: this.epoch,
+      step: this.step,
+      losses: this.losses,
+      records: this.records,
+      diverged: this.diverged === null ? null : { step: this.diverged.step, loss: String(this.diverged.loss) },
+      elapsedMs: this.elapsedMs,
+      images: this.images,
+      lossScale: this.scaler.state(),
+      counters: opt.counters,
+      precisionKeys: Object.keys(precisionState),
+    };
+    return { meta, arrays };
+  }
+
+  /** Loads a checkpoint of a session with the same options; throws naming what does not fit. */
+  restore(checkpoint: Checkpoint): void {
+    const meta = checkpoint.meta as Meta;
+    if (meta?.version !== 1) throw new Error("checkpoint: unknown version");
+    const take = (name: string, into: StoredArray) => {
+      const saved = checkpoint.arrays.get(name);
+      if (saved === undefined || saved.length !== into.length || saved.constructor !== into.constructor)
+        throw new Error(`checkpoint: ${name} is missing or does not fit (${into.length} ${into.constructor.name} expected)`);
+      into.set(saved as never);
+    };
+    for (const p of this.options.model.parameters()) take(`param/${p.name}`, p.data);
+    for (const [site, s] of this.options.model.batchNormStates?.() ?? []) {
+      take(`bn/${site}/mean`, s.runningMean);
+      take(`bn/${site}/var`, s.runningVar);
+    }
+    const buffers: Record<string, StoredArray> = {};
+    for (const site of Object.keys(this.options.optimizer.state().buffers)) {
+      const saved = checkpoint.arrays.get(`opt/${site}`);
+      if (saved === undefined) throw new Error(`checkpoint: no optimizer buffer ${site}`);
+      buffers[site] = saved;
+    }
+    this.options.optimizer.restore({ buffers: buffers as Record<string, Float32Array>, counters: meta.counters });
+    const precisionState: Record<string, Record<string, StoredArray>> = {};
+    for (const key of meta.precisionKeys) {
+      const prefix = `prec/${key}/`;
+      precisionState[key] = {};
+      for (const [name, array] of checkpoint.arrays) if (name.startsWith(prefix)) precisionState[key][name.slice(prefix.length)] = array;
+    }
+    this.precision.restore?.(precisionState);
+    this.scaler.restore(meta.lossScale);
+    this.epoch = meta.epoch;
+    this.step = meta.step;
+    this.losses.splice(0, this.losses.length, ...meta.losses);
+    this.records.splice(0, this.records.length, ...meta.records);
+    this.diverged = meta.diverged === null ? null : { step: meta.diverged.step, loss: Number(meta.diverged.loss) };
+    this.elapsedMs = meta.elapsedMs;
+    this.images = meta.images;
+  }
+}

@@ -1,0 +1,203 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as Effect from "effect/Effect";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createRegistry } from "../../src/dsl/registry.ts";
+import { createRecipeRegistry } from "../../src/recipes/load.ts";
+import type { ResolvedRecipe } from "../../src/recipes/types.ts";
+import type { KernelBackend } from "../../src/runtime/backends/js.ts";
+import { createBackend } from "../../src/runtime/backends/select.ts";
+import { runComparison, runComparisonInWorkers, type ComparisonEvent } from "../../src/runtime/compare/comparison.ts";
+import type { ResultsFile } from "../../src/runtime/compare/results.ts";
+import type { ComparisonSettings } from "../../src/runtime/compare/settings.ts";
+import type { TrainTest } from "../../src/runtime/data/dataset.ts";
+import { numforge, numforgeInProcess, STACK_TRACE } from "../cli/harness.ts";
+import { smallMnist, writeIdxFixture } from "./fixtures.ts";
+
+const tmp = (label: string) => mkdtempSync(join(tmpdir(), `numforge-compare-${label}-`));
+const recipes = createRecipeRegistry(createRegistry());
+const recipe = (name: string): ResolvedRecipe => Effect.runSync(recipes.get(name));
+
+describe("numforge compare end to end", () => {
+  const data = tmp("idx");
+  const out = join(tmp("e2e"), "out");
+  let run: { code: number | null; stdout: string; stderr: string };
+
+  beforeAll(async () => {
+    writeIdxFixture(data, 3200, 400);
+    // 2 recipes × 100 steps of 32 digits on a width-4 ResNet.
+    run = await numforgeInProcess(["compare", "--formats", "fp32,s2fp8", "--width", "4", "--epochs", "2", "--steps-per-epoch", "50", "--data", data, "--out", out, "--backend", "wasm"]);
+  });
+
+  it("learns: test accuracy far above chance for both recipes", () => {
+    expect(run.code, run.stderr).toBe(0);
+    const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as ResultsFile;
+    expect(results.runs.map((r) => r.recipe)).toEqual(["fp32", "s2fp8"]);
+    for (const r of results.runs) {
+      expect(r.diverged).toBeNull();
+      expect(r.finalMetric!).toBeGreaterThan(0.6); // chance is 0.1
+      expect(r.losses.length).toBe(100);
+      expect(r.epochs.map((e) => e.epoch)).toEqual([0, 1]);
+      expect(r.losses.slice(-10).reduce((a, b) => a + b) / 10).toBeLessThan(r.losses.slice(0, 10).reduce((a, b) => a + b) / 10);
+      expect(r.wallSeconds).toBeGreaterThan(0);
+      expect(r.model).toBe("resnet");
+      expect(r.seed).toBe(0);
+    }
+    expect(results.settings).toMatchObject({ model: "resnet", width: 4, epochs: 2, stepsPerEpoch: 50, batchSize: 32, backend: "wasm", data: { kind: "idx", dir: data } });
+  });
+
+  it("writes report.md with the paper-style table and report.html with inlined uPlot curves", () => {
+    const md = readFileSync(join(out, "report.md"), "utf8");
+    expect(md).toMatch(/\| recipe \| test accuracy % \(mean ± std\) \| Δ vs fp32 \(points\) \| diverged runs \|/);
+    expect(md).toMatch(/\| fp32 \| \d+\.\d\d \| — \| 0\/1 \|/);
+    expect(md).toMatch(/\| s2fp8 \| \d+\.\d\d \| [+−]\d+\.\d\d \| 0\/1 \|/);
+    const html = readFileSync(join(out, "report.html"), "utf8");
+    expect(html).toContain("<!doctype html>");
+    expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=/); // self-contained
+    expect(html).toContain("uPlot");
+    const json = /<script id="comparison-data" type="application\/json">(.*?)<\/script>/s.exec(html)![1];
+    const data = JSON.parse(json) as { steps: number[]; epochs: number[]; series: { label: string; loss: number[]; accuracy: number[] }[] };
+    expect(data.series.map((s) => s.label)).toEqual(["fp32 seed 0", "s2fp8 seed 0"]);
+    expect(data.steps.length).toBe(100);
+    expect(data.series[0].accuracy.length).toBe(2);
+    const scripts = [...html.matchAll(/<script>(.*?)<\/script>/gs)].map((m) => m[1]);
+    for (const source of scripts) expect(() => new Function(source)).not.toThrow(); // parses
+  });
+
+  it("prints the table on stdout and progress on stderr", () => {
+    expect(run.stdout).toContain("| fp32 |");
+    expect(run.stdout).toContain(`wrote ${join(out, "results.json")}`);
+    expect(run.stderr).toContain("[1/2] fp32 seed 0: training, 100 steps");
+    expect(run.stderr).toMatch(/\[2\/2\] s2fp8 seed 0: \d+\.\d\d% test accuracy, 100 steps/);
+  });
+
+  it("the same command again skips the finished runs; --json prints results.json and nothing else", async () => {
+    const again = await numforgeInProcess(["compare", "--formats", "fp32,s2fp8", "--width", "4", "--epochs", "2", "--steps-per-epoch", "50", "--data", data, "--out", out, "--backend", "wasm", "--json"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain("fp32 seed 0: already finished, skipped");
+    expect(again.stderr).not.toContain("training");
+    expect(JSON.parse(again.stdout)).toEqual(JSON.parse(readFileSync(join(out, "results.json"), "utf8")));
+  });
+});
+
+describe("a killed comparison resumes", () => {
+  const settings: ComparisonSettings = {
+    model: "resnet", width: 3, epochs: 2, batchSize: 16, stepsPerEpoch: 8, optimizer: "sgd", learningRate: 0.1,
+    data: { kind: "package", splitSeed: 0 }, backend: "wasm",
+  };
+  let data: TrainTest;
+  let backend: KernelBackend;
+  beforeAll(async () => {
+    data = smallMnist(320, 64);
+    backend = await createBackend("wasm");
+  });
+  const compare = (outDir: string, hooks: { afterCheckpoint?: (info: { recipe: string; epoch: number }) => void } = {}) => {
+    const events: ComparisonEvent[] = [];
+    const results = runComparison({
+      settings, recipes: [recipe("fp32"), recipe("fp8-hybrid")], seeds: [0], outDir, backend, data, numforgeVersion: "test",
+      onEvent: (e) => events.push(e), ...hooks,
+    });
+    return { results, events };
+  };
+  const steps = (events: ComparisonEvent[], name: string) => events.filter((e) => e.kind === "step" && e.recipe === name).length;
+
+  it("skips finished runs, continues the interrupted one from its checkpoint, and ends with the same numbers as an uninterrupted run", () => {
+    const outDir = tmp("resume");
+    // The "kill": after the first epoch checkpoint of the second run.
+    expect(() => compare(outDir, { afterCheckpoint: (info) => { if (info.recipe === "fp8-hybrid" && info.epoch === 1) throw new Error("killed"); } })).toThrow("killed");
+    const partial = JSON.parse(readFileSync(join(outDir, "results.json"), "utf8")) as ResultsFile;
+    expect(partial.runs.map((r) => r.recipe)).toEqual(["fp32"]);
+    expect(readdirSync(join(outDir, "checkpoints"))).toEqual(["fp8-hybrid-seed0.ckpt"]);
+
+    const resumed = compare(outDir);
+    expect(resumed.events.filter((e) => e.kind === "run-skip").map((e) => (e as { recipe: string }).recipe)).toEqual(["fp32"]);
+    expect(resumed.events.find((e) => e.kind === "run-start")).toMatchObject({ recipe: "fp8-hybrid", resumedAtEpoch: 1 });
+    expect(steps(resumed.events, "fp32")).toBe(0);
+    expect(steps(resumed.events, "fp8-hybrid")).toBe(8); // only the second epoch
+    expect(readdirSync(join(outDir, "checkpoints"))).toEqual([]);
+
+    const straight = compare(tmp("straight"));
+    const strip = (r: ResultsFile) => r.runs.map(({ wallSeconds: _w, ...rest }) => rest);
+    expect(strip(resumed.results)).toEqual(strip(straight.results));
+    for (const run of resumed.results.runs) {
+      expect(run.losses.length).toBe(16);
+      expect(run.epochs.length).toBe(2);
+    }
+    expect(existsSync(join(outDir, "results.json"))).toBe(true);
+  });
+
+  it("worker threads (--jobs 2) train the same runs as one thread", async () => {
+    const outDir = tmp("jobs");
+    const events: ComparisonEvent[] = [];
+    const parallel = await runComparisonInWorkers({
+      settings, recipes: [recipe("fp32"), recipe("fp8-hybrid")], seeds: [0], outDir, data, numforgeVersion: "test", backendName: "wasm", jobs: 2,
+      onEvent: (e) => events.push(e),
+    });
+    const straight = compare(tmp("one-thread"));
+    const byRecipe = (r: ResultsFile) => [...r.runs].sort((a, b) => a.recipe.localeCompare(b.recipe)).map(({ wallSeconds: _w, ...rest }) => rest);
+    expect(byRecipe(parallel)).toEqual(byRecipe(straight.results));
+    expect(steps(events, "fp8-hybrid")).toBe(16);
+    expect(JSON.parse(readFileSync(join(outDir, "results.json"), "utf8")).runs).toHaveLength(2);
+  });
+
+  it("a diverging recipe is recorded as diverged at its step while the others finish", () => {
+    const dir = tmp("diverge");
+    const file = join(dir, "overflow.json");
+    writeFileSync(file, JSON.stringify({
+      name: "overflow", summary: "fp16 errors under a loss scale that overflows them",
+      roles: { weights: "fp32", activations: "fp32", errors: "fp16", weightGradients: "fp32", optimizerState: "fp32" },
+      master: "fp32", lossScaling: { kind: "static", scale: 1e30 },
+    }));
+    const results = runComparison({
+      settings, recipes: [Effect.runSync(recipes.get(file)), recipe("fp32")], seeds: [0], outDir: join(dir, "out"), backend, data, numforgeVersion: "test",
+    });
+    const [bad, good] = results.runs;
+    expect(bad.recipe).toBe("overflow");
+    expect(bad.diverged).toEqual({ step: 1, loss: "NaN" });
+    expect(bad.finalMetric).toBeNull();
+    expect(bad.losses.length).toBe(1);
+    expect(good.diverged).toBeNull();
+    expect(good.losses.length).toBe(16);
+    expect(readFileSync(join(dir, "out", "results.json"), "utf8")).toContain('"loss": "NaN"');
+  });
+});
+
+describe("numforge compare refuses bad input with exit 2 and one line", () => {
+  const cases: Array<[string, string[], RegExp]> = [
+    ["an unknown recipe", ["--formats", "fp32,e5m3"], /unknown recipe or format "e5m3"; did you mean .*e5m2/],
+    ["a bad epoch count", ["--epochs", "0"], /--epochs must be an integer in 1\.\.1000/],
+    ["an unknown backend", ["--backend", "gpu"], /unknown backend "gpu"; backends: wasm, js, reference/],
+    ["an unknown model", ["--model", "vgg"], /unknown model "vgg"; models: resnet/],
+    ["an unknown flag", ["--epoch", "3"], /unknown flag "--epoch" \(did you mean --epochs\?\)/],
+    ["a repeated recipe", ["--formats", "fp32,fp32"], /--formats names fp32 twice/],
+    ["a missing IDX folder", ["--data", "/nonexistent/mnist"], /\/nonexistent\/mnist\/train-images-idx3-ubyte: not found/],
+  ];
+  for (const [what, args, message] of cases) {
+    it(what, async () => {
+      const r = await numforgeInProcess(["compare", ...args, "--out", tmp("bad")]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stdout).toBe("");
+    });
+  }
+
+  it("a recipe file with a bad field: the file and the JSON pointer (a real process, no stack trace)", async () => {
+    const dir = tmp("recipe");
+    const file = join(dir, "broken.json");
+    writeFileSync(file, JSON.stringify({ name: "broken", summary: "x", master: "fp32", lossScaling: { kind: "dynamic", backoffFactor: 2 }, roles: { weights: "e5m2", activations: "e5m2", errors: "e5m2", weightGradients: "fp32", optimizerState: "fp32" } }));
+    const r = await numforge(["compare", "--formats", `fp32,${file}`, "--out", join(dir, "out")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(`${file}: /lossScaling/backoffFactor: must be < 1 (got 2)`);
+    expect(r.stderr).not.toMatch(STACK_TRACE);
+  });
+
+  it("an --out folder holding a comparison with other settings", async () => {
+    const dir = tmp("other");
+    writeFileSync(join(dir, "results.json"), JSON.stringify({ format: "numforge-comparison/1", settings: { epochs: 9 }, settingsFingerprint: "x", recipes: {}, runs: [] }));
+    const r = await numforgeInProcess(["compare", "--formats", "fp32", "--out", dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/holds a comparison with other settings \(.*epochs 1 \(the folder's: 9\).*\); pass another --out/);
+  });
+});

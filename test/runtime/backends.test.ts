@@ -1,0 +1,88 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Backend } from "../../src/runtime/backend.ts";
+import { createJsBackend } from "../../src/runtime/backends/js.ts";
+import { createReferenceBackend } from "../../src/runtime/backends/reference.ts";
+import { createBackend, defaultBackendName, engineHasWasmSimd } from "../../src/runtime/backends/select.ts";
+import { Rng } from "../../src/runtime/random.ts";
+
+const reference = createReferenceBackend();
+const shapes: Array<[number, number, number]> = [[1, 1, 1], [7, 13, 5], [64, 3, 129], [5, 70, 300], [67, 530, 9], [33, 65, 257], [130, 17, 600]];
+
+function filled(n: number, rng: Rng): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = 2 * rng.uniform() - 1;
+  return a;
+}
+
+/** max over C of |C − C_ref| / (γ_{k+2}·(|α|Σ|a||b| + |β||c|)): ≤ 2 passes (both are within γ of exact). */
+function worstRatio(backend: Backend, m: number, n: number, k: number, transA: boolean, transB: boolean, alpha: number, beta: number): number {
+  const rng = new Rng(m * 7919 + n * 31 + k);
+  const a = filled(m * k, rng);
+  const b = filled(k * n, rng);
+  const c0 = filled(m * n, rng);
+  const c = c0.slice();
+  const want = c0.slice();
+  backend.gemm({ a, b, c, m, n, k, transA, transB, alpha, beta });
+  reference.gemm({ a, b, c: want, m, n, k, transA, transB, alpha, beta });
+  const u = 2 ** -24;
+  const gamma = ((k + 2) * u) / (1 - (k + 2) * u);
+  let worst = 0;
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += Math.abs((transA ? a[p * m + i] : a[i * k + p]) * (transB ? b[j * k + p] : b[p * n + j]));
+      const bound = gamma * (Math.abs(alpha) * s + Math.abs(beta * c0[i * n + j])) + 2 ** -140;
+      worst = Math.max(worst, Math.abs(c[i * n + j] - want[i * n + j]) / bound);
+    }
+  }
+  return worst;
+}
+
+const backends: Record<string, Backend> = {};
+
+beforeAll(async () => {
+  backends.js = createJsBackend();
+  if (engineHasWasmSimd()) backends.wasm = await createBackend("wasm");
+});
+
+describe("kernel backends agree with the reference backend within the f32 bound", () => {
+  for (const name of ["js", "wasm"]) {
+    it(`${name}: odd shapes, all transposes, α/β`, () => {
+      const backend = backends[name];
+      if (backend === undefined) return; // no SIMD here: the wasm backend is not the default either
+      for (const [m, n, k] of shapes) {
+        for (const transA of [false, true]) {
+          for (const transB of [false, true]) {
+            for (const [alpha, beta] of [[1, 0], [0.5, -1.25]]) {
+              expect(worstRatio(backend, m, n, k, transA, transB, alpha, beta), `${m}×${n}×${k} tA=${transA} tB=${transB} α=${alpha} β=${beta}`).toBeLessThanOrEqual(2);
+            }
+          }
+        }
+      }
+    });
+
+    it(`${name}: beta = 0 ignores NaN in C, operands longer than needed, float64 goes to the reference`, () => {
+      const backend = backends[name];
+      if (backend === undefined) return;
+      const c = new Float32Array(4).fill(NaN);
+      backend.gemm({ a: new Float32Array([1, 2, 99]), b: new Float32Array([3, 4, 99]), c, m: 2, n: 2, k: 1, transA: false, transB: false, alpha: 1, beta: 0 });
+      expect(Array.from(c)).toEqual([3, 4, 6, 8]);
+      const c64 = new Float64Array(1);
+      backend.gemm({ a: Float64Array.of(1 / 3), b: Float64Array.of(3), c: c64, m: 1, n: 1, k: 1, transA: false, transB: false, alpha: 1, beta: 0 });
+      expect(c64[0]).toBe((1 / 3) * 3);
+      expect(() => backend.gemm({ a: new Float32Array(1), b: new Float32Array(1), c: new Float32Array(1), m: 2, n: 1, k: 1, transA: false, transB: false, alpha: 1, beta: 0 })).toThrow(/A has 1 elements/);
+    });
+  }
+
+  it("the wasm backend reuses its scratch across shapes (small after large and large after small)", () => {
+    const backend = backends.wasm;
+    if (backend === undefined) return;
+    for (const [m, n, k] of [[3, 4, 5], [200, 600, 300], [3, 4, 5], [70, 70, 70]] as const) {
+      expect(worstRatio(backend, m, n, k, false, true, 1, 0)).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it("the default is wasm exactly when WebAssembly SIMD validates", () => {
+    expect(defaultBackendName()).toBe(engineHasWasmSimd() ? "wasm" : "js");
+  });
+});
