@@ -20,4 +20,4 @@ export function renderTable(table: Table): string {
 export const fixed = (x: number, digits = 2): string => (Number.isFinite(x) ? x.toFixed(digits) : "—");
 
 /** A ratio as "2.31×". */
-export const times = (x: number): string => `${fixed(x)}×`;
+export const times = (x: number): string => (Number.isFinite(x) ? `${fixed(x)}×` : "—");

@@ -69,13 +69,23 @@ function label(op: string): string {
   return `onnxruntime-web ${initOrt()} ${op} (wasm EP, 1 thread)`;
 }
 
+/** A verified single-node session pair (B a graph input / B an initializer), ready to be timed. */
+export interface PreparedSession {
+  readonly label: string;
+  readonly check: string;
+  /** session.run with B a graph input (MLAS packs it inside each run, as any GEMM call does). */
+  readonly input: () => Promise<unknown>;
+  /** session.run with B an initializer, packed once at session creation (the weights case). */
+  readonly prepacked: () => Promise<unknown>;
+  readonly notes: readonly string[];
+  release(): Promise<void>;
+}
+
 /**
- * GFLOP/s (2·m·n·k per run) of ONNX MatMul, A (m×k) · B (k×n) row-major f32, B a graph input
- * (MLAS packs it inside each run, as any GEMM call does). Checked once against a float64 naive
- * product. Variant "B prepacked": B stored as an initializer, which ORT packs once at session
- * creation (the weights case; compare with tfjs-wasm, which caches packed B the same way).
+ * ONNX MatMul, A (m×k) · B (k×n) row-major f32, checked once (both sessions) against a float64
+ * naive product. A timed run is session.run: A (and B) copied into the wasm heap, C copied out.
  */
-export async function matmulGflops(a: Float32Array, b: Float32Array, m: number, n: number, k: number, options: MeasureOptions = {}): Promise<PeerFigure> {
+export async function prepareMatmul(a: Float32Array, b: Float32Array, m: number, n: number, k: number): Promise<PreparedSession> {
   if (a.length !== m * k || b.length !== k * n) throw new Error(`ORT MatMul: A has ${a.length} elements, B ${b.length}; expected ${m * k} and ${k * n}`);
   const io = {
     inputs: [{ name: "a", elemType: ElemType.FLOAT, shape: [m, k] }],
@@ -86,37 +96,55 @@ export async function matmulGflops(a: Float32Array, b: Float32Array, m: number, 
   const bConst: Initializer = { name: "b", elemType: ElemType.FLOAT, dims: [k, n], raw: bytesOf(b) };
   const sIn = await session({ ...io, inputs: [...io.inputs, bInput] });
   const sConst = await session({ ...io, initializers: [bConst] });
+  const ta = new ort.Tensor("float32", a, [m, k]);
+  const tb = new ort.Tensor("float32", b, [k, n]);
+  const input = runner(sIn, { a: ta, b: tb });
+  const prepacked = runner(sConst, { a: ta });
+  const what = `MatMul f32 ${m}×${n}×${k}`;
+  const check = checkMatmulF32(what, (await input()).data as Float32Array, a, b, m, n, k);
+  checkMatmulF32(`${what} (B prepacked)`, (await prepacked()).data as Float32Array, a, b, m, n, k);
+  return {
+    label: label("MatMul f32"),
+    check,
+    input,
+    prepacked,
+    notes: ["timed: session.run (A, B copied into the wasm heap, C copied out); 'B prepacked': B an initializer, packed at session creation"],
+    release: async () => {
+      await sIn.release();
+      await sConst.release();
+    },
+  };
+}
+
+/**
+ * GFLOP/s (2·m·n·k per run) of ONNX MatMul (see prepareMatmul), the figure with B a graph input;
+ * variant "B prepacked": B stored as an initializer, which ORT packs once at session creation
+ * (the weights case; compare with tfjs-wasm, which caches packed B the same way).
+ */
+export async function matmulGflops(a: Float32Array, b: Float32Array, m: number, n: number, k: number, options: MeasureOptions = {}): Promise<PeerFigure> {
+  const prepared = await prepareMatmul(a, b, m, n, k);
   try {
-    const ta = new ort.Tensor("float32", a, [m, k]);
-    const tb = new ort.Tensor("float32", b, [k, n]);
-    const runIn = runner(sIn, { a: ta, b: tb });
-    const runConst = runner(sConst, { a: ta });
-    const what = `MatMul f32 ${m}×${n}×${k}`;
-    const check = checkMatmulF32(what, (await runIn()).data as Float32Array, a, b, m, n, k);
-    checkMatmulF32(`${what} (B prepacked)`, (await runConst()).data as Float32Array, a, b, m, n, k);
-    const t = await measureAsync([{ name: "input", run: runIn }, { name: "const", run: runConst }], options);
+    const t = await measureAsync([{ name: "input", run: prepared.input }, { name: "const", run: prepared.prepacked }], options);
     const gflops = (key: string) => (2 * m * n * k) / (t.get(key) ?? Number.NaN) / 1e9;
     return {
-      label: label(what),
+      label: label(`MatMul f32 ${m}×${n}×${k}`),
       value: gflops("input"),
       unit: "GFLOP/s",
       seconds: t.get("input") ?? Number.NaN,
-      check,
+      check: prepared.check,
       variants: { "B prepacked": gflops("const") },
-      notes: ["timed: session.run (A, B copied into the wasm heap, C copied out); 'B prepacked': B an initializer, packed at session creation"],
+      notes: prepared.notes,
     };
   } finally {
-    await sIn.release();
-    await sConst.release();
+    await prepared.release();
   }
 }
 
 /**
- * GOP/s (2·m·n·k per run) of ONNX MatMulInteger with A uint8 (m×k) · B int8 (k×n) → int32, no
- * zero points (the u8×s8 combination is MLAS's QGEMM fast path). Checked once, exactly, against
- * a naive int32 product. Variant "B prepacked": B an initializer (packed at session creation).
+ * ONNX MatMulInteger with A uint8 (m×k) · B int8 (k×n) → int32, no zero points (the u8×s8
+ * combination is MLAS's QGEMM fast path), checked once, exactly, against a naive int32 product.
  */
-export async function matmulIntegerGops(a: Uint8Array, b: Int8Array, m: number, n: number, k: number, options: MeasureOptions = {}): Promise<PeerFigure> {
+export async function prepareMatmulInteger(a: Uint8Array, b: Int8Array, m: number, n: number, k: number): Promise<PreparedSession> {
   if (a.length !== m * k || b.length !== k * n) throw new Error(`ORT MatMulInteger: A has ${a.length} elements, B ${b.length}; expected ${m * k} and ${k * n}`);
   const io = {
     inputs: [{ name: "a", elemType: ElemType.UINT8, shape: [m, k] }],
@@ -127,38 +155,56 @@ export async function matmulIntegerGops(a: Uint8Array, b: Int8Array, m: number, 
   const bConst: Initializer = { name: "b", elemType: ElemType.INT8, dims: [k, n], raw: bytesOf(b) };
   const sIn = await session({ ...io, inputs: [...io.inputs, bInput] });
   const sConst = await session({ ...io, initializers: [bConst] });
+  const ta = new ort.Tensor("uint8", a, [m, k]);
+  const tb = new ort.Tensor("int8", b, [k, n]);
+  const input = runner(sIn, { a: ta, b: tb });
+  const prepacked = runner(sConst, { a: ta });
+  const what = `MatMulInteger u8×s8→i32 ${m}×${n}×${k}`;
+  const expected = new Int32Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let p = 0; p < k; p++) {
+      const aip = a[i * k + p];
+      for (let j = 0; j < n; j++) expected[i * n + j] += aip * b[p * n + j];
+    }
+  }
+  for (const [name, run] of [["B input", input], ["B prepacked", prepacked]] as const) {
+    const got = (await run()).data as Int32Array;
+    const bad = expected.findIndex((v, i) => got[i] !== v);
+    if (bad >= 0) throw new Error(`${what} (${name}): element ${bad} is ${got[bad]}, expected ${expected[bad]}`);
+  }
+  return {
+    label: label("MatMulInteger u8×s8→i32"),
+    check: `all ${m * n} int32 results equal the naive product (B input and B prepacked)`,
+    input,
+    prepacked,
+    notes: ["timed: session.run (inputs copied in, int32 C copied out); 'B prepacked': B an initializer"],
+    release: async () => {
+      await sIn.release();
+      await sConst.release();
+    },
+  };
+}
+
+/**
+ * GOP/s (2·m·n·k per run) of ONNX MatMulInteger (see prepareMatmulInteger), the figure with B a
+ * graph input; variant "B prepacked": B an initializer (packed at session creation).
+ */
+export async function matmulIntegerGops(a: Uint8Array, b: Int8Array, m: number, n: number, k: number, options: MeasureOptions = {}): Promise<PeerFigure> {
+  const prepared = await prepareMatmulInteger(a, b, m, n, k);
   try {
-    const ta = new ort.Tensor("uint8", a, [m, k]);
-    const tb = new ort.Tensor("int8", b, [k, n]);
-    const runIn = runner(sIn, { a: ta, b: tb });
-    const runConst = runner(sConst, { a: ta });
-    const what = `MatMulInteger u8×s8→i32 ${m}×${n}×${k}`;
-    const expected = new Int32Array(m * n);
-    for (let i = 0; i < m; i++) {
-      for (let p = 0; p < k; p++) {
-        const aip = a[i * k + p];
-        for (let j = 0; j < n; j++) expected[i * n + j] += aip * b[p * n + j];
-      }
-    }
-    for (const [name, run] of [["B input", runIn], ["B prepacked", runConst]] as const) {
-      const got = (await run()).data as Int32Array;
-      const bad = expected.findIndex((v, i) => got[i] !== v);
-      if (bad >= 0) throw new Error(`${what} (${name}): element ${bad} is ${got[bad]}, expected ${expected[bad]}`);
-    }
-    const t = await measureAsync([{ name: "input", run: runIn }, { name: "const", run: runConst }], options);
+    const t = await measureAsync([{ name: "input", run: prepared.input }, { name: "const", run: prepared.prepacked }], options);
     const gops = (key: string) => (2 * m * n * k) / (t.get(key) ?? Number.NaN) / 1e9;
     return {
-      label: label(what),
+      label: label(`MatMulInteger u8×s8→i32 ${m}×${n}×${k}`),
       value: gops("input"),
       unit: "GOP/s",
       seconds: t.get("input") ?? Number.NaN,
-      check: `all ${m * n} int32 results equal the naive product (B input and B prepacked)`,
+      check: prepared.check,
       variants: { "B prepacked": gops("const") },
-      notes: ["timed: session.run (inputs copied in, int32 C copied out); 'B prepacked': B an initializer"],
+      notes: prepared.notes,
     };
   } finally {
-    await sIn.release();
-    await sConst.release();
+    await prepared.release();
   }
 }
 

@@ -50,15 +50,69 @@ export function initTfjsWasm(): Promise<TfjsWasmInfo> {
   return ready;
 }
 
+/** A verified tf.matMul of fixed A and B, ready to be timed next to other contenders. */
+export interface PreparedMatmul {
+  readonly label: string;
+  /** The verification done once on the result. */
+  readonly check: string;
+  /** matMul + dataSync (C copied back to JS) + dispose: the call a user makes. */
+  readonly readback: () => void;
+  /** matMul + dispose, no readback (the wasm backend runs the kernel synchronously at the call). */
+  readonly kernel: () => void;
+  /** A new B tensor per run: upload + XNNPACK re-packing B + matMul + dataSync. */
+  readonly freshB: () => void;
+  readonly notes: readonly string[];
+  /** Frees the tensors. */
+  dispose(): void;
+}
+
+/**
+ * Sets up tf.matMul of A (m×k) by B (k×n), row-major f32, on the wasm backend with one thread:
+ * A and B tensors created once, the result checked once against a float64 naive product.
+ */
+export async function prepareMatmul(a: Float32Array, b: Float32Array, m: number, n: number, k: number): Promise<PreparedMatmul> {
+  if (a.length !== m * k || b.length !== k * n) throw new Error(`tfjs matMul: A has ${a.length} elements, B ${b.length}; expected ${m * k} and ${k * n}`);
+  const info = await initTfjsWasm();
+  const ta = tf.tensor2d(a, [m, k], "float32");
+  const tb = tf.tensor2d(b, [k, n], "float32");
+  const first = tf.matMul(ta, tb);
+  const check = checkMatmulF32(`tfjs-wasm matMul ${m}×${n}×${k}`, first.dataSync(), a, b, m, n, k);
+  first.dispose();
+  let sink = 0;
+  return {
+    label: `tfjs-wasm ${info.version} matMul f32 (${info.threads} thread, ${info.simd ? "SIMD" : "no SIMD"}, XNNPACK)`,
+    check,
+    readback: () => {
+      const c = tf.matMul(ta, tb);
+      sink += c.dataSync()[0];
+      c.dispose();
+    },
+    kernel: () => tf.matMul(ta, tb).dispose(),
+    freshB: () => {
+      const fresh = tf.tensor2d(b, [k, n], "float32");
+      const c = tf.matMul(ta, fresh);
+      sink += c.dataSync()[0];
+      c.dispose();
+      fresh.dispose(); // also drops the operator cached on it
+    },
+    notes: [
+      "tensors created once; timed: matMul + dataSync + dispose",
+      "B packed once: tfjs-wasm caches the XNNPACK operator (packed B) on B's tensor id; 'fresh B' re-uploads and re-packs B each run",
+    ],
+    dispose: () => {
+      if (Number.isNaN(sink)) throw new Error("tfjs matMul produced NaN");
+      ta.dispose();
+      tb.dispose();
+    },
+  };
+}
+
 /**
  * GFLOP/s (2·m·n·k per run) of tf.matMul of A (m×k) by B (k×n), row-major f32, on the wasm
- * backend with one thread. The A and B tensors are created once, outside the timing; a timed run
- * is matMul + dataSync (the product copied back to a JS Float32Array) + dispose. The result is
- * checked once against a float64 naive product.
+ * backend with one thread (see prepareMatmul); the figure is the readback variant.
  *
- * Variants measured in the same round-robin: "kernel only" (matMul + dispose, no readback; the
- * wasm backend runs the kernel synchronously at the call) and "fresh B" (a new B tensor per run:
- * B upload + XNNPACK re-packing B + matMul + dataSync).
+ * Variants measured in the same round-robin: "kernel only" (matMul + dispose, no readback) and
+ * "fresh B" (a new B tensor per run: B upload + XNNPACK re-packing B + matMul + dataSync).
  */
 export async function matmulGflops(
   a: Float32Array,
@@ -68,55 +122,27 @@ export async function matmulGflops(
   k: number,
   options: MeasureOptions = {},
 ): Promise<PeerFigure> {
-  if (a.length !== m * k || b.length !== k * n) throw new Error(`tfjs matMul: A has ${a.length} elements, B ${b.length}; expected ${m * k} and ${k * n}`);
-  const info = await initTfjsWasm();
-  const ta = tf.tensor2d(a, [m, k], "float32");
-  const tb = tf.tensor2d(b, [k, n], "float32");
+  const prepared = await prepareMatmul(a, b, m, n, k);
   try {
-    const first = tf.matMul(ta, tb);
-    const check = checkMatmulF32(`tfjs-wasm matMul ${m}×${n}×${k}`, first.dataSync(), a, b, m, n, k);
-    first.dispose();
-    let sink = 0;
     const t = measure(
       [
-        {
-          name: "readback",
-          run: () => {
-            const c = tf.matMul(ta, tb);
-            sink += c.dataSync()[0];
-            c.dispose();
-          },
-        },
-        { name: "kernel", run: () => tf.matMul(ta, tb).dispose() },
-        {
-          name: "freshB",
-          run: () => {
-            const fresh = tf.tensor2d(b, [k, n], "float32");
-            const c = tf.matMul(ta, fresh);
-            sink += c.dataSync()[0];
-            c.dispose();
-            fresh.dispose(); // also drops the operator cached on it
-          },
-        },
+        { name: "readback", run: prepared.readback },
+        { name: "kernel", run: prepared.kernel },
+        { name: "freshB", run: prepared.freshB },
       ],
       options,
     );
-    if (Number.isNaN(sink)) throw new Error("tfjs matMul produced NaN");
     const gflops = (key: string) => (2 * m * n * k) / (t.get(key) ?? Number.NaN) / 1e9;
     return {
-      label: `tfjs-wasm ${info.version} matMul f32 ${m}×${n}×${k} (${info.threads} thread, ${info.simd ? "SIMD" : "no SIMD"}, XNNPACK)`,
+      label: prepared.label.replace("matMul f32", `matMul f32 ${m}×${n}×${k}`),
       value: gflops("readback"),
       unit: "GFLOP/s",
       seconds: t.get("readback") ?? Number.NaN,
-      check,
+      check: prepared.check,
       variants: { "kernel only": gflops("kernel"), "fresh B": gflops("freshB") },
-      notes: [
-        "tensors created once; timed: matMul + dataSync + dispose",
-        "B packed once: tfjs-wasm caches the XNNPACK operator (packed B) on B's tensor id; 'fresh B' re-uploads and re-packs B each run",
-      ],
+      notes: prepared.notes,
     };
   } finally {
-    ta.dispose();
-    tb.dispose();
+    prepared.dispose();
   }
 }

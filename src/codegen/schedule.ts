@@ -32,6 +32,23 @@ export interface GemmSchedule {
    * only for targets with f64, see TargetCapabilities). Integer operands ignore it (exact i32).
    */
   readonly accumulator: "f32" | "f64";
+  /**
+   * Lanes of the target's vector registers the loop nest is laid out for (default 1: scalar).
+   * With 4, nr is a multiple of 4, each k step of a packed B sliver is nr/4 groups of 4
+   * consecutive values and each row of the mr×nr accumulators nr/4 groups of 4 columns, and the
+   * unit-stride case of packing is emitted with constant offsets — the shape a SIMD target's
+   * superword pass turns into mr·nr/4 vector accumulators (splat A × vector B), vector packing
+   * and a vector merge (src/targets/wasm/superword.ts). The kernel itself stays scalar IR with
+   * the same result: the interpreter and targets without SIMD run it as is.
+   */
+  readonly vector?: 1 | 4;
+  /**
+   * k steps per iteration of the micro-kernel's loop (default 1; a power of two up to 8, > 1
+   * only with pack). The packed panels' depth is padded with zeros to a multiple of it: a zero
+   * product added to an accumulator that starts at +0 changes nothing (the sum is never −0), so
+   * the result is that of unroll 1. Each accumulator's update stays one statement, in order of k.
+   */
+  readonly unroll?: 1 | 2 | 4 | 8;
 }
 
 /**
@@ -43,6 +60,16 @@ export interface GemmSchedule {
  * noise of 4×4 (0–10%), which keeps the code small.
  */
 export const JS_GEMM_SCHEDULE: GemmSchedule = Object.freeze({ mr: 4, nr: 4, kc: 256, mc: 64, nc: 512, pack: true, accumulator: "f64" });
+
+/**
+ * The wasm target's GEMM schedule: a 4×8 register tile in f32 (4 rows of A splat × 2 vectors of
+ * B = 8 f32x4 accumulators, 11 of x86-64's 16 vector registers), f32 accumulation (f64x2 would
+ * halve the width), a kc×nr B sliver (8 KiB) reused from L1 across the mc/mr tiles of a packed A
+ * block (64 KiB, L2). Integer operands of ≤ 16 bits go as k pairs (i32x4.dot_i16x8_s, see
+ * lower/gemm/gemm.ts). Measured with bench/gemm-compare.ts: 5×8, 6×8 (V8 spills), 4×12, kc 128
+ * or 512, mc 128, nc 256 or 1024 were slower or within noise, and unroll 2 or 4 was 10–30 % slower.
+ */
+export const WASM_GEMM_SCHEDULE: GemmSchedule = Object.freeze({ mr: 4, nr: 8, kc: 256, mc: 64, nc: 512, pack: true, accumulator: "f32", vector: 4 });
 
 const MAX_TILE_ACCUMULATORS = 64;
 
@@ -63,5 +90,17 @@ export function checkGemmSchedule(schedule: GemmSchedule): GemmSchedule {
   if (typeof schedule.pack !== "boolean") throw new Error("GEMM schedule: pack must be a boolean");
   if (schedule.accumulator !== "f32" && schedule.accumulator !== "f64")
     throw new Error(`GEMM schedule: accumulator must be "f32" or "f64", got ${JSON.stringify(schedule.accumulator)}`);
+  const vector = schedule.vector ?? 1;
+  if (vector !== 1 && vector !== 4) throw new Error(`GEMM schedule: vector must be 1 or 4, got ${JSON.stringify(schedule.vector)}`);
+  if (vector > 1) {
+    if (schedule.nr % vector !== 0) throw new Error(`GEMM schedule: with vector ${vector}, nr (${schedule.nr}) must be a multiple of ${vector}`);
+    if (!schedule.pack) throw new Error(`GEMM schedule: vector ${vector} needs pack: true (the vector micro-kernel reads packed panels)`);
+  }
+  const unroll = schedule.unroll ?? 1;
+  if (![1, 2, 4, 8].includes(unroll)) throw new Error(`GEMM schedule: unroll must be 1, 2, 4 or 8, got ${JSON.stringify(schedule.unroll)}`);
+  if (unroll > 1) {
+    if (!schedule.pack) throw new Error(`GEMM schedule: unroll ${unroll} needs pack: true (the packed panels' depth is padded with zeros)`);
+    if (schedule.kc % unroll !== 0) throw new Error(`GEMM schedule: kc (${schedule.kc}) must be a multiple of unroll (${unroll})`);
+  }
   return schedule;
 }

@@ -1,11 +1,13 @@
 /**
- * The wasm target for kernel packages: the SIMD module and a scalar fallback, each as .wat and
- * .wasm, the binaries embedded as base64 in a JS module (so Node and browsers load them alike,
- * without fetch or fs), and the shipped backend that instantiates them.
+ * The wasm target for kernel packages: the SIMD module, its relaxed-SIMD twin (the GEMM
+ * micro-kernel with f32x4.relaxed_madd) and a scalar fallback, each as .wat and .wasm, the
+ * binaries embedded as base64 in a JS module (so Node and browsers load them alike, without
+ * fetch or fs), and the shipped backend that instantiates the first one the engine validates.
+ * The GEMM is laid out by WASM_GEMM_SCHEDULE (f32x4 register tile, see schedule.ts).
  */
 import { readFileSync } from "node:fs";
 import type { Target } from "../target.ts";
-import { JS_GEMM_SCHEDULE } from "../../codegen/schedule.ts";
+import { WASM_GEMM_SCHEDULE } from "../../codegen/schedule.ts";
 import { createWasmAssembler } from "./assemble.ts";
 import { compileWasmWith } from "./load.ts";
 
@@ -17,18 +19,28 @@ const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
 export const wasmTarget: Target = {
   name: "wasm",
   description: "WebAssembly with 128-bit SIMD, scalar WebAssembly where SIMD is missing",
-  gemmSchedule: JS_GEMM_SCHEDULE,
+  gemmSchedule: WASM_GEMM_SCHEDULE,
   files: async (compiled) => {
     const assembler = await createWasmAssembler();
-    const simd = compileWasmWith(assembler, compiled.module);
+    // Built regardless of this engine; the shipped backend takes the first module its engine
+    // validates, in this order: relaxed SIMD, SIMD, scalar.
+    const relaxed = compileWasmWith(assembler, compiled.module, { relaxed: true });
+    const simd = compileWasmWith(assembler, compiled.module, { relaxed: false });
     const scalar = compileWasmWith(assembler, compiled.module, { vectorize: false });
-    const modules = { simd: { wasm: base64(simd.wasm), minPages: simd.minPages }, scalar: { wasm: base64(scalar.wasm), minPages: scalar.minPages } };
+    const entry = (m: typeof simd) => ({ wasm: base64(m.wasm), minPages: m.minPages });
+    const modules = { ...(relaxed.relaxed ? { relaxed: entry(relaxed) } : {}), simd: entry(simd), scalar: entry(scalar) };
     const signatures = simd.kernels.map((k) => ({ name: k.name, params: k.params }));
     return {
       backend: "wasm/backend.js",
       files: [
         { path: "wasm/kernels.wat", contents: simd.wat },
         { path: "wasm/kernels.wasm", contents: simd.wasm },
+        ...(relaxed.relaxed
+          ? [
+              { path: "wasm/kernels-relaxed.wat", contents: relaxed.wat },
+              { path: "wasm/kernels-relaxed.wasm", contents: relaxed.wasm },
+            ]
+          : []),
         { path: "wasm/kernels-scalar.wat", contents: scalar.wat },
         { path: "wasm/kernels-scalar.wasm", contents: scalar.wasm },
         {

@@ -82,7 +82,7 @@ export function renderExpr(e: SimdExpr, cx: ExprContext): string {
     case "convert":
       return renderConvert(e.op, isVector(e.type), r(e.arg));
     case "load":
-      return isVector(e.type) ? vectorLoad(e.buffer, e.type, r(e.index), cx) : scalarLoad(e.buffer, e.type, r(e.index), cx);
+      return isVector(e.type) ? vectorLoad(e.buffer, e.type, e.index, cx) : scalarLoad(e.buffer, e.type, e.index, cx);
     case "lookup": {
       const table = cx.table(e.table);
       checkLookup(table.storage, e.type, e.table);
@@ -92,6 +92,10 @@ export function renderExpr(e: SimdExpr, cx: ExprContext): string {
     case "splat": {
       const lane = laneType(e.type);
       if (e.arg.kind === "const") return v128Const(Array(4).fill(constBits(lane, e.arg.value, true)));
+      if (e.arg.kind === "load" && storageBytes(cx.storage(e.arg.buffer)) === 4) {
+        checkStorage(cx.storage(e.arg.buffer), e.arg.type, `load from ${e.arg.buffer}`);
+        return memoryOp("v128.load32_splat", 4, e.arg.buffer, e.arg.index, cx);
+      }
       const x = r(e.arg);
       return lane === "f32" ? `(f32x4.splat ${x})` : lane === "bool" ? `(i32x4.splat (i32.sub (i32.const 0) ${x}))` : `(i32x4.splat ${x})`;
     }
@@ -114,6 +118,10 @@ export function renderExpr(e: SimdExpr, cx: ExprContext): string {
       for (let k = 1; k < 4; k++) v = `(${shape}.replace_lane ${k} ${v} ${arg(e.args[k])})`;
       return v;
     }
+    case "madd":
+      return `(f32x4.relaxed_madd ${r(e.a)} ${r(e.b)} ${r(e.c)})`;
+    case "dot":
+      return `(i32x4.dot_i16x8_s ${r(e.a)} ${r(e.b)})`;
     default:
       return assertNever(e, "expression");
   }
@@ -263,11 +271,36 @@ function renderConvert(op: ConvertOp, vector: boolean, x: string): string {
   }
 }
 
-/** The byte address of element `index` of a buffer parameter. */
-export function elementAddress(buffer: string, index: string, cx: ExprContext): string {
-  const shift = Math.log2(storageBytes(cx.storage(buffer)));
-  const offset = shift === 0 ? index : `(i32.shl ${index} (i32.const ${shift}))`;
-  return `(i32.add (local.get ${cx.bufferBase(buffer)}) ${offset})`;
+/**
+ * Every buffer starts at or above this byte offset (the module's heap_base is never lower, and
+ * the host allocates buffers above heap_base). It makes folding a constant into a memory
+ * instruction's offset exact: for an in-range index X + c with 0 < c·bytes ≤ this, the address
+ * operand base + X·bytes is ≥ base − c·bytes ≥ 0, so its i32 arithmetic does not wrap.
+ */
+export const MIN_BUFFER_OFFSET = 1024;
+
+/**
+ * The memory operand of element `index` of a buffer parameter: a byte address expression and a
+ * constant `offset=` (an index X + c, c > 0 small, addresses X and folds c, see MIN_BUFFER_OFFSET).
+ */
+export function elementAddress(buffer: string, index: SimdExpr, cx: ExprContext): { readonly address: string; readonly offset: string } {
+  const bytes = storageBytes(cx.storage(buffer));
+  let element = index;
+  let folded = 0;
+  if (index.kind === "binary" && index.op === "add" && index.type === "i32" && index.b.kind === "const" && index.b.value > 0 && index.b.value * bytes <= MIN_BUFFER_OFFSET) {
+    element = index.a;
+    folded = index.b.value * bytes;
+  }
+  const x = renderExpr(element, cx);
+  const shift = Math.log2(bytes);
+  const scaled = shift === 0 ? x : `(i32.shl ${x} (i32.const ${shift}))`;
+  return { address: `(i32.add (local.get ${cx.bufferBase(buffer)}) ${scaled})`, offset: folded === 0 ? "" : `offset=${folded} ` };
+}
+
+/** `(op offset=… align=… lane address operands…)`: a memory instruction on element `index`. */
+function memoryOp(op: string, align: number | null, buffer: string, index: SimdExpr, cx: ExprContext, operands = "", lane: number | null = null): string {
+  const { address, offset } = elementAddress(buffer, index, cx);
+  return `(${op} ${offset}${align === null ? "" : `align=${align} `}${lane === null ? "" : `${lane} `}${address}${operands})`;
 }
 
 /** Throws unless a value of IR type `type` may be loaded from / stored to `storage`. */
@@ -279,28 +312,27 @@ export function checkStorage(storage: StorageType, type: ValueType, what: string
 
 const SCALAR_LOAD: Record<StorageType, string> = { f32: "f32.load", i32: "i32.load", u32: "i32.load", u16: "i32.load16_u", u8: "i32.load8_u", i8: "i32.load8_s" };
 
-function scalarLoad(buffer: string, type: ValueType, index: string, cx: ExprContext): string {
+function scalarLoad(buffer: string, type: ValueType, index: SimdExpr, cx: ExprContext): string {
   const storage = cx.storage(buffer);
   checkStorage(storage, type, `load from ${buffer}`);
-  return `(${SCALAR_LOAD[storage]} ${elementAddress(buffer, index, cx)})`;
+  return memoryOp(SCALAR_LOAD[storage], null, buffer, index, cx);
 }
 
 /** 4 consecutive elements widened to 32-bit lanes; narrow loads read exactly 4 elements. */
-function vectorLoad(buffer: string, type: ValueType, index: string, cx: ExprContext): string {
+function vectorLoad(buffer: string, type: ValueType, index: SimdExpr, cx: ExprContext): string {
   const storage = cx.storage(buffer);
   checkStorage(storage, type, `load from ${buffer}`);
-  const address = elementAddress(buffer, index, cx);
   switch (storage) {
     case "f32":
     case "i32":
     case "u32":
-      return `(v128.load align=4 ${address})`;
+      return memoryOp("v128.load", 4, buffer, index, cx);
     case "u16":
-      return `(v128.load16x4_u align=2 ${address})`;
+      return memoryOp("v128.load16x4_u", 2, buffer, index, cx);
     case "u8":
     case "i8": {
       const s = storage === "u8" ? "u" : "s";
-      return `(i32x4.extend_low_i16x8_${s} (i16x8.extend_low_i8x16_${s} (v128.load32_zero align=1 ${address})))`;
+      return `(i32x4.extend_low_i16x8_${s} (i16x8.extend_low_i8x16_${s} ${memoryOp("v128.load32_zero", 1, buffer, index, cx)}))`;
     }
     default:
       return assertNever(storage, "storage type");
@@ -308,27 +340,26 @@ function vectorLoad(buffer: string, type: ValueType, index: string, cx: ExprCont
 }
 
 /** A store statement: narrow storage keeps the low bits of each lane (as the scalar stores do). */
-export function renderStore(buffer: string, index: string, value: SimdExpr, cx: ExprContext): string {
+export function renderStore(buffer: string, index: SimdExpr, value: SimdExpr, cx: ExprContext): string {
   const storage = cx.storage(buffer);
   const type = simdTypeOf(value);
   checkStorage(storage, type, `store to ${buffer}`);
-  const address = elementAddress(buffer, index, cx);
   const v = renderExpr(value, cx);
   if (!isVector(type)) {
     const op = storage === "f32" ? "f32.store" : storage === "u16" ? "i32.store16" : storage === "u8" || storage === "i8" ? "i32.store8" : "i32.store";
-    return `(${op} ${address} ${v})`;
+    return memoryOp(op, null, buffer, index, cx, ` ${v}`);
   }
   const zero = "(v128.const i32x4 0 0 0 0)";
   switch (storage) {
     case "f32":
     case "i32":
     case "u32":
-      return `(v128.store align=4 ${address} ${v})`;
+      return memoryOp("v128.store", 4, buffer, index, cx, ` ${v}`);
     case "u16":
-      return `(v128.store64_lane align=2 0 ${address} (i8x16.shuffle 0 1 4 5 8 9 12 13 0 0 0 0 0 0 0 0 ${v} ${zero}))`;
+      return memoryOp("v128.store64_lane", 2, buffer, index, cx, ` (i8x16.shuffle 0 1 4 5 8 9 12 13 0 0 0 0 0 0 0 0 ${v} ${zero})`, 0);
     case "u8":
     case "i8":
-      return `(v128.store32_lane align=1 0 ${address} (i8x16.shuffle 0 4 8 12 0 0 0 0 0 0 0 0 0 0 0 0 ${v} ${zero}))`;
+      return memoryOp("v128.store32_lane", 1, buffer, index, cx, ` (i8x16.shuffle 0 4 8 12 0 0 0 0 0 0 0 0 0 0 0 0 ${v} ${zero})`, 0);
     default:
       return assertNever(storage, "storage type");
   }

@@ -1,6 +1,7 @@
 /**
- * Loads rendered wasm kernels in memory. compileWasm: vectorize → render → assemble (wabt) →
- * WebAssembly.validate, falling back to the scalar module on an engine without SIMD.
+ * Loads rendered wasm kernels in memory. compileWasm: vectorize (element loops) → superword
+ * (GEMM tiles, packing, merges; relaxed madd where the engine has it) → render → assemble (wabt)
+ * → WebAssembly.validate, falling back to the scalar module on an engine without SIMD.
  * instantiateWasm: synchronous, with a growable imported memory. Two calling conventions:
  * `kernels` takes typed arrays and numbers like the JS target's (arrays are copied in before
  * and copied back out after the call), `raw` takes byte offsets into `heap` for tensors kept
@@ -14,6 +15,7 @@ import { createWasmAssembler, engineHasRelaxedSimd, type WasmAssembler } from ".
 import { instantiateWasm as instantiateShipped, type WasmHeap } from "../../package-runtime/wasm-runtime.js";
 import { renderWasm, wasmLayout } from "./render.ts";
 import type { SimdModule } from "./simd-ir.ts";
+import { superwordModule, type SuperwordReport } from "./superword.ts";
 import { vectorizeModule, type LoopReport } from "./vectorize.ts";
 
 /** Same convention as a JS-target kernel: typed arrays (or array-likes) and numbers, positionally. */
@@ -32,31 +34,46 @@ export interface CompiledWasm {
   readonly simd: boolean;
   /** What the vectorizer did with each loop. */
   readonly loops: readonly LoopReport[];
-  /** Whether the engine validates relaxed SIMD; kernels use only plain SIMD until the GEMM needs it. */
+  /** Whether the engine validates relaxed SIMD. */
   readonly relaxedSimd: boolean;
+  /** Whether this binary uses relaxed SIMD (the GEMM's f32x4.relaxed_madd). */
+  readonly relaxed: boolean;
+  /** What the superword pass packed in each kernel (empty without SIMD). */
+  readonly superword: readonly SuperwordReport[];
 }
 
 export interface WasmOptions {
-  /** Vectorize element loops (default true). */
+  /** Vectorize element loops and pack superword groups (default true). */
   readonly vectorize?: boolean;
+  /**
+   * Relaxed SIMD in the GEMM micro-kernel (f32x4.relaxed_madd): "auto" (default) where the
+   * engine validates it, true to build it regardless (for a package: the loader checks), false
+   * for the plain-SIMD kernel, which is bit-identical to the interpreter.
+   */
+  readonly relaxed?: boolean | "auto";
 }
 
 /** Renders and assembles a module (synchronous once an assembler exists). */
 export function compileWasmWith(assembler: WasmAssembler, module: KernelModule, options: WasmOptions = {}): CompiledWasm {
   const kernels = module.kernels.map((k) => ({ name: k.name, params: k.params }));
-  const build = (ir: SimdModule) => {
-    const wat = renderWasm(ir);
-    return { wat, wasm: assembler.assemble(wat), minPages: wasmLayout(ir).minPages };
-  };
   const relaxedSimd = engineHasRelaxedSimd(assembler);
+  const relaxed = options.relaxed === undefined || options.relaxed === "auto" ? relaxedSimd : options.relaxed;
+  const build = (ir: SimdModule, relaxedInstructions: boolean) => {
+    const wat = renderWasm(ir);
+    return { wat, wasm: assembler.assemble(wat, { relaxedSimd: relaxedInstructions }), minPages: wasmLayout(ir).minPages };
+  };
   if (options.vectorize !== false) {
     const vectorized = vectorizeModule(module);
-    const built = build(vectorized.module);
-    if (WebAssembly.validate(built.wasm)) return { ...built, kernels, simd: true, loops: vectorized.loops, relaxedSimd };
+    const packed = superwordModule(vectorized.module, { relaxedMadd: relaxed });
+    const fused = packed.reports.some((r) => r.fused > 0);
+    const built = build(packed.module, fused);
+    // A relaxed build asked for explicitly is returned as is: its loader validates it.
+    if ((fused && options.relaxed === true) || WebAssembly.validate(built.wasm))
+      return { ...built, kernels, simd: true, loops: vectorized.loops, relaxedSimd, relaxed: fused, superword: packed.reports };
   }
-  const built = build(module);
+  const built = build(module, false);
   if (!WebAssembly.validate(built.wasm)) throw new Error("this engine rejects the kernels' WebAssembly module (it needs saturating float-to-int conversions)");
-  return { ...built, kernels, simd: false, loops: [], relaxedSimd };
+  return { ...built, kernels, simd: false, loops: [], relaxedSimd, relaxed: false, superword: [] };
 }
 
 /** Renders and assembles a module, starting wabt for it. */

@@ -2,10 +2,11 @@
  * The wasm target's renderer: a pure function from (vectorized) IR to WebAssembly text. One
  * memory imported as `env.memory`; each kernel is an exported function whose buffer parameters
  * are i32 byte offsets into it; constant tables sit in a data segment at address 0 and the
- * module exports `heap_base`, the first byte the host may allocate. No mutable globals.
+ * module exports `heap_base`, the first byte the host may allocate (buffers live at or above it).
+ * No mutable globals.
  */
 import { assertNever, type StorageType, type Table, type TargetCapabilities } from "../../codegen/ir/nodes.ts";
-import { type ExprContext, renderExpr, renderStore, wasmType, type WasmType } from "./instructions.ts";
+import { type ExprContext, MIN_BUFFER_OFFSET, renderExpr, renderStore, wasmType, type WasmType } from "./instructions.ts";
 import { bytesLiteral, f32Bits, intBits, watId } from "./literals.ts";
 import { simdTypeOf, type SimdKernel, type SimdModule, type SimdStmt } from "./simd-ir.ts";
 
@@ -22,7 +23,7 @@ export interface WasmLayout {
   /** Byte offset of each kernel's tables, by kernel name then table name. */
   readonly tables: ReadonlyMap<string, ReadonlyMap<string, { readonly offset: number; readonly storage: Table["storage"] }>>;
   readonly data: Uint8Array;
-  /** First free byte (16-aligned, ≥ 16 so that 0 is never a buffer). */
+  /** First free byte (16-aligned, ≥ MIN_BUFFER_OFFSET: constant index offsets fold into memory operands). */
   readonly heapBase: number;
   /** Pages the imported memory must have at instantiation. */
   readonly minPages: number;
@@ -70,7 +71,7 @@ export function wasmLayout(module: SimdModule): WasmLayout {
     data.set(c, at);
     at += c.length;
   }
-  const heapBase = Math.max(TABLE_ALIGN, end);
+  const heapBase = Math.max(MIN_BUFFER_OFFSET, end);
   return { tables, data, heapBase, minPages: Math.max(1, Math.ceil(heapBase / PAGE_BYTES)) };
 }
 
@@ -130,7 +131,7 @@ function renderStmts(stmts: readonly SimdStmt[], cx: ExprContext, locals: Locals
         out.push(`${indent}(local.set ${locals.get(s.name, wasmType(simdTypeOf(s.value)))} ${r(s.value)})`);
         break;
       case "store":
-        out.push(`${indent}${renderStore(s.buffer, r(s.index), s.value, cx)}`);
+        out.push(`${indent}${renderStore(s.buffer, s.index, s.value, cx)}`);
         break;
       case "for": {
         if (!Number.isInteger(s.step) || s.step <= 0 || s.step > 0x7fffffff) throw new Error(`loop ${s.index}: step ${s.step} must be a positive integer`);

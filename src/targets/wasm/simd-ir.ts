@@ -25,7 +25,18 @@ export type SimdExpr =
   | { readonly kind: "splat"; readonly type: VectorType; readonly arg: SimdExpr }
   | { readonly kind: "extract"; readonly type: ScalarType; readonly lane: number; readonly arg: SimdExpr }
   /** The vector whose lane k is args[k] (scalars of the lane type). */
-  | { readonly kind: "lanes"; readonly type: VectorType; readonly args: Lanes4<SimdExpr> };
+  | { readonly kind: "lanes"; readonly type: VectorType; readonly args: Lanes4<SimdExpr> }
+  /**
+   * a·b + c per lane, relaxed SIMD (f32x4.relaxed_madd): the engine may round the product or
+   * not (fused), so it is |a·b + c − result| ≤ one f32 rounding of each step, never more. Only
+   * in modules for engines that validate relaxed SIMD.
+   */
+  | { readonly kind: "madd"; readonly type: "f32x4"; readonly a: SimdExpr; readonly b: SimdExpr; readonly c: SimdExpr }
+  /**
+   * Lane k: lo(a_k)·lo(b_k) + hi(a_k)·hi(b_k), where lo and hi are the sign-extended low and high
+   * 16 bits of the i32 lane, the sum wrapping like i32 add (i32x4.dot_i16x8_s, plain SIMD).
+   */
+  | { readonly kind: "dot"; readonly type: "i32x4"; readonly a: SimdExpr; readonly b: SimdExpr };
 
 export type SimdStmt =
   | { readonly kind: "let"; readonly name: string; readonly value: SimdExpr }

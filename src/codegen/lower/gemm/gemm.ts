@@ -27,16 +27,20 @@
  * - i32 (both operands integer formats without tensor scaling): codes sign-extended to i32,
  *   exact i32 multiply-accumulate over the whole depth (k blocks carried in the `accumulator`
  *   scratch), then v = f32(sum)·2^−(fractionBitsA + fractionBitsB) and C ← α·v + β·C once.
+ *   Under a vector schedule, operands that fit in 16 bits are packed as pairs of k steps, one
+ *   i32 word (low half step 2q, high half step 2q + 1, sign-extended), and each word pair adds
+ *   lo·lo + hi·hi — the lane arithmetic of i32x4.dot_i16x8_s; integer sums do not depend on
+ *   the order, so C is the same.
  *   Exact while |sum| < 2^31, guaranteed for k ≤ maxK = ⌊(2^31 − 1) / (maxAbsA·maxAbsB)⌋
  *   (int8: 2^17 − 1, since |a·b| ≤ 2^14): the caller must check k ≤ maxK.
  * - α = 0 or k = 0: C ← β·C without reading A or B (C ← 0 when β = 0, NaNs in C ignored).
  */
 import type { ResolvedFormat } from "../../../dsl/resolved.ts";
-import { add, eq, f32, ge, i32, kernel, le, load, min, mul, ne, or, ref, select, sub, widen, type Builder } from "../../ir/build.ts";
+import { add, and, eq, f32, ge, i32, kernel, le, load, min, mul, ne, or, ref, select, shr, sub, widen, type Builder } from "../../ir/build.ts";
 import type { Expr, Kernel, Param } from "../../ir/nodes.ts";
 import { checkGemmSchedule, type GemmSchedule } from "../../schedule.ts";
 import { operandDecoder, type OperandDecoder } from "./operand.ts";
-import { F32_ACCUMULATION, F64_ACCUMULATION, I32_ACCUMULATION, lowerPackPanel, packedSliver, unpackedSliver, type Accumulation, type OperandView } from "./panels.ts";
+import { F32_ACCUMULATION, F64_ACCUMULATION, I32_ACCUMULATION, lowerPackPairs, lowerPackPanel, packedSliver, pairProduct, unpackedSliver, type Accumulation, type OperandView } from "./panels.ts";
 import { blockMerge, forTileElements, lowerIntegerMerge, lowerMicroKernel, storeMerged } from "./tile.ts";
 
 export interface GemmOptions {
@@ -97,7 +101,12 @@ interface Plan {
   readonly b: OperandDecoder;
   readonly accumulation: Accumulation;
   readonly maxK: number | null;
+  /** Integer operands packed as 16-bit pairs of k steps (see the file comment). */
+  readonly pairs: boolean;
 }
+
+/** Largest |integer| a 16-bit half of a packed pair holds for every operand of a format. */
+const MAX_PAIR_HALF = 2 ** 15 - 1;
 
 function plan(options: GemmOptions): Plan {
   const schedule = checkGemmSchedule(options.schedule);
@@ -112,16 +121,18 @@ function plan(options: GemmOptions): Plan {
     b,
     accumulation: integer ? I32_ACCUMULATION : schedule.accumulator === "f64" ? F64_ACCUMULATION : F32_ACCUMULATION,
     maxK: integer ? maxK : null,
+    pairs: integer && (schedule.vector ?? 1) > 1 && (a.integer?.maxAbs ?? Infinity) <= MAX_PAIR_HALF && (b.integer?.maxAbs ?? Infinity) <= MAX_PAIR_HALF,
   };
 }
 
 function scratchOf(p: Plan): GemmScratchBuffer[] {
   const { mr, nr, kc, mc, nc, pack } = p.schedule;
+  const unroll = p.schedule.unroll ?? 1;
   const storage = p.accumulation.operand;
   const list: GemmScratchBuffer[] = [];
   if (pack) {
-    list.push({ name: "packA", storage, factors: [{ dim: "m", multiple: mr, block: mc }, { dim: "k", multiple: 1, block: kc }], needed: "always" });
-    list.push({ name: "packB", storage, factors: [{ dim: "n", multiple: nr, block: nc }, { dim: "k", multiple: 1, block: kc }], needed: "always" });
+    list.push({ name: "packA", storage, factors: [{ dim: "m", multiple: mr, block: mc }, { dim: "k", multiple: unroll, block: kc }], needed: "always" });
+    list.push({ name: "packB", storage, factors: [{ dim: "n", multiple: nr, block: nc }, { dim: "k", multiple: unroll, block: kc }], needed: "always" });
   }
   if (p.accumulation.type === "i32") {
     list.push({ name: "accumulator", storage: "i32", factors: [{ dim: "m", multiple: 1, block: null }, { dim: "n", multiple: 1, block: nc }], needed: "k>kc" });
@@ -219,6 +230,8 @@ function views(b: Builder, p: Plan, m: Expr, n: Expr, k: Expr): { a: OperandView
 /** jc → pc (pack B) → ic (pack A) → jr → ir → micro-kernel + merge. */
 function lowerProduct(b: Builder, p: Plan, m: Expr, n: Expr, k: Expr, alpha: Expr, beta: Expr): void {
   const { mr, nr, kc, mc, nc, pack } = p.schedule;
+  const vector = p.schedule.vector ?? 1;
+  const unroll = p.schedule.unroll ?? 1;
   const acc = p.accumulation;
   const view = views(b, p, m, n, k);
   const alphaAcc = acc.type === "f64" ? b.let("alpha_wide", widen(alpha)) : alpha;
@@ -230,18 +243,25 @@ function lowerProduct(b: Builder, p: Plan, m: Expr, n: Expr, k: Expr, alpha: Exp
     const ncb = jLoop.let("ncb", min(i32(nc), sub(n, jc)));
     jLoop.for("pc", i32(0), k, (pc, pLoop) => {
       const kcb = pLoop.let("kcb", min(i32(kc), sub(k, pc)));
+      // Packed steps: kcb (or ⌈kcb/2⌉ pairs) rounded up to the unroll (zero padded, see GemmSchedule.unroll).
+      const steps = p.pairs ? pLoop.let("pair_steps", shr(add(kcb, i32(1)), i32(1))) : kcb;
+      const depth = unroll === 1 ? steps : pLoop.let("steps_padded", and(add(steps, i32(unroll - 1)), i32(-unroll)));
+      const packPanel = (builder: Builder, view: OperandView, panel: string, r: number, laneStart: Expr, laneCount: Expr) =>
+        p.pairs
+          ? lowerPackPairs(builder, view, panel, r, laneStart, laneCount, pc, kcb, depth, vector)
+          : lowerPackPanel(builder, view, panel, r, laneStart, laneCount, pc, kcb, depth, vector);
       const first = pLoop.let("first", eq(pc, i32(0)));
       const last = pLoop.let("last", ge(add(pc, kcb), k));
       const merge = blockMerge(pLoop, alphaAcc, beta, first);
-      if (pack) lowerPackPanel(pLoop, view.b, "packB", nr, jc, ncb, pc, kcb);
+      if (pack) packPanel(pLoop, view.b, "packB", nr, jc, ncb);
       pLoop.for("ic", i32(0), m, (ic, iLoop) => {
         const mcb = iLoop.let("mcb", min(i32(mc), sub(m, ic)));
-        if (pack) lowerPackPanel(iLoop, view.a, "packA", mr, ic, mcb, pc, kcb);
+        if (pack) packPanel(iLoop, view.a, "packA", mr, ic, mcb);
         iLoop.for("jr", i32(0), ncb, (jr, jrLoop) => {
           jrLoop.for("ir", i32(0), mcb, (ir, tile) => {
-            const aSource = pack ? packedSliver(tile, "packA", acc.operand, mr, mul(ir, kcb)) : unpackedSliver(tile, view.a, mr, add(ic, ir), pc);
-            const bSource = pack ? packedSliver(tile, "packB", acc.operand, nr, mul(jr, kcb)) : unpackedSliver(tile, view.b, nr, add(jc, jr), pc);
-            const sums = lowerMicroKernel(tile, acc, mr, nr, kcb, aSource, bSource);
+            const aSource = pack ? packedSliver(tile, "packA", acc.operand, mr, mul(ir, depth)) : unpackedSliver(tile, view.a, mr, add(ic, ir), pc);
+            const bSource = pack ? packedSliver(tile, "packB", acc.operand, nr, mul(jr, depth)) : unpackedSliver(tile, view.b, nr, add(jc, jr), pc);
+            const sums = lowerMicroKernel(tile, acc, mr, nr, depth, aSource, bSource, unroll, p.pairs ? pairProduct : mul);
             const row0 = tile.let("row0", add(ic, ir));
             const col0 = tile.let("col0", add(jc, jr));
             const place = {

@@ -8,7 +8,7 @@ import type { Expr } from "../../ir/nodes.ts";
 import { plus, type Accumulation, type SliverSource } from "./panels.ts";
 
 /**
- * Emits the k loop and returns the accumulators, acc[i][j] = Σ_p a(i, p)·b(p, j) in order of p,
+ * Emits the k loop and returns the accumulators, acc[i][j] = Σ_p product(a(i, p), b(p, j)) in order of p,
  * in the accumulation's type (an f64 accumulator widens the mr + nr values of a step once each,
  * so every product is exact and only the sums round).
  */
@@ -20,16 +20,23 @@ export function lowerMicroKernel(
   depth: Expr,
   a: SliverSource,
   bSource: SliverSource,
+  unroll = 1,
+  product: (a: Expr, b: Expr) => Expr = mul,
 ): Expr[][] {
   const acc = Array.from({ length: mr }, () => Array.from({ length: nr }, () => b.var("acc", accumulation.zero)));
   b.for("p", i32(0), depth, (p, body) => {
     const wide = (values: readonly Expr[]) => (accumulation.type === "f64" ? values.map((v) => body.let("w", widen(v))) : values);
-    const av = wide(a.values(body, p));
-    const bv = wide(bSource.values(body, p));
-    for (let i = 0; i < mr; i++) for (let j = 0; j < nr; j++) body.assign(acc[i][j].name, add(acc[i][j].ref, mul(av[i], bv[j])));
-    a.advance(body);
-    bSource.advance(body);
-  });
+    const steps = Array.from({ length: unroll }, (_, u) => ({ a: wide(a.values(body, p, u)), b: wide(bSource.values(body, p, u)) }));
+    // One update per accumulator and iteration, the unrolled steps chained in order of k.
+    for (let i = 0; i < mr; i++) {
+      for (let j = 0; j < nr; j++) {
+        const sum = steps.reduce((s, step) => add(s, product(step.a[i], step.b[j])), acc[i][j].ref);
+        body.assign(acc[i][j].name, sum);
+      }
+    }
+    a.advance(body, unroll);
+    bSource.advance(body, unroll);
+  }, unroll);
   return acc.map((row) => row.map((v) => v.ref));
 }
 
