@@ -1,5 +1,5 @@
-// The WebAssembly backend of a numforge kernel package: the SIMD module where the engine
-// validates it, else the scalar one; null (so the entry falls back to JS) without WebAssembly.
+// The WebAssembly backend of a numforge kernel package: the first module the engine validates,
+// in the order shipped (relaxed SIMD, SIMD, scalar); null (the entry falls back to JS) without WebAssembly.
 import { modules, kernels } from "./binary.js";
 import { instantiateWasm } from "../wasm-runtime.js";
 

@@ -1,10 +1,10 @@
 /**
  * Where the runtime's generated kernels come from: a KernelSource compiles a format once
- * (compileFormat with the JS schedule) for one target and hands out its kernels, callable
+ * (compileFormat with the target's GEMM schedule) for one target and hands out its kernels, callable
  * positionally as the plans (run-plan.js) and the GEMM description expect.
  */
 import { compileFormat, type CompiledFormat } from "../../codegen/compile.ts";
-import { JS_GEMM_SCHEDULE } from "../../codegen/schedule.ts";
+import { JS_GEMM_SCHEDULE, WASM_GEMM_SCHEDULE } from "../../codegen/schedule.ts";
 import type { ResolvedFormat } from "../../dsl/resolved.ts";
 import type { PlanKernel } from "../../package-runtime/run-plan.js";
 import { loadJs } from "../../targets/js/load.ts";
@@ -56,7 +56,7 @@ export function jsKernelSource(): KernelSource {
 /** The wasm target (SIMD where the engine validates it, else scalar), synchronous once wabt is up. */
 export function wasmKernelSourceWith(assembler: WasmAssembler): KernelSource {
   return cached("wasm", (format) => {
-    const compiled = compileFormat(format, JS_GEMM_SCHEDULE);
+    const compiled = compileFormat(format, WASM_GEMM_SCHEDULE);
     const wasm = instantiateWasm(compileWasmWith(assembler, compiled.module));
     return { compiled, kernels: wasm.kernels as unknown as Kernels, wasm };
   });
