@@ -1,6 +1,6 @@
 /**
- * Types of run-plan.js: the plan data (structurally the same as numforge's src/codegen/plan.ts,
- * restated here because kernel packages ship this file without numforge) and the runner.
+ * Types of run-plan.js: the plan data (the one definition; numforge's src/codegen/plan.ts
+ * re-exports it, and kernel packages ship this file without numforge) and the runner.
  */
 
 export type StorageType = "f32" | "i32" | "u32" | "u16" | "u8" | "i8";

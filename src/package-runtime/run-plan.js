@@ -4,7 +4,7 @@
  * each kernel's parameter order, and returns the outputs, the metadata and the next state.
  *
  * Shipped verbatim in generated packages and used by numforge itself: plain ES2022, no imports.
- * The plan format is numforge's src/codegen/plan.ts; sizeOf below must stay equal to its sizeOf.
+ * The plan types are declared in run-plan.d.ts; numforge's src/codegen/plan.ts re-exports them and sizeOf.
  */
 
 /** @typedef {import("./run-plan.js").OpPlan} OpPlan */
