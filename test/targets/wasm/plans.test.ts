@@ -6,13 +6,13 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { lowerFormat } from "../../../src/codegen/lower/plans.ts";
-import type { ResolvedFormat, ResolvedScaling } from "../../../src/dsl/resolved.ts";
+import type { ResolvedFormat } from "../../../src/dsl/resolved.ts";
 import { counterRandom } from "../../../src/dsl/semantics/random.ts";
 import { loadJs } from "../../../src/targets/js/load.ts";
 import { createWasmAssembler, type WasmAssembler } from "../../../src/targets/wasm/assemble.ts";
 import { compileWasmWith, instantiateWasm } from "../../../src/targets/wasm/load.ts";
 import { runPlan, type BufferArray, type PlanKernel, type RunResult } from "../../../src/package-runtime/run-plan.js";
-import { builtin, builtinNames } from "../../support/formats.ts";
+import { builtin, e4m3AmaxVariants, builtinNames } from "../../support/formats.ts";
 
 let assembler: WasmAssembler;
 beforeAll(async () => {
@@ -21,20 +21,10 @@ beforeAll(async () => {
 
 type Kernels = Readonly<Record<string, PlanKernel>>;
 
-function amaxVariants(): ResolvedFormat[] {
-  const out: ResolvedFormat[] = [];
-  for (const granularity of ["tensor", "channel"] as const)
-    for (const history of [{ mode: "current" }, { mode: "delayed", length: 3 }] as const)
-      for (const scale of ["fp32", "power-of-two"] as const) {
-        const scaling: ResolvedScaling = { kind: "amax", granularity, history, margin: 1, scale };
-        out.push({ ...builtin("e4m3"), name: `e4m3-amax-${granularity}-${history.mode}-${scale}`, scaling });
-      }
-  return out;
-}
 
 const FORMATS: readonly ResolvedFormat[] = [
   ...builtinNames.map(builtin),
-  ...amaxVariants(),
+  ...e4m3AmaxVariants(),
   { ...builtin("mxfp8"), name: "mxfp8-sr", rounding: { mode: "stochastic", bits: 9 } },
   { ...builtin("shiftquant4"), name: "shiftquant4-sr", rounding: { mode: "stochastic", bits: 9 } },
 ];

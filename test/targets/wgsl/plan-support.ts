@@ -3,26 +3,16 @@
  * every amax variant, stochastic scaled ones), test tensors with specials, the (n, channels)
  * layouts, and a bit-level view of a plan's results.
  */
-import type { ResolvedFormat, ResolvedScaling } from "../../../src/dsl/resolved.ts";
+import type { ResolvedFormat } from "../../../src/dsl/resolved.ts";
 import { counterRandom } from "../../../src/dsl/semantics/random.ts";
 import type { RunResult } from "../../../src/package-runtime/run-plan.js";
-import { builtin, builtinNames } from "../../support/formats.ts";
+import { builtin, e4m3AmaxVariants, builtinNames } from "../../support/formats.ts";
 
-function amaxVariants(): ResolvedFormat[] {
-  const out: ResolvedFormat[] = [];
-  for (const granularity of ["tensor", "channel"] as const)
-    for (const history of [{ mode: "current" }, { mode: "delayed", length: 3 }] as const)
-      for (const scale of ["fp32", "power-of-two"] as const) {
-        const scaling: ResolvedScaling = { kind: "amax", granularity, history, margin: 1, scale };
-        out.push({ ...builtin("e4m3"), name: `e4m3-amax-${granularity}-${history.mode}-${scale}`, scaling });
-      }
-  return out;
-}
 
 /** Every built-in format, the amax variants, and stochastic MX / ShiftQuant / S2FP8. */
 export const PLAN_FORMATS: readonly ResolvedFormat[] = [
   ...builtinNames.map(builtin),
-  ...amaxVariants(),
+  ...e4m3AmaxVariants(),
   { ...builtin("e5m2"), name: "e5m2-amax-channel-sr", rounding: { mode: "stochastic", bits: 9 }, scaling: { kind: "amax", granularity: "channel", history: { mode: "current" }, margin: 0, scale: "fp32" } },
   { ...builtin("mxfp8"), name: "mxfp8-sr", rounding: { mode: "stochastic", bits: 9 } },
   { ...builtin("shiftquant4"), name: "shiftquant4-sr", rounding: { mode: "stochastic", bits: 9 } },
