@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { ResultsFile } from "../runtime/compare/results.ts";
-import { BASELINE, deltaText, divergedText, meanStd, settingsLine, summarize } from "./summary.ts";
+import { BASELINE, deltaText, divergedText, meanStd, metricsOf, modelsOf, settingsLine, summarize } from "./summary.ts";
 
 const uplotDist = join(dirname(createRequire(import.meta.url).resolve("uplot/package.json")), "dist");
 
@@ -33,27 +33,51 @@ function smoothed(losses: readonly number[], length: number): Array<number | nul
 
 const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
-/** The HTML report of `results`. */
-export function htmlReport(results: ResultsFile): string {
-  const rows = summarize(results);
-  const recipes = rows.map((r) => r.recipe);
-  const maxSteps = Math.max(1, ...results.runs.map((r) => r.losses.length));
-  const maxEpochs = Math.max(1, ...results.runs.map((r) => r.epochs.length));
-  const series = results.runs.map((run) => ({
-    label: `${run.recipe} seed ${run.seed}${run.diverged === null ? "" : " (diverged)"}`,
-    color: PALETTE[recipes.indexOf(run.recipe) % PALETTE.length],
-    dash: run.seed % 3,
-    loss: smoothed(run.losses, maxSteps),
-    accuracy: Array.from({ length: maxEpochs }, (_, e) => (run.epochs[e] === undefined ? null : Math.round(1e4 * run.epochs[e].testAccuracy) / 100)),
-  }));
-  const data = {
+/** The chart data of one model: smoothed losses per step and the primary metric per epoch, per run. */
+function modelData(results: ResultsFile, model: string) {
+  const runs = results.runs.filter((r) => r.model === model);
+  const recipes = summarize(results, model).map((r) => r.recipe);
+  const metric = metricsOf(results, model)[0];
+  const maxSteps = Math.max(1, ...runs.map((r) => r.losses.length));
+  const maxEpochs = Math.max(1, ...runs.map((r) => r.epochs.length));
+  return {
+    model,
+    metricLabel: metric.label,
     steps: Array.from({ length: maxSteps }, (_, i) => i + 1),
     epochs: Array.from({ length: maxEpochs }, (_, i) => i + 1),
-    series,
+    series: runs.map((run) => ({
+      label: `${run.recipe} seed ${run.seed}${run.diverged === null ? "" : " (diverged)"}`,
+      color: PALETTE[recipes.indexOf(run.recipe) % PALETTE.length],
+      dash: run.seed % 3,
+      loss: smoothed(run.losses, maxSteps),
+      metric: Array.from({ length: maxEpochs }, (_, e) => {
+        const value = run.epochs[e]?.metrics[metric.key];
+        return value === undefined ? null : Number((metric.percent ? 100 * value : value).toPrecision(6));
+      }),
+    })),
   };
-  const table = rows
-    .map((r) => `<tr><td>${escapeHtml(r.recipe)}</td><td>${meanStd(r)}</td><td>${deltaText(r)}</td><td>${escapeHtml(divergedText(r))}</td><td>${r.meanWallSeconds.toFixed(1)}</td><td class="summary">${escapeHtml(r.summary)}</td></tr>`)
+}
+
+/** One model's section: settings, table, and the two charts' placeholders. */
+function modelSection(results: ResultsFile, model: string, index: number, heading: boolean): string {
+  const metrics = metricsOf(results, model);
+  const rows = summarize(results, model)
+    .map((r) => `<tr><td>${escapeHtml(r.recipe)}</td><td>${meanStd(r.metrics[0])}</td><td>${deltaText(r)}</td>${r.metrics.slice(1).map((m) => `<td>${meanStd(m)}</td>`).join("")}<td>${escapeHtml(divergedText(r))}</td><td>${r.meanWallSeconds.toFixed(1)}</td><td class="summary">${escapeHtml(r.summary)}</td></tr>`)
     .join("\n");
+  return `${heading ? `<h2>${escapeHtml(model)}</h2>\n` : ""}<p>${escapeHtml(settingsLine(results, model))}</p>
+<table>
+<tr><th>recipe</th><th>${escapeHtml(metrics[0].label)} (mean ± std)</th><th>Δ vs ${BASELINE}</th>${metrics.slice(1).map((m) => `<th>${escapeHtml(m.label)}</th>`).join("")}<th>diverged runs</th><th>mean wall s</th><th>recipe</th></tr>
+${rows}
+</table>
+<div class="chart" id="loss-${index}"></div>
+<div class="chart" id="metric-${index}"></div>`;
+}
+
+/** The HTML report of `results`. */
+export function htmlReport(results: ResultsFile): string {
+  const models = modelsOf(results);
+  const data = { models: models.map((m) => modelData(results, m)) };
+  const sections = models.map((m, i) => modelSection(results, m, i, models.length > 1)).join("\n");
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -71,32 +95,28 @@ td.summary { color: #555; max-width: 40em; }
 </head>
 <body>
 <h1>numforge format comparison</h1>
-<p>${escapeHtml(settingsLine(results))}</p>
-<table>
-<tr><th>recipe</th><th>test accuracy % (mean ± std)</th><th>Δ vs ${BASELINE} (points)</th><th>diverged runs</th><th>mean wall s</th><th>recipe</th></tr>
-${table}
-</table>
-<div class="chart" id="loss"></div>
-<div class="chart" id="accuracy"></div>
+${sections}
 <script id="comparison-data" type="application/json">${scriptJson(data)}</script>
 <script>${readFileSync(join(uplotDist, "uPlot.iife.min.js"), "utf8")}</script>
 <script>
 (function () {
   var data = JSON.parse(document.getElementById("comparison-data").textContent);
   var dashes = [[], [8, 4], [2, 3]];
-  function chart(id, title, xLabel, yLabel, xs, key) {
+  function chart(id, title, xLabel, yLabel, xs, series, key) {
     var opts = {
       title: title, width: Math.min(1100, window.innerWidth - 60), height: 380,
       scales: { x: { time: false } },
       axes: [{ label: xLabel }, { label: yLabel }],
-      series: [{ label: xLabel }].concat(data.series.map(function (s) {
-        return { label: s.label, stroke: s.color, width: 1.5, dash: dashes[s.dash], spanGaps: false, points: { show: key === "accuracy" } };
+      series: [{ label: xLabel }].concat(series.map(function (s) {
+        return { label: s.label, stroke: s.color, width: 1.5, dash: dashes[s.dash], spanGaps: false, points: { show: key === "metric" } };
       })),
     };
-    new uPlot(opts, [xs].concat(data.series.map(function (s) { return s[key]; })), document.getElementById(id));
+    new uPlot(opts, [xs].concat(series.map(function (s) { return s[key]; })), document.getElementById(id));
   }
-  chart("loss", "Training loss (exponential moving average, 0.9)", "step", "loss", data.steps, "loss");
-  chart("accuracy", "Test accuracy after each epoch", "epoch", "accuracy %", data.epochs, "accuracy");
+  data.models.forEach(function (m, i) {
+    chart("loss-" + i, m.model + ": training loss (exponential moving average, 0.9)", "step", "loss", m.steps, m.series, "loss");
+    chart("metric-" + i, m.model + ": " + m.metricLabel + " after each epoch", "epoch", m.metricLabel, m.epochs, m.series, "metric");
+  });
 })();
 </script>
 </body>

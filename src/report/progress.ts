@@ -5,7 +5,8 @@
  * each epoch, run end. Every event names its run, so interleaved runs stay readable.
  */
 import type { ComparisonEvent } from "../runtime/compare/comparison.ts";
-import { percent } from "./summary.ts";
+import type { MetricInfo } from "../runtime/tasks/task.ts";
+import { metricsLine } from "./summary.ts";
 
 const BAR = 24;
 
@@ -16,14 +17,20 @@ interface Active {
   step: number;
   total: number;
   loss: number;
+  readonly metrics: readonly MetricInfo[];
 }
 
 /** A progress sink for a comparison's events. */
-export function progressReporter(write: (text: string) => void, terminal: boolean, now: () => number = () => performance.now()): (event: ComparisonEvent) => void {
+export function progressReporter(
+  write: (text: string) => void, terminal: boolean, now: () => number = () => performance.now(),
+  /** Name the model in every line (comparisons of several models). */
+  multiModel = false,
+): (event: ComparisonEvent) => void {
   const active = new Map<string, Active>();
   let lastDraw = -Infinity;
   let drawn = false;
-  const key = (recipe: string, seed: number) => `${recipe}\u0000${seed}`;
+  const key = (run: { model: string; recipe: string; seed: number }) => `${run.model}\u0000${run.recipe}\u0000${run.seed}`;
+  const name = (run: { model: string; recipe: string; seed: number }) => `${multiModel ? `${run.model} ` : ""}${run.recipe} seed ${run.seed}`;
   const line = (text: string) => {
     write(`${terminal && drawn ? "\r\x1b[K" : ""}${text}\n`);
     drawn = false;
@@ -50,19 +57,19 @@ export function progressReporter(write: (text: string) => void, terminal: boolea
   return (event) => {
     switch (event.kind) {
       case "run-skip":
-        line(`[${event.index + 1}/${event.count}] ${event.recipe} seed ${event.seed}: already finished, skipped`);
+        line(`[${event.index + 1}/${event.count}] ${name(event)}: already finished, skipped`);
         draw(true);
         return;
       case "run-start": {
-        const label = `[${event.index + 1}/${event.count}] ${event.recipe} seed ${event.seed}`;
+        const label = `[${event.index + 1}/${event.count}] ${name(event)}`;
         // A resumed run's first step event tells where it starts (for the ETA).
-        active.set(key(event.recipe, event.seed), { label, startedAt: now(), firstStep: event.resumedAtEpoch > 0 ? -1 : 0, step: 0, total: event.totalSteps, loss: Number.NaN });
+        active.set(key(event), { label, startedAt: now(), firstStep: event.resumedAtEpoch > 0 ? -1 : 0, step: 0, total: event.totalSteps, loss: Number.NaN, metrics: event.metrics });
         if (!terminal) line(`${label}: ${event.resumedAtEpoch > 0 ? `resuming after epoch ${event.resumedAtEpoch}` : "training"}, ${event.totalSteps} steps`);
         draw(true);
         return;
       }
       case "step": {
-        const r = active.get(key(event.recipe, event.seed));
+        const r = active.get(key(event));
         if (r === undefined) return;
         if (r.firstStep === -1) r.firstStep = event.step - 1;
         r.step = event.step;
@@ -76,17 +83,21 @@ export function progressReporter(write: (text: string) => void, terminal: boolea
         return;
       }
       case "epoch": {
-        const r = active.get(key(event.recipe, event.seed));
-        line(`${r?.label ?? `${event.recipe} seed ${event.seed}`}: epoch ${event.record.epoch + 1}: test accuracy ${percent(event.record.testAccuracy)}%, test loss ${event.record.testLoss.toFixed(4)}`);
+        const r = active.get(key(event));
+        const metrics = r === undefined ? "" : `${metricsLine(r.metrics, event.record.metrics)}, `;
+        line(`${r?.label ?? name(event)}: epoch ${event.record.epoch + 1}: ${metrics}test loss ${event.record.testLoss.toFixed(4)}`);
         draw(true);
         return;
       }
       case "run-end": {
         const run = event.run;
-        const k = key(run.recipe, run.seed);
-        const label = active.get(k)?.label ?? `${run.recipe} seed ${run.seed}`;
+        const k = key(run);
+        const r = active.get(k);
+        const label = r?.label ?? name(run);
         active.delete(k);
-        const outcome = run.diverged === null ? `${percent(run.finalMetric ?? 0)}% test accuracy` : `diverged at step ${run.diverged.step} (loss ${run.diverged.loss})`;
+        const outcome = run.diverged !== null
+          ? `diverged at step ${run.diverged.step} (loss ${run.diverged.loss})`
+          : r !== undefined && run.finalMetrics !== null ? metricsLine(r.metrics, run.finalMetrics) : `${run.metric} ${run.finalMetric}`;
         line(`${label}: ${outcome}, ${run.steps} steps, ${run.wallSeconds.toFixed(1)} s`);
         draw(true);
         return;

@@ -9,19 +9,11 @@
 import type { Backend } from "./backend.ts";
 import type { Checkpoint, StoredArray } from "./checkpoint.ts";
 import { trainContext } from "./context.ts";
-import { batchCount, batches } from "./data/batches.ts";
-import type { TrainTest } from "./data/dataset.ts";
 import { LossScaler, type LossScaleConfig, type LossScaleState } from "./loss-scale.ts";
-import type { Model } from "./models/model.ts";
-import type { BatchNormState } from "./ops/batchnorm.ts";
-import { softmaxCrossEntropy } from "./ops/loss.ts";
 import type { Optimizer } from "./optim/optimizer.ts";
 import type { Schedule } from "./optim/schedule.ts";
 import { identityPrecision, type Precision } from "./precision.ts";
-import { evaluate, type EpochRecord } from "./train.ts";
-
-/** A model whose batch-norm running statistics can be saved (ResNet has them). */
-export type CheckpointableModel = Model & { batchNormStates?(): ReadonlyMap<string, BatchNormState> };
+import type { Task } from "./tasks/task.ts";
 
 /** A precision that may depend on the step and may carry state between calls (RecipePrecision). */
 export interface SessionPrecision extends Precision {
@@ -32,8 +24,9 @@ export interface SessionPrecision extends Precision {
 
 /** Everything a run depends on; the same options give the same numbers. */
 export interface SessionOptions {
-  readonly model: CheckpointableModel;
-  readonly data: TrainTest;
+  /** The model, its data, loss and evaluation. */
+  readonly task: Task;
+  /** Built over `task.parameters()`. */
   readonly optimizer: Optimizer;
   readonly schedule: Schedule;
   readonly epochs: number;
@@ -45,8 +38,17 @@ export interface SessionOptions {
   readonly lossScaling?: LossScaleConfig;
   /** Use only the first S batches of each epoch (quick runs); default: all of them. */
   readonly stepsPerEpoch?: number;
-  readonly evalBatchSize?: number;
-  readonly labelSmoothing?: number;
+}
+
+/** Metrics after one epoch: the training loss and the task's evaluation on its test split. */
+export interface EpochRecord {
+  readonly epoch: number;
+  /** Steps completed so far, over all epochs. */
+  readonly steps: number;
+  readonly trainLoss: number;
+  readonly testLoss: number;
+  /** Every metric of `task.metrics`, by key. */
+  readonly metrics: Readonly<Record<string, number>>;
 }
 
 /** Reported after every step. */
@@ -65,14 +67,14 @@ export interface Divergence {
 }
 
 interface Meta {
-  readonly version: 1;
+  readonly version: 2;
   readonly epoch: number;
   readonly step: number;
   readonly losses: number[];
   readonly records: EpochRecord[];
   readonly diverged: { readonly step: number; readonly loss: string } | null;
   readonly elapsedMs: number;
-  readonly images: number;
+  readonly examples: number;
   readonly lossScale: LossScaleState;
   readonly counters: Readonly<Record<string, number>>;
   readonly precisionKeys: readonly string[];
@@ -91,19 +93,20 @@ export class TrainingSession {
   diverged: Divergence | null = null;
   /** Training and evaluation time, summed over every process that worked on the run. */
   elapsedMs = 0;
-  images = 0;
+  /** Training examples seen (images, words, user–item pairs). */
+  examples = 0;
   private readonly precision: SessionPrecision;
   private readonly scaler: LossScaler;
 
   constructor(private readonly options: SessionOptions) {
-    const perEpoch = batchCount(options.data.train.count, options.batchSize, true);
-    if (perEpoch === 0) throw new RangeError(`training: batch size ${options.batchSize} exceeds the ${options.data.train.count} training samples`);
+    const perEpoch = options.task.batchesPerEpoch(options.batchSize);
+    if (perEpoch === 0) throw new RangeError(`training ${options.task.name}: batch size ${options.batchSize} leaves no full batch of training data`);
     this.stepsPerEpoch = Math.min(perEpoch, options.stepsPerEpoch ?? Infinity);
     this.totalSteps = this.stepsPerEpoch * options.epochs;
     this.precision = options.precision ?? identityPrecision;
     this.scaler = new LossScaler(options.lossScaling ?? { kind: "none" });
     // Standalone recipes store the parameters in a narrow format from the start.
-    for (const p of options.model.parameters()) if (this.precision.active("master", p.name)) this.precision.quantize("master", p.data, p.name);
+    for (const p of options.task.parameters()) if (this.precision.active("master", p.name)) this.precision.quantize("master", p.data, p.name);
   }
 
   /** No epoch left, or diverged. */
@@ -118,19 +121,18 @@ export class TrainingSession {
   /** Trains one epoch and evaluates on the test set; returns its record, or null if the run diverged. */
   runEpoch(onStep?: (event: StepEvent) => void): EpochRecord | null {
     if (this.finished) throw new Error("training: the run is already finished");
-    const { model, data, optimizer, schedule, batchSize, seed, backend } = this.options;
+    const { task, optimizer, schedule, batchSize, seed, backend } = this.options;
     const params = optimizer.params;
     const start = performance.now();
     const epoch = this.epoch;
     let lossSum = 0;
     let steps = 0;
     try {
-      for (const batch of batches(data.train, batchSize, { seed, epoch, dropLast: true })) {
+      for (const batch of task.trainBatches(batchSize, seed, epoch)) {
         if (steps >= this.stepsPerEpoch) break;
         this.precision.setStep?.(this.step);
         const ctx = trainContext(backend, this.precision);
-        const logits = model.forward(ctx, batch.x);
-        const lossT = softmaxCrossEntropy(ctx, logits, batch.labels, { labelSmoothing: this.options.labelSmoothing ?? 0 });
+        const lossT = batch.loss(ctx);
         const loss = lossT.data[0];
         if (!Number.isFinite(loss)) {
           this.diverged = { step: this.step, loss };
@@ -144,7 +146,7 @@ export class TrainingSession {
         this.losses.push(loss);
         lossSum += loss;
         steps++;
-        this.images += batch.labels.length;
+        this.examples += batch.examples;
         this.step++;
         onStep?.({ step: this.step, epoch, loss, lr, totalSteps: this.totalSteps });
       }
@@ -154,8 +156,8 @@ export class TrainingSession {
         return null;
       }
       this.precision.setStep?.(this.step);
-      const test = evaluate(model, data.test, backend, this.precision, this.options.evalBatchSize ?? 500);
-      const record: EpochRecord = { epoch, steps: this.step, trainLoss: lossSum / Math.max(1, steps), testLoss: test.loss, testAccuracy: test.accuracy };
+      const test = task.evaluate(backend, this.precision);
+      const record: EpochRecord = { epoch, steps: this.step, trainLoss: lossSum / Math.max(1, steps), testLoss: test.loss, metrics: test.metrics };
       this.records.push(record);
       this.epoch++;
       return record;
@@ -167,8 +169,8 @@ export class TrainingSession {
   /** Everything needed to continue this run in a fresh session built from the same options. */
   checkpoint(): Checkpoint {
     const arrays = new Map<string, StoredArray>();
-    for (const p of this.options.model.parameters()) arrays.set(`param/${p.name}`, p.data);
-    for (const [site, s] of this.options.model.batchNormStates?.() ?? []) {
+    for (const p of this.options.task.parameters()) arrays.set(`param/${p.name}`, p.data);
+    for (const [site, s] of this.options.task.normStates?.() ?? []) {
       arrays.set(`bn/${site}/mean`, s.runningMean);
       arrays.set(`bn/${site}/var`, s.runningVar);
     }
@@ -179,14 +181,14 @@ export class TrainingSession {
       for (const [name, buffer] of Object.entries(buffers)) arrays.set(`prec/${key}/${name}`, buffer);
     }
     const meta: Meta = {
-      version: 1,
+      version: 2,
       epoch: this.epoch,
       step: this.step,
       losses: this.losses,
       records: this.records,
       diverged: this.diverged === null ? null : { step: this.diverged.step, loss: String(this.diverged.loss) },
       elapsedMs: this.elapsedMs,
-      images: this.images,
+      examples: this.examples,
       lossScale: this.scaler.state(),
       counters: opt.counters,
       precisionKeys: Object.keys(precisionState),
@@ -197,15 +199,15 @@ export class TrainingSession {
   /** Loads a checkpoint of a session with the same options; throws naming what does not fit. */
   restore(checkpoint: Checkpoint): void {
     const meta = checkpoint.meta as Meta;
-    if (meta?.version !== 1) throw new Error("checkpoint: unknown version");
+    if (meta?.version !== 2) throw new Error("checkpoint: unknown version");
     const take = (name: string, into: StoredArray) => {
       const saved = checkpoint.arrays.get(name);
       if (saved === undefined || saved.length !== into.length || saved.constructor !== into.constructor)
         throw new Error(`checkpoint: ${name} is missing or does not fit (${into.length} ${into.constructor.name} expected)`);
       into.set(saved as never);
     };
-    for (const p of this.options.model.parameters()) take(`param/${p.name}`, p.data);
-    for (const [site, s] of this.options.model.batchNormStates?.() ?? []) {
+    for (const p of this.options.task.parameters()) take(`param/${p.name}`, p.data);
+    for (const [site, s] of this.options.task.normStates?.() ?? []) {
       take(`bn/${site}/mean`, s.runningMean);
       take(`bn/${site}/var`, s.runningVar);
     }
@@ -230,6 +232,6 @@ export class TrainingSession {
     this.records.splice(0, this.records.length, ...meta.records);
     this.diverged = meta.diverged === null ? null : { step: meta.diverged.step, loss: Number(meta.diverged.loss) };
     this.elapsedMs = meta.elapsedMs;
-    this.images = meta.images;
+    this.examples = meta.examples;
   }
 }

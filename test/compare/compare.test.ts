@@ -11,9 +11,8 @@ import { createBackend } from "../../src/runtime/backends/select.ts";
 import { runComparison, runComparisonInWorkers, type ComparisonEvent } from "../../src/runtime/compare/comparison.ts";
 import type { ResultsFile } from "../../src/runtime/compare/results.ts";
 import type { ComparisonSettings } from "../../src/runtime/compare/settings.ts";
-import type { TrainTest } from "../../src/runtime/data/dataset.ts";
 import { numforge, numforgeInProcess, STACK_TRACE } from "../cli/harness.ts";
-import { smallMnist, writeIdxFixture } from "./fixtures.ts";
+import { writeIdxFixture } from "./fixtures.ts";
 
 const tmp = (label: string) => mkdtempSync(join(tmpdir(), `numforge-compare-${label}-`));
 const recipes = createRecipeRegistry(createRegistry());
@@ -44,12 +43,16 @@ describe("numforge compare end to end", () => {
       expect(r.model).toBe("resnet");
       expect(r.seed).toBe(0);
     }
-    expect(results.settings).toMatchObject({ model: "resnet", width: 4, epochs: 2, stepsPerEpoch: 50, batchSize: 32, backend: "wasm", data: { kind: "idx", dir: data } });
+    expect(results.settings).toEqual({
+      models: [{ model: "resnet", scale: 1, width: 4, epochs: 2, stepsPerEpoch: 50, batchSize: 32, optimizer: "sgd", learningRate: 0.2, data }],
+      backend: "wasm",
+    });
+    expect(results.metrics).toEqual({ resnet: [{ key: "accuracy", label: "test acc %", higherIsBetter: true, percent: true }] });
   });
 
   it("writes report.md with the paper-style table and report.html with inlined uPlot curves", () => {
     const md = readFileSync(join(out, "report.md"), "utf8");
-    expect(md).toMatch(/\| recipe \| test accuracy % \(mean ± std\) \| Δ vs fp32 \(points\) \| diverged runs \|/);
+    expect(md).toMatch(/\| recipe \| test acc % \(mean ± std\) \| Δ vs fp32 \(points\) \| diverged runs \|/);
     expect(md).toMatch(/\| fp32 \| \d+\.\d\d \| — \| 0\/1 \|/);
     expect(md).toMatch(/\| s2fp8 \| \d+\.\d\d \| [+−]\d+\.\d\d \| 0\/1 \|/);
     const html = readFileSync(join(out, "report.html"), "utf8");
@@ -57,10 +60,12 @@ describe("numforge compare end to end", () => {
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=/); // self-contained
     expect(html).toContain("uPlot");
     const json = /<script id="comparison-data" type="application\/json">(.*?)<\/script>/s.exec(html)![1];
-    const data = JSON.parse(json) as { steps: number[]; epochs: number[]; series: { label: string; loss: number[]; accuracy: number[] }[] };
+    const charts = JSON.parse(json) as { models: { model: string; steps: number[]; epochs: number[]; series: { label: string; loss: number[]; metric: number[] }[] }[] };
+    expect(charts.models.map((m) => m.model)).toEqual(["resnet"]);
+    const data = charts.models[0];
     expect(data.series.map((s) => s.label)).toEqual(["fp32 seed 0", "s2fp8 seed 0"]);
     expect(data.steps.length).toBe(100);
-    expect(data.series[0].accuracy.length).toBe(2);
+    expect(data.series[0].metric.length).toBe(2);
     const scripts = [...html.matchAll(/<script>(.*?)<\/script>/gs)].map((m) => m[1]);
     for (const source of scripts) expect(() => new Function(source)).not.toThrow(); // parses
   });
@@ -69,7 +74,7 @@ describe("numforge compare end to end", () => {
     expect(run.stdout).toContain("| fp32 |");
     expect(run.stdout).toContain(`wrote ${join(out, "results.json")}`);
     expect(run.stderr).toContain("[1/2] fp32 seed 0: training, 100 steps");
-    expect(run.stderr).toMatch(/\[2\/2\] s2fp8 seed 0: \d+\.\d\d% test accuracy, 100 steps/);
+    expect(run.stderr).toMatch(/\[2\/2\] s2fp8 seed 0: test acc \d+\.\d\d%, 100 steps/);
   });
 
   it("the same command again skips the finished runs; --json prints results.json and nothing else", async () => {
@@ -82,20 +87,20 @@ describe("numforge compare end to end", () => {
 });
 
 describe("a killed comparison resumes", () => {
+  const data = tmp("small-idx");
   const settings: ComparisonSettings = {
-    model: "resnet", width: 3, epochs: 2, batchSize: 16, stepsPerEpoch: 8, optimizer: "sgd", learningRate: 0.1,
-    data: { kind: "package", splitSeed: 0 }, backend: "wasm",
+    models: [{ model: "resnet", scale: 1, width: 3, epochs: 2, batchSize: 16, stepsPerEpoch: 8, optimizer: "sgd", learningRate: 0.1, data }],
+    backend: "wasm",
   };
-  let data: TrainTest;
   let backend: KernelBackend;
   beforeAll(async () => {
-    data = smallMnist(320, 64);
+    writeIdxFixture(data, 320, 64);
     backend = await createBackend("wasm");
   });
   const compare = (outDir: string, hooks: { afterCheckpoint?: (info: { recipe: string; epoch: number }) => void } = {}) => {
     const events: ComparisonEvent[] = [];
     const results = runComparison({
-      settings, recipes: [recipe("fp32"), recipe("fp8-hybrid")], seeds: [0], outDir, backend, data, numforgeVersion: "test",
+      settings, recipes: [recipe("fp32"), recipe("fp8-hybrid")], seeds: [0], outDir, backend, numforgeVersion: "test",
       onEvent: (e) => events.push(e), ...hooks,
     });
     return { results, events };
@@ -108,7 +113,7 @@ describe("a killed comparison resumes", () => {
     expect(() => compare(outDir, { afterCheckpoint: (info) => { if (info.recipe === "fp8-hybrid" && info.epoch === 1) throw new Error("killed"); } })).toThrow("killed");
     const partial = JSON.parse(readFileSync(join(outDir, "results.json"), "utf8")) as ResultsFile;
     expect(partial.runs.map((r) => r.recipe)).toEqual(["fp32"]);
-    expect(readdirSync(join(outDir, "checkpoints"))).toEqual(["fp8-hybrid-seed0.ckpt"]);
+    expect(readdirSync(join(outDir, "checkpoints"))).toEqual(["resnet-fp8-hybrid-seed0.ckpt"]);
 
     const resumed = compare(outDir);
     expect(resumed.events.filter((e) => e.kind === "run-skip").map((e) => (e as { recipe: string }).recipe)).toEqual(["fp32"]);
@@ -131,7 +136,7 @@ describe("a killed comparison resumes", () => {
     const outDir = tmp("jobs");
     const events: ComparisonEvent[] = [];
     const parallel = await runComparisonInWorkers({
-      settings, recipes: [recipe("fp32"), recipe("fp8-hybrid")], seeds: [0], outDir, data, numforgeVersion: "test", backendName: "wasm", jobs: 2,
+      settings, recipes: [recipe("fp32"), recipe("fp8-hybrid")], seeds: [0], outDir, numforgeVersion: "test", backendName: "wasm", jobs: 2,
       onEvent: (e) => events.push(e),
     });
     const straight = compare(tmp("one-thread"));
@@ -150,7 +155,7 @@ describe("a killed comparison resumes", () => {
       master: "fp32", lossScaling: { kind: "static", scale: 1e30 },
     }));
     const results = runComparison({
-      settings, recipes: [Effect.runSync(recipes.get(file)), recipe("fp32")], seeds: [0], outDir: join(dir, "out"), backend, data, numforgeVersion: "test",
+      settings, recipes: [Effect.runSync(recipes.get(file)), recipe("fp32")], seeds: [0], outDir: join(dir, "out"), backend, numforgeVersion: "test",
     });
     const [bad, good] = results.runs;
     expect(bad.recipe).toBe("overflow");
@@ -168,7 +173,9 @@ describe("numforge compare refuses bad input with exit 2 and one line", () => {
     ["an unknown recipe", ["--formats", "fp32,e5m3"], /unknown recipe or format "e5m3"; did you mean .*e5m2/],
     ["a bad epoch count", ["--epochs", "0"], /--epochs must be an integer in 1\.\.1000/],
     ["an unknown backend", ["--backend", "gpu"], /unknown backend "gpu"; backends: wasm, js, reference/],
-    ["an unknown model", ["--model", "vgg"], /unknown model "vgg"; models: resnet/],
+    ["an unknown model", ["--model", "vgg"], /unknown model "vgg"; models: resnet.*, all/],
+    ["--data with several models", ["--model", "all", "--data", "x"], /--data names one model's data; use it with a single --model/],
+    ["a bad scale", ["--scale", "0"], /--scale must be an integer in 1\.\.64/],
     ["an unknown flag", ["--epoch", "3"], /unknown flag "--epoch" \(did you mean --epochs\?\)/],
     ["a repeated recipe", ["--formats", "fp32,fp32"], /--formats names fp32 twice/],
     ["a missing IDX folder", ["--data", "/nonexistent/mnist"], /\/nonexistent\/mnist\/train-images-idx3-ubyte: not found/],
@@ -195,9 +202,18 @@ describe("numforge compare refuses bad input with exit 2 and one line", () => {
 
   it("an --out folder holding a comparison with other settings", async () => {
     const dir = tmp("other");
-    writeFileSync(join(dir, "results.json"), JSON.stringify({ format: "numforge-comparison/1", settings: { epochs: 9 }, settingsFingerprint: "x", recipes: {}, runs: [] }));
+    const models = [{ model: "resnet", scale: 1, width: 8, epochs: 9, batchSize: 32, stepsPerEpoch: null, optimizer: "sgd", learningRate: 0.2, data: null }];
+    writeFileSync(join(dir, "results.json"), JSON.stringify({ format: "numforge-comparison/2", settings: { models, backend: "wasm" }, settingsFingerprint: "x", recipes: {}, runs: [] }));
+    const r = await numforgeInProcess(["compare", "--formats", "fp32", "--out", dir, "--backend", "wasm"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/holds a comparison with other settings \(epochs 1 \(the folder's: 9\)\); pass another --out/);
+  });
+
+  it("an --out folder holding results of an older layout", async () => {
+    const dir = tmp("older");
+    writeFileSync(join(dir, "results.json"), JSON.stringify({ format: "numforge-comparison/1", settings: {}, runs: [] }));
     const r = await numforgeInProcess(["compare", "--formats", "fp32", "--out", dir]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/holds a comparison with other settings \(.*epochs 1 \(the folder's: 9\).*\); pass another --out/);
+    expect(r.stderr).toMatch(/results\.json holds results in an older layout \(numforge-comparison\/1\); pass another --out/);
   });
 });

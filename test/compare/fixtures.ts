@@ -1,9 +1,7 @@
-/** Small MNIST fixtures for comparison tests: IDX files written from the mnist package's digits, and in-memory subsets. */
+/** Small MNIST fixtures for comparison tests: IDX files written from the mnist package's digits. */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { subset, type TrainTest } from "../../src/runtime/data/dataset.ts";
-import { loadMnist } from "../../src/runtime/data/mnist.ts";
 
 /** The package's digits as bytes (row-major 28×28) with labels, interleaved by class so any prefix is balanced. */
 function packageDigits(): { pixels: Uint8Array[]; labels: number[] } {
@@ -47,13 +45,4 @@ export function writeIdxFixture(dir: string, train: number, test: number): void 
   };
   write("train", 0, train);
   write("t10k", train, test);
-}
-
-/** The first `train` / `test` digits of the package's seeded split. */
-export function smallMnist(train: number, test: number): TrainTest {
-  const full = loadMnist({ seed: 0 });
-  return {
-    train: subset(full.train, Int32Array.from({ length: train }, (_, i) => i)),
-    test: subset(full.test, Int32Array.from({ length: test }, (_, i) => i)),
-  };
 }

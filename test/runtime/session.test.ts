@@ -9,6 +9,7 @@ import { constant } from "../../src/runtime/optim/schedule.ts";
 import { sgd } from "../../src/runtime/optim/sgd.ts";
 import { Rng } from "../../src/runtime/random.ts";
 import { TrainingSession, type SessionOptions } from "../../src/runtime/session.ts";
+import { classificationTask } from "../../src/runtime/tasks/classification.ts";
 import type { Precision } from "../../src/runtime/precision.ts";
 import { parameter } from "../../src/runtime/tensor.ts";
 
@@ -22,10 +23,14 @@ function noiseDigits(count: number, seed: number): Dataset {
   return { images, labels, count, sampleShape: [1, 8, 8], classes: 10 };
 }
 
+function task(model: ReturnType<typeof createResNet>) {
+  return classificationTask({ name: "resnet", model, data: { train: noiseDigits(64, 1), test: noiseDigits(20, 2) } });
+}
+
 function options(seed: number): SessionOptions {
   const model = createResNet({ stemChannels: 4, stemStride: 1, stages: [{ channels: 4, blocks: 1, stride: 2 }], seed });
   return {
-    model, data: { train: noiseDigits(64, 1), test: noiseDigits(20, 2) }, optimizer: adam(model.parameters()), schedule: constant(1e-2),
+    task: task(model), optimizer: adam(model.parameters()), schedule: constant(1e-2),
     epochs: 3, batchSize: 16, seed, backend, lossScaling: { kind: "dynamic", initial: 2 ** 10, growthFactor: 2, backoffFactor: 0.5, growthInterval: 3 },
   };
 }
@@ -52,8 +57,8 @@ describe("training session", () => {
   it("refuses a checkpoint of another model", () => {
     const a = new TrainingSession(options(1));
     const other = options(1);
-    const bigger = { ...other, model: createResNet({ stemChannels: 6, stemStride: 1, stages: [{ channels: 4, blocks: 1, stride: 2 }] }) };
-    expect(() => new TrainingSession({ ...bigger, optimizer: adam(bigger.model.parameters()) }).restore(a.checkpoint())).toThrow(/stem.weight is missing or does not fit/);
+    const bigger = task(createResNet({ stemChannels: 6, stemStride: 1, stages: [{ channels: 4, blocks: 1, stride: 2 }] }));
+    expect(() => new TrainingSession({ ...other, task: bigger, optimizer: adam(bigger.parameters()) }).restore(a.checkpoint())).toThrow(/stem.weight is missing or does not fit/);
   });
 
   it("checkpoint bytes that are not a checkpoint are refused with the file name", () => {
@@ -99,13 +104,13 @@ describe("loss scaling", () => {
       quantize: (_, t) => { for (let i = 0; i < t.length; i++) if (Math.abs(t[i]) > 65504) t[i] = Math.sign(t[i]) * Infinity; },
     };
     const session = new TrainingSession({
-      ...o, precision: narrowErrors, optimizer: sgd(o.model.parameters(), { momentum: 0.9 }),
+      ...o, precision: narrowErrors, optimizer: sgd(o.task.parameters(), { momentum: 0.9 }),
       lossScaling: { kind: "dynamic", initial: 1e30, growthFactor: 2, backoffFactor: 1e-6, growthInterval: 1000 },
     });
     session.runEpoch();
     expect(session.diverged).toBeNull();
     expect(session.lossScale.skippedSteps).toBeGreaterThanOrEqual(3);
     expect(session.lossScale.scale).toBeLessThan(1e13);
-    for (const p of o.model.parameters()) expect(p.data.every(Number.isFinite)).toBe(true);
+    for (const p of o.task.parameters()) expect(p.data.every(Number.isFinite)).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * A format comparison: every (recipe, seed) run trained and evaluated, results.json rewritten
+ * A format comparison: every (model, recipe, seed) run trained and evaluated, results.json rewritten
  * atomically after each run, a checkpoint written after each epoch. Running the same comparison
  * again in the same folder skips finished runs and resumes unfinished ones from their last
  * checkpoint. A run whose loss turns non-finite is recorded as diverged and the others go on.
@@ -11,16 +11,17 @@ import { join } from "node:path";
 import type { ResolvedRecipe } from "../../recipes/types.ts";
 import type { KernelBackend } from "../backends/js.ts";
 import type { BackendName } from "../backends/select.ts";
-import type { TrainTest } from "../data/dataset.ts";
+import { familyFor } from "../tasks/families.ts";
+import type { MetricInfo } from "../tasks/task.ts";
 import { readResults, writeResults, type ResultsFile, type RunResult } from "./results.ts";
-import { trainRun, type RunEvent, type RunSpec } from "./run.ts";
+import { trainRun, type RunEvent, type RunId, type RunSpec } from "./run.ts";
 import { settingsDifferences, settingsFingerprint, type ComparisonSettings } from "./settings.ts";
 import { WorkerPool } from "./workers.ts";
 
 /** What happens during a comparison, for progress displays. */
 export type ComparisonEvent =
   | RunEvent
-  | { readonly kind: "run-skip"; readonly recipe: string; readonly seed: number; readonly index: number; readonly count: number }
+  | (RunId & { readonly kind: "run-skip"; readonly index: number; readonly count: number })
   | { readonly kind: "run-end"; readonly run: RunResult };
 
 /** A comparison that cannot go on as asked (its folder holds other work): a user error. */
@@ -31,7 +32,6 @@ export interface ComparisonOptions {
   readonly recipes: readonly ResolvedRecipe[];
   readonly seeds: readonly number[];
   readonly outDir: string;
-  readonly data: TrainTest;
   readonly numforgeVersion: string;
   readonly onEvent?: (event: ComparisonEvent) => void;
   /** Called after results.json was rewritten (the CLI regenerates the reports here). */
@@ -43,7 +43,7 @@ export function comparisonPaths(outDir: string) {
   return {
     results: join(outDir, "results.json"),
     checkpoints: join(outDir, "checkpoints"),
-    checkpoint: (recipe: string, seed: number) => join(outDir, "checkpoints", `${recipe}-seed${seed}.ckpt`),
+    checkpoint: (run: RunId) => join(outDir, "checkpoints", `${run.model}-${run.recipe}-seed${run.seed}.ckpt`),
     markdown: join(outDir, "report.md"),
     html: join(outDir, "report.html"),
   };
@@ -69,11 +69,20 @@ function prepare(options: ComparisonOptions) {
   const runs: RunResult[] = [...(existing?.runs ?? [])];
   const recipesInfo = { ...(existing?.recipes ?? {}) };
   for (const r of options.recipes) recipesInfo[r.name] = { summary: r.summary, source: r.source, fingerprint: r.fingerprint };
+  const metrics: Record<string, readonly MetricInfo[]> = {};
+  const descriptions: Record<string, string> = {};
+  for (const m of settings.models) {
+    const family = familyFor(m);
+    metrics[m.model] = family.metrics;
+    descriptions[m.model] = family.describe(m);
+  }
   const snapshot = (): ResultsFile => ({
-    format: "numforge-comparison/1",
+    format: "numforge-comparison/2",
     numforgeVersion: options.numforgeVersion,
     settings,
     settingsFingerprint: fingerprint,
+    metrics,
+    descriptions,
     recipes: recipesInfo,
     runs: [...runs],
   });
@@ -84,22 +93,24 @@ function prepare(options: ComparisonOptions) {
   };
   save();
 
-  const plan = options.recipes.flatMap((recipe) => options.seeds.map((seed) => ({ recipe, seed })));
+  const plan = settings.models.flatMap((model) => options.recipes.flatMap((recipe) => options.seeds.map((seed) => ({ model, recipe, seed }))));
+  const sameRun = (r: RunId, s: RunId) => r.model === s.model && r.recipe === s.recipe && r.seed === s.seed;
   const pending: RunSpec[] = [];
-  plan.forEach(({ recipe, seed }, index) => {
-    const checkpointPath = paths.checkpoint(recipe.name, seed);
-    const done = runs.find((r) => r.recipe === recipe.name && r.seed === seed);
+  plan.forEach(({ model, recipe, seed }, index) => {
+    const id: RunId = { model: model.model, recipe: recipe.name, seed };
+    const checkpointPath = paths.checkpoint(id);
+    const done = runs.find((r) => sameRun(r, id));
     if (done !== undefined && done.recipeFingerprint === recipe.fingerprint) {
       rmSync(checkpointPath, { force: true });
-      options.onEvent?.({ kind: "run-skip", recipe: recipe.name, seed, index, count: plan.length });
+      options.onEvent?.({ kind: "run-skip", ...id, index, count: plan.length });
     } else {
-      pending.push({ settings, settingsFingerprint: fingerprint, recipe, seed, checkpointPath, index, count: plan.length });
+      pending.push({ settings: model, settingsFingerprint: fingerprint, recipe, seed, checkpointPath, index, count: plan.length });
     }
   });
 
   /** Records a finished run (replacing a run of an older version of the recipe) and saves. */
   const finish = (spec: RunSpec, result: RunResult) => {
-    const old = runs.findIndex((r) => r.recipe === result.recipe && r.seed === result.seed);
+    const old = runs.findIndex((r) => sameRun(r, result));
     if (old >= 0) runs[old] = result;
     else runs.push(result);
     save();
@@ -114,11 +125,11 @@ export function runComparison(
   options: ComparisonOptions & {
     readonly backend: KernelBackend;
     /** Called after each epoch's checkpoint is on disk (tests throw here to simulate a kill). */
-    readonly afterCheckpoint?: (info: { readonly recipe: string; readonly seed: number; readonly epoch: number }) => void;
+    readonly afterCheckpoint?: (info: RunId & { readonly epoch: number }) => void;
   },
 ): ResultsFile {
   const { pending, finish, snapshot } = prepare(options);
-  for (const spec of pending) finish(spec, trainRun(spec, options.backend, options.data, options.onEvent, options.afterCheckpoint));
+  for (const spec of pending) finish(spec, trainRun(spec, options.backend, options.onEvent, options.afterCheckpoint));
   return snapshot();
 }
 
@@ -129,7 +140,7 @@ export function runComparison(
 export async function runComparisonInWorkers(options: ComparisonOptions & { readonly backendName: BackendName; readonly jobs: number }): Promise<ResultsFile> {
   const { pending, finish, snapshot } = prepare(options);
   if (pending.length === 0) return snapshot();
-  const pool = new WorkerPool(Math.min(options.jobs, pending.length), options.backendName, options.data);
+  const pool = new WorkerPool(Math.min(options.jobs, pending.length), options.backendName);
   try {
     await Promise.all(pending.map((spec) => pool.run(spec, (event) => options.onEvent?.(event)).then((result) => finish(spec, result))));
   } finally {

@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { writeFileAtomic } from "../checkpoint.ts";
+import type { MetricInfo } from "../tasks/task.ts";
 import type { ComparisonSettings } from "./settings.ts";
 
 /** A number, or the string JSON uses for a non-finite one. */
@@ -28,10 +29,11 @@ export interface EpochResult {
   readonly steps: number;
   readonly trainLoss: JsonNumber;
   readonly testLoss: JsonNumber;
-  readonly testAccuracy: number;
+  /** Every metric of the model, by key (fractions: 0.93 is 93%). */
+  readonly metrics: Readonly<Record<string, number>>;
 }
 
-/** One finished (recipe, seed) run. */
+/** One finished (model, recipe, seed) run. */
 export interface RunResult {
   readonly model: string;
   readonly recipe: string;
@@ -40,13 +42,17 @@ export interface RunResult {
   /** Training loss of every completed step, in order (a diverged step is not included). */
   readonly losses: readonly number[];
   readonly epochs: readonly EpochResult[];
-  readonly metric: "testAccuracy";
-  /** The metric after the last epoch; null when the run diverged. */
+  /** The key of the model's primary metric (the first of `ResultsFile.metrics[model]`). */
+  readonly metric: string;
+  /** The primary metric after the last epoch; null when the run diverged. */
   readonly finalMetric: number | null;
+  /** Every metric after the last epoch; null when the run diverged. */
+  readonly finalMetrics: Readonly<Record<string, number>> | null;
   /** The 0-based step whose loss (or whose update of the weights) was not finite. */
   readonly diverged: { readonly step: number; readonly loss: JsonNumber } | null;
   readonly steps: number;
-  readonly images: number;
+  /** Training examples seen (images, words, user–item pairs). */
+  readonly examples: number;
   /** Training + evaluation time, summed over resumed pieces. */
   readonly wallSeconds: number;
   readonly lossScale: { readonly final: number; readonly skippedSteps: number };
@@ -62,10 +68,14 @@ export interface RecipeInfo {
 
 /** The whole results.json. */
 export interface ResultsFile {
-  readonly format: "numforge-comparison/1";
+  readonly format: "numforge-comparison/2";
   readonly numforgeVersion: string;
   readonly settings: ComparisonSettings;
   readonly settingsFingerprint: string;
+  /** The metrics of every model, primary first (how reports label and compare them). */
+  readonly metrics: Readonly<Record<string, readonly MetricInfo[]>>;
+  /** One sentence per model: its size and data (for reports). */
+  readonly descriptions: Readonly<Record<string, string>>;
   readonly recipes: Readonly<Record<string, RecipeInfo>>;
   readonly runs: readonly RunResult[];
 }
@@ -80,7 +90,9 @@ export function readResults(path: string): ResultsFile | null {
     throw new Error(`${path} is not valid JSON (${(e as Error).message}); move it away to start over`);
   }
   const r = json as Partial<ResultsFile>;
-  if (r?.format !== "numforge-comparison/1" || !Array.isArray(r.runs) || typeof r.settings !== "object")
+  if (typeof r?.format === "string" && r.format.startsWith("numforge-comparison/") && r.format !== "numforge-comparison/2")
+    throw new Error(`${path} holds results in an older layout (${r.format}); pass another --out, or move it away to start over`);
+  if (r?.format !== "numforge-comparison/2" || !Array.isArray(r.runs) || typeof r.settings !== "object")
     throw new Error(`${path} is not a numforge comparison results file; pass another --out`);
   return r as ResultsFile;
 }

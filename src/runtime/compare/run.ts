@@ -1,5 +1,5 @@
 /**
- * One (recipe, seed) run of a comparison: built from the settings, resumed from its checkpoint
+ * One (model, recipe, seed) run of a comparison: built from the settings, resumed from its checkpoint
  * when one of the same run exists, trained epoch by epoch with a checkpoint after each, and
  * summarized as a RunResult. Used in-process and by the worker threads of `--jobs`.
  */
@@ -8,21 +8,28 @@ import { RecipePrecision } from "../../recipes/precision.ts";
 import type { ResolvedRecipe } from "../../recipes/types.ts";
 import type { KernelBackend } from "../backends/js.ts";
 import { readCheckpoint, writeCheckpoint } from "../checkpoint.ts";
-import type { TrainTest } from "../data/dataset.ts";
-import { TrainingSession, type StepEvent } from "../session.ts";
-import type { EpochRecord } from "../train.ts";
+import { TrainingSession, type EpochRecord, type StepEvent } from "../session.ts";
+import { familyFor } from "../tasks/families.ts";
+import type { MetricInfo } from "../tasks/task.ts";
 import { jsonNumber, type RunResult } from "./results.ts";
-import { buildModel, buildOptimizer, buildSchedule, type ComparisonSettings } from "./settings.ts";
+import { buildOptimizer, buildSchedule, type ModelSettings } from "./settings.ts";
 
 /** What happens during a run, for progress displays. */
 export type RunEvent =
-  | { readonly kind: "run-start"; readonly recipe: string; readonly seed: number; readonly index: number; readonly count: number; readonly totalSteps: number; readonly resumedAtEpoch: number }
-  | ({ readonly kind: "step"; readonly recipe: string; readonly seed: number } & StepEvent)
-  | { readonly kind: "epoch"; readonly recipe: string; readonly seed: number; readonly record: EpochRecord };
+  | (RunId & { readonly kind: "run-start"; readonly index: number; readonly count: number; readonly totalSteps: number; readonly resumedAtEpoch: number; readonly metrics: readonly MetricInfo[] })
+  | (RunId & { readonly kind: "step" } & StepEvent)
+  | (RunId & { readonly kind: "epoch"; readonly record: EpochRecord });
+
+/** What names a run in a comparison. */
+export interface RunId {
+  readonly model: string;
+  readonly recipe: string;
+  readonly seed: number;
+}
 
 /** Which run, and where its checkpoint lives. */
 export interface RunSpec {
-  readonly settings: ComparisonSettings;
+  readonly settings: ModelSettings;
   readonly settingsFingerprint: string;
   readonly recipe: ResolvedRecipe;
   readonly seed: number;
@@ -40,17 +47,18 @@ interface CheckpointTag {
 
 /** Trains (or finishes) one run. */
 export function trainRun(
-  spec: RunSpec, backend: KernelBackend, data: TrainTest,
+  spec: RunSpec, backend: KernelBackend,
   onEvent?: (event: RunEvent) => void,
-  afterCheckpoint?: (info: { readonly recipe: string; readonly seed: number; readonly epoch: number }) => void,
+  afterCheckpoint?: (info: RunId & { readonly epoch: number }) => void,
 ): RunResult {
   const { settings, recipe, seed, checkpointPath } = spec;
-  const model = buildModel(settings, data, seed);
-  const optimizer = buildOptimizer(settings, model.parameters(), recipe.optimizer.epsilon);
+  const task = familyFor(settings).createTask(settings, seed, { normalization: "standard" });
+  const optimizer = buildOptimizer(settings, task.parameters(), recipe.optimizer.epsilon);
   const precision = new RecipePrecision(recipe, backend.kernels, seed);
-  const stepsPerEpoch = Math.min(Math.floor(data.train.count / settings.batchSize), settings.stepsPerEpoch ?? Infinity);
+  const stepsPerEpoch = Math.min(task.batchesPerEpoch(settings.batchSize), settings.stepsPerEpoch ?? Infinity);
+  const id: RunId = { model: task.name, recipe: recipe.name, seed };
   const session = new TrainingSession({
-    model, data, optimizer, precision, backend, seed,
+    task, optimizer, precision, backend, seed,
     schedule: buildSchedule(settings, stepsPerEpoch * settings.epochs),
     epochs: settings.epochs,
     batchSize: settings.batchSize,
@@ -63,27 +71,28 @@ export function trainRun(
     const meta = saved.meta as { tag?: CheckpointTag; session?: unknown };
     if (JSON.stringify(meta.tag) === JSON.stringify(tag)) session.restore({ meta: meta.session, arrays: saved.arrays });
   }
-  onEvent?.({ kind: "run-start", recipe: recipe.name, seed, index: spec.index, count: spec.count, totalSteps: session.totalSteps, resumedAtEpoch: session.epoch });
+  onEvent?.({ kind: "run-start", ...id, index: spec.index, count: spec.count, totalSteps: session.totalSteps, resumedAtEpoch: session.epoch, metrics: task.metrics });
   while (!session.finished) {
-    const record = session.runEpoch((e) => onEvent?.({ kind: "step", recipe: recipe.name, seed, ...e }));
+    const record = session.runEpoch((e) => onEvent?.({ kind: "step", ...id, ...e }));
     const c = session.checkpoint();
     writeCheckpoint(checkpointPath, { meta: { tag, session: c.meta }, arrays: c.arrays });
-    if (record !== null) onEvent?.({ kind: "epoch", recipe: recipe.name, seed, record });
-    afterCheckpoint?.({ recipe: recipe.name, seed, epoch: session.epoch });
+    if (record !== null) onEvent?.({ kind: "epoch", ...id, record });
+    afterCheckpoint?.({ ...id, epoch: session.epoch });
   }
   const last = session.records[session.records.length - 1];
+  const metric = task.metrics[0].key;
+  const finished = session.diverged === null && last !== undefined;
   return {
-    model: settings.model,
-    recipe: recipe.name,
+    ...id,
     recipeFingerprint: recipe.fingerprint,
-    seed,
     losses: session.losses,
-    epochs: session.records.map((r) => ({ epoch: r.epoch, steps: r.steps, trainLoss: jsonNumber(r.trainLoss), testLoss: jsonNumber(r.testLoss), testAccuracy: r.testAccuracy })),
-    metric: "testAccuracy",
-    finalMetric: session.diverged === null && last !== undefined ? last.testAccuracy : null,
+    epochs: session.records.map((r) => ({ epoch: r.epoch, steps: r.steps, trainLoss: jsonNumber(r.trainLoss), testLoss: jsonNumber(r.testLoss), metrics: r.metrics })),
+    metric,
+    finalMetric: finished ? last.metrics[metric] : null,
+    finalMetrics: finished ? last.metrics : null,
     diverged: session.diverged === null ? null : { step: session.diverged.step, loss: jsonNumber(session.diverged.loss) },
     steps: session.step,
-    images: session.images,
+    examples: session.examples,
     wallSeconds: Math.round(session.elapsedMs) / 1000,
     lossScale: { final: session.lossScale.scale, skippedSteps: session.lossScale.skippedSteps },
     backend: backend.name,

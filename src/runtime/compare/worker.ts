@@ -1,18 +1,17 @@
-/** The body of a comparison worker thread: one backend, then one run per message (see workers.ts). */
+/** The body of a comparison worker thread: one backend, then one run per message (see workers.ts); each family loads its data once per worker. */
 import { parentPort, workerData } from "node:worker_threads";
 import { createBackend, type BackendName } from "../backends/select.ts";
-import type { TrainTest } from "../data/dataset.ts";
 import { trainRun, type RunSpec } from "./run.ts";
 import type { WorkerReply } from "./workers.ts";
 
-const { backendName, data } = workerData as { backendName: BackendName; data: TrainTest };
+const { backendName } = workerData as { backendName: BackendName };
 const port = parentPort!;
 const backend = await createBackend(backendName);
 const send = (reply: WorkerReply) => port.postMessage(reply);
 
 port.on("message", (spec: RunSpec) => {
   try {
-    const result = trainRun(spec, backend, data, (event) => send({ kind: "event", event }));
+    const result = trainRun(spec, backend, (event) => send({ kind: "event", event }));
     send({ kind: "done", result });
   } catch (error) {
     send({ kind: "failed", message: error instanceof Error ? error.message : String(error) });

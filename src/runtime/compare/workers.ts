@@ -5,7 +5,6 @@
  */
 import { Worker } from "node:worker_threads";
 import type { BackendName } from "../backends/select.ts";
-import type { TrainTest } from "../data/dataset.ts";
 import type { RunResult } from "./results.ts";
 import type { RunEvent, RunSpec } from "./run.ts";
 
@@ -31,11 +30,11 @@ export class WorkerPool {
   private failure: Error | null = null;
   private closing = false;
 
-  constructor(size: number, backendName: BackendName, data: TrainTest) {
+  constructor(size: number, backendName: BackendName) {
     const entry = new URL("./worker-entry.mjs", import.meta.url);
     const module = new URL("./worker.ts", import.meta.url).href;
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(entry, { workerData: { module, backendName, data } });
+      const worker = new Worker(entry, { workerData: { module, backendName } });
       worker.on("message", (reply: WorkerReply) => this.receive(worker, reply));
       worker.on("error", (error) => this.fail(error));
       worker.on("exit", (code) => {
@@ -80,7 +79,7 @@ export class WorkerPool {
     this.running.delete(worker);
     this.idle.push(worker);
     if (reply.kind === "done") job.resolve(reply.result);
-    else job.reject(new Error(`${job.spec.recipe.name} seed ${job.spec.seed}: ${reply.message}`));
+    else job.reject(new Error(`${job.spec.settings.model} ${job.spec.recipe.name} seed ${job.spec.seed}: ${reply.message}`));
     this.dispatch();
   }
 
