@@ -40,6 +40,8 @@ const SECTIONS: Readonly<Record<string, () => Table | Promise<Table>>> = {
   "elementwise-wasm": () => elementwiseWasmSection(assembler),
   gemm: () => gemmSection(),
   elementwise: () => elementwiseSection(),
+  // Loaded on demand: it pulls in all of @tensorflow/tfjs (gradients, layers) for its peer.
+  training: async () => (await import("./training.ts")).trainingSection(relaxed),
 };
 
 /** Section names from positional arguments and --section NAME / --section=NAME. */
