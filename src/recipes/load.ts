@@ -59,7 +59,6 @@ export function bareFormatRecipe(name: string, formats: Registry): Effect.Effect
   return Effect.gen(function* () {
     const located = (e: { toString(): string }) => new SpecError({ file: `format ${name}`, pointer: "", message: e.toString() });
     const format = yield* formats.get(name).pipe(Effect.mapError(located));
-    yield* supported(format, `format ${name}`, "");
     const master = yield* formats.get("fp32").pipe(Effect.mapError(located));
     return finish({
       name,
@@ -72,6 +71,7 @@ export function bareFormatRecipe(name: string, formats: Registry): Effect.Effect
       lossScaling: { kind: "none" },
       highPrecision: [],
       optimizer: { epsilon: null },
+      normalization: "standard",
     });
   });
 }
@@ -90,9 +90,7 @@ function loadRecipeFile(path: string, formats: Registry, expectedName?: string):
       Effect.gen(function* () {
         const rounding = spec.rounding?.[roundingRole];
         const ctx: RefContext = { file: path, dir, pointer, registry: formats, ...(rounding !== undefined ? { rounding: { value: rounding, pointer: `/rounding/${roundingRole}` } } : {}) };
-        const format = yield* resolveRef(value, ctx);
-        yield* supported(format, path, pointer);
-        return format;
+        return yield* resolveRef(value, ctx);
       });
 
     const roles = {} as Record<(typeof RECIPE_ROLES)[number], ResolvedFormat>;
@@ -118,16 +116,9 @@ function loadRecipeFile(path: string, formats: Registry, expectedName?: string):
       lossScaling: lossScalingOf(spec.lossScaling),
       highPrecision: spec.highPrecision ?? [],
       optimizer: { epsilon: spec.optimizer?.epsilon ?? null },
+      normalization: spec.normalization ?? "standard",
     });
   });
-}
-
-/** Scalings the runtime's precision hook can apply: it passes flat tensors, so no per-channel scales yet. */
-function supported(format: ResolvedFormat, file: string, pointer: string): Effect.Effect<void, SpecError> {
-  const s = format.scaling;
-  if ((s.kind === "amax" && s.granularity === "channel") || s.kind === "shift-groups")
-    return Effect.fail(new SpecError({ file, pointer, message: `${format.name} scales per channel (${s.kind}); the training runtime quantizes whole tensors, so use tensor granularity` }));
-  return Effect.void;
 }
 
 function lossScalingOf(spec: LossScalingSpec | undefined): LossScaling {
@@ -143,7 +134,9 @@ function lossScalingOf(spec: LossScalingSpec | undefined): LossScaling {
 }
 
 function finish(recipe: Omit<ResolvedRecipe, "fingerprint">): ResolvedRecipe {
-  const { name: _name, summary: _summary, source: _source, ...training } = recipe;
+  const { name: _name, summary: _summary, source: _source, normalization, ...rest } = recipe;
+  // The default normalization is left out, so recipes from before the field keep their fingerprints (and finished runs).
+  const training = normalization === "standard" ? rest : { ...rest, normalization };
   const fingerprint = createHash("sha256").update(JSON.stringify(training)).digest("hex").slice(0, 16);
   return Object.freeze({ ...recipe, fingerprint });
 }

@@ -3,12 +3,19 @@
  * to a format once; quantizing runs that format's fakeQuantize plan through the kernels of the
  * chosen backend (compiled once per format by its KernelSource). Delayed-amax history is kept per
  * (role, site, GEMM); stochastic rounding draws its u32 seed from (run seed, step, site).
+ *
+ * Per-channel formats (channel amax, ShiftQuant groups) scale each channel of the operand's
+ * ChannelLayout: a leading-axis layout is passed to the plan as its `channels`; any other is
+ * quantized on a channel-major copy (gatherChannels) whose values are scattered back — fake
+ * quantization only needs the values, so no GEMM ever sees the copy's order. Without a layout
+ * (optimizer state, master weights, weight gradients) the tensor is one channel. Formats scaled
+ * per tensor ignore layouts, so their results do not depend on them.
  */
 import type { OpPlan } from "../codegen/plan.ts";
 import type { ResolvedFormat } from "../dsl/resolved.ts";
 import { runPlan, type BufferArray } from "../package-runtime/run-plan.js";
 import type { KernelSource, Kernels } from "../runtime/backends/kernel-source.ts";
-import type { GemmPass, Precision, TensorRole } from "../runtime/precision.ts";
+import { gatherChannels, sameChannels, scatterChannels, checkLayout, type ChannelLayout, type GemmPass, type Precision, type TensorRole } from "../runtime/precision.ts";
 import { hash32, mix32 } from "../runtime/random.ts";
 import type { FloatArray } from "../runtime/tensor.ts";
 import type { ResolvedRecipe } from "./types.ts";
@@ -20,6 +27,8 @@ interface Quantizer {
   readonly kernels: Kernels;
   readonly stateful: boolean;
   readonly stochastic: boolean;
+  /** The format scales each channel of a layout (else the layout is ignored). */
+  readonly perChannel: boolean;
 }
 
 /** The saved per-site scaling state, for checkpoints: state key → buffer name → buffer. */
@@ -32,6 +41,12 @@ export function isFloat32Identity(format: ResolvedFormat): boolean {
     el.kind === "float" && el.signed && el.exponentBits === 8 && el.mantissaBits === 23 && el.bias === 127 && el.infinity &&
     el.nan === "ieee" && el.negativeZero && el.subnormals && format.scaling.kind === "none" && format.rounding.mode !== "stochastic"
   );
+}
+
+/** Whether the format keeps one scale per channel (channel amax, ShiftQuant groups), so a tensor's channel layout matters. */
+export function scalesPerChannel(format: ResolvedFormat): boolean {
+  const s = format.scaling;
+  return (s.kind === "amax" && s.granularity === "channel") || s.kind === "shift-groups";
 }
 
 /** A site pattern (`*` = any characters) → a test that also accepts every site below a match. */
@@ -70,20 +85,29 @@ export class RecipePrecision implements Precision {
     return this.quantizer(role, site, pass) !== null;
   }
 
-  differs(role: TensorRole, site: string, a: GemmPass, b: GemmPass): boolean {
-    return (this.quantizer(role, site, a)?.key ?? null) !== (this.quantizer(role, site, b)?.key ?? null);
+  differs(role: TensorRole, site: string, a: GemmPass, b: GemmPass, layoutA?: ChannelLayout, layoutB?: ChannelLayout): boolean {
+    const qa = this.quantizer(role, site, a);
+    const qb = this.quantizer(role, site, b);
+    if ((qa?.key ?? null) !== (qb?.key ?? null)) return true;
+    return qa !== null && qa.perChannel && !sameChannels(layoutA, layoutB);
   }
 
-  quantize(role: TensorRole, t: FloatArray, site: string, pass?: GemmPass): void {
+  quantize(role: TensorRole, t: FloatArray, site: string, pass?: GemmPass, layout?: ChannelLayout): void {
     const q = this.quantizer(role, site, pass);
     if (q === null) return;
-    const x = t instanceof Float32Array ? t : Float32Array.from(t);
+    const where = `${role} at ${site}`;
+    const channels = q.perChannel && layout !== undefined ? checkLayout(t, layout, where).channels : 1;
+    // A layout whose channels do not lead is quantized channel-major and scattered back.
+    const moved = channels > 1 && layout!.outer > 1;
+    const x = moved ? gatherChannels(t, layout!, where) : t instanceof Float32Array ? t : Float32Array.from(t);
     const stateKey = `${role}@${site}#${pass ?? ""}`;
     const seed = q.stochastic ? hash32(this.seed, streamOf(stateKey), this.step) : 0;
     const previous = q.stateful ? this.states.get(stateKey) : undefined;
-    const result = runPlan(q.plan, q.kernels, previous === undefined ? { x } : { x, ...previous }, { n: x.length, channels: 1, seed });
+    const result = runPlan(q.plan, q.kernels, previous === undefined ? { x } : { x, ...previous }, { n: x.length, channels, seed });
     if (q.stateful) this.states.set(stateKey, result.state);
-    t.set(result.outputs.values as Float32Array);
+    const values = result.outputs.values as Float32Array;
+    if (moved) scatterChannels(values, layout!, t);
+    else t.set(values);
   }
 
   /** The delayed-scaling state of every site (live buffers). */
@@ -136,7 +160,10 @@ export class RecipePrecision implements Precision {
     if (q === undefined) {
       const loaded = this.kernels.load(format);
       const plan = loaded.compiled.plans.fakeQuantize;
-      q = { key, plan, kernels: loaded.kernels, stateful: plan.buffers.some((b) => b.role === "state"), stochastic: format.rounding.mode === "stochastic" };
+      q = {
+        key, plan, kernels: loaded.kernels, stateful: plan.buffers.some((b) => b.role === "state"), stochastic: format.rounding.mode === "stochastic",
+        perChannel: scalesPerChannel(format),
+      };
       this.byFormat.set(key, q);
     }
     return q;

@@ -46,7 +46,15 @@ export interface RecipeSpec {
   readonly lossScaling?: LossScalingSpec;
   readonly highPrecision?: readonly string[];
   readonly optimizer?: { readonly epsilon?: number };
+  readonly normalization?: Normalization;
 }
+
+/**
+ * The model's normalization layers: "standard" (each model's own: batch norm in the ResNet, layer
+ * norm in the Transformer, scaled by the standard deviation) or "l1" (their L1 versions, scaled by
+ * √(π/2)·mean absolute deviation: no squares, as ShiftQuant trains with).
+ */
+export type Normalization = "standard" | "l1";
 
 /** Loss scaling with every default filled in. */
 export type LossScaling =
@@ -69,6 +77,7 @@ export interface ResolvedRecipe {
   readonly lossScaling: LossScaling;
   readonly highPrecision: readonly string[];
   readonly optimizer: { readonly epsilon: number | null };
+  readonly normalization: Normalization;
   /** A hash of everything above that changes training: two recipes with equal fingerprints train alike. */
   readonly fingerprint: string;
 }

@@ -14,6 +14,66 @@ export type TensorRole = "weight" | "activation" | "error" | "weightGradient" | 
  */
 export type GemmPass = "forward" | "inputGradient" | "weightGradient";
 
+/**
+ * How a tensor splits into scaling channels (for per-channel scalings: channel amax, ShiftQuant
+ * groups): viewed as [outer, channels, inner] row-major, channel c holds every element (o, c, i).
+ * A GEMM operand's channels run along the axis the GEMM does not sum, so a scale per channel is
+ * constant along the sum (ShiftQuant's shift after an integer accumulation needs exactly this):
+ * rowChannels for a leading axis, columnChannels for the columns of a matrix.
+ */
+export interface ChannelLayout {
+  readonly outer: number;
+  readonly channels: number;
+  readonly inner: number;
+}
+
+/** One channel per row of a rows×cols matrix (the leading axis: no data movement to quantize). */
+export function rowChannels(rows: number, cols: number): ChannelLayout {
+  return { outer: 1, channels: rows, inner: cols };
+}
+
+/** One channel per column of a rows×cols matrix (quantized through a transposed copy). */
+export function columnChannels(rows: number, cols: number): ChannelLayout {
+  return { outer: rows, channels: cols, inner: 1 };
+}
+
+/** Whether two layouts put every element of a tensor in the same channel (no layout: one channel). */
+export function sameChannels(a: ChannelLayout | undefined, b: ChannelLayout | undefined): boolean {
+  const channels = (l: ChannelLayout | undefined) => l?.channels ?? 1;
+  if (channels(a) === 1 || channels(b) === 1) return channels(a) === channels(b);
+  return a!.channels === b!.channels && a!.inner === b!.inner;
+}
+
+/**
+ * The elements of `data` gathered channel by channel: [channels, outer, inner], so channel c is
+ * the c-th leading-axis slice, as quantize's `channels` option expects. Fake quantization only
+ * needs the values, so a channel layout that is not leading is quantized on this copy and
+ * scattered back (scatterChannels).
+ */
+export function gatherChannels(data: FloatArray, layout: ChannelLayout, where: string): Float32Array {
+  const { outer, channels, inner } = checkLayout(data, layout, where);
+  const out = new Float32Array(data.length);
+  for (let o = 0, src = 0; o < outer; o++)
+    for (let c = 0; c < channels; c++, src += inner) out.set(data.subarray(src, src + inner), (c * outer + o) * inner);
+  return out;
+}
+
+/** Writes a channel-major copy (gatherChannels) back into `data`'s own order. */
+export function scatterChannels(channelMajor: Float32Array, layout: ChannelLayout, data: FloatArray): void {
+  const { outer, channels, inner } = layout;
+  for (let o = 0, dst = 0; o < outer; o++)
+    for (let c = 0; c < channels; c++, dst += inner) data.set(channelMajor.subarray((c * outer + o) * inner, (c * outer + o + 1) * inner), dst);
+}
+
+/** Throws a RangeError naming `where` unless the layout covers exactly the tensor's elements. */
+export function checkLayout(data: FloatArray, layout: ChannelLayout, where: string): ChannelLayout {
+  const { outer, channels, inner } = layout;
+  const whole = [outer, channels, inner].every((d) => Number.isInteger(d) && d >= 1);
+  if (!whole || outer * channels * inner !== data.length)
+    throw new RangeError(`${where}: channel layout [${outer}, ${channels}, ${inner}] does not cover a tensor of ${data.length} elements`);
+  return layout;
+}
+
 /** A precision recipe as seen by the runtime: which roles at which sites get fake-quantized, and how. */
 export interface Precision {
   readonly name: string;
@@ -25,15 +85,18 @@ export interface Precision {
   /**
    * Fake-quantize `t` in place: round every element to the format bound to `role` at `site`
    * (a layer name such as "stage1.block0.conv1"), leaving it in the array's own dtype. `pass`
-   * names the GEMM a GEMM operand is for (absent for optimizer state, master weights, weight gradients).
+   * names the GEMM a GEMM operand is for (absent for optimizer state, master weights, weight
+   * gradients); `layout` its scaling channels, along the axis that GEMM does not sum (absent:
+   * the whole tensor is one channel). Formats scaled per tensor ignore the layout.
    */
-  quantize(role: TensorRole, t: FloatArray, site: string, pass?: GemmPass): void;
+  quantize(role: TensorRole, t: FloatArray, site: string, pass?: GemmPass, layout?: ChannelLayout): void;
   /**
-   * Optional: whether `role` at `site` is bound to different formats in the GEMMs `a` and `b`.
-   * When absent or false, an op quantizes an operand once (for the first GEMM that uses it) and
-   * reuses it in the other.
+   * Optional: whether quantizing `role` at `site` for GEMM `a` (with `layoutA`) and for GEMM `b`
+   * (with `layoutB`) can give different values: different formats, or a per-channel format
+   * under layouts that split the tensor differently. When absent or false, an op quantizes an
+   * operand once (for the first GEMM that uses it) and reuses it in the other.
    */
-  differs?(role: TensorRole, site: string, a: GemmPass, b: GemmPass): boolean;
+  differs?(role: TensorRole, site: string, a: GemmPass, b: GemmPass, layoutA?: ChannelLayout, layoutB?: ChannelLayout): boolean;
 }
 
 /** Full precision: no role is quantized. */
@@ -44,22 +107,31 @@ export const identityPrecision: Precision = {
 };
 
 /**
- * A copy of `data` quantized for `role` at `site`, or `data` itself when the precision
- * leaves that role alone (the caller must then not write to the result).
+ * A copy of `data` quantized for `role` at `site` (with `layout`'s channels), or `data` itself
+ * when the precision leaves that role alone (the caller must then not write to the result).
  */
-export function quantizedView(precision: Precision, role: TensorRole, data: FloatArray, site: string, pass?: GemmPass): FloatArray {
+export function quantizedView(precision: Precision, role: TensorRole, data: FloatArray, site: string, pass?: GemmPass, layout?: ChannelLayout): FloatArray {
   if (!precision.active(role, site, pass)) return data;
   const copy = data.slice();
-  precision.quantize(role, copy, site, pass);
+  precision.quantize(role, copy, site, pass, layout);
   return copy;
 }
 
+/** The channel layouts of an operand in the GEMM it was first quantized for and in the GEMM at hand. */
+export interface OperandLayouts {
+  readonly first: ChannelLayout;
+  readonly pass: ChannelLayout;
+}
+
 /**
- * The operand of GEMM `pass`: `quantized` (already made for GEMM `first`) when the recipe binds
- * the same format in both, else a fresh quantized copy of `data` for `pass`.
+ * The operand of GEMM `pass`: `quantized` (already made for GEMM `first`) when the recipe gives
+ * the same values in both (see Precision.differs), else a fresh quantized copy of `data` for
+ * `pass`, with `layouts.pass`.
  */
 export function operandFor(
-  precision: Precision, role: TensorRole, data: FloatArray, quantized: FloatArray, site: string, first: GemmPass, pass: GemmPass,
+  precision: Precision, role: TensorRole, data: FloatArray, quantized: FloatArray, site: string, first: GemmPass, pass: GemmPass, layouts?: OperandLayouts,
 ): FloatArray {
-  return precision.differs?.(role, site, first, pass) === true ? quantizedView(precision, role, data, site, pass) : quantized;
+  return precision.differs?.(role, site, first, pass, layouts?.first, layouts?.pass) === true
+    ? quantizedView(precision, role, data, site, pass, layouts?.pass)
+    : quantized;
 }

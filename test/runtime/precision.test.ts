@@ -6,7 +6,9 @@ import { sum } from "../../src/runtime/ops/elementwise.ts";
 import { linear } from "../../src/runtime/ops/linear.ts";
 import { sgd } from "../../src/runtime/optim/sgd.ts";
 import { adam } from "../../src/runtime/optim/adam.ts";
-import type { Precision, TensorRole } from "../../src/runtime/precision.ts";
+import {
+  checkLayout, columnChannels, gatherChannels, rowChannels, sameChannels, scatterChannels, type ChannelLayout, type GemmPass, type Precision, type TensorRole,
+} from "../../src/runtime/precision.ts";
 import type { FloatArray } from "../../src/runtime/tensor.ts";
 import { randParam } from "./gradcheck.ts";
 
@@ -73,3 +75,75 @@ describe("precision hooks", () => {
     expect(p.calls).toEqual(["optimizerState@layer.weight.m", "optimizerState@layer.weight.v", "master@layer.weight"]);
   });
 });
+
+/** Logs role, site, GEMM and channel layout of every quantize call; layouts that split differently count as different formats. */
+function layoutPrecision(): Precision & { calls: string[] } {
+  const calls: string[] = [];
+  const show = (l: ChannelLayout | undefined) => (l === undefined ? "-" : `[${l.outer},${l.channels},${l.inner}]`);
+  return {
+    name: "layouts",
+    calls,
+    active: () => true,
+    quantize(role: TensorRole, _t: FloatArray, site: string, pass?: GemmPass, layout?: ChannelLayout): void {
+      calls.push(`${role}@${site}#${pass ?? ""} ${show(layout)}`);
+    },
+    differs: (_role, _site, _a, _b, la, lb) => !sameChannels(la, lb),
+  };
+}
+
+describe("channel layouts of GEMM operands: channels along the axis each GEMM does not sum", () => {
+  it("linear: forward x by rows, W by output rows; input gradient g by rows, W by input columns; weight gradient g and x by columns", () => {
+    const p = layoutPrecision();
+    const x = randParam("x", [3, 4], 1);
+    const w = randParam("w", [2, 4], 2);
+    const ctx = trainContext(backend, p);
+    ctx.tape.backward(sum(ctx, linear(ctx, x, w, null, "fc")));
+    expect(p.calls).toEqual([
+      "activation@fc#forward [1,3,4]",
+      "weight@fc#forward [1,2,4]",
+      "error@fc#inputGradient [1,3,2]",
+      "weight@fc#inputGradient [2,4,1]",
+      "error@fc#weightGradient [3,2,1]",
+      "activation@fc#weightGradient [3,4,1]",
+      "weightGradient@fc# -",
+    ]);
+  });
+
+  it("conv2d: W by filters / by C·KH·KW columns, the channel-major error by columns / by filters, x by samples / by input channels", () => {
+    const p = layoutPrecision();
+    const x = randParam("x", [2, 2, 4, 4], 4);
+    const w = randParam("w", [3, 2, 3, 3], 5);
+    const ctx = trainContext(backend, p);
+    ctx.tape.backward(sum(ctx, conv2d(ctx, x, w, null, "conv", { padding: 1 })));
+    expect(p.calls).toEqual([
+      "activation@conv#forward [1,2,32]",
+      "weight@conv#forward [1,3,18]",
+      "error@conv#inputGradient [3,32,1]",
+      "error@conv#weightGradient [1,3,32]",
+      "activation@conv#weightGradient [2,2,16]",
+      "weightGradient@conv# -",
+      "weight@conv#inputGradient [3,18,1]",
+    ]);
+  });
+
+  it("gatherChannels puts channel c's elements (o, c, i) in the c-th leading slice; scatterChannels undoes it", () => {
+    // [outer 2, channels 3, inner 2]: element (o, c, i) holds 100·o + 10·c + i.
+    const layout: ChannelLayout = { outer: 2, channels: 3, inner: 2 };
+    const data = Float64Array.from({ length: 12 }, (_, k) => 100 * Math.floor(k / 6) + 10 * (Math.floor(k / 2) % 3) + (k % 2));
+    const gathered = gatherChannels(data, layout, "test");
+    expect(Array.from(gathered)).toEqual([0, 1, 100, 101, 10, 11, 110, 111, 20, 21, 120, 121]);
+    const back = new Float64Array(12);
+    scatterChannels(gathered, layout, back);
+    expect(Array.from(back)).toEqual(Array.from(data));
+    expect(Array.from(gatherChannels(data, columnChannels(6, 2), "test"))).toEqual([0, 10, 20, 100, 110, 120, 1, 11, 21, 101, 111, 121]);
+  });
+
+  it("sameChannels compares how elements split, and bad layouts say where", () => {
+    expect(sameChannels(rowChannels(4, 6), { outer: 1, channels: 4, inner: 6 })).toBe(true);
+    expect(sameChannels(rowChannels(1, 6), undefined)).toBe(true);
+    expect(sameChannels(rowChannels(4, 6), columnChannels(4, 6))).toBe(false);
+    expect(sameChannels(rowChannels(4, 6), undefined)).toBe(false);
+    expect(() => checkLayout(new Float32Array(10), rowChannels(3, 3), "weight at fc")).toThrow(/weight at fc: channel layout \[1, 3, 3\] does not cover a tensor of 10 elements/);
+  });
+});
+

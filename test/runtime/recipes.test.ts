@@ -58,7 +58,7 @@ function step(r: ResolvedRecipe) {
 describe("shipped recipes", () => {
   it("every recipe in recipes/ validates and resolves", () => {
     const names = recipeNames();
-    expect(names).toEqual(expect.arrayContaining(["fp32", "fp16", "bf16", "e5m2", "fp8-hybrid", "s2fp8", "posit8", "int8", "mxfp8"]));
+    expect(names).toEqual(expect.arrayContaining(["fp32", "fp16", "bf16", "e5m2", "fp8-hybrid", "s2fp8", "posit8", "int8", "mxfp8", "shiftquant4", "shiftquant6", "shiftquant8"]));
     for (const name of names) expect(recipe(name).name).toBe(name);
   });
 
@@ -68,6 +68,55 @@ describe("shipped recipes", () => {
     for (const f of Object.values(r.roles)) expect(f.name).toBe("e4m3");
     expect(r.master.name).toBe("fp32");
     expect(r.standalone).toBe(false);
+  });
+
+  it("normalization: standard unless a recipe says l1; the default keeps a recipe's fingerprint", () => {
+    for (const name of ["fp32", "int8", "fp8-hybrid", "e4m3"]) expect(recipe(name).normalization).toBe("standard");
+    const dir = mkdtempSync(join(tmpdir(), "numforge-recipe-"));
+    const write = (normalization: string | undefined) => {
+      const file = join(dir, `norm-${normalization ?? "absent"}.json`);
+      writeFileSync(file, JSON.stringify({
+        name: "norm", summary: "normalization test", master: "fp32", ...(normalization === undefined ? {} : { normalization }),
+        roles: { weights: "e5m2", activations: "e5m2", errors: "e5m2", weightGradients: "fp32", optimizerState: "fp32" },
+      }));
+      return Effect.runSync(recipes.get(file));
+    };
+    const absent = write(undefined);
+    expect(absent.normalization).toBe("standard");
+    expect(write("standard").fingerprint).toBe(absent.fingerprint);
+    const l1 = write("l1");
+    expect(l1.normalization).toBe("l1");
+    expect(l1.fingerprint).not.toBe(absent.fingerprint);
+  });
+
+  it("shiftquant4/6/8: ShiftQuant operands in every GEMM, stochastic rounding for the errors, L1 normalization, fp32 elsewhere", () => {
+    for (const bits of [4, 6, 8]) {
+      const r = recipe(`shiftquant${bits}`);
+      expect(r.normalization).toBe("l1");
+      for (const role of ["weights", "activations"] as const) {
+        expect(r.roles[role].name).toBe(`shiftquant${bits}`);
+        expect(r.roles[role].rounding.mode).toBe("nearest-even");
+      }
+      const errors = r.roles.errors;
+      expect(errors.scaling).toEqual({ kind: "shift-groups", groups: 4 });
+      expect(errors.element).toMatchObject({ kind: "int", bits, signed: true });
+      expect(errors.rounding).toEqual({ mode: "stochastic", bits: 16 });
+      expect(errors.name).toBe(`shiftquant${bits}-sr`);
+      for (const f of [r.roles.weightGradients, r.roles.optimizerState, r.master]) expect(f.name).toBe("fp32");
+      expect(r.standalone).toBe(false);
+    }
+  });
+
+  it("per-channel scalings are accepted (GEMM operands are quantized per channel, see test/runtime/shiftquant.test.ts)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "numforge-recipe-"));
+    const file = join(dir, "channel.json");
+    const perChannel = { format: "int8", scaling: { kind: "amax", granularity: "channel", history: "current", scale: "fp32" } };
+    writeFileSync(file, JSON.stringify({
+      name: "channel", summary: "per-channel amax weights", master: "fp32",
+      roles: { weights: perChannel, activations: "fp32", errors: "fp32", weightGradients: "fp32", optimizerState: "fp32" },
+    }));
+    const r = Effect.runSync(recipes.get(file));
+    expect(r.roles.weights.scaling).toMatchObject({ kind: "amax", granularity: "channel" });
   });
 
   it("unknown names fail with suggestions", () => {
@@ -270,7 +319,7 @@ describe("bad recipe files fail with the file and the JSON pointer", () => {
     ["an unknown loss-scaling kind", { ...base, lossScaling: { kind: "adaptive" } }, "/lossScaling/kind"],
     ["an unknown format", { ...base, roles: { ...base.roles, errors: "e9m9" } }, "/roles/errors"],
     ["a bad inline scaling", { ...base, roles: { ...base.roles, weights: { format: "e4m3", scaling: { kind: "amax", granularity: "tensor", history: "sometimes", scale: "fp32" } } } }, "/roles/weights/scaling/history"],
-    ["a per-channel scaling", { ...base, roles: { ...base.roles, weights: { format: "int8", scaling: { kind: "amax", granularity: "channel", history: "current", scale: "fp32" } } } }, "/roles/weights"],
+    ["an unknown normalization", { ...base, normalization: "l2" }, "/normalization"],
     ["stochastic rounding on a posit", { ...base, roles: { ...base.roles, errors: "posit8" }, rounding: { errors: { mode: "stochastic", bits: 8 } } }, "/rounding/errors"],
     ["a bad GEMM operand", { ...base, gemms: { forward: { errors: "e4m3" } } }, "/gemms/forward/errors"],
   ];

@@ -52,7 +52,7 @@ export function trainRun(
   afterCheckpoint?: (info: RunId & { readonly epoch: number }) => void,
 ): RunResult {
   const { settings, recipe, seed, checkpointPath } = spec;
-  const task = familyFor(settings).createTask(settings, seed, { normalization: "standard" });
+  const task = familyFor(settings).createTask(settings, seed, { normalization: recipe.normalization });
   const optimizer = buildOptimizer(settings, task.parameters(), recipe.optimizer.epsilon);
   const precision = new RecipePrecision(recipe, backend.kernels, seed);
   const stepsPerEpoch = Math.min(task.batchesPerEpoch(settings.batchSize), settings.stepsPerEpoch ?? Infinity);

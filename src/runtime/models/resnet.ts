@@ -1,11 +1,13 @@
 /**
  * A small ResNet (He et al. 2016, basic blocks) for 28×28×1 digits: stem conv3×3 + BN + ReLU
  * (optionally strided, optionally followed by a 2×2 max pool), residual stages, global average pooling, linear head.
- * A block whose stride or width changes gets a 1×1 conv + BN projection shortcut.
+ * A block whose stride or width changes gets a 1×1 conv + BN projection shortcut. The BN layers
+ * are batch norm, or L1 batch norm (ops/l1norm.ts) with `norm: "l1"`.
  */
 import type { Ctx } from "../context.ts";
 import { relu } from "../ops/activations.ts";
 import { batchNorm, batchNormState, type BatchNormState } from "../ops/batchnorm.ts";
+import { l1BatchNorm } from "../ops/l1norm.ts";
 import { conv2d } from "../ops/conv2d.ts";
 import { add } from "../ops/elementwise.ts";
 import { linear } from "../ops/linear.ts";
@@ -34,6 +36,8 @@ export interface ResNetConfig {
   readonly stages: readonly StageConfig[];
   readonly seed: number;
   readonly dtype: DType;
+  /** The normalization after each conv: batch norm, or L1 batch norm (same state and parameters). */
+  readonly norm: "batch" | "l1";
 }
 
 /**
@@ -54,6 +58,7 @@ export const defaultResNetConfig: ResNetConfig = {
   ],
   seed: 0,
   dtype: "float32",
+  norm: "batch",
 };
 
 interface ConvBn {
@@ -83,6 +88,7 @@ export interface ResNet extends Model {
 export function createResNet(overrides: Partial<ResNetConfig> = {}): ResNet {
   const config: ResNetConfig = { ...defaultResNetConfig, ...overrides };
   if (config.stages.length === 0) throw new RangeError("resnet: at least one stage is needed");
+  if (config.norm !== "batch" && config.norm !== "l1") throw new RangeError(`resnet: norm must be "batch" or "l1", got ${JSON.stringify(config.norm)}`);
   const { seed, dtype } = config;
   const convBn = (site: string, cin: number, cout: number, k: number, stride: number): ConvBn => ({
     site,
@@ -115,8 +121,9 @@ export function createResNet(overrides: Partial<ResNetConfig> = {}): ResNet {
   const convBns = [stem, ...blocks.flatMap((b) => (b.shortcut ? [b.conv1, b.conv2, b.shortcut] : [b.conv1, b.conv2]))];
   const params = [...convBns.flatMap((c) => [c.weight, c.gamma, c.beta]), headW, headB];
 
+  const normalize = config.norm === "l1" ? l1BatchNorm : batchNorm;
   const applyConvBn = (ctx: Ctx, x: Tensor, c: ConvBn): Tensor =>
-    batchNorm(ctx, conv2d(ctx, x, c.weight, null, c.site, { stride: c.stride, padding: c.padding }), c.gamma, c.beta, c.state, `${c.site}.bn`);
+    normalize(ctx, conv2d(ctx, x, c.weight, null, c.site, { stride: c.stride, padding: c.padding }), c.gamma, c.beta, c.state, `${c.site}.bn`);
 
   return {
     name: "resnet",

@@ -1,6 +1,6 @@
 /** 2-D convolution over NCHW by im2col + one GEMM per pass (forward, input grad, weight grad). */
 import { recording, type Ctx } from "../context.ts";
-import { operandFor, quantizedView } from "../precision.ts";
+import { columnChannels, operandFor, quantizedView, rowChannels, type ChannelLayout } from "../precision.ts";
 import { expectRank, expectSameDType, gradOf, Tensor, zerosLike, type FloatArray } from "../tensor.ts";
 import { addWeightGradient } from "./common.ts";
 import { col2im, convGeometry, im2col } from "./im2col.ts";
@@ -14,7 +14,12 @@ export interface Conv2dOptions {
 /**
  * x [N, C, H, W], w [F, C, KH, KW], b [F] or null → [N, F, OH, OW] (cross-correlation, as in
  * every framework). Quantization sites as in `linear`: the activation is quantized before
- * im2col (so duplicated window entries do not skew tensor statistics).
+ * im2col (so duplicated window entries do not skew tensor statistics). Scaling channels run
+ * along the axis each GEMM does not sum: W by filters (forward) or by its C·KH·KW columns (input
+ * gradient), the channel-major error by columns (input gradient) or filters (weight gradient).
+ * The im2col matrix's unsummed axis exists only after im2col, so x is split by a coarser axis
+ * whose channels each feed whole lanes: samples N (forward: a column is one sample's window) and
+ * input channels C (weight gradient: a row is one input channel's kernel offset).
  */
 export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: string, options: Conv2dOptions = {}): Tensor {
   expectRank(`conv2d ${site}`, x, 4);
@@ -32,8 +37,10 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
   const cols = n * spatial;
   const { backend, precision } = ctx;
 
-  const xq = quantizedView(precision, "activation", x.data, site, "forward");
-  const wq = quantizedView(precision, "weight", w.data, site, "forward");
+  const xLayout = rowChannels(n, x.size / n);
+  const wLayout = rowChannels(f, ckk);
+  const xq = quantizedView(precision, "activation", x.data, site, "forward", xLayout);
+  const wq = quantizedView(precision, "weight", w.data, site, "forward", wLayout);
   const colm = zerosLike(x.data, ckk * cols);
   im2col(xq, geo, colm);
   const yCols = zerosLike(x.data, f * cols);
@@ -49,15 +56,17 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
     // The permuted copy is ours, so the error is quantized in place on it.
     const g = zerosLike(out.grad, f * cols);
     toChannelMajor(out.grad, g, n, f, spatial);
-    // A recipe with another error format for the weight-gradient GEMM gets its own copy first.
-    const gRaw = precision.differs?.("error", site, "inputGradient", "weightGradient") === true ? g.slice() : g;
-    if (precision.active("error", site, "inputGradient")) precision.quantize("error", g, site, "inputGradient");
+    // A recipe with another error format (or channels) for the weight-gradient GEMM gets its own copy first.
+    const gLayouts = { first: columnChannels(f, cols), pass: rowChannels(f, cols) };
+    const gRaw = precision.differs?.("error", site, "inputGradient", "weightGradient", gLayouts.first, gLayouts.pass) === true ? g.slice() : g;
+    if (precision.active("error", site, "inputGradient")) precision.quantize("error", g, site, "inputGradient", gLayouts.first);
     if (w.requiresGrad) {
-      const gw = operandFor(precision, "error", gRaw, g, site, "inputGradient", "weightGradient");
+      const gw = operandFor(precision, "error", gRaw, g, site, "inputGradient", "weightGradient", gLayouts);
       let colw = colm;
-      if (precision.differs?.("activation", site, "forward", "weightGradient") === true) {
+      const xwLayout: ChannelLayout = { outer: n, channels: wc, inner: x.size / (n * wc) };
+      if (precision.differs?.("activation", site, "forward", "weightGradient", xLayout, xwLayout) === true) {
         colw = zerosLike(x.data, ckk * cols);
-        im2col(quantizedView(precision, "activation", x.data, site, "weightGradient"), geo, colw);
+        im2col(quantizedView(precision, "activation", x.data, site, "weightGradient", xwLayout), geo, colw);
       }
       addWeightGradient(precision, w, site, (dst, beta) =>
         backend.gemm({ a: gw, b: colw, c: dst, m: f, n: ckk, k: cols, transA: false, transB: true, alpha: 1, beta }));
@@ -67,7 +76,7 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
     }
     if (x.requiresGrad) {
       const dcols = zerosLike(x.data, ckk * cols);
-      const wi = operandFor(precision, "weight", w.data, wq, site, "forward", "inputGradient");
+      const wi = operandFor(precision, "weight", w.data, wq, site, "forward", "inputGradient", { first: wLayout, pass: columnChannels(f, ckk) });
       backend.gemm({ a: wi, b: g, c: dcols, m: ckk, n: cols, k: f, transA: true, transB: false, alpha: 1, beta: 0 });
       col2im(dcols, geo, gradOf(x));
     }

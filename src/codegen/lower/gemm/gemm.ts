@@ -33,13 +33,22 @@
  *   the order, so C is the same.
  *   Exact while |sum| < 2^31, guaranteed for k ≤ maxK = ⌊(2^31 − 1) / (maxAbsA·maxAbsB)⌋
  *   (int8: 2^17 − 1, since |a·b| ≤ 2^14): the caller must check k ≤ maxK.
+ * - i32 with lane scales (ShiftQuant: codes of shift-groups formats, beside each other or an
+ *   unscaled integer operand): row i of op(A) and column j of op(B) carry power-of-two exponents
+ *   eA(i), eB(j) (their groups', from the a_/b_ channel_group and group_exponent parameters), a
+ *   scale constant along k, so the sum stays the exact i32 one above and the write-back is
+ *   v = f32(sum)·2^(fractionBitsA/B terms + eA(i) + eB(j)), scaled in two exact steps: besides
+ *   f32(sum) (exact for |sum| ≤ 2^24) v rounds only outside the f32 normal range. Then
+ *   C ← α·v + β·C once. With α and β powers of two and |sum| ≤ 2^24, C is the exact
+ *   α·op(A)·op(B) + β·C rounded once. A lane-scaled operand off this path (beside a non-integer
+ *   operand: its scale would have to be applied per element) is a GemmUnsupportedError.
  * - α = 0 or k = 0: C ← β·C without reading A or B (C ← 0 when β = 0, NaNs in C ignored).
  */
 import type { ResolvedFormat } from "../../../dsl/resolved.ts";
 import { add, and, eq, f32, ge, i32, kernel, le, load, min, mul, ne, or, ref, select, shr, sub, widen, type Builder } from "../../ir/build.ts";
 import type { Expr, Kernel, Param } from "../../ir/nodes.ts";
 import { checkGemmSchedule, type GemmSchedule } from "../../schedule.ts";
-import { operandDecoder, type OperandDecoder } from "./operand.ts";
+import { GemmUnsupportedError, operandDecoder, type OperandDecoder } from "./operand.ts";
 import { F32_ACCUMULATION, F64_ACCUMULATION, I32_ACCUMULATION, lowerPackPairs, lowerPackPanel, packedSliver, pairProduct, unpackedSliver, type Accumulation, type OperandView } from "./panels.ts";
 import { blockMerge, forTileElements, lowerIntegerMerge, lowerMicroKernel, storeMerged } from "./tile.ts";
 
@@ -105,6 +114,16 @@ interface Plan {
   readonly pairs: boolean;
 }
 
+/** A lane-scaled operand (ShiftQuant) off the integer path: its scale would have to be applied per element. */
+function laneScaledNeedsInteger(name: "a" | "b", operand: ResolvedFormat | "f32", decoder: OperandDecoder): void {
+  if (!decoder.laneScaled || operand === "f32") return;
+  throw new GemmUnsupportedError(
+    name,
+    decoder.label,
+    `tensor scaling "${operand.scaling.kind}" is not yet supported by the GEMM lowering off the exact integer path: its power-of-two lane scales are applied after the exact i32 accumulation, which needs both operands as integer codes (shift-groups or unscaled) with sums exact in i32 for k up to 2^16 — dequantize the operand to f32 first`,
+  );
+}
+
 /** Largest |integer| a 16-bit half of a packed pair holds for every operand of a format. */
 const MAX_PAIR_HALF = 2 ** 15 - 1;
 
@@ -114,6 +133,7 @@ function plan(options: GemmOptions): Plan {
   const b = operandDecoder("b", options.b);
   const maxK = a.integer !== null && b.integer !== null ? Math.floor((2 ** 31 - 1) / (a.integer.maxAbs * b.integer.maxAbs)) : null;
   const integer = maxK !== null && maxK >= MIN_EXACT_DEPTH;
+  if (!integer) for (const [name, operand] of [["a", options.a], ["b", options.b]] as const) laneScaledNeedsInteger(name, operand, name === "a" ? a : b);
   return {
     name: options.name ?? "gemm",
     schedule,
@@ -238,6 +258,7 @@ function lowerProduct(b: Builder, p: Plan, m: Expr, n: Expr, k: Expr, alpha: Exp
   const cRowOffsets = Array.from({ length: mr }, (_, i) => (i === 0 ? i32(0) : b.let("c_row_off", mul(n, i32(i)))));
   const accStride = acc.type === "i32" ? b.let("acc_stride", min(n, i32(nc))) : null;
   const accRowOffsets = accStride === null ? [] : Array.from({ length: mr }, (_, i) => (i === 0 ? i32(0) : b.let("acc_row_off", mul(accStride, i32(i)))));
+  const lanes = laneExponents(b, view, m, n, mr, nr);
 
   b.for("jc", i32(0), n, (jc, jLoop) => {
     const ncb = jLoop.let("ncb", min(i32(nc), sub(n, jc)));
@@ -276,10 +297,29 @@ function lowerProduct(b: Builder, p: Plan, m: Expr, n: Expr, k: Expr, alpha: Exp
             }
             const scaleLog2 = (p.a.integer?.scaleLog2 ?? 0) + (p.b.integer?.scaleLog2 ?? 0);
             const carry = { buffer: "accumulator", base: tile.let("acc_base", add(mul(row0, accStride), jr)), rowOffsets: accRowOffsets };
-            lowerIntegerMerge(tile, mr, nr, place, sums, { first, last, alpha, beta, scaleLog2, carry });
+            const laneExponents = lanes === null ? undefined : lanes(row0, col0);
+            lowerIntegerMerge(tile, mr, nr, place, sums, { first, last, alpha, beta, scaleLog2, carry, ...(laneExponents ? { laneExponents } : {}) });
           }, mr);
         }, nr);
       }, mc);
     }, kc);
   }, nc);
+}
+
+/**
+ * For lane-scaled operands: per tile at (row0, col0), the exponent of element (i, j) is
+ * eA(row0 + i) + eB(col0 + j), the mr + nr lane exponents read once per finishing block. Lanes
+ * past the matrix edge read the last lane (their elements are never stored), as packing does.
+ */
+function laneExponents(b: Builder, view: { a: OperandView; b: OperandView }, m: Expr, n: Expr, mr: number, nr: number) {
+  const readA = view.a.reader.laneExponent;
+  const readB = view.b.reader.laneExponent;
+  if (readA === undefined && readB === undefined) return null;
+  const lastRow = b.let("last_row", sub(m, i32(1)));
+  const lastCol = b.let("last_col", sub(n, i32(1)));
+  return (row0: Expr, col0: Expr) => (block: Builder) => {
+    const rows = readA === undefined ? null : Array.from({ length: mr }, (_, i) => readA(block, min(add(row0, i32(i)), lastRow)));
+    const cols = readB === undefined ? null : Array.from({ length: nr }, (_, j) => readB(block, min(add(col0, i32(j)), lastCol)));
+    return (i: number, j: number): Expr => (rows === null ? cols![j] : cols === null ? rows[i] : add(rows[i], cols[j]));
+  };
 }

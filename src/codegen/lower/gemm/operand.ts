@@ -10,6 +10,7 @@ import { asI32, i32, load, sub, u32, xor, type Builder } from "../../ir/build.ts
 import type { Expr, Param, StorageType } from "../../ir/nodes.ts";
 import { lowerDecodeElement } from "../element.ts";
 import { codeStorage } from "../elementwise.ts";
+import { META } from "../../meta.ts";
 
 /** Where an element lives: its flat index in the operand buffer and its stored coordinates. */
 export interface ElementSite {
@@ -35,6 +36,12 @@ export interface ElementReader {
   value(b: Builder, site: ElementSite): Expr;
   /** The element's i32 integer; its value is integer·2^scaleLog2 (only when `integer` is set). */
   integer(b: Builder, site: ElementSite): Expr;
+  /**
+   * Only for a lane-scaled decoder: the i32 exponent e of a lane (row i of op(A), column j of
+   * op(B); an index below the operand's lane count): every element of that lane is
+   * integer·2^(scaleLog2 + e), so the product's lane scale is applied once, after accumulation.
+   */
+  laneExponent?(b: Builder, lane: Expr): Expr;
 }
 
 /** An operand of an exact i32 multiply-accumulate: |integer| ≤ maxAbs, value = integer·2^scaleLog2. */
@@ -48,8 +55,9 @@ export interface IntegerDomain {
  * the scale metadata (MX scale codes, amax scaleInv per tensor or channel, S2FP8 α/β scalars,
  * ShiftQuant channel groups and exponents), `bind` hoists per-tensor loads to kernel level, and
  * `value` dequantizes one element from its site (block = index / blockSize along memory,
- * channel = storedRow, …). It must be pure per element: the schedule may read an element more
- * than once (pack: false) or in any order.
+ * channel = storedRow, …), or — for a scale that is constant along the depth of each lane
+ * (ShiftQuant) — `laneExponent` hands the scale to the write-back. It must be pure per element:
+ * the schedule may read an element more than once (pack: false) or in any order.
  */
 export interface OperandDecoder {
   /** "f32" or the format's name, for messages. */
@@ -60,6 +68,11 @@ export interface OperandDecoder {
   readonly extraParams: readonly Param[];
   /** Set when the operand can take the exact integer path. */
   readonly integer: IntegerDomain | null;
+  /**
+   * The operand carries one power-of-two scale per lane (its reader has `laneExponent`); the
+   * lowering then needs the integer path, whose write-back applies the scale.
+   */
+  readonly laneScaled: boolean;
   /** Emits the operand's kernel-level setup once and returns its element reader. */
   bind(b: Builder, buffers: OperandBuffers): ElementReader;
 }
@@ -86,6 +99,7 @@ export const f32Operand: OperandDecoder = Object.freeze({
   storage: "f32" as const,
   extraParams: [],
   integer: null,
+  laneScaled: false,
   bind: (_b: Builder, buffers: OperandBuffers): ElementReader => ({
     value: (_inner: Builder, site: ElementSite) => load("f32", buffers.data, site.index),
     integer: noInteger("f32"),
@@ -98,25 +112,67 @@ export const f32Operand: OperandDecoder = Object.freeze({
  */
 export function elementOperand(format: ResolvedFormat): OperandDecoder {
   if (format.scaling.kind !== "none") throw new Error(`elementOperand: ${format.name} has tensor scaling ${format.scaling.kind}`);
-  const el = format.element;
-  const integer: IntegerDomain | null =
-    el.kind === "int" && el.bits <= 31 ? { maxAbs: Math.max(Math.abs(el.minInt), Math.abs(el.maxInt)), scaleLog2: -el.fractionBits } : null;
+  const integer = integerDomain(format);
   return Object.freeze({
     label: format.name,
     storage: codeStorage(format),
     extraParams: [],
     integer,
+    laneScaled: false,
     bind: (_b: Builder, buffers: OperandBuffers): ElementReader => ({
       value: (b: Builder, site: ElementSite) => lowerDecodeElement(b, format, b.let("code", load("u32", buffers.data, site.index))),
-      integer:
-        el.kind === "int" && integer !== null
-          ? (b: Builder, site: ElementSite) => {
-              const code = load("u32", buffers.data, site.index);
-              const half = 2 ** (el.bits - 1);
-              // Two's complement sign extension of a `bits`-wide code: (code ^ half) − half.
-              return b.let("int", el.signed ? sub(asI32(xor(code, u32(half))), i32(half)) : asI32(code));
-            }
-          : noInteger(format.name),
+      integer: integer !== null ? integerReader(format, buffers.data) : noInteger(format.name),
+    }),
+  });
+}
+
+/** The integer domain of a format's elements (its codes, ignoring any tensor scaling), or null for non-integer elements. */
+export function integerDomain(format: ResolvedFormat): IntegerDomain | null {
+  const el = format.element;
+  return el.kind === "int" && el.bits <= 31 ? { maxAbs: Math.max(Math.abs(el.minInt), Math.abs(el.maxInt)), scaleLog2: -el.fractionBits } : null;
+}
+
+/** Reads an integer element's code from `data` as an i32 (sign-extended for signed elements). */
+export function integerReader(format: ResolvedFormat, data: string): (b: Builder, site: ElementSite) => Expr {
+  const el = format.element;
+  if (el.kind !== "int") throw new Error(`integerReader: ${format.name} has ${el.kind} elements`);
+  return (b, site) => {
+    const code = load("u32", data, site.index);
+    const half = 2 ** (el.bits - 1);
+    // Two's complement sign extension of a `bits`-wide code: (code ^ half) − half.
+    return b.let("int", el.signed ? sub(asI32(xor(code, u32(half))), i32(half)) : asI32(code));
+  };
+}
+
+/**
+ * Codes of a ShiftQuant (shift-groups) format as a lane-scaled integer operand: lane l (row i of
+ * op(A), column j of op(B), whatever the storage order) belongs to group channel_group[l] and is
+ * scaled by 2^group_exponent[group]. Its parameters, `channel_group` (u8, one per lane) and
+ * `group_exponent` (i32, one per group), are the buffers of the format's metadata (codegen/meta.ts)
+ * for codes quantized with one channel per lane: the semantics' leading-axis channels when the
+ * lane axis leads the stored matrix (A as stored, B transposed), a transposed copy's otherwise.
+ */
+export function shiftGroupsOperand(format: ResolvedFormat): OperandDecoder {
+  if (format.scaling.kind !== "shift-groups") throw new Error(`shiftGroupsOperand: ${format.name} has tensor scaling ${format.scaling.kind}`);
+  const integer = integerDomain(format);
+  if (integer === null) throw new Error(`shiftGroupsOperand: ${format.name} has ${format.element.kind} elements`);
+  const extraParams: Param[] = [
+    { kind: "buffer", name: META.channelGroup, storage: "u8", access: "read" },
+    { kind: "buffer", name: META.groupExponent, storage: "i32", access: "read" },
+  ];
+  return Object.freeze({
+    label: format.name,
+    storage: codeStorage(format),
+    extraParams,
+    integer,
+    laneScaled: true,
+    bind: (_b: Builder, buffers: OperandBuffers): ElementReader => ({
+      value: () => {
+        throw new Error(`GEMM operand ${format.name} is lane-scaled: it is read as integers only`);
+      },
+      integer: integerReader(format, buffers.data),
+      laneExponent: (b: Builder, lane: Expr) =>
+        b.let("lane_exp", load("i32", buffers.extra(META.groupExponent), asI32(load("u32", buffers.extra(META.channelGroup), lane)))),
     }),
   });
 }
@@ -136,6 +192,6 @@ export function operandDecoder(operand: "a" | "b", format: ResolvedFormat | "f32
     .with({ kind: "amax" }, (s) => pending(`one scale per ${s.granularity}`))
     .with({ kind: "block" }, (s) => pending(`shared ${s.scaleFormat.name} scale per block of ${s.blockSize} along memory`))
     .with({ kind: "shift-squeeze" }, () => pending("S2FP8 per-tensor α, β"))
-    .with({ kind: "shift-groups" }, (s) => pending(`power-of-two scale per group, ${s.groups} groups`))
+    .with({ kind: "shift-groups" }, () => shiftGroupsOperand(format))
     .exhaustive();
 }

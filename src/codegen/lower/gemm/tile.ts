@@ -5,6 +5,7 @@
  */
 import { add, and, convert, eq, f32, ge, i32, load, mul, ne, not, select, typeOf, widen, type Builder } from "../../ir/build.ts";
 import type { Expr } from "../../ir/nodes.ts";
+import { scaleByPow2 } from "../pow2.ts";
 import { plus, type Accumulation, type SliverSource } from "./panels.ts";
 
 /**
@@ -138,32 +139,43 @@ export interface IntegerMerge {
   readonly beta: Expr;
   /** The product's value is sum·2^scaleLog2. */
   readonly scaleLog2: number;
+  /**
+   * Lane-scaled operands (ShiftQuant): emits, at the start of a finishing block, whatever the
+   * tile needs and returns the i32 exponent e(i, j) of tile element (i, j); its value is then
+   * sum·2^(scaleLog2 + e). Absent: e = 0.
+   */
+  readonly laneExponents?: (b: Builder) => (i: number, j: number) => Expr;
   readonly carry: Carry;
 }
 
 /**
  * The integer path's merge: the exact i32 sum is carried across k blocks (wrapping i32 adds are
- * exact while the final |sum| < 2^31) and C ← α·f32(sum)·2^scaleLog2 + β·C once, in the last block.
+ * exact while the final |sum| < 2^31) and C ← α·f32(sum)·2^(scaleLog2 + e) + β·C once, in the
+ * last block (e = 0 unless lane-scaled, see IntegerMerge.laneExponents).
  */
 export function lowerIntegerMerge(b: Builder, mr: number, nr: number, place: TilePlacement, sums: readonly (readonly Expr[])[], m: IntegerMerge): void {
   // C is untouched until the last k block, so the merge always applies β.
   const merge: Merge = { alpha: m.alpha, cScale: m.beta, readC: ne(m.beta, f32(0)) };
   const carried = (i: number, j: number) => plus(plus(m.carry.base, m.carry.rowOffsets[i]), i32(j));
-  const finish = (s: Builder, at: Expr, total: Expr) => storeMerged(s, "c", at, integerToF32(s, total, m.scaleLog2), merge);
+  // The tile's stores in a finishing block: the lane exponents (if any) are emitted once per block.
+  const finishing = (block: Builder, total: (s: Builder, i: number, j: number) => Expr) => {
+    const exponent = m.laneExponents?.(block);
+    forTileElements(block, mr, nr, place, (s, i, j, at) =>
+      storeMerged(s, "c", at, integerToF32(s, total(s, i, j), m.scaleLog2, exponent?.(i, j)), merge));
+  };
   b.if(
     m.first,
     (first) =>
       first.if(
         m.last,
         // One k block (k ≤ kc): nothing carried in or out.
-        (only) => forTileElements(only, mr, nr, place, (s, i, j, at) => finish(s, at, sums[i][j])),
+        (only) => finishing(only, (_s, i, j) => sums[i][j]),
         (start) => forTileElements(start, mr, nr, place, (s, i, j) => s.store(m.carry.buffer, carried(i, j), sums[i][j])),
       ),
     (later) =>
       later.if(
         m.last,
-        (end) =>
-          forTileElements(end, mr, nr, place, (s, i, j, at) => finish(s, at, s.let("total", add(sums[i][j], load("i32", m.carry.buffer, carried(i, j)))))),
+        (end) => finishing(end, (s, i, j) => s.let("total", add(sums[i][j], load("i32", m.carry.buffer, carried(i, j))))),
         (middle) =>
           forTileElements(middle, mr, nr, place, (s, i, j) => {
             const index = s.let("carry_i", carried(i, j));
@@ -173,8 +185,13 @@ export function lowerIntegerMerge(b: Builder, mr: number, nr: number, place: Til
   );
 }
 
-/** The f32 value of an exact i32 sum of integer products: f32(sum)·2^scaleLog2. */
-export function integerToF32(b: Builder, sum: Expr, scaleLog2: number): Expr {
+/**
+ * The f32 value of an exact i32 sum of integer products: f32(sum)·2^scaleLog2, or with a run-time
+ * i32 exponent e, f32(sum)·2^(scaleLog2 + e) scaled in two exact steps (scaleByPow2), so the
+ * only roundings are f32(sum) (for |sum| > 2^24) and a result beyond the normal range.
+ */
+export function integerToF32(b: Builder, sum: Expr, scaleLog2: number, exponent?: Expr): Expr {
   const v = convert("f32.fromI32", sum);
+  if (exponent !== undefined) return scaleByPow2(b, b.let("iv", v), scaleLog2 === 0 ? exponent : add(exponent, i32(scaleLog2)));
   return b.let("iv", scaleLog2 === 0 ? v : mul(v, f32(2 ** scaleLog2)));
 }
