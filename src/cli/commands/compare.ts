@@ -45,7 +45,7 @@ export const command: CommandDefinition = {
   flags: [
     { name: "formats", value: "LIST", description: `comma-separated recipes or formats (default ${DEFAULT_RECIPES.join(",")})` },
     { name: "model", value: "NAME", description: "resnet (default), transformer, ncf, or all" },
-    { name: "epochs", value: "N", description: "epochs per run (default 1)" },
+    { name: "epochs", value: "N", description: "epochs per run (default per model: resnet 1, transformer 3, ncf 5)" },
     { name: "seeds", value: "K", description: "runs per recipe, with seeds 0..K-1 (default 1)" },
     { name: "out", value: "DIR", description: "output folder (default runs/compare)" },
     jsonFlag,
@@ -80,7 +80,8 @@ export const command: CommandDefinition = {
       const lrText = stringFlag(args, "lr");
       const lrFlag = lrText === undefined ? undefined : Number(lrText);
       if (lrFlag !== undefined && !(lrFlag > 0 && lrFlag < 100)) return yield* usage(`--lr must be a number in (0, 100) (got "${lrText}")`);
-      const epochs = yield* integer(args, "epochs", 1, 1000, 1);
+      const epochsText = stringFlag(args, "epochs");
+      const epochsFlag = epochsText === undefined ? undefined : yield* integer(args, "epochs", 1, 1000, 0);
       const seedCount = yield* integer(args, "seeds", 1, 100, 1);
       const scale = yield* integer(args, "scale", 1, 64, 1);
       const batchText = stringFlag(args, "batch-size");
@@ -129,7 +130,7 @@ export const command: CommandDefinition = {
           model: family.name,
           scale,
           width: family.defaults.width === null ? null : widthFlag ?? family.defaults.width * scale,
-          epochs,
+          epochs: epochsFlag ?? family.defaults.epochs,
           batchSize: batchFlag ?? family.defaults.batchSize,
           stepsPerEpoch,
           optimizer,
@@ -175,6 +176,9 @@ export const command: CommandDefinition = {
 
 /** A data set that cannot be read, as a user error naming the file (and line, where the loader knows it). */
 function dataError(e: unknown, where: string): InputError {
-  if (e instanceof Error && "file" in e && "detail" in e) return new InputError({ where: String(e.file), message: String(e.detail) });
+  if (e instanceof Error && "file" in e && "detail" in e) {
+    const line = "line" in e && typeof e.line === "number" ? `:${e.line}` : "";
+    return new InputError({ where: `${String(e.file)}${line}`, message: String(e.detail) });
+  }
   return new InputError({ where, message: e instanceof Error ? e.message : String(e) });
 }

@@ -4,6 +4,7 @@
  * src/runtime/tasks and one line in FAMILIES.
  */
 import type { ModelSettings, OptimizerName } from "../compare/settings.ts";
+import { ncfFamily } from "./ncf.ts";
 import { resnetFamily } from "./resnet.ts";
 import type { MetricInfo, Task } from "./task.ts";
 
@@ -15,6 +16,7 @@ export interface TaskOptions {
 
 /** The defaults a family trains with when the command line does not say. */
 export interface FamilyDefaults {
+  readonly epochs: number;
   readonly batchSize: number;
   readonly optimizer: OptimizerName;
   /** Peak learning rate per optimizer. */
@@ -41,7 +43,7 @@ export interface ModelFamily {
 }
 
 /** Every family, in the order `--model all` trains them. */
-export const FAMILIES: readonly ModelFamily[] = [resnetFamily];
+export const FAMILIES: readonly ModelFamily[] = [resnetFamily, ncfFamily];
 
 /** The family named `name`, or undefined. */
 export function familyOf(name: string): ModelFamily | undefined {

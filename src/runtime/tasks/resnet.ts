@@ -21,7 +21,7 @@ export const resnetFamily: ModelFamily = {
   name: "resnet",
   description: "a small ResNet (stride-2 stem, three residual stages, widths W, 2W, 4W) on MNIST digits; metric: test accuracy",
   dataHelp: "a folder with the MNIST IDX files (default: the 10,000 digits of the mnist package, split 8,000/2,000)",
-  defaults: { batchSize: 32, optimizer: "sgd", learningRate: { sgd: 0.2, adam: 3e-3 }, width: 8 },
+  defaults: { epochs: 1, batchSize: 32, optimizer: "sgd", learningRate: { sgd: 0.2, adam: 3e-3 }, width: 8 },
   metrics: [ACCURACY],
   describe(settings) {
     const data = settings.data === null ? "MNIST digits of the mnist package (8,000 train / 2,000 test, split seed 0)" : `MNIST IDX files in ${settings.data}`;
