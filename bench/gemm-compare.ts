@@ -118,7 +118,7 @@ export async function gemmF32Section(assembler: WasmAssembler, relaxed: boolean)
 }
 
 /** Codes of `x` in an 8-bit format (JS element kernel) and their decoded f32 values. */
-function codesOf(name: string, x: Float32Array): { codes: Uint8Array; values: Float32Array } {
+export function codesOf(name: string, x: Float32Array): { codes: Uint8Array; values: Float32Array } {
   const kernels = loadJs({ kernels: [lowerEncodeElements(format(name)), lowerDecodeElements(format(name))] });
   const codes = new Uint8Array(x.length);
   const values = new Float32Array(x.length);

@@ -20,6 +20,8 @@ export interface MeasureOptions {
   /** Warm-up per variant: at least `warmupRuns` runs and at least `warmupMs` milliseconds. */
   readonly warmupRuns?: number;
   readonly warmupMs?: number;
+  /** The clock runs are timed with (default CLOCK); GPU work needs "wall": it is done outside this process's CPU time. */
+  readonly clock?: Clock;
 }
 
 /** Median seconds per run (on CLOCK) of each variant, by name. */
@@ -29,8 +31,8 @@ export type Clock = "cpu" | "wall";
 export const CLOCK: Clock = process.env.NUMFORGE_BENCH_CLOCK === "wall" ? "wall" : "cpu";
 
 /** Seconds of `run` on the clock. */
-function timed(run: () => void): number {
-  if (CLOCK === "wall") {
+function timed(run: () => void, clock: Clock): number {
+  if (clock === "wall") {
     const start = performance.now();
     run();
     return (performance.now() - start) / 1000;
@@ -52,7 +54,7 @@ export function measure(variants: readonly Variant[], options: MeasureOptions = 
   const times = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   for (let r = 0; r < runs; r++) {
     for (const v of variants) {
-      times.get(v.name)?.push(timed(v.run));
+      times.get(v.name)?.push(timed(v.run, options.clock ?? CLOCK));
     }
   }
   return new Map([...times].map(([name, t]) => [name, median(t)]));

@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: composes the benchmark sections and prints one table each.
  * Sections to run are named as arguments (`npm run bench -- gemm-f32 elementwise-wasm`) or with
- * `--section NAME` / `--section=NAME` (repeatable); default all, in the order below.
+ * `--section NAME` / `--section=NAME` (repeatable); default all of the target's, in the order below.
+ * `--target wgsl` (or `--target=wgsl`) runs the WGSL target's sections (bench/wgsl.ts) on a WebGPU
+ * device instead of the CPU targets' (the default, `--target cpu`).
  *
  * Relaxed SIMD: Node 20 validates it only with --experimental-wasm-relaxed-simd. When this
  * engine does not, the bench re-runs itself once in a child process with that flag (the peers'
@@ -17,6 +19,7 @@ import { gemmF32Section, gemmLowPrecisionSection } from "./gemm-compare.ts";
 import { gemmSection } from "./gemm-js.ts";
 import { machineLine } from "./measure.ts";
 import { renderTable, type Table } from "./table.ts";
+import type { WgslDevice } from "../src/targets/wgsl/device.ts";
 
 const RELAXED_FLAG = "--experimental-wasm-relaxed-simd";
 const CHILD = "NUMFORGE_BENCH_RELAXED_CHILD";
@@ -44,30 +47,67 @@ const SECTIONS: Readonly<Record<string, () => Table | Promise<Table>>> = {
   training: async () => (await import("./training.ts")).trainingSection(relaxed),
 };
 
-/** Section names from positional arguments and --section NAME / --section=NAME. */
-function requestedSections(argv: readonly string[]): string[] {
-  const names: string[] = [];
+/**
+ * The WGSL sections' module and WebGPU device (Dawn; Mesa lavapipe without a GPU): loaded and
+ * opened on first use, when the adapter's line is printed.
+ */
+let wgslBench: Promise<{ readonly bench: typeof import("./wgsl.ts"); readonly device: WgslDevice }> | undefined;
+const wgsl = () =>
+  (wgslBench ??= (async () => {
+    const bench = await import("./wgsl.ts");
+    const device = await bench.openBenchDevice();
+    console.log(bench.adapterLine(device));
+    return { bench, device };
+  })());
+
+const TARGETS: Readonly<Record<string, Readonly<Record<string, () => Table | Promise<Table>>>>> = {
+  cpu: SECTIONS,
+  wgsl: {
+    "wgsl-gemm": async () => {
+      const { bench, device } = await wgsl();
+      return bench.wgslGemmSection(assembler, device);
+    },
+    "wgsl-encode": async () => {
+      const { bench, device } = await wgsl();
+      return bench.wgslEncodeSection(assembler, device);
+    },
+  },
+};
+
+/** The target (--target NAME / --target=NAME, default cpu) and section names (positional, --section NAME / --section=NAME). */
+function parseArguments(argv: readonly string[]): { target: string; sections: string[] } {
+  const sections: string[] = [];
+  let target = "cpu";
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === "--section") names.push(argv[++i] ?? "");
-    else if (arg.startsWith("--section=")) names.push(arg.slice("--section=".length));
-    else names.push(arg);
+    if (arg === "--section") sections.push(argv[++i] ?? "");
+    else if (arg.startsWith("--section=")) sections.push(arg.slice("--section=".length));
+    else if (arg === "--target") target = argv[++i] ?? "";
+    else if (arg.startsWith("--target=")) target = arg.slice("--target=".length);
+    else sections.push(arg);
   }
-  return names;
+  return { target, sections };
 }
 
-const requested = requestedSections(process.argv.slice(2));
-const unknown = requested.filter((name) => !(name in SECTIONS));
+const { target, sections: requested } = parseArguments(process.argv.slice(2));
+const targetSections = TARGETS[target];
+if (targetSections === undefined) {
+  console.error(`unknown bench target ${JSON.stringify(target)}; targets: ${Object.keys(TARGETS).join(", ")}`);
+  process.exit(2);
+}
+const unknown = requested.filter((name) => !(name in targetSections));
 if (unknown.length > 0) {
-  console.error(`unknown bench section ${unknown.map((u) => JSON.stringify(u)).join(", ")}; sections: ${Object.keys(SECTIONS).join(", ")}`);
+  console.error(`unknown bench section ${unknown.map((u) => JSON.stringify(u)).join(", ")} for target ${target}; sections: ${Object.keys(targetSections).join(", ")}`);
   process.exit(2);
 }
 
 console.log(`${machineLine()}; relaxed SIMD ${relaxed ? `validated${process.env[CHILD] ? ` (${RELAXED_FLAG})` : ""}` : "not validated"}`);
 const started = performance.now();
-for (const name of requested.length > 0 ? requested : Object.keys(SECTIONS)) {
+for (const name of requested.length > 0 ? requested : Object.keys(targetSections)) {
   const sectionStart = performance.now();
-  const table = await SECTIONS[name]();
+  const table = await targetSections[name]();
   console.log(`\n${renderTable(table)}\n  (${name}: ${((performance.now() - sectionStart) / 1000).toFixed(1)} s)`);
 }
+// Dawn keeps the process alive while a device lives.
+if (wgslBench !== undefined) (await wgslBench).device.close();
 console.log(`\n${((performance.now() - started) / 1000).toFixed(1)} s (${machineLine()})`);

@@ -3,7 +3,7 @@
  * returns, an async twin of measure() for APIs that only answer with a promise, and the naive
  * references the results are checked against.
  */
-import { CLOCK, median, type MeasureOptions } from "../measure.ts";
+import { CLOCK, median, type Clock, type MeasureOptions } from "../measure.ts";
 
 /** One measured figure of a peer, with how its result was checked. */
 export interface PeerFigure {
@@ -27,9 +27,9 @@ export interface AsyncVariant {
   readonly run: () => Promise<unknown>;
 }
 
-/** Seconds of `run` on CLOCK (CPU time of this process unless NUMFORGE_BENCH_CLOCK=wall). */
-async function timedAsync(run: () => Promise<unknown>): Promise<number> {
-  if (CLOCK === "wall") {
+/** Seconds of `run` on the clock (CLOCK: CPU time of this process unless NUMFORGE_BENCH_CLOCK=wall). */
+async function timedAsync(run: () => Promise<unknown>, clock: Clock): Promise<number> {
+  if (clock === "wall") {
     const start = performance.now();
     await run();
     return (performance.now() - start) / 1000;
@@ -56,7 +56,7 @@ export async function measureAsync(variants: readonly AsyncVariant[], options: M
   }
   const times = new Map<string, number[]>(variants.map((v) => [v.name, []]));
   for (let r = 0; r < runs; r++) {
-    for (const v of variants) times.get(v.name)?.push(await timedAsync(v.run));
+    for (const v of variants) times.get(v.name)?.push(await timedAsync(v.run, options.clock ?? CLOCK));
   }
   return new Map([...times].map(([name, t]) => [name, median(t)]));
 }

@@ -68,7 +68,47 @@ export function sizeOf(size: Size, n: number, channels: number): number;
 /** A zeroed typed array of the storage type. */
 export function allocate(storage: StorageType, length: number): BufferArray;
 
-/** Runs the plan's steps with `kernels` on the given buffers (see run-plan.js). */
+/** The scalars a plan's steps may pass: the element count, channels, the seed and n / channels. */
+export interface CallScalars {
+  readonly n: number;
+  readonly channels: number;
+  readonly seed: number;
+  readonly channelLength: number;
+}
+
+/** One buffer of a plan resolved for a call (see resolveCall in run-plan.js). */
+export interface ResolvedBuffer {
+  readonly decl: BufferDecl;
+  readonly length: number;
+  /** "bind": the kernels use `given` itself; "copy": a fresh copy of `given`; "zero": zeroed memory. */
+  readonly init: "bind" | "copy" | "zero";
+  readonly given: BufferArray | undefined;
+  /** A given output: the caller's array the result is written to. */
+  readonly into: BufferArray | undefined;
+  /** `into` shares memory with another binding: the kernels write elsewhere, copied into it last. */
+  readonly aliased: boolean;
+}
+
+export interface ResolvedCall {
+  readonly scalars: CallScalars;
+  /** In the plan's buffer order. */
+  readonly buffers: readonly ResolvedBuffer[];
+}
+
+/** Checks a call and resolves every buffer of the plan: the rules every plan runner shares. */
+export function resolveCall(plan: OpPlan, bindings: Readonly<Record<string, BufferArray>>, call?: RunCall): ResolvedCall;
+
+/** A step's positional arguments: `buffer(name)` for buffer parameters, scalars and constants for the rest. */
+export function stepArguments<T>(step: Step, buffer: (name: string) => T | undefined, scalars: CallScalars): (T | number)[];
+
+/** The outputs, meta and state of a plan, by name, from its buffers. */
+export function resultOf(plan: OpPlan, buffers: Readonly<Record<string, BufferArray>>): RunResult;
+
+/**
+ * Runs the plan's steps with `kernels` on the given buffers (see run-plan.js). Bindings: every
+ * input; meta and state where the caller has them; outputs to be overwritten (they may be the
+ * arrays bound as inputs: the result is as with fresh outputs), else they are allocated.
+ */
 export function runPlan(
   plan: OpPlan,
   kernels: Readonly<Record<string, PlanKernel>>,

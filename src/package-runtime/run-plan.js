@@ -15,6 +15,9 @@
 /** @typedef {import("./run-plan.js").PlanKernel} PlanKernel */
 /** @typedef {import("./run-plan.js").RunCall} RunCall */
 /** @typedef {import("./run-plan.js").RunResult} RunResult */
+/** @typedef {import("./run-plan.js").Step} Step */
+/** @typedef {import("./run-plan.js").ResolvedCall} ResolvedCall */
+/** @typedef {import("./run-plan.js").ResolvedBuffer} ResolvedBuffer */
 
 /** The typed array class of each storage type (a kernel indexes it directly). */
 const ARRAYS = {
@@ -80,18 +83,28 @@ function elementCount(plan, bindings, call) {
 }
 
 /**
- * Runs `plan` with `kernels` (functions by kernel name taking positional arguments).
- * bindings: every "input" buffer by name; "meta" buffers may be given (else allocated and
- * returned); "state" buffers from the previous call's result (missing, or shaped for another
- * call layout such as a different channel count: a fresh, empty state). Given state is copied,
- * never modified.
+ * A byte range of `a` overlaps one of `b` (views of one buffer that share memory).
+ * @param {ArrayBufferView} a
+ * @param {ArrayBufferView} b
+ */
+function overlaps(a, b) {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
+
+/**
+ * Checks a call and resolves every buffer of the plan for it: its length and how a runner sets it
+ * up. `init`: "bind" — the kernels use `given` itself (inputs, given meta); "copy" — a fresh
+ * buffer holding a copy of `given` (state that fits); "zero" — a zeroed buffer (scratch, outputs,
+ * meta not given, state that is missing or does not fit). `into`: the caller's array a given
+ * output is written to; `aliased`: it shares memory with another binding, so the kernels must
+ * write elsewhere and the runner copy the result into it after the last step. runPlan and
+ * wasm-runtime.js's resident runner share these rules through this function.
  * @param {OpPlan} plan
- * @param {Readonly<Record<string, PlanKernel>>} kernels
  * @param {Readonly<Record<string, BufferArray>>} bindings
  * @param {RunCall} call
- * @returns {RunResult}
+ * @returns {ResolvedCall}
  */
-export function runPlan(plan, kernels, bindings, call = {}) {
+export function resolveCall(plan, bindings, call = {}) {
   const n = elementCount(plan, bindings, call);
   const channels = call.channels ?? 1;
   const seed = call.seed ?? 0;
@@ -101,49 +114,110 @@ export function runPlan(plan, kernels, bindings, call = {}) {
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`runPlan: seed must be a u32, got ${seed}`);
   const scalars = { n, channels, seed, channelLength: n / channels };
 
-  /** @type {Record<string, BufferArray>} */
-  const buffers = {};
   const state = plan.buffers.filter((d) => d.role === "state");
   const stateFits = state.every((d) => bindings[d.name] === undefined || mismatch(d, bindings[d.name], sizeOf(d.length, n, channels)) === null);
   const stateGiven = state.every((d) => bindings[d.name] !== undefined);
-  for (const d of plan.buffers) {
-    const length = sizeOf(d.length, n, channels);
-    const given = bindings[d.name];
-    if (d.role === "input") {
-      if (given === undefined) throw new TypeError(`runPlan: missing input buffer ${d.name}`);
-      const why = mismatch(d, given, length);
-      if (why !== null) throw new TypeError(`runPlan: input ${d.name} ${why}`);
-      buffers[d.name] = given;
-    } else if (d.role === "state") {
-      const fresh = allocate(d.storage, length);
-      if (stateFits && stateGiven) fresh.set(/** @type {ArrayLike<number>} */ (given));
-      buffers[d.name] = fresh;
-    } else if (d.role === "meta" && given !== undefined) {
-      const why = mismatch(d, given, length);
-      if (why !== null) throw new TypeError(`runPlan: meta ${d.name} ${why}`);
-      buffers[d.name] = given;
-    } else {
-      buffers[d.name] = allocate(d.storage, length);
+  /** @type {ResolvedBuffer[]} */
+  const buffers = plan.buffers.map((decl) => {
+    const length = sizeOf(decl.length, n, channels);
+    const given = bindings[decl.name];
+    const checked = (/** @type {string} */ what) => {
+      const why = mismatch(decl, given, length);
+      if (why !== null) throw new TypeError(`runPlan: ${what} ${decl.name} ${why}`);
+      return given;
+    };
+    const zero = { decl, length, init: "zero", given: undefined, into: undefined, aliased: false };
+    switch (decl.role) {
+      case "input":
+        if (given === undefined) throw new TypeError(`runPlan: missing input buffer ${decl.name}`);
+        return { ...zero, init: "bind", given: checked("input") };
+      case "state":
+        return given !== undefined && stateFits && stateGiven ? { ...zero, init: "copy", given } : zero;
+      case "meta":
+        return given === undefined ? zero : { ...zero, init: "bind", given: checked("meta") };
+      case "output": {
+        if (given === undefined) return zero;
+        const into = checked("output");
+        const aliased = plan.buffers.some((other) => other !== decl && bindings[other.name] !== undefined && overlaps(bindings[other.name], into));
+        return { ...zero, into, aliased };
+      }
+      default:
+        return zero;
+    }
+  });
+  return { scalars, buffers };
+}
+
+/**
+ * The positional arguments of a step: `buffer(name)` for each buffer parameter, the call's scalars
+ * and the step's constants for the rest.
+ * @template T
+ * @param {Step} step
+ * @param {(name: string) => T | undefined} buffer
+ * @param {ResolvedCall["scalars"]} scalars
+ * @returns {(T | number)[]}
+ */
+export function stepArguments(step, buffer, scalars) {
+  return step.params.map((name) => {
+    const a = step.args[name];
+    if (a === undefined) throw new TypeError(`runPlan: step ${step.kernel} binds no ${name}`);
+    if ("buffer" in a) {
+      const b = buffer(a.buffer);
+      if (b === undefined) throw new TypeError(`runPlan: step ${step.kernel} names unknown buffer ${a.buffer}`);
+      return b;
+    }
+    if ("scalar" in a) return scalars[a.scalar];
+    return a.constant;
+  });
+}
+
+/**
+ * Runs `plan` with `kernels` (functions by kernel name taking positional arguments).
+ * bindings: every "input" buffer by name; "meta" buffers may be given (else allocated and
+ * returned); "state" buffers from the previous call's result (missing, or shaped for another
+ * call layout such as a different channel count: a fresh, empty state), copied, never modified;
+ * "output" buffers may be given to be overwritten (else allocated), also the very arrays bound
+ * as inputs (fake-quantizing x into itself): the result is the same as with a fresh output.
+ * Every buffer the kernels see that is not an input or given meta starts zeroed.
+ * @param {OpPlan} plan
+ * @param {Readonly<Record<string, PlanKernel>>} kernels
+ * @param {Readonly<Record<string, BufferArray>>} bindings
+ * @param {RunCall} call
+ * @returns {RunResult}
+ */
+export function runPlan(plan, kernels, bindings, call = {}) {
+  const { scalars, buffers: resolved } = resolveCall(plan, bindings, call);
+  /** @type {Record<string, BufferArray>} */
+  const buffers = {};
+  for (const r of resolved) {
+    if (r.init === "bind") buffers[r.decl.name] = /** @type {BufferArray} */ (r.given);
+    else if (r.into !== undefined && !r.aliased) buffers[r.decl.name] = r.into.fill(0);
+    else {
+      const fresh = allocate(r.decl.storage, r.length);
+      if (r.init === "copy") fresh.set(/** @type {ArrayLike<number>} */ (r.given));
+      buffers[r.decl.name] = fresh;
     }
   }
-
   for (const step of plan.steps) {
     const kernel = kernels[step.kernel];
     if (typeof kernel !== "function") throw new TypeError(`runPlan: no kernel ${step.kernel}`);
-    const args = step.params.map((name) => {
-      const a = step.args[name];
-      if (a === undefined) throw new TypeError(`runPlan: step ${step.kernel} binds no ${name}`);
-      if ("buffer" in a) {
-        const b = buffers[a.buffer];
-        if (b === undefined) throw new TypeError(`runPlan: step ${step.kernel} names unknown buffer ${a.buffer}`);
-        return b;
-      }
-      if ("scalar" in a) return scalars[a.scalar];
-      return a.constant;
-    });
-    kernel(...args);
+    kernel(...stepArguments(step, (name) => buffers[name], scalars));
   }
+  for (const r of resolved) {
+    if (r.into === undefined || !r.aliased) continue;
+    r.into.set(buffers[r.decl.name]);
+    buffers[r.decl.name] = r.into;
+  }
+  return resultOf(plan, buffers);
+}
 
+/**
+ * The outputs, meta and state of a plan, by name, from its buffers.
+ * @param {OpPlan} plan
+ * @param {Readonly<Record<string, BufferArray>>} buffers
+ * @returns {RunResult}
+ */
+export function resultOf(plan, buffers) {
   /** @type {RunResult} */
   const result = { outputs: {}, meta: {}, state: {} };
   for (const d of plan.buffers) {

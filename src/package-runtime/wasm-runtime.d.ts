@@ -1,4 +1,6 @@
 /** Types of wasm-runtime.js (shipped in kernel packages, used by numforge's wasm target). */
+import type { BufferArray, OpPlan, RunCall, RunResult } from "./run-plan.js";
+
 export type TypedArray =
   | Float32Array | Float64Array | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array;
 
@@ -13,6 +15,8 @@ export declare class WasmHeap {
   write(offset: number, array: ArrayBufferView): void;
   read(offset: number, array: ArrayBufferView): void;
   copyIn(array: ArrayBufferView): number;
+  /** Sets `bytes` bytes at `offset` to zero. */
+  clear(offset: number, bytes: number): void;
 }
 
 export declare function createMemory(minPages: number): WebAssembly.Memory;
@@ -29,6 +33,17 @@ export type CopyingKernel = (...args: (ArrayLike<number> | number)[]) => void;
 export type RawKernel = (...args: number[]) => void;
 
 export declare function copyingKernel(name: string, params: KernelSignature["params"], raw: RawKernel, heap: WasmHeap): CopyingKernel;
+
+/**
+ * run-plan.js's runPlan with every buffer resident in `heap` for the whole plan: bound arrays copied
+ * in once, the raw exports called on offsets, outputs / meta / state copied out (outputs into the
+ * caller's arrays where given). Same bindings, checks and results as runPlan, bit for bit.
+ */
+export declare function residentPlanRunner(
+  signatures: readonly KernelSignature[],
+  raw: Readonly<Record<string, RawKernel>>,
+  heap: WasmHeap,
+): (plan: OpPlan, bindings: Readonly<Record<string, BufferArray>>, call?: RunCall) => RunResult;
 
 export declare function instantiateWasm(compiled: { readonly wasm: BufferSource; readonly kernels: readonly KernelSignature[]; readonly minPages: number }): {
   readonly kernels: Readonly<Record<string, CopyingKernel>>;

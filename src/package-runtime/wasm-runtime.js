@@ -3,8 +3,13 @@
  * constant tables (`heap_base`), and kernels callable like the JS target's (typed arrays copied in
  * before and out after each call) or with raw byte offsets for tensors kept resident.
  *
- * Shipped verbatim in generated kernel packages and used by numforge itself: plain ES2022, no imports.
+ * Plans run either through the copying kernels and run-plan.js's runPlan, or resident
+ * (residentPlanRunner): every buffer of the plan in the heap from the first step to the last.
+ *
+ * Shipped verbatim in generated kernel packages (beside run-plan.js, its only import) and used by
+ * numforge itself: plain ES2022.
  */
+import { allocate, resolveCall, resultOf, stepArguments } from "./run-plan.js";
 
 const PAGE_BYTES = 65536;
 const ALIGN = 16;
@@ -65,6 +70,11 @@ export class WasmHeap {
   /** Copies bytes at `offset` into `array` (its byteLength of them). @param {number} offset @param {ArrayBufferView} array */
   read(offset, array) {
     new Uint8Array(array.buffer, array.byteOffset, array.byteLength).set(new Uint8Array(this.memory.buffer, offset, array.byteLength));
+  }
+
+  /** Sets `bytes` bytes at `offset` to zero. @param {number} offset @param {number} bytes */
+  clear(offset, bytes) {
+    new Uint8Array(this.memory.buffer, offset, bytes).fill(0);
   }
 
   /** Allocates room for `array` and copies it in; returns the byte offset. @param {ArrayBufferView} array */
@@ -137,6 +147,58 @@ export function copyingKernel(name, params, raw, heap) {
         heap.read(place.offset, place.staged);
         if (!place.exact) for (let k = 0; k < arg.length; k++) arg[k] = place.staged[k];
       }
+    } finally {
+      heap.release(mark);
+    }
+  };
+}
+
+/** Bytes per element of each storage type. */
+const STORAGE_BYTES = { f32: 4, i32: 4, u32: 4, u16: 2, u8: 1, i8: 1 };
+
+/**
+ * runPlan (run-plan.js) with every buffer of the plan resident in `heap` from the first step to the
+ * last: each bound array is copied in once, the steps call the raw exports on byte offsets, and
+ * only the outputs, meta and state are copied out (outputs straight into the caller's arrays where
+ * given), where the copying kernels copy every array in and out around each step. The bindings,
+ * checks and results are runPlan's (resolveCall), bit for bit; inputs are only read. The heap is
+ * released after each call, so repeated calls reuse the same memory and allocate none in it.
+ * @param {readonly {name: string, params: readonly {kind: string, name: string, type?: string}[]}[]} signatures
+ * @param {Readonly<Record<string, (...args: number[]) => void>>} raw
+ * @param {WasmHeap} heap
+ */
+export function residentPlanRunner(signatures, raw, heap) {
+  const params = new Map(signatures.map((k) => [k.name, k.params]));
+  return (plan, bindings, call = {}) => {
+    const { scalars, buffers } = resolveCall(plan, bindings, call);
+    const mark = heap.mark();
+    try {
+      /** @type {Map<string, number>} */
+      const offsets = new Map();
+      for (const r of buffers) {
+        const bytes = r.length * STORAGE_BYTES[r.decl.storage];
+        const offset = heap.alloc(bytes);
+        if (r.init === "zero") heap.clear(offset, bytes);
+        else heap.write(offset, r.given);
+        offsets.set(r.decl.name, offset);
+      }
+      for (const step of plan.steps) {
+        const kernel = raw[step.kernel];
+        const signature = params.get(step.kernel);
+        if (typeof kernel !== "function" || signature === undefined) throw new TypeError(`runPlan: no kernel ${step.kernel}`);
+        if (signature.length !== step.params.length || signature.some((p, i) => p.name !== step.params[i]))
+          throw new TypeError(`runPlan: step ${step.kernel} passes (${step.params.join(", ")}), the kernel takes (${signature.map((p) => p.name).join(", ")})`);
+        const args = stepArguments(step, (name) => offsets.get(name), scalars);
+        kernel(...args.map((a, i) => (signature[i].kind === "scalar" ? scalarArgument(signature[i].type, a) : a)));
+      }
+      const read = {};
+      for (const r of buffers) {
+        if (r.decl.role === "input" || r.decl.role === "scratch") continue;
+        const target = r.into ?? (r.init === "bind" ? r.given : allocate(r.decl.storage, r.length));
+        heap.read(offsets.get(r.decl.name), target);
+        read[r.decl.name] = target;
+      }
+      return resultOf(plan, read);
     } finally {
       heap.release(mark);
     }

@@ -40,9 +40,10 @@ export async function packageFiles(format: ResolvedFormat, targets: readonly Tar
   const names = targets.map((t) => t.name);
   const data = (value: unknown) => JSON.stringify(value, null, 1);
   files.push(
-    { path: "package.json", contents: `${JSON.stringify(packageJson(format), null, 2)}\n` },
+    { path: "package.json", contents: `${JSON.stringify(packageJson(format, entries(files, names)), null, 2)}\n` },
     { path: "index.js", contents: shipped("./shipped/index.js") },
     { path: "index.d.ts", contents: shipped("./shipped/index.d.ts") },
+    { path: "calls.js", contents: shipped("./shipped/calls.js") },
     { path: "run-plan.js", contents: shipped("../package-runtime/run-plan.js") },
     { path: "format.json", contents: `${JSON.stringify(format, null, 2)}\n` },
     {
@@ -54,7 +55,13 @@ export async function packageFiles(format: ResolvedFormat, targets: readonly Tar
   return { files, manifest: manifestOf(files, format.name, names, COMPILER_VERSION) };
 }
 
-function packageJson(format: ResolvedFormat) {
+/** Targets with an entry of their own (`<target>/index.js`, e.g. the asynchronous WebGPU API): exported as `./<target>`. */
+function entries(files: readonly PackageFile[], targets: readonly string[]): string[] {
+  return targets.filter((t) => files.some((f) => f.path === `${t}/index.js`));
+}
+
+function packageJson(format: ResolvedFormat, entries: readonly string[]) {
+  const subpaths = Object.fromEntries(entries.map((t) => [`./${t}`, { types: `./${t}/index.d.ts`, default: `./${t}/index.js` }]));
   return {
     name: `numforge-kernels-${format.name}`,
     version: COMPILER_VERSION,
@@ -62,7 +69,7 @@ function packageJson(format: ResolvedFormat) {
     type: "module",
     main: "index.js",
     types: "index.d.ts",
-    exports: { ".": { types: "./index.d.ts", default: "./index.js" }, "./format.json": "./format.json" },
+    exports: { ".": { types: "./index.d.ts", default: "./index.js" }, ...subpaths, "./format.json": "./format.json" },
     sideEffects: false,
     license: "MIT",
   };
@@ -80,6 +87,20 @@ function readme(format: ResolvedFormat, targets: readonly string[]): string {
     "const values = decode(codes, meta);",
     "```",
     "",
+    ...(targets.includes("wgsl")
+      ? [
+          "On WebGPU (asynchronous; in Node pass `create([])` of the `webgpu` npm package, on Linux without a GPU with Mesa's lavapipe Vulkan driver):",
+          "",
+          "```js",
+          `import { createGpuKernels } from "numforge-kernels-${format.name}/wgsl";`,
+          "const gpu = await createGpuKernels(navigator.gpu);",
+          "const { codes, meta } = await gpu.encode(new Float32Array([1.5, -3, 1e-3]));",
+          "const values = await gpu.decode(codes, meta);",
+          "gpu.destroy();",
+          "```",
+          "",
+        ]
+      : []),
     "`format.json` holds the resolved format; `manifest.json` the SHA-256 of every file.",
     "",
   ].join("\n");

@@ -2,5 +2,7 @@
 import type { Target } from "./target.ts";
 import { jsTarget } from "./js/index.ts";
 import { wasmTarget } from "./wasm/index.ts";
+import { wgslTarget } from "./wgsl/index.ts";
 
-export const TARGETS: readonly Target[] = [wasmTarget, jsTarget];
+/** wgsl is last: the synchronous entry never uses it (its kernels are asynchronous, see wgsl/index.ts). */
+export const TARGETS: readonly Target[] = [wasmTarget, jsTarget, wgslTarget];

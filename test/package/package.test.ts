@@ -136,3 +136,30 @@ describe("package kernels equal the semantics for every scaling kind", () => {
     });
   }
 });
+
+describe("a ShiftQuant package multiplies codes as integers with the group shifts after accumulation", () => {
+  it("gemm on codes encoded with one channel per lane equals decode-then-gemm bit for bit (small k: the f32 GEMM is exact)", async () => {
+    const pkg = await importPackage(await compileTo(builtin("shiftquant4"), "shiftquant4-gemm"));
+    const [m, n, k] = [5, 7, 6];
+    const a = tensor(m * k, 11);
+    const b = tensor(n * k, 12); // stored n×k, used transposed
+    const qa = pkg.encode(a, undefined, { channels: m });
+    const qb = pkg.encode(b, undefined, { channels: n });
+    const viaCodes = new Float32Array(m * n);
+    pkg.gemm({ a: qa.codes, b: qb.codes, c: viaCodes, m, n, k, transB: true, metaA: qa.meta, metaB: qb.meta });
+    const viaValues = new Float32Array(m * n);
+    pkg.gemm({ a: pkg.decode(qa.codes, qa.meta), b: pkg.decode(qb.codes, qb.meta), c: viaValues, m, n, k, transB: true });
+    expect(bitsOf(viaCodes)).toEqual(bitsOf(viaValues));
+    expect(viaCodes.some((v) => v !== 0)).toBe(true);
+    // B stored k×n (not transposed): its channels are rows of the summed axis, not lanes, so the
+    // package dequantizes both operands instead — the same numbers as decoding them by hand.
+    const bt = new Float32Array(k * n);
+    for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) bt[p * n + j] = b[j * k + p];
+    const qbt = pkg.encode(bt, undefined, { channels: k });
+    const untransposed = new Float32Array(m * n);
+    pkg.gemm({ a: qa.codes, b: qbt.codes, c: untransposed, m, n, k, metaA: qa.meta, metaB: qbt.meta });
+    const byHand = new Float32Array(m * n);
+    pkg.gemm({ a: pkg.decode(qa.codes, qa.meta), b: pkg.decode(qbt.codes, qbt.meta), c: byHand, m, n, k });
+    expect(bitsOf(untransposed)).toEqual(bitsOf(byHand));
+  });
+});

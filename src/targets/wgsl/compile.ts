@@ -5,7 +5,7 @@
  */
 import { checkCapabilities, type Kernel, type KernelModule } from "../../codegen/ir/nodes.ts";
 import { foldKernel } from "./fold.ts";
-import type { WgslKernelIR, WgslPass } from "./kernel.ts";
+import type { PassLaunch, WgslKernelIR, WgslPass } from "./kernel.ts";
 import { packKernel } from "./pack.ts";
 import { renderWgsl } from "./render.ts";
 import { scheduleKernel } from "./schedule.ts";
@@ -14,7 +14,7 @@ import { scheduleKernel } from "./schedule.ts";
 export const WGSL_CAPABILITIES = { f64: false } as const;
 
 /** One pass of a kernel compiled to a WGSL compute shader. */
-export interface CompiledWgslPass extends WgslPass {
+export interface CompiledWgslPass extends WgslPass<PassLaunch> {
   /** The kernel's name (labels and messages). */
   readonly name: string;
   readonly wgsl: string;

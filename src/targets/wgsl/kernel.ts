@@ -82,6 +82,24 @@ export type Launch =
       readonly scalars: LaunchScalars;
     };
 
+/**
+ * A pass laid out by hand over 2-d tiles of its output (the GEMM, gemm.ts), launched as plain
+ * data: workgroups of `workgroupSize` invocations, along x ⌈args[extents[0]] / tile[0]⌉ of them and
+ * along y ⌈args[extents[1]] / tile[1]⌉, each at most the per-dimension limit (65535): the shader
+ * strides over the tiles past the dispatched count, so any size runs. No launch scalars.
+ */
+export interface TileLaunch {
+  readonly kind: "tiles";
+  readonly workgroupSize: readonly [number, number];
+  /** Output elements one workgroup covers along x and y. */
+  readonly tile: readonly [number, number];
+  /** The scalar parameters (i32) whose values the tiles cover along x and y. */
+  readonly extents: readonly [string, string];
+}
+
+/** How any compiled pass launches: a scheduled IR kernel (Launch) or a hand-laid tiled shader. */
+export type PassLaunch = Launch | TileLaunch;
+
 /** A buffer only the GPU sees, between the passes of one call. */
 export interface ScratchBuffer {
   readonly name: string;
@@ -89,13 +107,14 @@ export interface ScratchBuffer {
 }
 
 /** One dispatch sequence of a kernel: what one invocation runs and how many run. */
-export interface WgslPass {
+export interface WgslPass<L extends PassLaunch = Launch> {
   /**
    * The kernel's parameters, then its scratch buffers, then the launch scalars; after packing,
-   * buffers are f32/i32/u32 only.
+   * buffers are f32/i32/u32 only. A tiled pass's kernel only declares (params and tables: its
+   * bindings and uniforms) and has an empty body; its shader is laid out by hand.
    */
   readonly kernel: Kernel;
-  readonly launch: Launch;
+  readonly launch: L;
 }
 
 /** A kernel ready to render: one or more passes run in order, and the packed buffers. */

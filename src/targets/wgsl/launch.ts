@@ -6,7 +6,8 @@
  */
 import { interpret } from "../../codegen/ir/interpret.ts";
 import type { Expr, Kernel, Param, Stmt } from "../../codegen/ir/nodes.ts";
-import { WORKGROUP_SIZE, type Launch } from "./kernel.ts";
+import { tileDispatches } from "../../package-runtime/wgsl-runtime.js";
+import { WORKGROUP_SIZE, type Launch, type PassLaunch } from "./kernel.ts";
 
 /** WebGPU's default maxComputeWorkgroupsPerDimension. */
 export const MAX_WORKGROUPS_PER_DIMENSION = 65535;
@@ -82,13 +83,15 @@ export function gridSize(launch: Launch & { kind: "grid" }, params: readonly Par
  * lowered by tests to exercise the grid-stride rounds.
  */
 export function dispatches(
-  launch: Launch,
+  launch: PassLaunch,
   params: readonly Param[],
   tables: Kernel["tables"],
   args: Readonly<Record<string, number>>,
   maxWorkgroups = MAX_WORKGROUPS_PER_DIMENSION,
 ): Dispatch[] {
   if (launch.kind === "single") return [{ workgroupSize: [1, 1], workgroups: [1, 1], scalars: {} }];
+  // A tiled pass's rule is plain arithmetic on two scalars: the shipped runtime's, as kernel packages run it.
+  if (launch.kind === "tiles") return tileDispatches(launch, args, maxWorkgroups);
   const names = launch.scalars;
   const size = gridSize(launch, params, tables, args);
   if (size.unitsX === 0 || size.unitsY === 0) return [];
@@ -114,8 +117,8 @@ export function dispatches(
 }
 
 /** Entries of each scratch buffer of a kernel for one call (trips·parts of its first grid pass). */
-export function scratchLength(launch: Launch, params: readonly Param[], tables: Kernel["tables"], args: Readonly<Record<string, number>>): number {
-  if (launch.kind === "single") return 0;
+export function scratchLength(launch: PassLaunch, params: readonly Param[], tables: Kernel["tables"], args: Readonly<Record<string, number>>): number {
+  if (launch.kind !== "grid") return 0;
   const size = gridSize(launch, params, tables, args);
   return size.trips * size.parts;
 }

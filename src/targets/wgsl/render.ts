@@ -14,7 +14,7 @@
  */
 import { typeOf } from "../../codegen/ir/build.ts";
 import { assertNever, type Expr, type Kernel, type ScalarType, type Stmt, type ValueType } from "../../codegen/ir/nodes.ts";
-import type { WgslPass } from "./kernel.ts";
+import type { PassLaunch, WgslPass } from "./kernel.ts";
 import { WORKGROUP_SIZE } from "./kernel.ts";
 import { f32Literal, i32Literal, OPAQUE_ZERO, u32Literal, wgslName } from "./literals.ts";
 import { ValueNumbers } from "./shared.ts";
@@ -22,7 +22,8 @@ import { ValueNumbers } from "./shared.ts";
 const SCALARS_STRUCT = "nf_Scalars";
 const SCALARS = "nf_scalars";
 const GID = "nf_gid";
-const TABLES = "nf_tables";
+/** The array rendered table lookups read: the tables' storage binding, or a workgroup copy of it (gemm-render.ts). */
+export const TABLES = "nf_tables";
 /** The pipeline-overridable workgroup shape of a grid pass. */
 export const WORKGROUP_X = "nf_workgroup_x";
 export const WORKGROUP_Y = "nf_workgroup_y";
@@ -305,7 +306,7 @@ export function tableLayout(kernel: Kernel): { readonly offsets: ReadonlyMap<str
   return { offsets, words };
 }
 
-type ScalarParam = Kernel["params"][number] & { kind: "scalar" };
+export type ScalarParam = Kernel["params"][number] & { kind: "scalar" };
 
 /** One line saying how a pass is spread over invocations. */
 function describe(pass: WgslPass): string {
@@ -321,37 +322,86 @@ function describe(pass: WgslPass): string {
  * The scalar parameters the uniform struct holds, in order (invocation ids are builtins); the
  * struct ends with one more u32, always 0, that f32 constants are XORed with (literals.ts).
  */
-export function uniformParams(ir: WgslPass): readonly ScalarParam[] {
+export function uniformParams(ir: WgslPass<PassLaunch>): readonly ScalarParam[] {
   const builtins = ir.launch.kind === "grid" ? new Set([ir.launch.scalars.invocationX, ir.launch.scalars.invocationY]) : new Set<string>();
   return ir.kernel.params.filter((p): p is ScalarParam => p.kind === "scalar" && !builtins.has(p.name));
 }
 
-/** The WGSL source of one pass of kernel `name`: bindings, tables, helpers and the `main` entry point. */
-export function renderWgsl(name: string, ir: WgslPass): string {
-  const kernel = ir.kernel;
-  const r = new ExprRenderer(kernel);
+/**
+ * The module-scope declarations of a shader of `kernel`: the uniform struct of `uniforms` (then
+ * the opaque zero), one storage binding per buffer parameter in order, the tables' binding (named
+ * `tableBinding`, TABLES unless the shader copies the tables elsewhere), the uniform binding, and
+ * the helpers rendered code calls.
+ */
+export function renderDeclarations(kernel: Kernel, uniforms: readonly ScalarParam[], tableBinding = TABLES): string[] {
   const buffers = kernel.params.filter((p) => p.kind === "buffer");
-  const scalars = kernel.params.filter((p) => p.kind === "scalar");
-  const invocation = ir.launch.kind === "grid" ? new Map([[ir.launch.scalars.invocationX, "x"], [ir.launch.scalars.invocationY, "y"]]) : new Map<string, string>();
-  const uniforms = uniformParams(ir);
-  const lines: string[] = [`// numforge kernel ${wgslName(name).slice(2)}: ${describe(ir)}`];
-  lines.push(`struct ${SCALARS_STRUCT} {`, ...uniforms.map((p) => `  ${wgslName(p.name)}: ${p.type === "bool" ? "u32" : p.type},`), `  ${OPAQUE_ZERO}: u32,`, "}");
+  const lines = [`struct ${SCALARS_STRUCT} {`, ...uniforms.map((p) => `  ${wgslName(p.name)}: ${p.type === "bool" ? "u32" : p.type},`), `  ${OPAQUE_ZERO}: u32,`, "}"];
   buffers.forEach((p, binding) => {
     if (p.kind !== "buffer") return;
     lines.push(`@group(0) @binding(${binding}) var<storage, ${p.access === "read" ? "read" : "read_write"}> ${wgslName(p.name)}: array<${p.storage}>;`);
   });
   // Tables are read-only storage (lavapipe copies a const array indexed at run time into every invocation).
   const tables = kernel.tables.length > 0 ? 1 : 0;
-  if (tables > 0) lines.push(`@group(0) @binding(${buffers.length}) var<storage, read> ${TABLES}: array<u32>;`);
+  if (tables > 0) lines.push(`@group(0) @binding(${buffers.length}) var<storage, read> ${tableBinding}: array<u32>;`);
   lines.push(`@group(0) @binding(${buffers.length + tables}) var<uniform> ${SCALARS}: ${SCALARS_STRUCT};`);
   lines.push("", HELPERS, "");
-  const prologue = [`  let ${OPAQUE_ZERO} = ${SCALARS}.${OPAQUE_ZERO};`, ...scalars.map((p) => {
-    if (p.kind !== "scalar") throw new Error("unreachable");
-    const axis = invocation.get(p.name);
-    if (axis !== undefined) return `  let ${wgslName(p.name)} = i32(${GID}.${axis});`;
+  return lines;
+}
+
+/** `let` bindings of scalar parameters read from the uniforms (bools travel as u32). */
+function uniformLets(params: readonly ScalarParam[], indent: string): string[] {
+  return params.map((p) => {
     const field = `${SCALARS}.${wgslName(p.name)}`;
-    return `  let ${wgslName(p.name)} = ${p.type === "bool" ? `${field} != 0u` : field};`;
-  })];
+    return `${indent}let ${wgslName(p.name)} = ${p.type === "bool" ? `${field} != 0u` : field};`;
+  });
+}
+
+/** The line a function or entry point starts with: the opaque zero f32 constants are XORed with (literals.ts). */
+export const OPAQUE_ZERO_LET = `let ${OPAQUE_ZERO} = ${SCALARS}.${OPAQUE_ZERO};`;
+
+/**
+ * A WGSL function `fnName(args…) -> T` that a hand-laid shader calls (the GEMM's operand decode
+ * and merge, gemm-render.ts): the kernel's body but its last statement, which must be a store,
+ * and then the stored value returned (the store itself is the caller's). Scalars named in
+ * `args` are the function's parameters; the other scalar parameters are read from the uniforms
+ * and buffers are the shader's bindings, as in a kernel's `main`; expressions render exactly as
+ * there, with the same defences against the driver's optimizer.
+ */
+export function renderWgslFunction(fnName: string, kernel: Kernel, args: readonly string[]): string {
+  if (!/^nf_[a-z0-9_]+$/.test(fnName)) throw new Error(`refusing to emit ${JSON.stringify(fnName)} as a WGSL function name`);
+  const last = kernel.body[kernel.body.length - 1];
+  if (last?.kind !== "store") throw new Error(`${kernel.name}: a WGSL function's body must end in the store of its result`);
+  const r = new ExprRenderer(kernel);
+  const scalars = kernel.params.filter((p): p is ScalarParam => p.kind === "scalar");
+  const signature = args.map((name) => {
+    const p = scalars.find((s) => s.name === name);
+    if (p === undefined) throw new Error(`${kernel.name}: ${name} is not a scalar parameter`);
+    return `${wgslName(name)}: ${wgslType(p.type)}`;
+  });
+  return [
+    `fn ${fnName}(${signature.join(", ")}) -> ${wgslType(typeOf(last.value))} {`,
+    `  ${OPAQUE_ZERO_LET}`,
+    ...uniformLets(scalars.filter((p) => !args.includes(p.name)), "  "),
+    ...renderStmts(kernel.body.slice(0, -1), r, "  ", { count: 0 }),
+    `  return ${r.render(last.value)};`,
+    "}",
+  ].join("\n");
+}
+
+/** The WGSL source of one pass of kernel `name`: bindings, tables, helpers and the `main` entry point. */
+export function renderWgsl(name: string, ir: WgslPass): string {
+  const kernel = ir.kernel;
+  const r = new ExprRenderer(kernel);
+  const scalars = kernel.params.filter((p): p is ScalarParam => p.kind === "scalar");
+  const invocation = ir.launch.kind === "grid" ? new Map([[ir.launch.scalars.invocationX, "x"], [ir.launch.scalars.invocationY, "y"]]) : new Map<string, string>();
+  const lines: string[] = [`// numforge kernel ${wgslName(name).slice(2)}: ${describe(ir)}`, ...renderDeclarations(kernel, uniformParams(ir))];
+  const prologue = [
+    `  ${OPAQUE_ZERO_LET}`,
+    ...scalars.flatMap((p) => {
+      const axis = invocation.get(p.name);
+      return axis === undefined ? uniformLets([p], "  ") : [`  let ${wgslName(p.name)} = i32(${GID}.${axis});`];
+    }),
+  ];
   // A grid's workgroup shape is chosen per dispatch (x·y = 64): pipelines override it.
   if (ir.launch.kind === "grid") lines.push(`override ${WORKGROUP_X}: u32 = ${WORKGROUP_SIZE}u;`, `override ${WORKGROUP_Y}: u32 = 1u;`, "");
   lines.push(

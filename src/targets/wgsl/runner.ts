@@ -4,14 +4,18 @@
  * their bytes, padded to whole u32 words) and the ones a kernel writes are copied back. Calls
  * are async. A sequence of calls — a plan — runs in one command buffer: every array is uploaded
  * once, stays on the GPU between the steps, and only the results are read back.
+ *
+ * The running itself is the shipped runtime's (src/package-runtime/wgsl-runtime.js), the one
+ * kernel packages use: here a compiled kernel gets its dispatches from launch.ts (bounds by the
+ * IR interpreter) and its pipelines and tables from the WgslDevice.
  */
-import type { KernelModule, Param, ScalarType } from "../../codegen/ir/nodes.ts";
-import { runPlan, type BufferArray, type OpPlan, type RunCall, type RunResult } from "../../package-runtime/run-plan.js";
+import type { KernelModule } from "../../codegen/ir/nodes.ts";
+import type { BufferArray, OpPlan, RunCall, RunResult } from "../../package-runtime/run-plan.js";
+import { runGpuCalls, runPlanOnGpu, warmPipelines, type GpuKernel, type GpuPass } from "../../package-runtime/wgsl-runtime.js";
 import { compileWgsl, type CompiledWgsl, type CompiledWgslKernel, type CompiledWgslPass } from "./compile.ts";
-import { openWgslDevice, USAGE, type WgslDevice } from "./device.ts";
-import { dispatches, scratchLength } from "./launch.ts";
+import { openWgslDevice, type WgslDevice } from "./device.ts";
+import { dispatches, MAX_WORKGROUPS_PER_DIMENSION, scratchLength } from "./launch.ts";
 import { uniformParams } from "./render.ts";
-import { padded, Residency } from "./residency.ts";
 
 export type WgslArg = ArrayLike<number> | number;
 /** A kernel: resolves once its outputs are copied back into the arrays passed. */
@@ -23,126 +27,49 @@ export interface WgslCall {
   readonly args: readonly WgslArg[];
 }
 
-/** The uniform bytes of one dispatch: the call's scalars, the launch scalars, then the opaque zero. */
-function uniformBytes(pass: CompiledWgslPass, values: Readonly<Record<string, number>>): Uint8Array<ArrayBuffer> {
-  const fields = uniformParams(pass);
-  const view = new DataView(new ArrayBuffer(Math.ceil(((fields.length + 1) * 4) / 16) * 16));
-  fields.forEach((p, k) => {
-    const x = values[p.name];
-    if (typeof x !== "number") throw new Error(`${pass.name}: no value for ${p.name}`);
-    const type: ScalarType = p.type;
-    if (type === "f32") view.setFloat32(4 * k, x, true);
-    else if (type === "bool") view.setUint32(4 * k, x ? 1 : 0, true);
-    else if (type === "i32") view.setInt32(4 * k, x | 0, true);
-    else view.setUint32(4 * k, x >>> 0, true);
-  });
-  return new Uint8Array(view.buffer);
-}
+/** A compiled pass as the runtime runs it (still a CompiledWgslPass for the WgslDevice). */
+type RunnablePass = CompiledWgslPass & GpuPass;
 
-/** The call's scalar arguments by name (after checking the arity). */
-function scalarArgs(call: WgslCall): Record<string, number> {
-  const { kernel, args } = call;
-  const params = kernel.params;
-  if (args.length !== params.length) throw new Error(`${kernel.name} expects ${params.length} arguments (${params.map((p) => p.name).join(", ")}), got ${args.length}`);
-  const scalars: Record<string, number> = {};
-  params.forEach((p, k) => {
-    if (p.kind !== "scalar") return;
-    if (typeof args[k] !== "number") throw new Error(`${kernel.name}: ${p.name} must be a number`);
-    scalars[p.name] = args[k] as number;
-  });
-  return scalars;
-}
+const runnables = new WeakMap<CompiledWgslKernel, GpuKernel<RunnablePass>>();
 
-type Pipelines = Map<CompiledWgslPass, Map<string, GPUComputePipeline>>;
-
-/** Every pipeline the calls need: one per pass and workgroup shape of its dispatches. */
-async function pipelinesFor(dev: WgslDevice, calls: readonly WgslCall[]): Promise<Pipelines> {
-  const pipelines: Pipelines = new Map();
-  const pending = calls.flatMap((call) => {
-    const scalars = scalarArgs(call);
-    return call.kernel.passes.flatMap((pass) =>
-      dispatches(pass.launch, call.kernel.params, pass.kernel.tables, scalars).map(async (d) => {
-        const shapes = pipelines.get(pass) ?? new Map<string, GPUComputePipeline>();
-        pipelines.set(pass, shapes);
-        shapes.set(`${d.workgroupSize}`, await dev.pipeline(pass, d.workgroupSize));
-      }),
-    );
-  });
-  await Promise.all(pending);
-  return pipelines;
-}
-
-/** Encodes one call: binds its arrays (and scratch buffers), then every dispatch of every pass. */
-function encodeCall(dev: WgslDevice, call: WgslCall, pipelines: Pipelines, residency: Residency, pass: GPUComputePassEncoder): void {
-  const { kernel, args } = call;
-  const scalars = scalarArgs(call);
-  const entries: GPUBindGroupEntry[] = [];
-  const bound = new Map<ArrayLike<number>, Param & { kind: "buffer" }>();
-  kernel.params.forEach((p, k) => {
-    if (p.kind !== "buffer") return;
-    const arg = args[k];
-    if (typeof arg !== "object" || arg === null) throw new Error(`${kernel.name}: ${p.name} must be a typed array`);
-    const other = bound.get(arg);
-    if (other !== undefined && (p.access !== "read" || other.access !== "read"))
-      throw new Error(`${kernel.name}: the same array is passed as ${other.name} and ${p.name}, and one of them is written (WebGPU cannot alias a writable buffer)`);
-    bound.set(arg, p);
-    entries.push({ binding: entries.length, resource: { buffer: residency.buffer(arg, p, kernel.name) } });
-  });
+/**
+ * The runtime's view of a compiled kernel; made once per kernel object (so the device's per-pass
+ * caches hit) unless `maxWorkgroups` is lowered, which tests do to exercise the grid-stride rounds.
+ */
+function runnable(kernel: CompiledWgslKernel, maxWorkgroups = MAX_WORKGROUPS_PER_DIMENSION): GpuKernel<RunnablePass> {
+  const cache = maxWorkgroups === MAX_WORKGROUPS_PER_DIMENSION;
+  const known = cache ? runnables.get(kernel) : undefined;
+  if (known !== undefined) return known;
   const first = kernel.passes[0];
-  const scratch = scratchLength(first.launch, kernel.params, first.kernel.tables, scalars);
-  for (const s of kernel.scratch) entries.push({ binding: entries.length, resource: { buffer: residency.temporaryBuffer(padded(4 * scratch), USAGE.STORAGE, s.name) } });
-  for (const p of kernel.passes) {
-    for (const d of dispatches(p.launch, kernel.params, p.kernel.tables, scalars)) {
-      const pipeline = pipelines.get(p)?.get(`${d.workgroupSize}`);
-      if (pipeline === undefined) throw new Error(`${kernel.name}: no pipeline for workgroups of ${d.workgroupSize.join("×")}`);
-      const uniform = uniformBytes(p, { ...scalars, ...d.scalars });
-      const uniforms = residency.temporaryBuffer(uniform.byteLength, USAGE.UNIFORM | USAGE.COPY_DST);
-      dev.device.queue.writeBuffer(uniforms, 0, uniform);
-      const tables = dev.tables(p).map((buffer, t): GPUBindGroupEntry => ({ binding: entries.length + t, resource: { buffer } }));
-      const all = [...entries, ...tables, { binding: entries.length + tables.length, resource: { buffer: uniforms } }];
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, dev.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: all }));
-      pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1]);
-    }
-  }
+  const r: GpuKernel<RunnablePass> = {
+    name: kernel.name,
+    params: kernel.params,
+    scratch: kernel.scratch,
+    scratchLength: (scalars) => scratchLength(first.launch, kernel.params, first.kernel.tables, scalars),
+    passes: kernel.passes.map((pass) => ({
+      ...pass,
+      uniforms: uniformParams(pass),
+      dispatches: (scalars: Readonly<Record<string, number>>) => dispatches(pass.launch, kernel.params, pass.kernel.tables, scalars, maxWorkgroups),
+    })),
+  };
+  if (cache) runnables.set(kernel, r);
+  return r;
 }
 
 /**
  * Runs the calls in order in one command buffer. Arrays are uploaded once; those written by a
  * call and accepted by `readBack` (default: all) are copied back when the returned promise
  * resolves. An array passed to a writable parameter must not be passed to another parameter of
- * the same call (WebGPU forbids aliasing a writable binding).
+ * the same call (WebGPU forbids aliasing a writable binding). `maxWorkgroups` caps the
+ * workgroups per dimension (tests lower it; the kernels stride over what is not dispatched).
  */
-export async function runWgslCalls(dev: WgslDevice, calls: readonly WgslCall[], readBack: (array: ArrayLike<number>) => boolean = () => true): Promise<void> {
-  dev.check();
-  const pipelines = await pipelinesFor(dev, calls);
-  const device = dev.device;
-  const residency = new Residency(device);
-  try {
-    // Error scopes are a per-device stack: push, encode, submit and pop without awaiting in between.
-    device.pushErrorScope("out-of-memory");
-    device.pushErrorScope("validation");
-    let read: () => Promise<void>;
-    let validation: Promise<GPUError | null>;
-    let memory: Promise<GPUError | null>;
-    try {
-      const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      for (const call of calls) encodeCall(dev, call, pipelines, residency, pass);
-      pass.end();
-      read = residency.copyBack(encoder, readBack);
-      device.queue.submit([encoder.finish()]);
-    } finally {
-      validation = device.popErrorScope();
-      memory = device.popErrorScope();
-    }
-    const [invalid, oom] = await Promise.all([validation, memory]);
-    if (invalid !== null) throw new Error(`WebGPU rejected a call of ${calls.map((c) => c.kernel.name).join(", ")}: ${invalid.message}`);
-    if (oom !== null) throw new Error(`WebGPU is out of memory: ${oom.message}`);
-    await read();
-  } finally {
-    residency.release();
-  }
+export function runWgslCalls(
+  dev: WgslDevice,
+  calls: readonly WgslCall[],
+  readBack?: (array: ArrayLike<number>) => boolean,
+  maxWorkgroups = MAX_WORKGROUPS_PER_DIMENSION,
+): Promise<void> {
+  return runGpuCalls<RunnablePass>(dev, calls.map((c) => ({ kernel: runnable(c.kernel, maxWorkgroups), args: c.args })), readBack);
 }
 
 /** Compiled kernels on a device. */
@@ -155,7 +82,7 @@ export interface WgslKernelSet {
 
 /** Binds compiled kernels to a device and compiles their pipelines (resolves when all are ready). */
 export async function instantiateWgsl(compiled: CompiledWgsl, device: WgslDevice): Promise<WgslKernelSet> {
-  await Promise.all(compiled.kernels.flatMap((k) => k.passes.map((pass) => device.pipeline(pass))));
+  await warmPipelines<RunnablePass>(device, Object.fromEntries(compiled.kernels.map((k) => [k.name, runnable(k)] as const)));
   const kernels = Object.fromEntries(compiled.kernels.map((kernel) => [kernel.name, (...args: WgslArg[]) => runWgslCalls(device, [{ kernel, args }])] as const));
   return { device, compiled, kernels: Object.freeze(kernels) };
 }
@@ -173,13 +100,7 @@ export async function loadWgsl(module: KernelModule, device?: WgslDevice): Promi
  * results, with every step recorded first and then run in one command buffer, buffers resident
  * on the GPU between steps; only outputs, metadata and state are read back.
  */
-export async function runPlanWgsl(plan: OpPlan, set: WgslKernelSet, bindings: Readonly<Record<string, BufferArray>>, call: RunCall = {}): Promise<RunResult> {
-  const recorded: WgslCall[] = [];
-  const recorders = Object.fromEntries(
-    set.compiled.kernels.map((kernel) => [kernel.name, (...args: (BufferArray | number)[]) => void recorded.push({ kernel, args })] as const),
-  );
-  const result = runPlan(plan, recorders, bindings, call);
-  const kept = new Set<ArrayLike<number>>([...Object.values(result.outputs), ...Object.values(result.meta), ...Object.values(result.state)]);
-  await runWgslCalls(set.device, recorded, (array) => kept.has(array));
-  return result;
+export function runPlanWgsl(plan: OpPlan, set: WgslKernelSet, bindings: Readonly<Record<string, BufferArray>>, call: RunCall = {}): Promise<RunResult> {
+  const kernels = Object.fromEntries(set.compiled.kernels.map((k) => [k.name, runnable(k)] as const));
+  return runPlanOnGpu<RunnablePass>(set.device, kernels, plan, bindings, call);
 }

@@ -1,0 +1,150 @@
+// The calls of a numforge kernel package, shared by its synchronous entry (index.js) and its
+// WebGPU entry (wgsl/index.js): every argument is checked here, before any kernel runs, and each
+// operation is returned as the plan to run with its bindings, plus `finish`, which shapes the
+// plan's result into what the API returns. Running it (now, or on a GPU later) is the entry's.
+import { format, plans } from "./format.js";
+
+/** The typed array holding this format's codes. */
+export const CODE_ARRAY = format.bits <= 8 ? Uint8Array : format.bits <= 16 ? Uint16Array : Uint32Array;
+
+/** A short description of a value for error messages ("Uint16Array(4)", "Array", "null"). */
+export function describe(value) {
+  if (value === null) return "null";
+  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${value.length})`;
+  return typeof value === "object" ? value.constructor?.name ?? "object" : typeof value;
+}
+
+function expectFloat32(name, value) {
+  if (!(value instanceof Float32Array)) throw new TypeError(`${name} must be a Float32Array (got ${describe(value)})`);
+}
+
+function expectCodes(name, value) {
+  if (!(value instanceof CODE_ARRAY)) throw new TypeError(`${name} must be a ${CODE_ARRAY.name} of ${format.name} codes (got ${describe(value)})`);
+  const limit = 2 ** format.bits;
+  if (format.bits < 8 || (format.bits > 8 && format.bits < 16)) {
+    for (let i = 0; i < value.length; i++) {
+      if (value[i] >= limit) throw new RangeError(`${name}[${i}] = ${value[i]} is not a ${format.bits}-bit code`);
+    }
+  }
+}
+
+function expectOut(name, out, Type, length) {
+  if (out === undefined) return new Type(length);
+  if (!(out instanceof Type)) throw new TypeError(`${name} must be a ${Type.name} (got ${describe(out)})`);
+  if (out.length !== length) throw new RangeError(`${name} holds ${out.length} elements; ${length} are needed`);
+  return out;
+}
+
+function callOf(n, options = {}) {
+  const channels = options.channels ?? 1;
+  if (!Number.isInteger(channels) || channels < 1 || n % channels !== 0) throw new RangeError(`channels = ${channels} must be a positive integer dividing the ${n} elements`);
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`seed must be an integer in [0, 2^32) (got ${seed})`);
+  return { n, channels, seed };
+}
+
+/** The metadata encode returned, checked to belong to this format and tensor. */
+function metaBuffers(meta, n) {
+  if (format.scaling.kind === "none") return {};
+  if (meta?.kind !== format.scaling.kind || typeof meta.buffers !== "object") throw new TypeError(`decode: meta must be the ${format.scaling.kind} metadata returned by encode`);
+  if (meta.n !== n) throw new RangeError(`decode: meta describes ${meta.n} elements but codes holds ${n}`);
+  return meta.buffers;
+}
+
+/** Delayed-scaling state from the previous call; runPlan starts afresh when it does not fit the tensor. */
+function stateBuffers(state) {
+  return state?.buffers ?? {};
+}
+
+const metaOf = (call, result) => ({ kind: format.scaling.kind, n: call.n, channels: call.channels, buffers: result.meta });
+
+/** encode(x, out?, options?): `{ codes, meta, state }` once finished. */
+export function encodeCall(x, out, options) {
+  expectFloat32("encode: x", x);
+  const call = callOf(x.length, options);
+  const codes = expectOut("encode: out", out, CODE_ARRAY, x.length);
+  return {
+    plan: plans.encode,
+    bindings: { x, ...stateBuffers(options?.state) },
+    call,
+    finish: (result) => {
+      codes.set(result.outputs.codes);
+      return { codes, meta: metaOf(call, result), state: { buffers: result.state } };
+    },
+  };
+}
+
+/** decode(codes, meta?, out?): a Float32Array once finished. */
+export function decodeCall(codes, meta, out) {
+  expectCodes("decode: codes", codes);
+  const call = callOf(codes.length, { channels: meta?.channels ?? 1 });
+  const values = expectOut("decode: out", out, Float32Array, codes.length);
+  return {
+    plan: plans.decode,
+    bindings: { ...metaBuffers(meta, codes.length), codes },
+    call,
+    finish: (result) => {
+      values.set(result.outputs.values);
+      return values;
+    },
+  };
+}
+
+/** fakeQuantize(x, out?, state?, options?): `{ values, meta, state }` once finished. */
+export function fakeQuantizeCall(x, out, state, options) {
+  expectFloat32("fakeQuantize: x", x);
+  const call = callOf(x.length, options);
+  const values = expectOut("fakeQuantize: out", out, Float32Array, x.length);
+  return {
+    plan: plans.fakeQuantize,
+    bindings: { x, ...stateBuffers(state) },
+    call,
+    finish: (result) => {
+      values.set(result.outputs.values);
+      return { values, meta: metaOf(call, result), state: { buffers: result.state } };
+    },
+  };
+}
+
+function operandKind(value, name) {
+  if (value instanceof Float32Array) return "f";
+  if (value instanceof CODE_ARRAY) return "c";
+  throw new TypeError(`gemm: ${name} must be a Float32Array or a ${CODE_ARRAY.name} of ${format.name} codes (got ${describe(value)})`);
+}
+
+function dimension(name, value) {
+  if (!Number.isInteger(value) || value < 0) throw new RangeError(`gemm: ${name} must be a non-negative integer (got ${value})`);
+  return value;
+}
+
+/**
+ * gemm's arguments, checked, with the variant to run among `variants` (by operand kinds "cc",
+ * "cf", "fc", "ff"): a code operand without a variant of its own (scaled formats), or ShiftQuant
+ * codes whose metadata does not have one channel per lane, is to be dequantized with its
+ * metadata first (decodeA / decodeB), then multiplied in float32.
+ */
+export function gemmCall({ a, b, c, m, n, k, transA = false, transB = false, alpha = 1, beta = 0, metaA, metaB }, variants) {
+  dimension("m", m);
+  dimension("n", n);
+  dimension("k", k);
+  if (!(c instanceof Float32Array)) throw new TypeError(`gemm: c must be a Float32Array (got ${describe(c)})`);
+  let kindA = operandKind(a, "a");
+  let kindB = operandKind(b, "b");
+  if (a.length < m * k) throw new RangeError(`gemm: a holds ${a.length} elements but m·k = ${m * k}`);
+  if (b.length < k * n) throw new RangeError(`gemm: b holds ${b.length} elements but k·n = ${k * n}`);
+  if (c.length < m * n) throw new RangeError(`gemm: c holds ${c.length} elements but m·n = ${m * n}`);
+  if (typeof alpha !== "number" || typeof beta !== "number") throw new TypeError("gemm: alpha and beta must be numbers");
+  // ShiftQuant codes (a cc variant with lane-group parameters) multiply as integers only when
+  // their metadata has one channel per lane of the product: A stored m×k (encoded with
+  // channels = m), B stored n×k with transB (channels = n). Otherwise both are dequantized.
+  const laneGroups = variants.cc?.params?.includes("a_channel_group") === true;
+  const lanesFit = (meta, lanes, laneMajor) => laneMajor && meta?.kind === format.scaling.kind && meta.channels === lanes && meta.n === lanes * k;
+  const shiftCodes = laneGroups && kindA === "c" && kindB === "c" && lanesFit(metaA, m, !transA) && lanesFit(metaB, n, transB);
+  const decodeA = kindA === "c" && (variants[`c${kindB}`] === undefined || (laneGroups && !shiftCodes));
+  if (decodeA) kindA = "f";
+  const decodeB = kindB === "c" && variants[`${kindA}c`] === undefined;
+  if (decodeB) kindB = "f";
+  const variant = variants[`${kindA}${kindB}`];
+  if (variant.maxK !== null && k > variant.maxK) throw new RangeError(`gemm: k = ${k} exceeds ${variant.maxK}, the depth up to which the integer accumulation is exact`);
+  return { a, b, c, m, n, k, transA: transA ? 1 : 0, transB: transB ? 1 : 0, alpha, beta, metaA, metaB, decodeA, decodeB, variant };
+}
