@@ -14,9 +14,8 @@ import { mul } from "../ops/elementwise.ts";
 import { embedding } from "../ops/embedding.ts";
 import { linear } from "../ops/linear.ts";
 import { reshape } from "../ops/shape.ts";
-import { Rng } from "../random.ts";
-import { allocLike, parameter, type DType, type Tensor } from "../tensor.ts";
-import { filled, heNormal, uniformFanIn } from "./init.ts";
+import type { DType, Tensor } from "../tensor.ts";
+import { filled, heNormal, normal, uniformFanIn } from "./init.ts";
 
 /** Sizes and initialization of NeuMF. */
 export interface NeuMfConfig {
@@ -61,7 +60,7 @@ export function createNeuMf(config: Partial<NeuMfConfig> & Pick<NeuMfConfig, "us
   checkConfig(c);
   const { seed, dtype } = c;
   const half = c.mlpLayers[0] / 2;
-  const table = (name: string, rows: number, dim: number) => gaussian(name, [rows, dim], c.embeddingStd, seed, dtype);
+  const table = (name: string, rows: number, dim: number) => normal(name, [rows, dim], c.embeddingStd, seed, dtype);
   const gmfUser = table("gmf.user", c.users, c.factors);
   const gmfItem = table("gmf.item", c.items, c.factors);
   const mlpUser = table("mlp.user", c.users, half);
@@ -100,12 +99,4 @@ function checkConfig(c: NeuMfConfig): void {
     throw new RangeError(`neumf: mlpLayers must be ≥ 2 positive widths, the first even (user and item halves), got [${widths.join(", ")}]`);
   }
   if (!(c.embeddingStd > 0)) throw new RangeError(`neumf: embeddingStd must be positive, got ${c.embeddingStd}`);
-}
-
-/** N(0, std²) entries drawn from the parameter's own stream (keyed by its name, as init.ts does). */
-function gaussian(name: string, shape: readonly number[], std: number, seed: number, dtype: DType): Tensor {
-  const rng = new Rng(seed).fork(name);
-  const data = allocLike(dtype, shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < data.length; i++) data[i] = rng.normal() * std;
-  return parameter(name, shape, data);
 }
