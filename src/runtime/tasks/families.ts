@@ -6,6 +6,7 @@
 import type { ModelSettings, OptimizerName } from "../compare/settings.ts";
 import { ncfFamily } from "./ncf.ts";
 import { resnetFamily } from "./resnet.ts";
+import { transformerFamily } from "./transformer-family.ts";
 import type { MetricInfo, Task } from "./task.ts";
 
 /** Per-run choices a recipe makes about the model itself. */
@@ -43,7 +44,7 @@ export interface ModelFamily {
 }
 
 /** Every family, in the order `--model all` trains them. */
-export const FAMILIES: readonly ModelFamily[] = [resnetFamily, ncfFamily];
+export const FAMILIES: readonly ModelFamily[] = [resnetFamily, transformerFamily, ncfFamily];
 
 /** The family named `name`, or undefined. */
 export function familyOf(name: string): ModelFamily | undefined {
