@@ -86,6 +86,46 @@ describe("numforge compare end to end", () => {
   });
 });
 
+describe("numforge compare --model all", () => {
+  const out = join(tmp("all"), "out");
+  let run: { code: number | null; stdout: string; stderr: string };
+
+  beforeAll(async () => {
+    // The three families at a tenth of their data, 5 steps each: the plumbing, not the learning
+    // (each family's own tests show it learns).
+    run = await numforgeInProcess(["compare", "--model", "all", "--formats", "fp32,s2fp8", "--scale", "0.1", "--steps-per-epoch", "5", "--width", "2", "--out", out, "--backend", "wasm"]);
+  });
+
+  it("trains every (model, recipe) and records each model's metrics and settings", () => {
+    expect(run.code, run.stderr).toBe(0);
+    const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as ResultsFile;
+    expect(results.runs.map((r) => `${r.model}/${r.recipe}`)).toEqual(["resnet/fp32", "resnet/s2fp8", "transformer/fp32", "transformer/s2fp8", "ncf/fp32", "ncf/s2fp8"]);
+    expect(results.settings.models.map((m) => [m.model, m.epochs, m.batchSize, m.optimizer])).toEqual([
+      ["resnet", 1, 32, "sgd"], ["transformer", 3, 32, "adam"], ["ncf", 5, 256, "adam"],
+    ]);
+    expect(Object.fromEntries(Object.entries(results.metrics).map(([m, list]) => [m, list.map((x) => x.key)]))).toEqual({
+      resnet: ["accuracy"], transformer: ["wordAccuracy", "per"], ncf: ["hr10", "ndcg10"],
+    });
+    for (const r of results.runs) {
+      expect(r.diverged).toBeNull();
+      expect(Object.keys(r.finalMetrics!)).toEqual(results.metrics[r.model].map((m) => m.key));
+      expect(r.epochs.length).toBe(results.settings.models.find((m) => m.model === r.model)!.epochs);
+    }
+  });
+
+  it("report.md opens with the combined table: recipes as rows, each model's metric and Δ as columns", () => {
+    const md = readFileSync(join(out, "report.md"), "utf8");
+    expect(md).toMatch(/\| recipe \| resnet: test acc % \| Δ \| transformer: word acc % \| Δ \| ncf: HR@10 % \| Δ \|/);
+    expect(md).toMatch(/\| fp32 \| \d+\.\d\d \| — \| \d+\.\d\d \| — \| \d+\.\d\d \| — \|/);
+    expect(md).toMatch(/\| s2fp8 \| \d+\.\d\d \| [+−]\d+\.\d\d \| \d+\.\d\d \| [+−]\d+\.\d\d \| \d+\.\d\d \| [+−]\d+\.\d\d \|/);
+    expect(md).toMatch(/\| recipe \| word acc % \(mean ± std\) \| Δ vs fp32 \(points\) \| PER % \| diverged runs \|/);
+    const html = readFileSync(join(out, "report.html"), "utf8");
+    const charts = JSON.parse(/<script id="comparison-data" type="application\/json">(.*?)<\/script>/s.exec(html)![1]) as { models: { model: string }[] };
+    expect(charts.models.map((m) => m.model)).toEqual(["resnet", "transformer", "ncf"]);
+    expect(run.stderr).toContain("[3/6] transformer fp32 seed 0: training");
+  });
+});
+
 describe("a killed comparison resumes", () => {
   const data = tmp("small-idx");
   const settings: ComparisonSettings = {
@@ -175,7 +215,7 @@ describe("numforge compare refuses bad input with exit 2 and one line", () => {
     ["an unknown backend", ["--backend", "gpu"], /unknown backend "gpu"; backends: wasm, js, reference/],
     ["an unknown model", ["--model", "vgg"], /unknown model "vgg"; models: resnet.*, all/],
     ["--data with several models", ["--model", "all", "--data", "x"], /--data names one model's data; use it with a single --model/],
-    ["a bad scale", ["--scale", "0"], /--scale must be an integer in 1\.\.64/],
+    ["a bad scale", ["--scale", "0"], /--scale must be a number in 0\.01\.\.64/],
     ["an unknown flag", ["--epoch", "3"], /unknown flag "--epoch" \(did you mean --epochs\?\)/],
     ["a repeated recipe", ["--formats", "fp32,fp32"], /--formats names fp32 twice/],
     ["a missing IDX folder", ["--data", "/nonexistent/mnist"], /\/nonexistent\/mnist\/train-images-idx3-ubyte: not found/],

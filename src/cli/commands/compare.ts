@@ -51,10 +51,10 @@ export const command: CommandDefinition = {
     jsonFlag,
     { name: "backend", value: "B", description: "wasm, js or reference (default: wasm where WebAssembly SIMD validates, else js)" },
     { name: "data", value: "PATH", description: "the model's data instead of the embedded default: resnet: a folder of MNIST IDX files; ncf: a MovieLens ratings.dat or u.data file" },
-    { name: "scale", value: "S", description: "make the models and their data S times larger (default 1: minutes per run here)" },
+    { name: "scale", value: "S", description: "make the data S times larger and the models round(S) times wider (default 1: minutes per run here; below 1 for a quick look)" },
     { name: "batch-size", value: "N", description: "training batch size (default per model: resnet 32)" },
     { name: "steps-per-epoch", value: "N", description: "train on only the first N batches of each epoch (quick runs)" },
-    { name: "width", value: "W", description: "ResNet width: stem W, stages W, 2W, 4W (default 8 × scale)" },
+    { name: "width", value: "W", description: "ResNet width: stem W, stages W, 2W, 4W (default 8 × round(scale))" },
     { name: "optimizer", value: "NAME", description: "sgd (momentum 0.9, weight decay 5e-4) or adam (a recipe may set its epsilon); default per model" },
     { name: "lr", value: "X", description: "peak learning rate (default per model and optimizer)" },
     { name: "jobs", value: "N", description: "train N runs at once on worker threads (default 1; at most the number of cores is useful)" },
@@ -83,7 +83,9 @@ export const command: CommandDefinition = {
       const epochsText = stringFlag(args, "epochs");
       const epochsFlag = epochsText === undefined ? undefined : yield* integer(args, "epochs", 1, 1000, 0);
       const seedCount = yield* integer(args, "seeds", 1, 100, 1);
-      const scale = yield* integer(args, "scale", 1, 64, 1);
+      const scaleText = stringFlag(args, "scale");
+      const scale = scaleText === undefined ? 1 : Number(scaleText);
+      if (!(scale >= 0.01 && scale <= 64)) return yield* usage(`--scale must be a number in 0.01..64 (got "${scaleText}")`);
       const batchText = stringFlag(args, "batch-size");
       const batchFlag = batchText === undefined ? undefined : yield* integer(args, "batch-size", 2, 1_000_000, 0);
       const widthText = stringFlag(args, "width");
@@ -129,7 +131,7 @@ export const command: CommandDefinition = {
         return {
           model: family.name,
           scale,
-          width: family.defaults.width === null ? null : widthFlag ?? family.defaults.width * scale,
+          width: family.defaults.width === null ? null : widthFlag ?? family.defaults.width * Math.max(1, Math.round(scale)),
           epochs: epochsFlag ?? family.defaults.epochs,
           batchSize: batchFlag ?? family.defaults.batchSize,
           stepsPerEpoch,

@@ -19,7 +19,10 @@ export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
 export interface ModelSettings {
   /** A model family of src/runtime/tasks/families.ts. */
   readonly model: string;
-  /** Size multiplier of the model and its data (1: the default, which trains in minutes here). */
+  /**
+   * Size multiplier of the data (1: the default, which trains in minutes here; below 1 for quick
+   * looks) and, rounded to a whole factor of at least 1, of the model's widths.
+   */
   readonly scale: number;
   /** ResNet width (stem W, stages W, 2W, 4W); null for the other families. */
   readonly width: number | null;
@@ -38,6 +41,11 @@ export interface ModelSettings {
 export interface ComparisonSettings {
   readonly models: readonly ModelSettings[];
   readonly backend: string;
+}
+
+/** The factor a family multiplies its model widths by: the scale rounded, at least 1. */
+export function widthFactor(settings: ModelSettings): number {
+  return Math.max(1, Math.round(settings.scale));
 }
 
 /** A short hash of the settings. */

@@ -16,6 +16,7 @@ import { rankingMetrics } from "../metrics/ranking.ts";
 import { createNeuMf, type NeuMf, type NeuMfConfig } from "../models/ncf.ts";
 import { binaryCrossEntropyWithLogits } from "../ops/loss.ts";
 import type { Precision } from "../precision.ts";
+import { widthFactor } from "../compare/settings.ts";
 import { dataCache } from "./data-cache.ts";
 import type { ModelFamily } from "./families.ts";
 import type { Evaluation, MetricInfo, Task, TrainBatch } from "./task.ts";
@@ -148,7 +149,7 @@ const splits = dataCache((key: string) => {
 /**
  * NCF as a model family of `numforge compare`: the split is built once per process and shared by
  * every run (the same test negatives for every recipe and seed); `scale` multiplies the generated
- * users and items and the model's factors. NeuMF has no normalization layers, so a recipe's L1
+ * users and items, and its whole factor the model's. NeuMF has no normalization layers, so a recipe's L1
  * normalization changes nothing here.
  */
 export const ncfFamily: ModelFamily = {
@@ -160,14 +161,15 @@ export const ncfFamily: ModelFamily = {
   describe(settings) {
     const split = splits(JSON.stringify({ data: settings.data, scale: settings.scale }));
     const source = settings.data === null ? `generated implicit feedback (data seed 0, scale ${settings.scale})` : `MovieLens ratings in ${settings.data}`;
-    return `ncf (NeuMF, ${8 * settings.scale} GMF factors, MLP [${[32, 16, 8].map((w) => w * settings.scale).join(", ")}]) on ${source}: ${split.data.users} users, ${split.data.items} items`;
+    const w = widthFactor(settings);
+    return `ncf (NeuMF, ${8 * w} GMF factors, MLP [${[32, 16, 8].map((x) => x * w).join(", ")}]) on ${source}: ${split.data.users} users, ${split.data.items} items`;
   },
   load(settings) {
     splits(JSON.stringify({ data: settings.data, scale: settings.scale }));
   },
   createTask(settings, seed) {
     const split = splits(JSON.stringify({ data: settings.data, scale: settings.scale }));
-    const s = settings.scale;
-    return createNcfTask({ seed, split, model: { factors: 8 * s, mlpLayers: [32 * s, 16 * s, 8 * s] } });
+    const w = widthFactor(settings);
+    return createNcfTask({ seed, split, model: { factors: 8 * w, mlpLayers: [32 * w, 16 * w, 8 * w] } });
   },
 };

@@ -3,7 +3,7 @@
  * down). Data: the 10,000 digits of the `mnist` package split 8,000/2,000 by seed 0, or the IDX
  * files of a folder given with --data.
  */
-import type { ModelSettings } from "../compare/settings.ts";
+import { widthFactor, type ModelSettings } from "../compare/settings.ts";
 import { loadMnist } from "../data/mnist.ts";
 import { createResNet } from "../models/resnet.ts";
 import { ACCURACY, classificationTask } from "./classification.ts";
@@ -12,9 +12,9 @@ import type { ModelFamily } from "./families.ts";
 
 const mnist = dataCache((dir: string) => loadMnist(dir === "" ? { seed: 0 } : { dataDir: dir }));
 
-/** The ResNet width of `settings`: --width, else 8 × scale. */
+/** The ResNet width of `settings`: --width (the CLI puts 8 × the scale's whole factor there by default). */
 export function resnetWidth(settings: ModelSettings): number {
-  return settings.width ?? 8 * settings.scale;
+  return settings.width ?? 8 * widthFactor(settings);
 }
 
 export const resnetFamily: ModelFamily = {

@@ -1,10 +1,10 @@
 /**
  * The Transformer family for `numforge compare --model transformer`: grapheme-to-phoneme
  * conversion on CMUdict (tasks/transformer.ts). `--scale` multiplies the data (6,000 training and
- * 1,000 test words at 1) and the model's width (D and the feed-forward size); the split is fixed
+ * 1,000 test words at 1) and its whole factor the model's width (D and the feed-forward size); the split is fixed
  * (seed 0) so every run is scored on the same words.
  */
-import type { ModelSettings } from "../compare/settings.ts";
+import { widthFactor, type ModelSettings } from "../compare/settings.ts";
 import { defaultTransformerConfig } from "../models/transformer.ts";
 import { dataCache } from "./data-cache.ts";
 import type { ModelFamily } from "./families.ts";
@@ -29,7 +29,7 @@ export const transformerFamily: ModelFamily = {
   describe(settings) {
     const train = Math.round(G2P_TRAIN_WORDS * settings.scale);
     const test = Math.round(G2P_TEST_WORDS * settings.scale);
-    return `transformer (${size(settings.scale)}) on CMUdict grapheme-to-phoneme (${train} train / ${test} test words, split seed 0)`;
+    return `transformer (${size(widthFactor(settings))}) on CMUdict grapheme-to-phoneme (${train} train / ${test} test words, split seed 0)`;
   },
   load(settings) {
     dataOf(settings);
@@ -39,7 +39,7 @@ export const transformerFamily: ModelFamily = {
       seed,
       data: dataOf(settings),
       norm: options.normalization === "l1" ? "l1" : "layer",
-      model: { dModel: dModel * settings.scale, ffnSize: ffnSize * settings.scale },
+      model: { dModel: dModel * widthFactor(settings), ffnSize: ffnSize * widthFactor(settings) },
     });
   },
 };
