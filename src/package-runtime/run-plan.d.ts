@@ -68,6 +68,18 @@ export function sizeOf(size: Size, n: number, channels: number): number;
 /** A zeroed typed array of the storage type. */
 export function allocate(storage: StorageType, length: number): BufferArray;
 
+/** A host argument as a kernel buffer: the array itself when `exact`, else a converted copy. */
+export interface StagedArray {
+  readonly staged: BufferArray;
+  readonly exact: boolean;
+}
+
+/** A host argument as a kernel buffer of a storage type: itself when a typed array of that width, else a converted copy. */
+export function stageArray(storage: StorageType, array: ArrayLike<number>): StagedArray;
+
+/** Copies a staged copy back into the host array it was staged from (nothing when exact). */
+export function unstageArray(array: { readonly length: number; [k: number]: number }, stage: StagedArray): void;
+
 /** The scalars a plan's steps may pass: the element count, channels, the seed and n / channels. */
 export interface CallScalars {
   readonly n: number;

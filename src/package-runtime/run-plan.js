@@ -1,7 +1,9 @@
 /**
  * Runs one plan of a numforge kernel package: allocates its buffers by role and size, binds the
  * caller's inputs (and meta, and state), calls the steps in order with positional arguments in
- * each kernel's parameter order, and returns the outputs, the metadata and the next state.
+ * each kernel's parameter order, and returns the outputs, the metadata and the next state. Also
+ * what the runtimes that copy arguments into device memory share (wasm-runtime.js, wgsl-runtime.js):
+ * staging a host argument as a typed array of its parameter's storage type.
  *
  * Shipped verbatim in generated packages and used by numforge itself: plain ES2022, no imports.
  * The plan types are declared in run-plan.d.ts; numforge's src/codegen/plan.ts re-exports them and sizeOf.
@@ -51,6 +53,45 @@ export function allocate(storage, length) {
   const Type = ARRAYS[storage];
   if (Type === undefined) throw new TypeError(`unknown storage type ${JSON.stringify(storage)}`);
   return new Type(length);
+}
+
+/** The typed arrays a kernel takes as is for each storage type: those of its width (bits reinterpreted, as u8 codes in an Int8Array). */
+const SAME_WIDTH = {
+  f32: [Float32Array],
+  i32: [Int32Array, Uint32Array],
+  u32: [Int32Array, Uint32Array],
+  u16: [Int16Array, Uint16Array],
+  u8: [Int8Array, Uint8Array],
+  i8: [Int8Array, Uint8Array],
+};
+
+/**
+ * A host argument (typed array or array-like) as a kernel buffer of a storage type, for runtimes
+ * that copy arguments into device memory: `staged` is the array itself when it is a typed array
+ * of the storage's width (`exact`), else a new one holding its elements converted (unstageArray
+ * copies the results back).
+ * @param {StorageType} storage
+ * @param {ArrayLike<number>} array
+ * @returns {{ staged: BufferArray, exact: boolean }}
+ */
+export function stageArray(storage, array) {
+  const widths = SAME_WIDTH[storage];
+  if (widths === undefined) throw new TypeError(`unknown storage type ${JSON.stringify(storage)}`);
+  if (ArrayBuffer.isView(array) && widths.some((Type) => array instanceof Type)) return { staged: array, exact: true };
+  const staged = allocate(storage, array.length);
+  for (let k = 0; k < array.length; k++) staged[k] = array[k];
+  return { staged, exact: false };
+}
+
+/**
+ * Copies a staged argument's elements back into the host array it was staged from (nothing to
+ * do when it was taken as is).
+ * @param {{ length: number, [k: number]: number }} array
+ * @param {{ staged: BufferArray, exact: boolean }} stage
+ */
+export function unstageArray(array, stage) {
+  if (stage.exact) return;
+  for (let k = 0; k < array.length; k++) array[k] = stage.staged[k];
 }
 
 /**

@@ -9,7 +9,7 @@
  * Shipped verbatim in generated kernel packages (beside run-plan.js, its only import) and used by
  * numforge itself: plain ES2022.
  */
-import { allocate, resolveCall, resultOf, stepArguments } from "./run-plan.js";
+import { allocate, resolveCall, resultOf, stageArray, stepArguments, unstageArray } from "./run-plan.js";
 
 const PAGE_BYTES = 65536;
 const ALIGN = 16;
@@ -94,15 +94,6 @@ export function createMemory(minPages) {
   }
 }
 
-const STORAGE_ARRAY = {
-  f32: { create: (n) => new Float32Array(n), accepts: (a) => a instanceof Float32Array },
-  i32: { create: (n) => new Int32Array(n), accepts: (a) => a instanceof Int32Array || a instanceof Uint32Array },
-  u32: { create: (n) => new Uint32Array(n), accepts: (a) => a instanceof Int32Array || a instanceof Uint32Array },
-  u16: { create: (n) => new Uint16Array(n), accepts: (a) => a instanceof Int16Array || a instanceof Uint16Array },
-  u8: { create: (n) => new Uint8Array(n), accepts: (a) => a instanceof Int8Array || a instanceof Uint8Array },
-  i8: { create: (n) => new Int8Array(n), accepts: (a) => a instanceof Int8Array || a instanceof Uint8Array },
-};
-
 /** Normalizes a scalar argument as the IR interpreter does, to the i32/f32 the export takes. */
 function scalarArgument(type, x) {
   return type === "f32" ? x : type === "bool" ? (x ? 1 : 0) : x | 0;
@@ -131,10 +122,7 @@ export function copyingKernel(name, params, raw, heap) {
         if (typeof arg === "number" || arg === null || typeof arg !== "object") throw new Error(`${name}: ${p.name} must be a typed array`);
         let place = placed.get(arg);
         if (place === undefined) {
-          const kind = STORAGE_ARRAY[p.storage];
-          const exact = ArrayBuffer.isView(arg) && kind.accepts(arg);
-          const staged = exact ? arg : kind.create(arg.length);
-          if (!exact) for (let k = 0; k < arg.length; k++) staged[k] = arg[k];
+          const { staged, exact } = stageArray(p.storage, arg);
           place = { offset: heap.copyIn(staged), staged, exact, written: false };
           placed.set(arg, place);
         }
@@ -145,7 +133,7 @@ export function copyingKernel(name, params, raw, heap) {
       for (const [arg, place] of placed) {
         if (!place.written) continue;
         heap.read(place.offset, place.staged);
-        if (!place.exact) for (let k = 0; k < arg.length; k++) arg[k] = place.staged[k];
+        unstageArray(arg, place);
       }
     } finally {
       heap.release(mark);

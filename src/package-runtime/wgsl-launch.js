@@ -1,11 +1,12 @@
 /**
- * Launch rules of shipped WGSL kernels, as data: "single" (one invocation), "grid" (a loop
- * spread over invocations; its bounds — from, to, owned base, inner extent — come from a function
- * of the call's scalars, rendered from the kernel IR into the package's wgsl/launch.js) and
- * "tiles" (2-d tiles of an output sized by two scalar parameters: the GEMM). The same geometry
- * as numforge's src/targets/wgsl/launch.ts, which evaluates the bounds with the IR interpreter
- * (test/package/wgsl-launch.test.ts holds the two equal); grid loops and tiles stride by the
- * dispatched size, so every dimension stays within WebGPU's default of 65535 workgroups.
+ * Launch rules of WGSL kernels, as data: "single" (one invocation), "grid" (a loop spread over
+ * invocations; its bounds — from, to, owned base, inner extent — are a function of the call's
+ * scalars) and "tiles" (2-d tiles of an output sized by two scalar parameters: the GEMM). The one
+ * implementation of their geometry: a kernel package evaluates a grid's bounds with functions
+ * rendered from the kernel IR (its wgsl/launch.js), numforge's src/targets/wgsl/launch.ts with the
+ * IR interpreter, and both hand them to launchDispatches and scratchLengthOf here
+ * (test/package/wgsl-launch.test.ts holds the two bounds equal). Grid loops and tiles stride by
+ * the dispatched size, so every dimension stays within WebGPU's default of 65535 workgroups.
  *
  * Shipped verbatim in generated kernel packages beside wgsl-runtime.js, which re-exports it:
  * plain ES2022, no imports. Types: wgsl-runtime.d.ts.
@@ -86,18 +87,29 @@ export function tileDispatches(launch, scalars, maxWorkgroups = MAX_WORKGROUPS_P
 
 const SINGLE_DISPATCH = Object.freeze([Object.freeze({ workgroupSize: [1, 1], workgroups: [1, 1], scalars: {} })]);
 
-/** The dispatches of a shipped pass's launch rule for a call. */
-function launchDispatches(launch, scalars, sizeOf) {
+/**
+ * The dispatches of a launch rule for a call with these scalars; `boundsOf(launch, scalars)` gives
+ * a grid's [from, to, ownedBase, extent]. `maxWorkgroups` per dimension is lowered by tests to
+ * exercise the grid-stride rounds.
+ */
+export function launchDispatches(launch, scalars, boundsOf, maxWorkgroups = MAX_WORKGROUPS_PER_DIMENSION) {
   switch (launch.kind) {
     case "single":
       return SINGLE_DISPATCH;
     case "tiles":
-      return tileDispatches(launch, scalars);
+      return tileDispatches(launch, scalars, maxWorkgroups);
     case "grid":
-      return gridDispatches(launch, sizeOf(launch, scalars));
+      return gridDispatches(launch, gridSize(launch, boundsOf(launch, scalars)), maxWorkgroups);
     default:
       throw new Error(`unknown launch kind ${JSON.stringify(launch.kind)}`);
   }
+}
+
+/** Entries of each scratch buffer of a kernel whose first pass has this launch rule, for a call: trips·parts of a grid, else 0. */
+export function scratchLengthOf(launch, scalars, boundsOf) {
+  if (launch.kind !== "grid") return 0;
+  const size = gridSize(launch, boundsOf(launch, scalars));
+  return size.trips * size.parts;
 }
 
 /**
@@ -113,18 +125,13 @@ export function kernelFromData(data, bounds) {
     fn(...scalarParams.map((p) => scalars[p.name] ?? 0), out);
     return out;
   };
-  const sizeOf = (launch, scalars) => gridSize(launch, boundsOf(launch, scalars));
   const first = data.passes[0];
   return {
     ...data,
-    scratchLength: (scalars) => {
-      if (first.launch.kind !== "grid") return 0;
-      const size = sizeOf(first.launch, scalars);
-      return size.trips * size.parts;
-    },
+    scratchLength: (scalars) => scratchLengthOf(first.launch, scalars, boundsOf),
     passes: data.passes.map((pass) => ({
       ...pass,
-      dispatches: (scalars) => launchDispatches(pass.launch, scalars, sizeOf),
+      dispatches: (scalars) => launchDispatches(pass.launch, scalars, boundsOf),
     })),
   };
 }

@@ -6,6 +6,7 @@ export declare const MAX_WORKGROUPS_PER_DIMENSION: number;
 /** What a WebGPU program needs where none is found (one sentence, for error messages). */
 export declare const WEBGPU_HINT: string;
 
+/** A device from a GPUDevice (used as is), a GPUAdapter or a GPU entry point; `owned`: the caller should destroy it. */
 export declare function openGpuDevice(source?: GPU | GPUAdapter | GPUDevice | null): Promise<{ readonly device: GPUDevice; readonly owned: boolean; readonly gpu: unknown }>;
 
 /** Bytes rounded up to whole u32 words (at least one). */
@@ -41,6 +42,20 @@ export interface GpuKernel<P extends GpuPass = GpuPass> {
   readonly passes: readonly P[];
 }
 
+/** What GpuPipelines reads of a pass to compile its pipeline and bind its constant tables. */
+export interface PipelinePass {
+  readonly name: string;
+  readonly wgsl: string;
+  /** A hash of `wgsl`, the pipeline cache key (checked against the source on a hit). */
+  readonly hash: string;
+  /** The access of each storage binding, in binding order (buffer parameters, then scratch). */
+  readonly bindings: readonly ("read" | "write" | "readwrite")[];
+  /** The constant tables' u32 words (one binding), or null. */
+  readonly tables: ArrayLike<number> | null;
+  /** A grid's shader takes its workgroup shape as pipeline-overridable constants; single and tiled shaders fix their own. */
+  readonly launch: { readonly kind: "single" } | Pick<ShippedGridLaunch, "kind" | "workgroupSize" | "workgroup"> | TileLaunch;
+}
+
 /** Compiles passes and binds their constant tables on one device. */
 export interface PipelineSource<P extends GpuPass = GpuPass> {
   readonly device: GPUDevice;
@@ -63,24 +78,25 @@ export interface ShippedGridLaunch {
   readonly scalars: Readonly<Record<"trips" | "phase" | "firstUnit" | "ownedBase" | "unitsX" | "strideX" | "roundsX" | "unitsY" | "strideY" | "roundsY" | "parts" | "partRounds", string>>;
 }
 
-/** Launch rule of a tiled pass: ⌈scalars[extents[d]] / tile[d]⌉ workgroups of workgroupSize along x and y. */
+/**
+ * Launch rule of a pass laid out by hand over 2-d tiles of its output (numforge's WGSL GEMM):
+ * workgroups of `workgroupSize` invocations, along x ⌈scalars[extents[0]] / tile[0]⌉ of them and
+ * along y ⌈scalars[extents[1]] / tile[1]⌉, each at most the per-dimension limit (65535): the shader
+ * strides over the tiles past the dispatched count, so any size runs. No launch scalars.
+ */
 export interface TileLaunch {
   readonly kind: "tiles";
   readonly workgroupSize: readonly [number, number];
+  /** Output elements one workgroup covers along x and y. */
   readonly tile: readonly [number, number];
+  /** The scalar parameters (i32) whose values the tiles cover along x and y. */
   readonly extents: readonly [string, string];
 }
 
 /** One pass of a shipped kernel, as data. */
-export interface ShippedPass {
-  readonly name: string;
+export interface ShippedPass extends PipelinePass {
   /** The package's .wgsl file (under wgsl/) holding `wgsl`, for readers; the runtime uses `wgsl`. */
   readonly file?: string;
-  readonly wgsl: string;
-  readonly hash: string;
-  /** The access of each storage binding, in binding order (buffer parameters, then scratch). */
-  readonly bindings: readonly ("read" | "write" | "readwrite")[];
-  /** The constant tables' u32 words (one binding), or null. */
   readonly tables: readonly number[] | null;
   readonly uniforms: GpuPass["uniforms"];
   readonly launch: { readonly kind: "single" } | ShippedGridLaunch | TileLaunch;
@@ -93,6 +109,7 @@ export interface ShippedKernel {
   readonly passes: readonly ShippedPass[];
 }
 
+/** The sizes a grid launch has for one call: iterations, partials of a reduction, units along x and y. */
 export interface GridSize {
   readonly trips: number;
   readonly parts: number;
@@ -103,21 +120,38 @@ export interface GridSize {
   readonly unitsY: number;
 }
 
-export declare function gridSize(launch: ShippedGridLaunch, bounds: ArrayLike<number>): GridSize;
-export declare function gridDispatches(launch: ShippedGridLaunch, size: GridSize, maxWorkgroups?: number): Dispatch[];
+/** What the geometry reads of a grid launch: a ShippedGridLaunch, or numforge's IR launch with its workgroup size. */
+export type GridGeometry = Pick<ShippedGridLaunch, "kind" | "workgroupSize" | "outer" | "inner" | "reduction" | "scalars">;
+/** A launch rule as the geometry reads it. */
+export type LaunchRule<G extends GridGeometry = GridGeometry> = { readonly kind: "single" } | G | TileLaunch;
+/** A grid launch's bounds [from, to, ownedBase, extent] for a call with these scalars. */
+export type BoundsOf<G extends GridGeometry = GridGeometry> = (launch: G, scalars: Readonly<Record<string, number>>) => ArrayLike<number>;
+
+export declare function gridSize(launch: GridGeometry, bounds: ArrayLike<number>): GridSize;
+export declare function gridDispatches(launch: GridGeometry, size: GridSize, maxWorkgroups?: number): Dispatch[];
 export declare function tileDispatches(launch: TileLaunch, scalars: Readonly<Record<string, number>>, maxWorkgroups?: number): Dispatch[];
+/** The dispatches of a launch rule for a call; a grid's bounds come from `boundsOf`. */
+export declare function launchDispatches<G extends GridGeometry>(
+  launch: LaunchRule<G>,
+  scalars: Readonly<Record<string, number>>,
+  boundsOf: BoundsOf<G>,
+  maxWorkgroups?: number,
+): readonly Dispatch[];
+/** Entries of each scratch buffer of a kernel whose first pass has this launch rule, for a call. */
+export declare function scratchLengthOf<G extends GridGeometry>(launch: LaunchRule<G>, scalars: Readonly<Record<string, number>>, boundsOf: BoundsOf<G>): number;
 
 export type BoundsFunction = (...args: (number | Int32Array)[]) => void;
 export declare function kernelFromData(data: ShippedKernel, bounds: Readonly<Record<string, BoundsFunction>>): GpuKernel<ShippedPass & GpuPass>;
 
-export declare class GpuPipelines implements PipelineSource<ShippedPass & GpuPass> {
+/** Pipelines cached by WGSL hash and workgroup shape, table buffers by their words. */
+export declare class GpuPipelines implements PipelineSource<PipelinePass & GpuPass> {
   constructor(device: GPUDevice);
   readonly device: GPUDevice;
   /** Pipelines compiled so far (cache misses). */
   readonly compiled: number;
   check(): void;
-  pipeline(pass: ShippedPass, shape?: readonly [number, number]): Promise<GPUComputePipeline>;
-  tables(pass: ShippedPass): readonly GPUBuffer[];
+  pipeline(pass: PipelinePass, shape?: readonly [number, number]): Promise<GPUComputePipeline>;
+  tables(pass: PipelinePass): readonly GPUBuffer[];
   release(): void;
 }
 

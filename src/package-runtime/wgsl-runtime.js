@@ -12,12 +12,12 @@
  * its parameters, its scratch buffers and their length for a call, and its passes, each with the
  * uniform fields its shader reads and the dispatches a call needs — from shipped data through
  * kernelFromData (wgsl-launch.js), or from numforge's launch.ts. A pipeline source compiles a
- * pass for a workgroup shape and binds its constant tables: GpuPipelines for shipped kernel
- * data, numforge's WgslDevice for kernels compiled in memory.
+ * pass for a workgroup shape and binds its constant tables: GpuPipelines (for kernels compiled
+ * in memory, numforge's WgslDevice wraps it with a view of each compiled pass).
  */
-import { runPlan } from "./run-plan.js";
+import { runPlan, stageArray, unstageArray } from "./run-plan.js";
 
-export { gridDispatches, gridSize, kernelFromData, MAX_WORKGROUPS_PER_DIMENSION, tileDispatches } from "./wgsl-launch.js";
+export { gridDispatches, gridSize, kernelFromData, launchDispatches, MAX_WORKGROUPS_PER_DIMENSION, scratchLengthOf, tileDispatches } from "./wgsl-launch.js";
 
 /** Buffer usage flags (fixed by the WebGPU spec; no GPUBufferUsage global needed in Node). */
 export const USAGE = { MAP_READ: 0x0001, COPY_SRC: 0x0004, COPY_DST: 0x0008, UNIFORM: 0x0040, STORAGE: 0x0080 };
@@ -64,16 +64,31 @@ export async function openGpuDevice(source) {
 /** Bytes rounded up to whole u32 words (at least one: WebGPU bindings are never empty). */
 export const padded = (bytes) => Math.max(4, Math.ceil(bytes / 4) * 4);
 
+/** A hash of table words (collisions are checked against the words on a cache hit). */
+function hashWords(words) {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x9e3779b9;
+  for (const w of words) {
+    h1 = Math.imul(h1 ^ w, 16777619);
+    h2 = Math.imul(h2 ^ (w >>> 7), 2246822507);
+  }
+  return `${(h1 >>> 0).toString(16)}${(h2 >>> 0).toString(16)}:${words.length}`;
+}
+const sameWords = (a, b) => a.length === b.length && a.every((w, k) => w === b[k]);
+
 /**
- * The pipeline source for shipped kernel data: pipelines compiled once per WGSL source (keyed by
- * its hash, checked against the source) and workgroup shape, constant tables uploaded once per pass.
+ * A pipeline source (for shipped kernel data, and inside numforge's WgslDevice): pipelines
+ * compiled once per WGSL source (keyed by its hash, checked against the source) and workgroup
+ * shape, constant tables uploaded once per distinct contents.
  */
 export class GpuPipelines {
   /** @param {GPUDevice} device */
   constructor(device) {
     this.device = device;
     this.pipelines = new Map();
+    /** Table buffers by a hash of their words: the WGSL indexes tables by offset, so passes of equal source may differ here. */
     this.tableBuffers = new Map();
+    this.passTables = new WeakMap();
     this.lostReason = null;
     /** Pipelines compiled so far (cache misses). */
     this.compiled = 0;
@@ -103,17 +118,24 @@ export class GpuPipelines {
     return pipeline;
   }
 
-  /** The storage buffer of a pass's constant tables (none without tables). */
+  /** The storage buffer of a pass's constant tables (none without tables), uploaded once per distinct words. */
   tables(pass) {
     if (pass.tables === null) return [];
-    let buffer = this.tableBuffers.get(pass);
-    if (buffer === undefined) {
-      const words = Uint32Array.from(pass.tables);
-      buffer = this.device.createBuffer({ size: words.byteLength, usage: USAGE.STORAGE | USAGE.COPY_DST, label: `${pass.name} tables` });
+    const known = this.passTables.get(pass);
+    if (known !== undefined) return known;
+    const words = Uint32Array.from(pass.tables);
+    const key = hashWords(words);
+    let cached = this.tableBuffers.get(key);
+    if (cached !== undefined && !sameWords(cached.words, words)) throw new Error(`WGSL table cache: hash collision on ${key}`);
+    if (cached === undefined) {
+      const buffer = this.device.createBuffer({ size: words.byteLength, usage: USAGE.STORAGE | USAGE.COPY_DST, label: `${pass.name} tables` });
       this.device.queue.writeBuffer(buffer, 0, words);
-      this.tableBuffers.set(pass, buffer);
+      cached = { words, buffer };
+      this.tableBuffers.set(key, cached);
     }
-    return [buffer];
+    const buffers = [cached.buffer];
+    this.passTables.set(pass, buffers);
+    return buffers;
   }
 
   async createPipeline(pass, shape) {
@@ -149,20 +171,12 @@ export class GpuPipelines {
 
   /** Destroys the table buffers and forgets the pipelines (the device stays the caller's). */
   release() {
-    for (const b of this.tableBuffers.values()) b.destroy();
+    for (const t of this.tableBuffers.values()) t.buffer.destroy();
     this.tableBuffers.clear();
+    this.passTables = new WeakMap();
     this.pipelines.clear();
   }
 }
-
-const STORAGE_ARRAY = {
-  f32: { create: (n) => new Float32Array(n), accepts: (a) => a instanceof Float32Array },
-  i32: { create: (n) => new Int32Array(n), accepts: (a) => a instanceof Int32Array || a instanceof Uint32Array },
-  u32: { create: (n) => new Uint32Array(n), accepts: (a) => a instanceof Int32Array || a instanceof Uint32Array },
-  u16: { create: (n) => new Uint16Array(n), accepts: (a) => a instanceof Int16Array || a instanceof Uint16Array },
-  u8: { create: (n) => new Uint8Array(n), accepts: (a) => a instanceof Int8Array || a instanceof Uint8Array },
-  i8: { create: (n) => new Int8Array(n), accepts: (a) => a instanceof Int8Array || a instanceof Uint8Array },
-};
 
 /**
  * Host arrays on the GPU for one submission: one storage buffer per distinct array. An array
@@ -179,10 +193,7 @@ class Residency {
   buffer(array, param, kernel) {
     let r = this.residents.get(array);
     if (r === undefined) {
-      const kind = STORAGE_ARRAY[param.storage];
-      const exact = ArrayBuffer.isView(array) && kind.accepts(array);
-      const staged = exact ? array : kind.create(array.length);
-      if (!exact) for (let k = 0; k < array.length; k++) staged[k] = array[k];
+      const { staged, exact } = stageArray(param.storage, array);
       const bytes = padded(staged.byteLength);
       const buffer = this.device.createBuffer({ size: bytes, usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST, label: param.name });
       const words = new Uint8Array(bytes);
@@ -219,7 +230,7 @@ class Residency {
       const mapped = new Uint8Array(staging.getMappedRange());
       back.forEach(([array, r], k) => {
         new Uint8Array(r.staged.buffer, r.staged.byteOffset, r.staged.byteLength).set(mapped.subarray(offsets[k], offsets[k] + r.staged.byteLength));
-        if (!r.exact) for (let i = 0; i < array.length; i++) array[i] = r.staged[i];
+        unstageArray(array, r);
       });
       staging.unmap();
     };

@@ -1,10 +1,11 @@
 /**
  * The launch rules a package ships (wgsl/kernels.js as data, wgsl/launch.js as bounds rendered
- * by the JS target, the runtime's geometry in wgsl-runtime.js) launch exactly what numforge's own
- * launch.ts computes with the IR interpreter: the same dispatches, workgroup shapes and launch
- * scalars, and the same scratch lengths, for every kernel of every scaling kind over empty, tiny,
- * odd, per-channel and large tensors — also when the workgroups per dimension are capped, so the
- * kernels stride. No GPU needed.
+ * by the JS target) launch exactly what numforge's own launch.ts computes with the IR interpreter.
+ * Both hand their bounds to the one geometry (wgsl-launch.js), so equal dispatches, workgroup
+ * shapes, launch scalars and scratch lengths say that the shipped data and rendered bounds equal
+ * the IR's, for every kernel of every scaling kind over empty, tiny, odd, per-channel and large
+ * tensors — also when the workgroups per dimension are capped, so the kernels stride. The GEMM's
+ * tiles are checked against their rule. No GPU needed.
  */
 import { describe, expect, it } from "vitest";
 import { mkdtempSync } from "node:fs";
@@ -103,10 +104,19 @@ describe("shipped launch rules = launch.ts", () => {
     if (gemm === undefined) throw new Error("no gemm_cc in the e4m3 package");
     const launch = gemm.passes[0].launch;
     if (launch.kind !== "tiles") throw new Error(`gemm_cc launches as ${launch.kind}`);
-    for (const [m, n] of [[0, 5], [1, 1], [64, 65], [200, 3], [5000, 70_000]])
-      for (const max of [65535, 3]) {
-        const irLaunch = { ...launch, workgroupSize: [...launch.workgroupSize], tile: [...launch.tile], extents: [...launch.extents] } as const;
-        expect(runtime.tileDispatches(launch, { m, n }, max), `m=${m} n=${n} max=${max}`).toEqual(dispatches(irLaunch as never, [], [], { m, n }, max));
-      }
+    expect(launch).toEqual({ kind: "tiles", workgroupSize: [16, 16], tile: [64, 64], extents: ["n", "m"] });
+    // [m, n, max] → workgroups along x (n) and y (m), or none.
+    const cases: readonly (readonly [number, number, number, readonly [number, number] | null])[] = [
+      [0, 5, 65535, null],
+      [5, 0, 65535, null],
+      [1, 1, 65535, [1, 1]],
+      [64, 65, 65535, [2, 1]],
+      [200, 3, 65535, [1, 4]],
+      [5000, 70_000, 65535, [1094, 79]],
+      [5000, 70_000, 3, [3, 3]],
+      [64 * 70_000, 1, 65535, [1, 65535]],
+    ];
+    for (const [m, n, max, workgroups] of cases)
+      expect(runtime.tileDispatches(launch, { m, n }, max), `m=${m} n=${n} max=${max}`).toEqual(workgroups === null ? [] : [{ workgroupSize: [16, 16], workgroups, scalars: {} }]);
   });
 });

@@ -15,16 +15,15 @@
  */
 import { readFileSync } from "node:fs";
 import type { CompiledFormat } from "../../codegen/compile.ts";
-import { i32 } from "../../codegen/ir/build.ts";
-import { assertNever, type Kernel, type KernelModule, type Stmt } from "../../codegen/ir/nodes.ts";
+import { assertNever, type Kernel, type KernelModule } from "../../codegen/ir/nodes.ts";
 import { GemmUnsupportedError } from "../../codegen/lower/gemm/operand.ts";
 import type { ShippedKernel, ShippedPass } from "../../package-runtime/wgsl-runtime.js";
 import { renderJs } from "../js/render.ts";
 import type { PackageFile, Target } from "../target.ts";
-import { compileWgsl, type CompiledWgslKernel, type CompiledWgslPass } from "./compile.ts";
+import { compileWgsl, type CompiledWgslPass } from "./compile.ts";
 import { compileWgslGemm, WGSL_GEMM_ALGORITHM, type CompiledWgslGemm } from "./gemm.ts";
-import { eachExpr } from "./ir-util.ts";
-import { WORKGROUP_SIZE, type Launch } from "./kernel.ts";
+import { WORKGROUP_SIZE } from "./kernel.ts";
+import { boundsKernel } from "./launch.ts";
 import { tableLayout, uniformParams, WORKGROUP_X, WORKGROUP_Y } from "./render.ts";
 
 const shipped = (path: string) => readFileSync(new URL(path, import.meta.url), "utf8");
@@ -33,31 +32,6 @@ const ENTRY_TYPES = shipped("../../package/shipped/wgsl-index.d.ts");
 const BACKEND = shipped("../../package/shipped/wgsl-backend.js");
 const RUNTIME = shipped("../../package-runtime/wgsl-runtime.js");
 const LAUNCH_RULES = shipped("../../package-runtime/wgsl-launch.js");
-
-type GridLaunch = Launch & { kind: "grid" };
-
-/**
- * The launch bounds of a grid pass as a kernel of the source kernel's scalars writing
- * [from, to, ownedBase, extent] (0 where the launch has none) — what launch.ts evaluates.
- */
-function boundsKernel(name: string, kernel: CompiledWgslKernel, pass: CompiledWgslPass, launch: GridLaunch): Kernel {
-  const scalars = kernel.params.filter((p) => p.kind === "scalar");
-  let out = "launch_bounds";
-  while (scalars.some((p) => p.name === out)) out += "_";
-  const extent = launch.inner?.extent ?? launch.reduction?.extent ?? i32(0);
-  const values = [launch.outer.from, launch.outer.to, launch.outer.ownedBase ?? i32(0), extent];
-  const body: Stmt[] = [...launch.lets, ...values.map((value, k): Stmt => ({ kind: "store", buffer: out, index: i32(k), value }))];
-  const used = new Set<string>();
-  eachExpr(body, (e) => {
-    if (e.kind === "lookup") used.add(e.table);
-  });
-  return {
-    name,
-    params: [...scalars, { kind: "buffer", name: out, storage: "i32", access: "write" }],
-    tables: pass.kernel.tables.filter((t) => used.has(t.name)),
-    body,
-  };
-}
 
 /** A pass as the runtime's data; `bounds` names its launch-bound function (grid passes). */
 function passData(pass: CompiledWgslPass, file: string, bounds: string | null): ShippedPass {
@@ -137,7 +111,7 @@ function wgslFiles(compiled: CompiledFormat): PackageFile[] {
       sources.push({ path: `wgsl/${file}`, contents: pass.wgsl });
       if (pass.launch.kind !== "grid") return passData(pass, file, null);
       const name = `launch_${bounds.length}`;
-      bounds.push(boundsKernel(name, kernel, pass, pass.launch));
+      bounds.push(boundsKernel(name, kernel.params, pass.kernel.tables, pass.launch));
       return passData(pass, file, name);
     }),
   }));

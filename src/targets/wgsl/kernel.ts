@@ -5,6 +5,10 @@
  * narrow codes packed into u32 words.
  */
 import type { Expr, Kernel, Param, Stmt } from "../../codegen/ir/nodes.ts";
+import type { TileLaunch } from "../../package-runtime/wgsl-runtime.js";
+
+/** A pass laid out by hand over 2-d tiles of its output (the GEMM, gemm.ts), launched as plain data: the shipped runtime's rule. */
+export type { TileLaunch };
 
 /** Invocations per workgroup of a grid pass (x·y; the shape is chosen per dispatch, see launch.ts). */
 export const WORKGROUP_SIZE = 64;
@@ -81,21 +85,6 @@ export type Launch =
       readonly reduction: GridReduction | null;
       readonly scalars: LaunchScalars;
     };
-
-/**
- * A pass laid out by hand over 2-d tiles of its output (the GEMM, gemm.ts), launched as plain
- * data: workgroups of `workgroupSize` invocations, along x ⌈args[extents[0]] / tile[0]⌉ of them and
- * along y ⌈args[extents[1]] / tile[1]⌉, each at most the per-dimension limit (65535): the shader
- * strides over the tiles past the dispatched count, so any size runs. No launch scalars.
- */
-export interface TileLaunch {
-  readonly kind: "tiles";
-  readonly workgroupSize: readonly [number, number];
-  /** Output elements one workgroup covers along x and y. */
-  readonly tile: readonly [number, number];
-  /** The scalar parameters (i32) whose values the tiles cover along x and y. */
-  readonly extents: readonly [string, string];
-}
 
 /** How any compiled pass launches: a scheduled IR kernel (Launch) or a hand-laid tiled shader. */
 export type PassLaunch = Launch | TileLaunch;

@@ -7,14 +7,15 @@
  *
  * The running itself is the shipped runtime's (src/package-runtime/wgsl-runtime.js), the one
  * kernel packages use: here a compiled kernel gets its dispatches from launch.ts (bounds by the
- * IR interpreter) and its pipelines and tables from the WgslDevice.
+ * IR interpreter, geometry by the runtime) and its pipelines and tables from the WgslDevice
+ * (the runtime's GpuPipelines).
  */
 import type { KernelModule } from "../../codegen/ir/nodes.ts";
 import type { BufferArray, OpPlan, RunCall, RunResult } from "../../package-runtime/run-plan.js";
-import { runGpuCalls, runPlanOnGpu, warmPipelines, type GpuKernel, type GpuPass } from "../../package-runtime/wgsl-runtime.js";
+import { MAX_WORKGROUPS_PER_DIMENSION, runGpuCalls, runPlanOnGpu, warmPipelines, type GpuKernel, type GpuPass } from "../../package-runtime/wgsl-runtime.js";
 import { compileWgsl, type CompiledWgsl, type CompiledWgslKernel, type CompiledWgslPass } from "./compile.ts";
 import { openWgslDevice, type WgslDevice } from "./device.ts";
-import { dispatches, MAX_WORKGROUPS_PER_DIMENSION, scratchLength } from "./launch.ts";
+import { dispatches, scratchLength } from "./launch.ts";
 import { uniformParams } from "./render.ts";
 
 export type WgslArg = ArrayLike<number> | number;

@@ -10,7 +10,8 @@ import type { Kernel } from "../../../src/codegen/ir/nodes.ts";
 import { lowerDecodeElements, lowerEncodeElements } from "../../../src/codegen/lower/elementwise.ts";
 import { decode, encode } from "../../../src/dsl/semantics/scalar.ts";
 import { compileWgsl, compileWgslKernel } from "../../../src/targets/wgsl/compile.ts";
-import { INSTALL_HINT, openWgslDevice } from "../../../src/targets/wgsl/device.ts";
+import { WEBGPU_HINT } from "../../../src/package-runtime/wgsl-runtime.js";
+import { openWgslDevice } from "../../../src/targets/wgsl/device.ts";
 import { instantiateWgsl, loadWgsl } from "../../../src/targets/wgsl/runner.ts";
 import { builtin } from "../../support/formats.ts";
 import { useWgslDevice } from "./gpu.ts";
@@ -81,7 +82,7 @@ describe("WGSL runner", () => {
     );
   });
 
-  it("compiles a pipeline once per distinct WGSL", async () => {
+  it("compiles a pipeline once per distinct WGSL, and uploads a table once per distinct words", async () => {
     const d = await device();
     const format = builtin("e4m3");
     const module = { kernels: [lowerEncodeElements(format), lowerDecodeElements(format)] };
@@ -90,6 +91,11 @@ describe("WGSL runner", () => {
     await instantiateWgsl(compileWgsl(module), d);
     await instantiateWgsl(compileWgsl({ kernels: [lowerDecodeElements(builtin("e4m3"))] }), d);
     expect(d.compiled).toBe(before);
+    const decodePass = (name: string) => compileWgsl({ kernels: [lowerDecodeElements(builtin(name))] }).kernels[0].passes[0];
+    const [table] = d.tables(decodePass("e4m3"));
+    expect(table).toBeDefined();
+    expect(d.tables(decodePass("e4m3"))[0]).toBe(table);
+    expect(d.tables(decodePass("e4m3fnuz"))[0]).not.toBe(table);
   });
 });
 
@@ -100,10 +106,11 @@ describe("without a WebGPU adapter", () => {
     else Object.defineProperty(globalThis, "navigator", saved);
   });
 
-  it("fails with what to install", async () => {
+  it("fails with what to install (the hint kernel packages give) and how this repository installs it", async () => {
     Object.defineProperty(globalThis, "navigator", { value: { gpu: { requestAdapter: async () => null } }, configurable: true, writable: true });
-    await expect(openWgslDevice()).rejects.toThrow("WGSL target: no WebGPU adapter found; " + INSTALL_HINT);
-    expect(INSTALL_HINT).toMatch(/bash scripts\/setup-webgpu\.sh/);
-    expect(INSTALL_HINT).toMatch(/Mesa >= 25 lavapipe/);
+    const opening = openWgslDevice();
+    await expect(opening).rejects.toThrow(`WGSL target: no WebGPU adapter found; ${WEBGPU_HINT}; `);
+    await expect(opening).rejects.toThrow(/run \(as root\) `bash scripts\/setup-webgpu\.sh`, which installs Mesa >= 25 lavapipe/);
+    expect(WEBGPU_HINT).toMatch(/Mesa's lavapipe Vulkan driver \(Mesa >= 25/);
   });
 });
