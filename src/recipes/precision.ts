@@ -1,7 +1,9 @@
 /**
  * RecipePrecision: the runtime's Precision for a resolved recipe. Each (role, site, GEMM) is bound
- * to a format once; quantizing runs that format's fakeQuantize plan through the kernels of the
- * chosen backend (compiled once per format by its KernelSource). Delayed-amax history is kept per
+ * to a format once; quantizing runs that format's fakeQuantize plan on the kernels of the chosen
+ * backend (compiled once per format by its KernelSource) through the source's plan runner, writing
+ * the values over the tensor itself (on wasm every buffer of the plan stays in the module's heap,
+ * so a call copies the tensor in once and the values out once). Delayed-amax history is kept per
  * (role, site, GEMM); stochastic rounding draws its u32 seed from (run seed, step, site).
  *
  * Per-channel formats (channel amax, ShiftQuant groups) scale each channel of the operand's
@@ -13,8 +15,8 @@
  */
 import type { OpPlan } from "../codegen/plan.ts";
 import type { ResolvedFormat } from "../dsl/resolved.ts";
-import { runPlan, type BufferArray } from "../package-runtime/run-plan.js";
-import type { KernelSource, Kernels } from "../runtime/backends/kernel-source.ts";
+import type { BufferArray } from "../package-runtime/run-plan.js";
+import type { KernelSource, PlanRunner } from "../runtime/backends/kernel-source.ts";
 import { gatherChannels, sameChannels, scatterChannels, checkLayout, type ChannelLayout, type GemmPass, type Precision, type TensorRole } from "../runtime/precision.ts";
 import { hash32, mix32 } from "../runtime/random.ts";
 import type { FloatArray } from "../runtime/tensor.ts";
@@ -24,7 +26,7 @@ interface Quantizer {
   /** Equal keys: the same format, so the same values. */
   readonly key: string;
   readonly plan: OpPlan;
-  readonly kernels: Kernels;
+  readonly runPlan: PlanRunner;
   readonly stateful: boolean;
   readonly stochastic: boolean;
   /** The format scales each channel of a layout (else the layout is ignored). */
@@ -103,11 +105,12 @@ export class RecipePrecision implements Precision {
     const stateKey = `${role}@${site}#${pass ?? ""}`;
     const seed = q.stochastic ? hash32(this.seed, streamOf(stateKey), this.step) : 0;
     const previous = q.stateful ? this.states.get(stateKey) : undefined;
-    const result = runPlan(q.plan, q.kernels, previous === undefined ? { x } : { x, ...previous }, { n: x.length, channels, seed });
+    // The values are written over x itself (the plan runner keeps the kernels' input apart).
+    const bindings = { x, values: x, ...previous };
+    const result = q.runPlan(q.plan, bindings, { n: x.length, channels, seed });
     if (q.stateful) this.states.set(stateKey, result.state);
-    const values = result.outputs.values as Float32Array;
-    if (moved) scatterChannels(values, layout!, t);
-    else t.set(values);
+    if (moved) scatterChannels(x, layout!, t);
+    else if (x !== t) t.set(x);
   }
 
   /** The delayed-scaling state of every site (live buffers). */
@@ -161,7 +164,7 @@ export class RecipePrecision implements Precision {
       const loaded = this.kernels.load(format);
       const plan = loaded.compiled.plans.fakeQuantize;
       q = {
-        key, plan, kernels: loaded.kernels, stateful: plan.buffers.some((b) => b.role === "state"), stochastic: format.rounding.mode === "stochastic",
+        key, plan, runPlan: loaded.runPlan, stateful: plan.buffers.some((b) => b.role === "state"), stochastic: format.rounding.mode === "stochastic",
         perChannel: scalesPerChannel(format),
       };
       this.byFormat.set(key, q);

@@ -4,12 +4,13 @@
  * multiply and add only — no fma, no division — so every target computes the same bits.
  * The *Positive / *InRange forms skip the special-case selects for callers that already guard.
  */
+import { f32Bits } from "../../dsl/semantics/bits.ts";
 import { ELEMENTARY_TABLES, EXP2_COEFFICIENTS, LOG2_COEFFICIENTS } from "../../dsl/semantics/elementary.ts";
 import {
-  Builder, add, and, asI32, asU32, bitsOf, convert, eq, f32, floor, fromBits, ge, i32, lt, max, min, mul, ne, or, select, shr, sub, u32,
+  Builder, add, and, asI32, asU32, bitsOf, convert, eq, f32, floor, fromBits, ge, i32, lt, max, mul, ne, or, select, shr, sub, u32,
 } from "../ir/build.ts";
 import type { Expr } from "../ir/nodes.ts";
-import { pow2 } from "./pow2.ts";
+import { pow2Normal } from "./pow2.ts";
 
 const TABLE_BITS = 5;
 const TABLE_SIZE = 1 << TABLE_BITS;
@@ -41,6 +42,16 @@ export function lowerLog2f(b: Builder, x: Expr): Expr {
   return b.let("log2f", select(ge(x, f32(0)), special, f32(Number.NaN)));
 }
 
+/**
+ * The i32 value of an integer-valued f32 x with |x| < 2^22: x + 1.5·2^23 is exact (its ulp is 1)
+ * and its low mantissa bits hold x. Equal to i32.fromF32 there, and cheaper on SIMD targets, where
+ * the saturating float-to-int conversion takes several instructions.
+ */
+function smallInteger(x: Expr): Expr {
+  const magic = 1.5 * 2 ** 23;
+  return sub(asI32(bitsOf(add(x, f32(magic)))), i32(f32Bits(magic)));
+}
+
 /** 2^y for an f32 y in [−151, 128); outside that range it computes 2^0 (callers select). */
 export function lowerExp2InRange(b: Builder, y: Expr): Expr {
   const safe = b.let("exp_y", select(and(ge(y, f32(-151)), lt(y, f32(128))), y, f32(0)));
@@ -48,18 +59,19 @@ export function lowerExp2InRange(b: Builder, y: Expr): Expr {
   const rawFrac = b.let("exp_frac_raw", sub(safe, fl));
   // For −2^−25 ≤ y < 0, y − ⌊y⌋ rounds up to 1 (past the table): carry it into n, as the semantics.
   const carry = b.let("exp_carry", eq(rawFrac, f32(1)));
-  const n = b.let("exp_n", add(convert("i32.fromF32", fl), select(carry, i32(1), i32(0))));
+  const n = b.let("exp_n", add(smallInteger(fl), select(carry, i32(1), i32(0))));
   const frac = b.let("exp_frac", select(carry, f32(0), rawFrac));
   const jf = b.let("exp_jf", floor(mul(frac, f32(TABLE_SIZE))));
-  const j = asU32(convert("i32.fromF32", jf));
+  const j = asU32(smallInteger(jf));
   const r = b.let("exp_r", sub(frac, mul(jf, f32(1 / TABLE_SIZE))));
   const q = EXP2_COEFFICIENTS;
   const p = add(f32(1), mul(r, add(f32(q[0]), mul(r, add(f32(q[1]), mul(r, add(f32(q[2]), mul(r, f32(q[3])))))))));
   const v = b.let("exp_v", mul(entry(b, "exp2", j), p));
-  // 2^n is a float32 for n ≥ −126; below, scale in two steps (the first one is exact).
-  const high = mul(v, pow2(b, max(n, i32(-126))));
-  const low = mul(mul(v, pow2(b, min(add(n, i32(64)), i32(0)))), f32(2 ** -64));
-  return b.let("exp2", select(ge(n, i32(-126)), high, low));
+  // v·2^n in two steps, each by a normal power of two (n ≥ −151): v ≥ 1, so v·2^max(n, −126) is
+  // exact, and the second factor, 1 from n = −126 up, rounds the product once where it is
+  // subnormal — the one correctly rounded v·2^n the semantics computes in double and rounds.
+  const head = b.let("exp_head", max(n, i32(-126)));
+  return b.let("exp2", mul(mul(v, pow2Normal(head)), pow2Normal(sub(n, head))));
 }
 
 /** exp2f: NaN passes through, +∞ from 128 up, 0 below −151, as the semantics. */

@@ -8,17 +8,25 @@ import { Builder, abs, and, asU32, convert, f32, gt, i32, lt, max, min, mul, neg
 import type { Expr } from "../ir/nodes.ts";
 import { lowerRoundToInteger } from "./rounding.ts";
 
-/** u32 code of the f32 `x`. */
-export function lowerIntEncode(b: Builder, format: ResolvedFormat, x: Expr, random: Expr | null, rounding: Rounding = format.rounding): Expr {
+/**
+ * The integer x encodes to, clamp(round(x·2^fractionBits)), as an f32 (exact: |n| ≤ 2^24), and
+ * whether x is NaN (whose code is the format's NaN input code instead).
+ */
+export function lowerIntRounded(b: Builder, format: ResolvedFormat, x: Expr, random: Expr | null, rounding: Rounding = format.rounding): { clamped: Expr; isNan: Expr } {
   const el = format.element as ResolvedInt;
   const v = b.let("v", mul(x, f32(2 ** el.fractionBits)));
   // Beyond 2^24 every value clamps; capping first keeps the rounding input an exact f32 integer grid.
   const a = b.let("a", min(abs(v), f32(2 ** 24)));
   const n = lowerRoundToInteger(b, a, rounding, random);
   const signed = b.let("signed", select(lt(v, f32(0)), neg(n), n));
-  const clamped = max(min(signed, f32(el.maxInt)), f32(el.minInt));
+  return { clamped: max(min(signed, f32(el.maxInt)), f32(el.minInt)), isNan: gt(and(bitsOf(x), u32(0x7fffffff)), u32(0x7f800000)) };
+}
+
+/** u32 code of the f32 `x`. */
+export function lowerIntEncode(b: Builder, format: ResolvedFormat, x: Expr, random: Expr | null, rounding: Rounding = format.rounding): Expr {
+  const el = format.element as ResolvedInt;
+  const { clamped, isNan } = lowerIntRounded(b, format, x, random, rounding);
   const code = and(asU32(convert("i32.fromF32", clamped)), u32(2 ** el.bits - 1));
-  const isNan = gt(and(bitsOf(x), u32(0x7fffffff)), u32(0x7f800000));
   return b.let("code", select(isNan, u32(nanInputCode(format)), code));
 }
 

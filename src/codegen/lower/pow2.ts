@@ -7,9 +7,14 @@ import type { Expr } from "../ir/nodes.ts";
  * Subnormal powers are 2^(k+64)·2^−64 (exact); only constant shift counts, which SIMD targets need.
  */
 export function pow2(b: Builder, k: Expr): Expr {
-  const normal = fromBits(shl(asU32(add(k, i32(127))), u32(23)));
+  const normal = pow2Normal(k);
   const subnormal = mul(fromBits(shl(asU32(add(k, i32(127 + 64))), u32(23))), f32(2 ** -64));
   return b.let("pow2", select(ge(k, i32(-126)), normal, subnormal));
+}
+
+/** 2^k as f32 for an i32 k known to lie in [−126, 127] (a normal power: its exponent bits alone). */
+export function pow2Normal(k: Expr): Expr {
+  return fromBits(shl(asU32(add(k, i32(127))), u32(23)));
 }
 
 /** x·2^k for an i32 k in [−275, 254], in two steps: exact whenever the result is representable. */

@@ -6,7 +6,8 @@
 import { compileFormat, type CompiledFormat } from "../../codegen/compile.ts";
 import { JS_GEMM_SCHEDULE, WASM_GEMM_SCHEDULE } from "../../codegen/schedule.ts";
 import type { ResolvedFormat } from "../../dsl/resolved.ts";
-import type { PlanKernel } from "../../package-runtime/run-plan.js";
+import { runPlan, type BufferArray, type OpPlan, type PlanKernel, type RunCall, type RunResult } from "../../package-runtime/run-plan.js";
+import { residentPlanRunner } from "../../package-runtime/wasm-runtime.js";
 import { loadJs } from "../../targets/js/load.ts";
 import { createWasmAssembler, type WasmAssembler } from "../../targets/wasm/assemble.ts";
 import { compileWasmWith, instantiateWasm, type WasmKernelSet } from "../../targets/wasm/load.ts";
@@ -14,10 +15,15 @@ import { compileWasmWith, instantiateWasm, type WasmKernelSet } from "../../targ
 /** Kernels by name, called with typed arrays and numbers in parameter order. */
 export type Kernels = Readonly<Record<string, PlanKernel>>;
 
+/** runPlan's contract (run-plan.js) for one target's kernels: same bindings, checks and results. */
+export type PlanRunner = (plan: OpPlan, bindings: Readonly<Record<string, BufferArray>>, call?: RunCall) => RunResult;
+
 /** A compiled format and its kernels on one target. */
 export interface LoadedFormat {
   readonly compiled: CompiledFormat;
   readonly kernels: Kernels;
+  /** Runs one of the format's plans on these kernels (wasm: with the buffers resident in the module's heap). */
+  readonly runPlan: PlanRunner;
   /** Only for the wasm target: the instance's raw exports and heap, for callers that keep data resident. */
   readonly wasm?: WasmKernelSet;
 }
@@ -49,7 +55,8 @@ function cached(target: KernelSource["target"], build: (format: ResolvedFormat) 
 export function jsKernelSource(): KernelSource {
   return cached("js", (format) => {
     const compiled = compileFormat(format, JS_GEMM_SCHEDULE);
-    return { compiled, kernels: loadJs(compiled.module) as unknown as Kernels };
+    const kernels = loadJs(compiled.module) as unknown as Kernels;
+    return { compiled, kernels, runPlan: (plan, bindings, call) => runPlan(plan, kernels, bindings, call) };
   });
 }
 
@@ -57,8 +64,9 @@ export function jsKernelSource(): KernelSource {
 export function wasmKernelSourceWith(assembler: WasmAssembler): KernelSource {
   return cached("wasm", (format) => {
     const compiled = compileFormat(format, WASM_GEMM_SCHEDULE);
-    const wasm = instantiateWasm(compileWasmWith(assembler, compiled.module));
-    return { compiled, kernels: wasm.kernels as unknown as Kernels, wasm };
+    const binary = compileWasmWith(assembler, compiled.module);
+    const wasm = instantiateWasm(binary);
+    return { compiled, kernels: wasm.kernels as unknown as Kernels, runPlan: residentPlanRunner(binary.kernels, wasm.raw, wasm.heap), wasm };
   });
 }
 

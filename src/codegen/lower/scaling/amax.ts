@@ -18,6 +18,7 @@ import type { Expr, Kernel, Param } from "../../ir/nodes.ts";
 import { META, STATE, metaLayout, stateLayout } from "../../meta.ts";
 import type { StepArg } from "../../plan.ts";
 import { lowerDecodeElement, lowerEncodeElement } from "../element.ts";
+import { lowerFakeQuantizeElement } from "../fake-element.ts";
 import { pow2 } from "../pow2.ts";
 import {
   CODES, GROUPS, GROUP_LENGTH, SEED, VALUES, X, arg, buffer, codeStorage, codesBuffer, forGroups, lowerGroupAmax, randomSource, reads, step,
@@ -115,8 +116,7 @@ export function lowerAmax(format: ResolvedFormat, scaling: AmaxScaling): Scaling
   });
   const fakeParams = [reads(X, "f32"), reads(META.scale, "f32"), reads(META.scaleInv, "f32"), writes(VALUES, "f32"), GROUPS, GROUP_LENGTH, SEED];
   const fake = groupElementwise(format, "amax_fake_quantize", fakeParams, [META.scale, META.scaleInv], (body, i, [s, inv], draw) => {
-    const code = lowerEncodeElement(body, format, body.let("v", mul(load("f32", X, i), s)), draw);
-    body.store(VALUES, i, mul(lowerDecodeElement(body, format, code), inv));
+    body.store(VALUES, i, mul(lowerFakeQuantizeElement(body, format, body.let("v", mul(load("f32", X, i), s)), draw), inv));
   });
 
   const tensor = scaling.granularity === "tensor";

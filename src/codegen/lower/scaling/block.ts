@@ -16,6 +16,7 @@ import { Builder, abs, bool, eq, f32, gt, i32, kernel, load, lt, max, min, mul, 
 import type { Expr, Kernel, Param } from "../../ir/nodes.ts";
 import { META, metaLayout } from "../../meta.ts";
 import { lowerDecodeElement, lowerEncodeElement } from "../element.ts";
+import { lowerFakeQuantizeElement } from "../fake-element.ts";
 import { pow2 } from "../pow2.ts";
 import {
   CODES, N, SEED, VALUES, X, arg, buffer, codeStorage, codesBuffer, forBlocks, lowerDecodeScale, randomSource, reads, step, valuesBuffer, writes,
@@ -97,8 +98,7 @@ export function lowerBlock(format: ResolvedFormat, scaling: BlockScaling): Scali
   });
   const fakeParams = [reads(X, "f32"), reads(BLOCK_EXPONENT, "i32"), reads(META.scaleCodes, scaleCodes), writes(VALUES, "f32"), N, SEED];
   const fake = blockElementwise(format, scaling, "block_fake_quantize", fakeParams, (body, i, { multiplier, scale }, draw) => {
-    const code = lowerEncodeElement(body, format, body.let("v", mul(load("f32", X, i), multiplier)), draw);
-    body.store(VALUES, i, mul(lowerDecodeElement(body, format, code), scale));
+    body.store(VALUES, i, mul(lowerFakeQuantizeElement(body, format, body.let("v", mul(load("f32", X, i), multiplier)), draw), scale));
   });
 
   const perBlock = { perBlock: { blockSize: scaling.blockSize, count: 1 } };

@@ -7,8 +7,8 @@
  */
 import type { ResolvedFormat } from "../../../dsl/resolved.ts";
 import { i32, kernel, load } from "../../ir/build.ts";
-import { lowerDecodeElement, lowerEncodeElement } from "../element.ts";
 import { lowerDecodeElements, lowerEncodeElements } from "../elementwise.ts";
+import { lowerFakeQuantizeElement } from "../fake-element.ts";
 import { N, SEED, VALUES, X, arg, codesBuffer, randomSource, reads, step, valuesBuffer, writes, xBuffer, type ScalingLowering } from "./common.ts";
 
 /** Kernels and plans of an unscaled format. */
@@ -18,8 +18,7 @@ export function lowerUnscaled(format: ResolvedFormat): ScalingLowering {
   const fake = kernel("fake_quantize_elements", [reads(X, "f32"), writes(VALUES, "f32"), N, SEED], (b) => {
     const draw = randomSource(b, format);
     b.for("i", i32(0), arg("i32", N.name), (i, body) => {
-      const code = lowerEncodeElement(body, format, load("f32", X, i), draw === null ? null : draw(body, i));
-      body.store(VALUES, i, lowerDecodeElement(body, format, code));
+      body.store(VALUES, i, lowerFakeQuantizeElement(body, format, load("f32", X, i), draw === null ? null : draw(body, i)));
     });
   });
   return {

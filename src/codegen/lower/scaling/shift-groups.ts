@@ -15,6 +15,7 @@ import { Builder, add, and, asI32, bool, gt, i32, kernel, load, max, min, mul, n
 import type { Expr, Kernel, Param } from "../../ir/nodes.ts";
 import { META, metaLayout } from "../../meta.ts";
 import { lowerDecodeElement, lowerEncodeElement } from "../element.ts";
+import { lowerFakeQuantizeElement } from "../fake-element.ts";
 import { pow2 } from "../pow2.ts";
 import {
   CHANNELS, CHANNEL_LENGTH, CODES, SEED, VALUES, X, arg, buffer, codeStorage, codesBuffer, forGroups, lowerGroupAmax, randomSource, reads, step,
@@ -88,8 +89,7 @@ export function lowerShiftGroups(format: ResolvedFormat, scaling: ShiftGroupsSca
   });
   const fakeParams = [reads(X, "f32"), ...meta, writes(VALUES, "f32"), CHANNELS, CHANNEL_LENGTH, SEED];
   const fake = channelElementwise(format, "shift_groups_fake_quantize", fakeParams, (body, i, { down, up }, draw) => {
-    const code = lowerEncodeElement(body, format, body.let("v", mul(load("f32", X, i), down)), draw);
-    body.store(VALUES, i, mul(lowerDecodeElement(body, format, code), up));
+    body.store(VALUES, i, mul(lowerFakeQuantizeElement(body, format, body.let("v", mul(load("f32", X, i), down)), draw), up));
   });
 
   const amax = buffer(CHANNEL_AMAX, "f32", { perChannel: 1 }, "scratch");

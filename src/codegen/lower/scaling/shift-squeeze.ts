@@ -11,9 +11,12 @@
  * shift_squeeze_fake_quantize(x, alpha_beta, alpha_inv, values, n, seed)
  */
 import type { ResolvedFormat, ResolvedScaling } from "../../../dsl/resolved.ts";
+import { f32Bits } from "../../../dsl/semantics/bits.ts";
+import { log2f } from "../../../dsl/semantics/elementary.ts";
+import { decode } from "../../../dsl/semantics/scalar.ts";
 import { SHIFT_SQUEEZE_CHUNK } from "../../../dsl/semantics/scaling/shift-squeeze.ts";
 import {
-  Builder, abs, add, and, asU32, convert, div, eq, f32, gt, i32, kernel, load, lt, mul, ne, neg, not, select, sub, u32,
+  Builder, abs, add, and, asU32, bitsOf, convert, div, eq, f32, fromBits, gt, i32, kernel, load, lt, min, mul, ne, neg, not, select, shr, sub, u32,
 } from "../../ir/build.ts";
 import type { Expr, Kernel, Param } from "../../ir/nodes.ts";
 import { META, metaLayout } from "../../meta.ts";
@@ -45,7 +48,9 @@ function lowerStatistics(): Kernel {
         const a = inner.let("a", abs(load("f32", X, i)));
         const valid = inner.let("valid", transformed(a));
         const l = lowerLog2Positive(inner, a);
-        inner.assign(sum.name, select(valid, add(sum.ref, l), sum.ref));
+        // sum + (l or 0) is sum + l where valid and sum itself elsewhere (a sum from +0 is never −0,
+        // and l is finite for every input), without a data-dependent select on the chain.
+        inner.assign(sum.name, add(sum.ref, mul(l, convert("f32.fromU32", asU32(valid)))));
         inner.assign(count.name, add(count.ref, asU32(valid)));
         inner.assign(max.name, select(and(valid, gt(l, max.ref)), l, max.ref));
       });
@@ -78,12 +83,37 @@ function lowerFinalize(format: ResolvedFormat, scaling: ShiftSqueezeScaling): Ke
   });
 }
 
-/** squeeze(v) with log2 scale `factor` and shift `offset`: sign(v)·2^(log2|v|·factor + offset) (unsqueeze: (log2|v| − β)·(1/α)). */
-function lowerTransform(b: Builder, v: Expr, exponent: (log2: Expr) => Expr): Expr {
+/**
+ * squeeze(v) with log2 scale `factor` and shift `offset`: sign(v)·2^(log2|v|·factor + offset)
+ * (unsqueeze: (log2|v| − β)·(1/α)). `log2` computes log2 of a positive finite |v|.
+ */
+function lowerTransform(b: Builder, v: Expr, exponent: (log2: Expr) => Expr, log2: (b: Builder, a: Expr) => Expr = lowerLog2Positive): Expr {
   const a = b.let("a", abs(v));
-  const y = lowerExp2f(b, exponent(lowerLog2Positive(b, a)));
+  const y = lowerExp2f(b, exponent(log2(b, a)));
   const signed = select(lt(v, f32(0)), neg(y), y);
   return b.let("transformed", select(not(transformed(a)), v, signed));
+}
+
+/**
+ * log2f of a positive finite value of an ≤ 8-bit format by table, for the unsqueeze: the
+ * semantics' log2f of every such value, keyed by the value's float32 exponent and top m mantissa
+ * bits (one key per value: a format value has at most m bits after its leading one). Null when a
+ * value is not a normal float32 (its key would not be its own) or the format is wider.
+ */
+function formatLog2Table(format: ResolvedFormat): ((b: Builder, a: Expr) => Expr) | null {
+  if (format.element.kind !== "float" || format.bits > 8) return null;
+  const dropped = 23 - format.element.mantissaBits;
+  const values = Array.from({ length: 2 ** format.bits }, (_, code) => decode(format, code)).filter((v) => v > 0 && v < Number.POSITIVE_INFINITY);
+  if (values.some((v) => v < 2 ** -126)) return null;
+  const keys = values.map((v) => f32Bits(v) >>> dropped);
+  const first = Math.min(...keys);
+  const entries = new Array<number>(Math.max(...keys) - first + 1).fill(0);
+  values.forEach((v, i) => (entries[keys[i] - first] = f32Bits(log2f(v))));
+  return (b, a) => {
+    // Lanes that are not such a value (0, ∞, NaN: the transform passes them through) read a clamped entry.
+    const index = min(sub(shr(bitsOf(a), u32(dropped)), u32(first)), u32(entries.length - 1));
+    return b.let("log2_value", fromBits(b.names.table(`log2_values_${format.bits}_${first}`, "u32", () => entries, index)));
+  };
 }
 
 type Element = (body: Builder, i: Expr, p: { readonly alpha: Expr; readonly beta: Expr; readonly alphaInv: Expr }, draw: Expr | null) => void;
@@ -107,7 +137,9 @@ export function lowerShiftSqueeze(format: ResolvedFormat, scaling: ShiftSqueezeS
     b.store(ALPHA_INV, i32(0), div(f32(1), load("f32", META.alphaBeta, i32(0))));
   });
   const squeeze = (b: Builder, x: Expr, p: { alpha: Expr; beta: Expr }) => lowerTransform(b, x, (l) => add(mul(p.alpha, l), p.beta));
-  const unsqueeze = (b: Builder, y: Expr, p: { beta: Expr; alphaInv: Expr }) => lowerTransform(b, y, (l) => mul(sub(l, p.beta), p.alphaInv));
+  // Unsqueezed values are the format's: their log2 comes from a table where the format is narrow.
+  const valueLog2 = formatLog2Table(format) ?? lowerLog2Positive;
+  const unsqueeze = (b: Builder, y: Expr, p: { beta: Expr; alphaInv: Expr }) => lowerTransform(b, y, (l) => mul(sub(l, p.beta), p.alphaInv), valueLog2);
 
   const encodeKernel = elementwise(format, "shift_squeeze_encode", [reads(X, "f32"), reads(META.alphaBeta, "f32"), writes(CODES, codes), N, SEED], (body, i, p, draw) => {
     body.store(CODES, i, lowerEncodeElement(body, format, squeeze(body, load("f32", X, i), p), draw));
@@ -118,6 +150,8 @@ export function lowerShiftSqueeze(format: ResolvedFormat, scaling: ShiftSqueezeS
   });
   const fakeParams = [reads(X, "f32"), reads(META.alphaBeta, "f32"), reads(ALPHA_INV, "f32"), writes(VALUES, "f32"), N, SEED];
   const fake = elementwise(format, "shift_squeeze_fake_quantize", fakeParams, (body, i, p, draw) => {
+    // encode then decode, not the fused fake-quantize element: through the fused element the sign
+    // of a NaN input did not survive on lavapipe's WGSL (the package test caught +NaN for −NaN).
     const code = lowerEncodeElement(body, format, squeeze(body, load("f32", X, i), p), draw);
     body.store(VALUES, i, unsqueeze(body, lowerDecodeElement(body, format, code), p));
   });
