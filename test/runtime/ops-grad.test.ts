@@ -3,6 +3,7 @@ import { gelu, relu } from "../../src/runtime/ops/activations.ts";
 import { batchNorm, batchNormState } from "../../src/runtime/ops/batchnorm.ts";
 import { conv2d } from "../../src/runtime/ops/conv2d.ts";
 import { add, mean, mul, scale, sum } from "../../src/runtime/ops/elementwise.ts";
+import { l1BatchNorm, l1LayerNorm } from "../../src/runtime/ops/l1norm.ts";
 import { layerNorm } from "../../src/runtime/ops/layernorm.ts";
 import { linear } from "../../src/runtime/ops/linear.ts";
 import { softmaxCrossEntropy } from "../../src/runtime/ops/loss.ts";
@@ -37,38 +38,45 @@ describe("gradients match central finite differences (float64)", () => {
     });
   }
 
-  it("batch norm, train mode on NCHW: input, gamma, beta", () => {
-    const x = randParam("x", [3, 2, 3, 2], 40, 2);
-    const g = randParam("gamma", [2], 41);
-    const b = randParam("beta", [2], 42);
-    const st = batchNormState(2);
-    expect(gradCheck((ctx) => batchNorm(ctx, x, g, b, st), [x, g, b]).maxRelError).toBeLessThan(TOL);
-  });
+  // The standard and the L1 normalizations share signatures and get the same checks.
+  const normalizations = [
+    { kind: "batch norm", batch: batchNorm, layer: layerNorm },
+    { kind: "L1 batch norm", batch: l1BatchNorm, layer: l1LayerNorm },
+  ] as const;
+  for (const { kind, batch, layer } of normalizations) {
+    it(`${kind}, train mode on NCHW: input, gamma, beta`, () => {
+      const x = randParam("x", [3, 2, 3, 2], 40, 2);
+      const g = randParam("gamma", [2], 41);
+      const b = randParam("beta", [2], 42);
+      const st = batchNormState(2);
+      expect(gradCheck((ctx) => batch(ctx, x, g, b, st), [x, g, b]).maxRelError).toBeLessThan(TOL);
+    });
 
-  it("batch norm, train mode on [N, C]", () => {
-    const x = randParam("x", [5, 3], 43);
-    const g = randParam("gamma", [3], 44);
-    const b = randParam("beta", [3], 45);
-    const st = batchNormState(3);
-    expect(gradCheck((ctx) => batchNorm(ctx, x, g, b, st), [x, g, b]).maxRelError).toBeLessThan(TOL);
-  });
+    it(`${kind}, train mode on [N, C]`, () => {
+      const x = randParam("x", [5, 3], 43);
+      const g = randParam("gamma", [3], 44);
+      const b = randParam("beta", [3], 45);
+      const st = batchNormState(3);
+      expect(gradCheck((ctx) => batch(ctx, x, g, b, st), [x, g, b]).maxRelError).toBeLessThan(TOL);
+    });
 
-  it("batch norm, eval mode (running statistics are constants)", () => {
-    const x = randParam("x", [2, 3, 2, 2], 46);
-    const g = randParam("gamma", [3], 47);
-    const b = randParam("beta", [3], 48);
-    const st = batchNormState(3);
-    st.runningMean.set([0.1, -0.2, 0.3]);
-    st.runningVar.set([0.5, 1.5, 2]);
-    expect(gradCheck((ctx) => batchNorm(ctx, x, g, b, st), [x, g, b], { training: false }).maxRelError).toBeLessThan(TOL);
-  });
+    it(`${kind}, eval mode (running statistics are constants)`, () => {
+      const x = randParam("x", [2, 3, 2, 2], 46);
+      const g = randParam("gamma", [3], 47);
+      const b = randParam("beta", [3], 48);
+      const st = batchNormState(3);
+      st.runningMean.set([0.1, -0.2, 0.3]);
+      st.runningVar.set([0.5, 1.5, 2]);
+      expect(gradCheck((ctx) => batch(ctx, x, g, b, st), [x, g, b], { training: false }).maxRelError).toBeLessThan(TOL);
+    });
 
-  it("layer norm: input, gamma, beta", () => {
-    const x = randParam("x", [2, 3, 5], 50);
-    const g = randParam("gamma", [5], 51);
-    const b = randParam("beta", [5], 52);
-    expect(gradCheck((ctx) => layerNorm(ctx, x, g, b), [x, g, b]).maxRelError).toBeLessThan(TOL);
-  });
+    it(`${kind === "batch norm" ? "layer norm" : "L1 layer norm"}: input, gamma, beta`, () => {
+      const x = randParam("x", [2, 3, 5], 50);
+      const g = randParam("gamma", [5], 51);
+      const b = randParam("beta", [5], 52);
+      expect(gradCheck((ctx) => layer(ctx, x, g, b), [x, g, b]).maxRelError).toBeLessThan(TOL);
+    });
+  }
 
   it("ReLU and GELU", () => {
     const x = randParam("x", [4, 7], 60, 3);
