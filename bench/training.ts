@@ -1,7 +1,8 @@
 /**
  * `training` section: images/s of whole training steps of the ResNet (forward, softmax
- * cross-entropy, backward, Adam) at batch 32 on MNIST digits, for numforge at fp32 on the js and
- * wasm backends, for the s2fp8, e4m3 and int8 recipes on the wasm backend, and for the same
+ * cross-entropy, backward, Adam) at batch 32 on MNIST digits, for numforge at fp32 on the js,
+ * wasm and webgpu backends (webgpu where an adapter opens; on a machine without a GPU that is
+ * Mesa's lavapipe, a CPU rasterizer), for the s2fp8, e4m3 and int8 recipes on the wasm backend, and for the same
  * model in TensorFlow.js on its wasm backend (bench/peers/tfjs-train.ts), all in one process.
  *
  * Each trainer is warmed up, then the trainers run round-robin (measure.ts), each timing windows
@@ -18,6 +19,7 @@ import { RecipePrecision } from "../src/recipes/precision.ts";
 import type { ResolvedRecipe } from "../src/recipes/types.ts";
 import type { KernelBackend } from "../src/runtime/backends/js.ts";
 import { createBackend, type BackendName } from "../src/runtime/backends/select.ts";
+import type { GpuBackend } from "../src/runtime/backends/webgpu.ts";
 import { trainContext } from "../src/runtime/context.ts";
 import { batches, type Batch } from "../src/runtime/data/batches.ts";
 import { loadMnist } from "../src/runtime/data/mnist.ts";
@@ -140,6 +142,14 @@ export async function trainingSection(relaxed: boolean): Promise<Table> {
   }
   const backends = new Map<BackendName, KernelBackend>();
   for (const name of ["js", "wasm"] as const) backends.set(name, await createBackend(name));
+  let gpuNote: string;
+  try {
+    const gpu = (await createBackend("webgpu")) as GpuBackend;
+    backends.set("webgpu", gpu);
+    gpuNote = `webgpu: GEMMs on ${gpu.adapter} through the backend's GPU thread (one blocking round trip per GEMM), quantization on the wasm kernels`;
+  } catch (error) {
+    gpuNote = `webgpu: not measured, no device (${error instanceof Error ? error.message.split(";")[0] : String(error)})`;
+  }
   const recipeRegistry = createRecipeRegistry(createRegistry());
   const recipe = (name: string) => Effect.runSync(recipeRegistry.get(name));
   const rows: string[][] = [];
@@ -156,6 +166,7 @@ export async function trainingSection(relaxed: boolean): Promise<Table> {
       const trainers: Trainer[] = [
         numforgeTrainer("fp32 js", backends.get("js")!, recipe("fp32"), config, batchList, "fp32 js"),
         numforgeTrainer("fp32 wasm", wasm, recipe("fp32"), config, batchList, "fp32 wasm"),
+        ...(backends.has("webgpu") ? [numforgeTrainer("fp32 webgpu", backends.get("webgpu")!, recipe("fp32"), config, batchList, "fp32 webgpu")] : []),
         ...LOW_PRECISION_RECIPES.map((r) => numforgeTrainer(`${r} wasm`, wasm, recipe(r), config, batchList, "fp32 wasm")),
         { name: "tfjs-wasm", baseline: null, step: tfjs.step },
       ];
@@ -178,6 +189,7 @@ export async function trainingSection(relaxed: boolean): Promise<Table> {
       tfjs.dispose();
     }
   }
+  await backends.get("webgpu")?.close?.();
   return {
     title: `Training throughput, ResNet on MNIST digits, batch ${BATCH_SIZE}, Adam (images/s, 1 thread, median of ${WINDOWS} windows after ${WARMUP_STEPS + 1} warm-up steps)`,
     header: ["model", "trainer", "images/s", "ms/step", "vs tfjs-wasm", "step time vs fp32", "steps/window", "last loss"],
@@ -187,6 +199,7 @@ export async function trainingSection(relaxed: boolean): Promise<Table> {
       `numforge: the runtime's backends (select.ts createBackend); wasm GEMM with ${relaxed ? "f32x4.relaxed_madd (relaxed SIMD validated)" : "plain SIMD (relaxed SIMD not validated)"}; s2fp8, int8: shipped recipes; e4m3: the bare format for every role (no scaling)`,
       "step time vs fp32: this trainer's step time / numforge fp32's on the same backend (the recipes' quantization overhead); last loss: at the last timed step (e4m3 with no scaling diverges, the work per step is the same)",
       `one thread each (CPU time still counts V8's GC helper threads, on both sides); tfjs-wasm: the same architecture and parameter count in tfjs-core ops (NHWC), tf.train.adam, single-threaded binary (${peer}); it has no Conv2DBackpropFilter kernel, so the peer registers one built from its own Transpose/Conv2D (XNNPACK)/Slice kernels`,
+      gpuNote,
       "the machine is shared: absolute figures are noisy; ratios come from trainers measured round-robin in one run",
     ],
   };

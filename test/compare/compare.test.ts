@@ -186,6 +186,28 @@ describe("a killed comparison resumes", () => {
     expect(JSON.parse(readFileSync(join(outDir, "results.json"), "utf8")).runs).toHaveLength(2);
   });
 
+  it("the webgpu backend trains the same runs as wasm, its GEMMs on the GPU", async () => {
+    const gpu = await createBackend("webgpu");
+    try {
+      const onGpu = runComparison({
+        settings: { ...settings, backend: "webgpu" }, recipes: [recipe("fp32"), recipe("fp8-hybrid")], seeds: [0], outDir: tmp("webgpu"), backend: gpu, numforgeVersion: "test",
+      });
+      const onCpu = compare(tmp("wasm-for-webgpu")).results;
+      expect(onGpu.runs.map((r) => r.backend)).toEqual(["webgpu", "webgpu"]);
+      for (const [k, gpuRun] of onGpu.runs.entries()) {
+        const cpuRun = onCpu.runs[k];
+        expect(gpuRun.recipe).toBe(cpuRun.recipe);
+        expect(gpuRun.losses).toHaveLength(16);
+        // Both sum each dot product in k order here (these depths fit one wasm k-block), so the losses
+        // agree to rounding; deeper GEMMs would sum in another order and drift apart slowly.
+        gpuRun.losses.forEach((loss, step) => expect(Math.abs(loss - cpuRun.losses[step]), `${gpuRun.recipe} step ${step}`).toBeLessThan(1e-3 * cpuRun.losses[step]));
+        expect(Math.abs(gpuRun.finalMetric! - cpuRun.finalMetric!)).toBeLessThanOrEqual(0.05);
+      }
+    } finally {
+      await gpu.close?.();
+    }
+  }, 300_000);
+
   it("a diverging recipe is recorded as diverged at its step while the others finish", () => {
     const dir = tmp("diverge");
     const file = join(dir, "overflow.json");

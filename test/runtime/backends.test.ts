@@ -1,6 +1,6 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Backend } from "../../src/runtime/backend.ts";
-import { createJsBackend } from "../../src/runtime/backends/js.ts";
+import { createJsBackend, type KernelBackend } from "../../src/runtime/backends/js.ts";
 import { createReferenceBackend } from "../../src/runtime/backends/reference.ts";
 import { createBackend, defaultBackendName, engineHasWasmSimd } from "../../src/runtime/backends/select.ts";
 import { Rng } from "../../src/runtime/random.ts";
@@ -38,15 +38,21 @@ function worstRatio(backend: Backend, m: number, n: number, k: number, transA: b
   return worst;
 }
 
-const backends: Record<string, Backend> = {};
+const backends: Record<string, KernelBackend> = {};
 
 beforeAll(async () => {
   backends.js = createJsBackend();
   if (engineHasWasmSimd()) backends.wasm = await createBackend("wasm");
+  // The test setup installs lavapipe (scripts/setup-webgpu.sh), so a WebGPU adapter exists in CI.
+  backends.webgpu = await createBackend("webgpu");
+}, 120_000);
+
+afterAll(async () => {
+  await backends.webgpu?.close?.();
 });
 
 describe("kernel backends agree with the reference backend within the f32 bound", () => {
-  for (const name of ["js", "wasm"]) {
+  for (const name of ["js", "wasm", "webgpu"]) {
     it(`${name}: odd shapes, all transposes, α/β`, () => {
       const backend = backends[name];
       if (backend === undefined) return; // no SIMD here: the wasm backend is not the default either
@@ -70,6 +76,9 @@ describe("kernel backends agree with the reference backend within the f32 bound"
       const c64 = new Float64Array(1);
       backend.gemm({ a: Float64Array.of(1 / 3), b: Float64Array.of(3), c: c64, m: 1, n: 1, k: 1, transA: false, transB: false, alpha: 1, beta: 0 });
       expect(c64[0]).toBe((1 / 3) * 3);
+      const empty = Float32Array.of(2, 3);
+      backend.gemm({ a: new Float32Array(0), b: new Float32Array(0), c: empty, m: 1, n: 2, k: 0, transA: false, transB: false, alpha: 1, beta: 0.5 });
+      expect(Array.from(empty), "k = 0: C = βC").toEqual([1, 1.5]);
       expect(() => backend.gemm({ a: new Float32Array(1), b: new Float32Array(1), c: new Float32Array(1), m: 2, n: 1, k: 1, transA: false, transB: false, alpha: 1, beta: 0 })).toThrow(/A has 1 elements/);
     });
   }
@@ -81,6 +90,14 @@ describe("kernel backends agree with the reference backend within the f32 bound"
       expect(worstRatio(backend, m, n, k, false, true, 1, 0)).toBeLessThanOrEqual(2);
     }
   });
+
+  it("webgpu: a closed backend refuses GEMMs with a message instead of blocking", async () => {
+    const backend = await createBackend("webgpu");
+    await backend.close?.();
+    expect(() => backend.gemm({ a: Float32Array.of(1), b: Float32Array.of(1), c: new Float32Array(1), m: 1, n: 1, k: 1, transA: false, transB: false, alpha: 1, beta: 0 })).toThrow(
+      /webgpu backend: the GPU thread (has )?stopped/,
+    );
+  }, 60_000);
 
   it("the default is wasm exactly when WebAssembly SIMD validates", () => {
     expect(defaultBackendName()).toBe(engineHasWasmSimd() ? "wasm" : "js");

@@ -49,7 +49,7 @@ export const command: CommandDefinition = {
     { name: "seeds", value: "K", description: "runs per recipe, with seeds 0..K-1 (default 1)" },
     { name: "out", value: "DIR", description: "output folder (default runs/compare)" },
     jsonFlag,
-    { name: "backend", value: "B", description: "wasm, js or reference (default: wasm where WebAssembly SIMD validates, else js)" },
+    { name: "backend", value: "B", description: "wasm, js, webgpu (GEMMs on a WebGPU device) or reference (default: wasm where WebAssembly SIMD validates, else js)" },
     { name: "data", value: "PATH", description: "the model's data instead of the embedded default: resnet: a folder of MNIST IDX files; ncf: a MovieLens ratings.dat or u.data file" },
     { name: "scale", value: "S", description: "make the data S times larger and the models round(S) times wider (default 1: minutes per run here; below 1 for a quick look)" },
     { name: "batch-size", value: "N", description: "training batch size (default per model: resnet 32)" },
@@ -143,7 +143,10 @@ export const command: CommandDefinition = {
       for (const [i, family] of families.entries()) {
         yield* Effect.try({ try: () => family.load(models[i]), catch: (e) => dataError(e, dataPath ?? family.name) });
       }
-      const backend = yield* Effect.promise(() => createBackend(backendName));
+      const backend = yield* Effect.tryPromise({
+        try: () => createBackend(backendName),
+        catch: (e) => new InputError({ where: `--backend ${backendName}`, message: e instanceof Error ? e.message : String(e) }),
+      });
       const settings = { models, backend: backend.name };
       const paths = comparisonPaths(out);
       const json = booleanFlag(args, "json");
@@ -163,10 +166,11 @@ export const command: CommandDefinition = {
         if (e instanceof ComparisonError) return new InputError({ where: out, message: e.message });
         throw e;
       };
-      const results =
+      const runs =
         jobs === 1
-          ? yield* Effect.try({ try: () => runComparison({ ...common, backend }), catch: userError })
-          : yield* Effect.tryPromise({ try: () => runComparisonInWorkers({ ...common, backendName: backend.name as BackendName, jobs }), catch: userError });
+          ? Effect.try({ try: () => runComparison({ ...common, backend }), catch: userError })
+          : Effect.tryPromise({ try: () => runComparisonInWorkers({ ...common, backendName: backend.name as BackendName, jobs }), catch: userError });
+      const results = yield* runs.pipe(Effect.ensuring(Effect.promise(async () => backend.close?.())));
       if (json) {
         io.stdout(resultsText(results));
         return;

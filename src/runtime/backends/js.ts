@@ -14,6 +14,8 @@ import { createReferenceBackend } from "./reference.ts";
 /** A GEMM backend that also provides the kernels recipes quantize with. */
 export interface KernelBackend extends Backend {
   readonly kernels: KernelSource;
+  /** Releases what the backend holds beyond memory (the webgpu backend's GPU thread). */
+  close?(): Promise<void>;
 }
 
 /** The ff GEMM variant of a loaded format (every format has one). */

@@ -1,15 +1,19 @@
 /**
- * Backend selection: `--backend js|wasm|reference`, and the default, the fastest one this engine
- * runs (wasm when WebAssembly SIMD validates, else js). Each backend carries the kernel source
- * recipes quantize with; the reference backend quantizes with the JS kernels.
+ * Backend selection: `--backend wasm|js|webgpu|reference`, and the default, the fastest one this
+ * engine runs (wasm when WebAssembly SIMD validates, else js). webgpu is never the default: the
+ * runtime's models are small enough that a GPU round trip per GEMM costs more than the GEMM
+ * (`npm run bench -- --section training`), so it is there for larger models and for GPUs. Each
+ * backend carries the kernel source recipes quantize with; the reference backend quantizes with
+ * the JS kernels, the webgpu one with the wasm kernels.
  */
 import { createReferenceBackend } from "./reference.ts";
 import { createJsBackend, type KernelBackend } from "./js.ts";
 import { jsKernelSource, wasmKernelSource } from "./kernel-source.ts";
 import { createWasmBackend } from "./wasm.ts";
+import { createWebGpuBackend } from "./webgpu.ts";
 
 /** The names `--backend` accepts. */
-export const BACKEND_NAMES = ["wasm", "js", "reference"] as const;
+export const BACKEND_NAMES = ["wasm", "js", "webgpu", "reference"] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 /** Whether `name` is a backend name. */
@@ -35,13 +39,18 @@ export function defaultBackendName(): BackendName {
   return engineHasWasmSimd() ? "wasm" : "js";
 }
 
-/** Creates a backend by name (the wasm one starts its assembler, hence async). */
+/**
+ * Creates a backend by name (the wasm one starts its assembler, the webgpu one its GPU thread,
+ * hence async). Call close() on it when done where it has one.
+ */
 export async function createBackend(name: BackendName = defaultBackendName()): Promise<KernelBackend> {
   switch (name) {
     case "wasm":
       return createWasmBackend(await wasmKernelSource());
     case "js":
       return createJsBackend();
+    case "webgpu":
+      return createWebGpuBackend(engineHasWasmSimd() ? await wasmKernelSource() : jsKernelSource());
     case "reference":
       return { ...createReferenceBackend(), name: "reference", kernels: jsKernelSource() };
   }

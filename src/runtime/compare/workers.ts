@@ -31,7 +31,7 @@ export class WorkerPool {
   private closing = false;
 
   constructor(size: number, backendName: BackendName) {
-    const entry = new URL("./worker-entry.mjs", import.meta.url);
+    const entry = new URL("../worker-entry.mjs", import.meta.url);
     const module = new URL("./worker.ts", import.meta.url).href;
     for (let i = 0; i < size; i++) {
       const worker = new Worker(entry, { workerData: { module, backendName } });

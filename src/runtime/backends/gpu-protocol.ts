@@ -1,0 +1,32 @@
+/** Messages between the webgpu backend (webgpu.ts) and its GPU thread (gpu-thread.ts). */
+import type { MessagePort } from "node:worker_threads";
+
+/** What the GPU thread is started with. */
+export interface GpuThreadData {
+  /** The module the worker bootstrap imports (gpu-thread.ts). */
+  readonly module: string;
+  /** One Int32 the thread sets to 1 (and notifies) after posting each reply. */
+  readonly flag: Int32Array;
+  /** The port replies are posted on; the backend reads it synchronously (receiveMessageOnPort). */
+  readonly replies: MessagePort;
+}
+
+/** One float32 GEMM: the operands trimmed to their shapes, C only when β ≠ 0. */
+export interface GpuRequest {
+  readonly a: Float32Array;
+  readonly b: Float32Array;
+  readonly c: Float32Array | null;
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  readonly transA: boolean;
+  readonly transB: boolean;
+  readonly alpha: number;
+  readonly beta: number;
+}
+
+/** The thread's first reply (ready or failed), then one per request (done or failed). */
+export type GpuReply =
+  | { readonly kind: "ready"; readonly adapter: string }
+  | { readonly kind: "done"; readonly c: Float32Array }
+  | { readonly kind: "failed"; readonly message: string };
