@@ -30,7 +30,7 @@ function integer(args: ParsedArgs, name: string, min: number, max: number, fallb
 }
 
 export const command: CommandDefinition = {
-  usage: "[--formats LIST] [--model resnet|transformer|ncf|all] [--epochs N] [--seeds K] [--out DIR] [--json] [--backend B] [--data PATH] [--scale S] [--batch-size N] [--steps-per-epoch N] [--width W] [--optimizer sgd|adam] [--lr X] [--jobs N]",
+  usage: "[--formats LIST] [--model resnet|transformer|ncf|all] [--epochs N] [--seeds K] [--out DIR] [--json] [--backend B] [--data PATH] [--scale S] [--batch-size N] [--steps-per-epoch N] [--width W] [--augment-shift PX] [--optimizer sgd|adam] [--lr X] [--jobs N]",
   description:
     "Trains each model once per (recipe, seed) and evaluates it on its test split after every epoch: a residual CNN on MNIST digits " +
     "(test accuracy), a Transformer on grapheme-to-phoneme conversion of the CMU Pronouncing Dictionary (word accuracy, phoneme error rate) " +
@@ -55,6 +55,7 @@ export const command: CommandDefinition = {
     { name: "batch-size", value: "N", description: "training batch size (default per model: resnet 32)" },
     { name: "steps-per-epoch", value: "N", description: "train on only the first N batches of each epoch (quick runs)" },
     { name: "width", value: "W", description: "ResNet width: stem W, stages W, 2W, 4W (default 8 × round(scale))" },
+    { name: "augment-shift", value: "PX", description: "ResNet: translate each training digit by a random shift of up to PX pixels per axis (default 0: no augmentation)" },
     { name: "optimizer", value: "NAME", description: "sgd (momentum 0.9, weight decay 5e-4) or adam (a recipe may set its epsilon); default per model" },
     { name: "lr", value: "X", description: "peak learning rate (default per model and optimizer)" },
     { name: "jobs", value: "N", description: "train N runs at once on worker threads (default 1; at most the number of cores is useful)" },
@@ -90,6 +91,8 @@ export const command: CommandDefinition = {
       const batchFlag = batchText === undefined ? undefined : yield* integer(args, "batch-size", 2, 1_000_000, 0);
       const widthText = stringFlag(args, "width");
       const widthFlag = widthText === undefined ? undefined : yield* integer(args, "width", 1, 256, 0);
+      const augmentShift = yield* integer(args, "augment-shift", 0, 8, 0);
+      if (augmentShift > 0 && !families.some((f) => f.name === "resnet")) return yield* usage("--augment-shift translates digits: it applies to --model resnet (or all)");
       const jobs = yield* integer(args, "jobs", 1, 256, 1);
       const stepsText = stringFlag(args, "steps-per-epoch");
       const stepsPerEpoch = stepsText === undefined ? null : yield* integer(args, "steps-per-epoch", 1, 1_000_000, 0);
@@ -132,6 +135,8 @@ export const command: CommandDefinition = {
           model: family.name,
           scale,
           width: family.defaults.width === null ? null : widthFlag ?? family.defaults.width * Math.max(1, Math.round(scale)),
+          // Only image models augment; absent rather than 0 keeps older folders' fingerprints.
+          ...(family.name === "resnet" && augmentShift > 0 ? { augmentShift } : {}),
           epochs: epochsFlag ?? family.defaults.epochs,
           batchSize: batchFlag ?? family.defaults.batchSize,
           stepsPerEpoch,

@@ -26,6 +26,12 @@ export interface ModelSettings {
   readonly scale: number;
   /** ResNet width (stem W, stages W, 2W, 4W); null for the other families. */
   readonly width: number | null;
+  /**
+   * ResNet only: training digits are randomly translated by up to this many pixels per axis
+   * (data/augment.ts). Absent means none, which keeps the fingerprints of folders made before
+   * the option existed.
+   */
+  readonly augmentShift?: number;
   readonly epochs: number;
   readonly batchSize: number;
   /** Batches per epoch (null: every full batch of the training split). */

@@ -5,6 +5,7 @@
  */
 import type { Backend } from "../backend.ts";
 import { evalContext } from "../context.ts";
+import { augmentRng, randomTranslate } from "../data/augment.ts";
 import { batchCount, batches } from "../data/batches.ts";
 import type { Dataset, TrainTest } from "../data/dataset.ts";
 import { countCorrect } from "../metrics.ts";
@@ -24,12 +25,15 @@ export interface ClassificationOptions {
   readonly data: TrainTest;
   readonly labelSmoothing?: number;
   readonly evalBatchSize?: number;
+  /** Training images ([C, H, W] samples) randomly translated by up to this many pixels per axis (0: none). */
+  readonly augmentShift?: number;
 }
 
 /** The classification task over `options.data`; batches drop a final partial batch (sound batch-norm statistics). */
 export function classificationTask(options: ClassificationOptions): Task {
   const { model, data } = options;
   const smoothing = options.labelSmoothing ?? 0;
+  const shift = options.augmentShift ?? 0;
   return {
     name: options.name,
     parameters: () => model.parameters(),
@@ -37,7 +41,10 @@ export function classificationTask(options: ClassificationOptions): Task {
     metrics: [ACCURACY],
     batchesPerEpoch: (batchSize) => batchCount(data.train.count, batchSize, true),
     *trainBatches(batchSize, seed, epoch) {
+      let index = 0;
       for (const batch of batches(data.train, batchSize, { seed, epoch, dropLast: true })) {
+        if (shift > 0) randomTranslate(batch.x, shift, augmentRng(seed, epoch, index));
+        index++;
         yield {
           examples: batch.labels.length,
           loss: (ctx) => softmaxCrossEntropy(ctx, model.forward(ctx, batch.x), batch.labels, { labelSmoothing: smoothing }),

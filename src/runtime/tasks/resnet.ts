@@ -25,7 +25,8 @@ export const resnetFamily: ModelFamily = {
   metrics: [ACCURACY],
   describe(settings) {
     const data = settings.data === null ? "MNIST digits of the mnist package (8,000 train / 2,000 test, split seed 0)" : `MNIST IDX files in ${settings.data}`;
-    return `resnet (width ${resnetWidth(settings)}) on ${data}`;
+    const shift = settings.augmentShift ?? 0;
+    return `resnet (width ${resnetWidth(settings)}) on ${data}${shift > 0 ? `, training digits translated by up to ${shift} px` : ""}`;
   },
   load(settings) {
     mnist(settings.data ?? "");
@@ -46,6 +47,6 @@ export const resnetFamily: ModelFamily = {
       seed,
       ...(options.normalization === "l1" ? { norm: "l1" as const } : {}),
     });
-    return classificationTask({ name: "resnet", model, data });
+    return classificationTask({ name: "resnet", model, data, augmentShift: settings.augmentShift ?? 0 });
   },
 };
