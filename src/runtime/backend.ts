@@ -24,10 +24,43 @@ export interface GemmParams<T extends FloatArray = FloatArray> {
   beta: number;
 }
 
+/**
+ * `batch` GEMMs of one shape over consecutive blocks of the arrays: the g-th multiplies
+ * a[g·m·k ..] by b[g·k·n ..] into c[g·m·n ..] (attention's per-(batch, head) products).
+ */
+export interface BatchedGemmParams<T extends FloatArray = FloatArray> extends GemmParams<T> {
+  readonly batch: number;
+}
+
 /** A GEMM provider; `name` identifies it in results (e.g. "reference", "wasm-e4m3"). */
 export interface Backend {
   readonly name: string;
   gemm<T extends FloatArray>(p: GemmParams<T>): void;
+  /** Runs a batch in one go where that saves per-call costs (the webgpu backend: one GPU round trip); see gemmBatched. */
+  gemmBatch?<T extends FloatArray>(p: BatchedGemmParams<T>): void;
+}
+
+/** Runs a batched GEMM: through the backend's gemmBatch where it has one, else one gemm per block. */
+export function gemmBatched<T extends FloatArray>(backend: Backend, p: BatchedGemmParams<T>): void {
+  checkBatchedGemm(p);
+  if (backend.gemmBatch !== undefined) {
+    backend.gemmBatch(p);
+    return;
+  }
+  const { m, n, k } = p;
+  for (let g = 0; g < p.batch; g++) {
+    backend.gemm({ ...p, a: p.a.subarray(g * m * k) as T, b: p.b.subarray(g * k * n) as T, c: p.c.subarray(g * m * n) as T });
+  }
+}
+
+/** Throws a RangeError when a batched GEMM's arrays are too short for `batch` blocks (and checkGemm's errors). */
+export function checkBatchedGemm(p: BatchedGemmParams): void {
+  if (!Number.isInteger(p.batch) || p.batch < 0) throw new RangeError(`gemm: batch = ${p.batch} is not a non-negative integer`);
+  if (p.batch > 0) checkGemm(p);
+  const { m, n, k, batch } = p;
+  for (const [name, array, block] of [["A", p.a, m * k], ["B", p.b, k * n], ["C", p.c, m * n]] as const) {
+    if (array.length < batch * block) throw new RangeError(`gemm: ${name} has ${array.length} elements, needs ${batch} blocks of ${block}`);
+  }
 }
 
 /** Throws a RangeError naming the operand whose array is too short for the shape. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Backend } from "../../src/runtime/backend.ts";
+import { gemmBatched, type Backend } from "../../src/runtime/backend.ts";
 import { createJsBackend, type KernelBackend } from "../../src/runtime/backends/js.ts";
 import { createReferenceBackend } from "../../src/runtime/backends/reference.ts";
 import { createBackend, defaultBackendName, engineHasWasmSimd } from "../../src/runtime/backends/select.ts";
@@ -80,6 +80,32 @@ describe("kernel backends agree with the reference backend within the f32 bound"
       backend.gemm({ a: new Float32Array(0), b: new Float32Array(0), c: empty, m: 1, n: 2, k: 0, transA: false, transB: false, alpha: 1, beta: 0.5 });
       expect(Array.from(empty), "k = 0: C = βC").toEqual([1, 1.5]);
       expect(() => backend.gemm({ a: new Float32Array(1), b: new Float32Array(1), c: new Float32Array(1), m: 2, n: 1, k: 1, transA: false, transB: false, alpha: 1, beta: 0 })).toThrow(/A has 1 elements/);
+    });
+  }
+
+  for (const name of ["js", "wasm", "webgpu"]) {
+    it(`${name}: a batched GEMM gives each block the bits of its own GEMM; batch 0 does nothing; short arrays are refused`, () => {
+      const backend = backends[name];
+      if (backend === undefined) return;
+      const rng = new Rng(11);
+      for (const [m, n, k, batch, transA, transB, beta] of [[5, 7, 3, 6, false, true, 0], [16, 4, 9, 3, true, false, 0.5], [1, 1, 1, 1, false, false, 0]] as const) {
+        const a = filled(batch * m * k, rng);
+        const b = filled(batch * k * n, rng);
+        const c0 = filled(batch * m * n, rng);
+        const batched = c0.slice();
+        gemmBatched(backend, { a, b, c: batched, m, n, k, transA, transB, alpha: 0.75, beta, batch });
+        for (let g = 0; g < batch; g++) {
+          const one = c0.slice(g * m * n, (g + 1) * m * n);
+          backend.gemm({ a: a.subarray(g * m * k), b: b.subarray(g * k * n), c: one, m, n, k, transA, transB, alpha: 0.75, beta });
+          expect(batched.subarray(g * m * n, (g + 1) * m * n), `${m}×${n}×${k} block ${g}`).toEqual(one);
+        }
+      }
+      const untouched = Float32Array.of(1, 2);
+      gemmBatched(backend, { a: new Float32Array(0), b: new Float32Array(0), c: untouched, m: 1, n: 2, k: 3, transA: false, transB: false, alpha: 1, beta: 0, batch: 0 });
+      expect(Array.from(untouched)).toEqual([1, 2]);
+      expect(() => gemmBatched(backend, { a: new Float32Array(6), b: new Float32Array(7), c: new Float32Array(4), m: 1, n: 2, k: 3, transA: false, transB: false, alpha: 1, beta: 0, batch: 2 })).toThrow(
+        /B has 7 elements, needs 2 blocks of 6/,
+      );
     });
   }
 

@@ -11,8 +11,9 @@ export interface GpuThreadData {
   readonly replies: MessagePort;
 }
 
-/** One float32 GEMM: the operands trimmed to their shapes, C only when β ≠ 0. */
+/** `batch` float32 GEMMs of one shape over consecutive blocks (backend.ts BatchedGemmParams): the operands trimmed to the blocks, C only when β ≠ 0. */
 export interface GpuRequest {
+  readonly batch: number;
   readonly a: Float32Array;
   readonly b: Float32Array;
   readonly c: Float32Array | null;

@@ -1,6 +1,7 @@
 /**
  * The body of the webgpu backend's GPU thread (see webgpu.ts): it opens a WebGPU device, compiles
- * the f32×f32 WGSL GEMM once, and then runs one GEMM per request. WebGPU only reads results back
+ * the f32×f32 WGSL GEMM once, and then runs one request — a batch of GEMMs of one shape, all in
+ * one command buffer — at a time. WebGPU only reads results back
  * asynchronously, which is why this runs in its own thread: the training thread posts a request
  * and blocks on a shared flag, this thread awaits the read-back, posts the reply on the reply
  * port and raises the flag. Every request gets exactly one reply, failures included, so the
@@ -23,38 +24,45 @@ try {
   // Imported here rather than at the top so that a failure to load them is a reply, not a silent exit.
   const { openWgslDevice } = await import("../../targets/wgsl/device.ts");
   const { compileWgslGemm } = await import("../../targets/wgsl/gemm.ts");
-  const { instantiateWgslGemm } = await import("../../targets/wgsl/gemm-run.ts");
+  const { instantiateWgslGemm, wgslGemmCall } = await import("../../targets/wgsl/gemm-run.ts");
+  const { runWgslCalls } = await import("../../targets/wgsl/runner.ts");
   const device = await openWgslDevice();
   const compiled = compileWgslGemm({ a: "f32", b: "f32", name: "gemm_ff" });
-  const gemm = await instantiateWgslGemm(compiled, device);
+  await instantiateWgslGemm(compiled, device); // compiles the pipeline now, so a shader error is the first reply
   const names = compiled.params.map((p) => p.name);
 
-  parentPort!.on("message", (request: GpuRequest) => {
-    const c = request.c ?? new Float32Array(request.m * request.n);
+  /** The kernel's positional arguments for block g of a request. */
+  const argumentsOf = (request: GpuRequest, c: Float32Array, g: number) => {
+    const { m, n, k } = request;
     const values: Record<string, Float32Array | number> = {
-      a: request.a,
-      b: request.b,
-      c,
-      m: request.m,
-      n: request.n,
-      k: request.k,
+      a: request.a.subarray(g * m * k, (g + 1) * m * k),
+      b: request.b.subarray(g * k * n, (g + 1) * k * n),
+      c: c.subarray(g * m * n, (g + 1) * m * n),
+      m,
+      n,
+      k,
       transA: request.transA ? 1 : 0,
       transB: request.transB ? 1 : 0,
       alpha: request.alpha,
       beta: request.beta,
     };
-    let args: Array<Float32Array | number>;
+    return names.map((name) => {
+      const v = values[name];
+      if (v === undefined) throw new Error(`the WGSL GEMM has a parameter ${name} this backend does not fill`);
+      return v;
+    });
+  };
+
+  parentPort!.on("message", (request: GpuRequest) => {
+    const c = request.c ?? new Float32Array(request.batch * request.m * request.n);
+    let run: Promise<void>;
     try {
-      args = names.map((name) => {
-        const v = values[name];
-        if (v === undefined) throw new Error(`the WGSL GEMM has a parameter ${name} this backend does not fill`);
-        return v;
-      });
+      run = runWgslCalls(device, Array.from({ length: request.batch }, (_, g) => wgslGemmCall(compiled, argumentsOf(request, c, g))));
     } catch (error) {
       reply({ kind: "failed", message: errorText(error) });
       return;
     }
-    gemm(...args).then(
+    run.then(
       () => reply({ kind: "done", c }, [c.buffer as ArrayBuffer]),
       (error: unknown) => reply({ kind: "failed", message: errorText(error) }),
     );

@@ -6,11 +6,12 @@
  * results back only asynchronously, so the device lives in a worker thread (gpu-thread.ts): gemm
  * posts the operands, blocks on a shared flag with Atomics.wait, and takes the reply off its port
  * with receiveMessageOnPort. One round trip per GEMM costs tens of microseconds of copying and
- * waking, so this backend pays off on large GEMMs; the kernels recipes quantize with stay the wasm
+ * waking, so this backend pays off on large GEMMs (a batch of GEMMs of one shape, as attention
+ * runs, is one round trip); the kernels recipes quantize with stay the wasm
  * ones (elementwise work is cheap next to a round trip). Float64 GEMMs stay on the reference backend.
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
-import { checkGemm, type GemmParams } from "../backend.ts";
+import { checkBatchedGemm, gemmBatched, type BatchedGemmParams } from "../backend.ts";
 import type { FloatArray } from "../tensor.ts";
 import type { GpuReply, GpuRequest, GpuThreadData } from "./gpu-protocol.ts";
 import type { KernelBackend } from "./js.ts";
@@ -65,17 +66,20 @@ export async function createWebGpuBackend(kernels: KernelSource): Promise<GpuBac
     return received.message as GpuReply;
   }
 
-  function gemm<T extends FloatArray>(p: GemmParams<T>): void {
+  /** `batch` GEMMs in one round trip (a plain gemm is a batch of one). */
+  function gemmBatch<T extends FloatArray>(p: BatchedGemmParams<T>): void {
     if (p.c instanceof Float64Array) {
-      reference.gemm(p);
+      gemmBatched(reference, p);
       return;
     }
-    checkGemm(p);
-    const { m, n, k } = p;
-    const cView = (p.c as Float32Array).subarray(0, m * n);
+    checkBatchedGemm(p);
+    const { m, n, k, batch } = p;
+    if (batch === 0) return;
+    const cView = (p.c as Float32Array).subarray(0, batch * m * n);
     const reply = call({
-      a: (p.a as Float32Array).subarray(0, m * k),
-      b: (p.b as Float32Array).subarray(0, k * n),
+      batch,
+      a: (p.a as Float32Array).subarray(0, batch * m * k),
+      b: (p.b as Float32Array).subarray(0, batch * k * n),
       c: p.beta === 0 ? null : cView,
       m,
       n,
@@ -93,7 +97,8 @@ export async function createWebGpuBackend(kernels: KernelSource): Promise<GpuBac
     name: "webgpu",
     adapter: ready.adapter,
     kernels,
-    gemm,
+    gemm: (p) => gemmBatch({ ...p, batch: 1 }),
+    gemmBatch,
     async close() {
       stopped = "the backend was closed";
       replies.close();

@@ -1,7 +1,8 @@
 /**
  * Multi-head scaled dot-product attention (Vaswani et al. 2017, §3.2) over projected queries,
  * keys and values: softmax(Q·Kᵀ/√d_h + mask)·V per batch row and head. Its two GEMMs per
- * (batch, head), the scores Q·Kᵀ and the context P·V, run through the backend with operands
+ * (batch, head), the scores Q·Kᵀ and the context P·V, run through the backend as one batched
+ * GEMM each (backend.ts gemmBatched: one GPU round trip on the webgpu backend) with operands
  * quantized by the recipe, as `linear` does: each GEMM's A operand in the role of a layer's
  * input and its B operand (K, V) in the role of a layer's weight, so the backward GEMMs are an
  * "input gradient" (error × B) and a "weight gradient" (Aᵀ × error). Every operand is an
@@ -16,6 +17,7 @@
  * and heads (one scale per tensor); per-channel formats get one channel per row or column, along
  * the axis the GEMM at hand does not sum, as in `linear`.
  */
+import { gemmBatched } from "../backend.ts";
 import { recording, type Ctx } from "../context.ts";
 import { columnChannels, operandFor, quantizedView, rowChannels } from "../precision.ts";
 import { expectRank, expectSameDType, gradOf, Tensor, zerosLike, type FloatArray } from "../tensor.ts";
@@ -59,22 +61,12 @@ export function attention(ctx: Ctx, q: Tensor, k: Tensor, v: Tensor, options: At
   const kq = quantizedView(precision, "activation", kh, sites.key, "forward", layouts.key.rows);
   const alpha = 1 / Math.sqrt(headDim);
   const probs = zerosLike(q.data, groups * tq * tk);
-  for (let g = 0; g < groups; g++) {
-    backend.gemm({
-      a: qq.subarray(g * tq * headDim), b: kq.subarray(g * tk * headDim), c: probs.subarray(g * tq * tk),
-      m: tq, n: tk, k: headDim, transA: false, transB: true, alpha, beta: 0,
-    });
-  }
+  gemmBatched(backend, { a: qq, b: kq, c: probs, m: tq, n: tk, k: headDim, transA: false, transB: true, alpha, beta: 0, batch: groups });
   maskedSoftmax(probs, shape, options);
   const pq = quantizedView(precision, "activation", probs, sites.probs, "forward", layouts.probs.rows);
   const vq = quantizedView(precision, "activation", vh, sites.value, "forward", layouts.value.columns);
   const context = zerosLike(q.data, groups * tq * headDim);
-  for (let g = 0; g < groups; g++) {
-    backend.gemm({
-      a: pq.subarray(g * tq * tk), b: vq.subarray(g * tk * headDim), c: context.subarray(g * tq * headDim),
-      m: tq, n: headDim, k: tk, transA: false, transB: false, alpha: 1, beta: 0,
-    });
-  }
+  gemmBatched(backend, { a: pq, b: vq, c: context, m: tq, n: headDim, k: tk, transA: false, transB: false, alpha: 1, beta: 0, batch: groups });
   const y = zerosLike(q.data, batch * tq * width);
   mergeHeadsInto(y, context, shape, tq);
   const rec = recording(ctx, q, k, v);
@@ -88,46 +80,26 @@ export function attention(ctx: Ctx, q: Tensor, k: Tensor, v: Tensor, options: At
       const pw = operandFor(precision, "activation", probs, pq, sites.probs, "forward", "weightGradient", { first: layouts.probs.rows, pass: layouts.probs.columns });
       const dcw = operandFor(precision, "error", dContext, dcq, sites.context, "inputGradient", "weightGradient", { first: layouts.context.rows, pass: layouts.context.columns });
       const dv = zerosLike(q.data, groups * tk * headDim);
-      for (let g = 0; g < groups; g++) {
-        backend.gemm({
-          a: pw.subarray(g * tq * tk), b: dcw.subarray(g * tq * headDim), c: dv.subarray(g * tk * headDim),
-          m: tk, n: headDim, k: tq, transA: true, transB: false, alpha: 1, beta: 0,
-        });
-      }
+      gemmBatched(backend, { a: pw, b: dcw, c: dv, m: tk, n: headDim, k: tq, transA: true, transB: false, alpha: 1, beta: 0, batch: groups });
       mergeHeadsInto(gradOf(v), dv, shape, tk);
     }
     if (!q.requiresGrad && !k.requiresGrad) return;
     const vi = operandFor(precision, "activation", vh, vq, sites.value, "forward", "inputGradient", { first: layouts.value.columns, pass: layouts.value.rows });
     const dScores = zerosLike(q.data, groups * tq * tk);
-    for (let g = 0; g < groups; g++) {
-      backend.gemm({
-        a: dcq.subarray(g * tq * headDim), b: vi.subarray(g * tk * headDim), c: dScores.subarray(g * tq * tk),
-        m: tq, n: tk, k: headDim, transA: false, transB: true, alpha: 1, beta: 0,
-      });
-    }
+    gemmBatched(backend, { a: dcq, b: vi, c: dScores, m: tq, n: tk, k: headDim, transA: false, transB: true, alpha: 1, beta: 0, batch: groups });
     softmaxBackwardInPlace(dScores, probs, tk);
     const dsq = quantizedView(precision, "error", dScores, sites.scores, "inputGradient", layouts.probs.rows);
     if (q.requiresGrad) {
       const ki = operandFor(precision, "activation", kh, kq, sites.key, "forward", "inputGradient", { first: layouts.key.rows, pass: layouts.key.columns });
       const dq = zerosLike(q.data, groups * tq * headDim);
-      for (let g = 0; g < groups; g++) {
-        backend.gemm({
-          a: dsq.subarray(g * tq * tk), b: ki.subarray(g * tk * headDim), c: dq.subarray(g * tq * headDim),
-          m: tq, n: headDim, k: tk, transA: false, transB: false, alpha, beta: 0,
-        });
-      }
+      gemmBatched(backend, { a: dsq, b: ki, c: dq, m: tq, n: headDim, k: tk, transA: false, transB: false, alpha, beta: 0, batch: groups });
       mergeHeadsInto(gradOf(q), dq, shape, tq);
     }
     if (k.requiresGrad) {
       const dsw = operandFor(precision, "error", dScores, dsq, sites.scores, "inputGradient", "weightGradient", { first: layouts.probs.rows, pass: layouts.probs.columns });
       const qw = operandFor(precision, "activation", qh, qq, sites.query, "forward", "weightGradient", { first: layouts.query.rows, pass: layouts.query.columns });
       const dk = zerosLike(q.data, groups * tk * headDim);
-      for (let g = 0; g < groups; g++) {
-        backend.gemm({
-          a: dsw.subarray(g * tq * tk), b: qw.subarray(g * tq * headDim), c: dk.subarray(g * tk * headDim),
-          m: tk, n: headDim, k: tq, transA: true, transB: false, alpha, beta: 0,
-        });
-      }
+      gemmBatched(backend, { a: dsw, b: qw, c: dk, m: tk, n: headDim, k: tq, transA: true, transB: false, alpha, beta: 0, batch: groups });
       mergeHeadsInto(gradOf(k), dk, shape, tk);
     }
   });
