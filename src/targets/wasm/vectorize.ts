@@ -5,9 +5,18 @@
  * Lane k of the vector loop computes exactly what iteration i+k of the scalar loop computes:
  * every op used has a lane-wise form; loop-invariant values are splatted (hoisted when they
  * cannot trap); table lookups become 4 scalar lookups (a gather); clz, which has no i32x4 form,
- * is expanded into an exact binary search of compares and selects. Loops with per-lane shift
- * counts (SIMD shifts take one count), f64 values (the vectors here hold four 32-bit lanes),
- * control flow, mutable locals or other indexing stay scalar, with the reason reported.
+ * is expanded into an exact binary search of compares and selects.
+ *
+ * Ordered reductions: the body may also update accumulators (`acc = f(acc, …)`, mutable locals
+ * declared before the loop; S2FP8's statistics sum log2|x| this way). Their chains stay scalar and
+ * in order — after the lanes' values are computed as vectors, the updates run for lane 0, then
+ * lane 1, 2 and 3, each reading its lane's values — so the sums are those of the scalar loop bit
+ * for bit while the work that feeds them (a log2 per element) runs 4 lanes at a time. No let or
+ * store may read an accumulator (that would need the running value per lane).
+ *
+ * Loops with per-lane shift counts (SIMD shifts take one count), f64 values (the vectors here
+ * hold four 32-bit lanes), control flow, other mutable locals or other indexing stay scalar, with
+ * the reason reported.
  *
  * Precondition inherited by the vector loop: buffers either are the same buffer or do not
  * overlap (the scalar loop reads element i of each after writing elements < i of the others).
@@ -76,6 +85,11 @@ class LoopVectorizer {
   private readonly hoisted = new Map<string, SimdExpr>();
   private readonly vectorIndex: string;
   private indexLanes: SimdExpr | null = null;
+  /** The mutable locals the body updates (ordered reductions), and their updates in body order. */
+  private readonly accumulators: ReadonlySet<string>;
+  private readonly updates: Array<Stmt & { kind: "assign" }> = [];
+  /** Vector forms of accumulator-free subexpressions of the updates, bound once for all 4 lanes. */
+  private readonly laneSources = new Map<Expr, SimdExpr>();
 
   constructor(
     private readonly loop: Stmt & { kind: "for" },
@@ -83,6 +97,7 @@ class LoopVectorizer {
     private readonly names: ReadonlyMap<string, number>,
   ) {
     this.vectorIndex = fresh(`${loop.index}_x${LANES}`);
+    this.accumulators = new Set(loop.body.flatMap((s) => (s.kind === "assign" ? [s.name] : [])));
   }
 
   run(): SimdStmt[] {
@@ -90,6 +105,10 @@ class LoopVectorizer {
     if (loop.step !== 1) reject(`step ${loop.step}`);
     if (usesType(loop.body, "f64")) reject("f64 values in the loop body (vectors here are 4 lanes of 32 bits)");
     for (const s of loop.body) this.stmt(s);
+    // Lets and stores read no accumulator, so every update can run after them, lane by lane.
+    for (let k = 0; k < LANES; k++) {
+      for (const u of this.updates) this.body.push({ kind: "assign", name: u.name, value: this.laneValue(u.value, k) });
+    }
     const from = this.bindScalar("from", loop.from);
     const to = this.bindScalar("to", loop.to);
     const count: SimdExpr = { kind: "binary", op: "max", type: "i32", a: { kind: "binary", op: "sub", type: "i32", a: to, b: from }, b: { kind: "const", type: "i32", value: 0 } };
@@ -114,6 +133,7 @@ class LoopVectorizer {
     switch (s.kind) {
       case "let": {
         if ((this.names.get(s.name) ?? 0) > 1) reject(`${s.name} is bound more than once in the kernel`);
+        this.refuseAccumulatorRead(s.value, `let ${s.name}`);
         if (this.variant(s.value)) {
           const v = this.vec(s.value);
           const name = this.fresh(`${s.name}_x${LANES}`);
@@ -130,10 +150,78 @@ class LoopVectorizer {
       }
       case "store":
         this.requireLoopIndex(s.index, `store to ${s.buffer}`);
+        this.refuseAccumulatorRead(s.value, `the store to ${s.buffer}`);
         this.body.push({ kind: "store", buffer: s.buffer, index: ref("i32", this.vectorIndex), value: this.vec(s.value) });
+        return;
+      case "assign":
+        if ((this.names.get(s.name) ?? 0) !== 1) reject(`the accumulator ${s.name} is bound more than once in the kernel`);
+        this.updates.push(s);
         return;
       default:
         reject(`${s.kind} statement in the loop body`);
+    }
+  }
+
+  private readsAccumulator(e: Expr): boolean {
+    switch (e.kind) {
+      case "const":
+        return false;
+      case "ref":
+        return this.accumulators.has(e.name);
+      case "load":
+        return this.readsAccumulator(e.index);
+      case "lookup":
+        return this.readsAccumulator(e.index);
+      case "unary":
+      case "convert":
+      case "splat":
+      case "extract":
+        return this.readsAccumulator(e.arg);
+      case "binary":
+      case "compare":
+        return this.readsAccumulator(e.a) || this.readsAccumulator(e.b);
+      case "select":
+        return this.readsAccumulator(e.cond) || this.readsAccumulator(e.then) || this.readsAccumulator(e.else);
+    }
+  }
+
+  private refuseAccumulatorRead(e: Expr, what: string): void {
+    if (this.readsAccumulator(e)) reject(`${what} reads an accumulator (a running value per lane is not kept)`);
+  }
+
+  /**
+   * Lane k of an update's value as a scalar expression: accumulators stay themselves, invariant
+   * parts stay scalar, and each maximal accumulator-free variant part is computed once as a
+   * vector and read at lane k (bools through u32 lanes, since a vector bool lane is all ones).
+   */
+  private laneValue(e: Expr, k: number): SimdExpr {
+    if (!this.readsAccumulator(e)) {
+      if (!this.variant(e)) return e;
+      const bool = typeOf(e) === "bool";
+      let source = this.laneSources.get(e);
+      if (source === undefined) {
+        const v = this.vec(e);
+        source = this.bindVector("lane_source", bool ? { kind: "convert", op: "u32.fromBool", type: "u32x4", arg: v } : v);
+        this.laneSources.set(e, source);
+      }
+      const lane: SimdExpr = { kind: "extract", type: laneType(typeOfVector(source)), lane: k, arg: source };
+      return bool ? { kind: "compare", op: "ne", type: "u32", a: lane, b: { kind: "const", type: "u32", value: 0 } } : lane;
+    }
+    switch (e.kind) {
+      case "ref":
+        return e;
+      case "unary":
+        return { ...e, arg: this.laneValue(e.arg, k) };
+      case "convert":
+        return { ...e, arg: this.laneValue(e.arg, k) };
+      case "binary":
+        return { ...e, a: this.laneValue(e.a, k), b: this.laneValue(e.b, k) };
+      case "compare":
+        return { ...e, a: this.laneValue(e.a, k), b: this.laneValue(e.b, k) };
+      case "select":
+        return { ...e, cond: this.laneValue(e.cond, k), then: this.laneValue(e.then, k), else: this.laneValue(e.else, k) };
+      default:
+        return reject(`an accumulator read inside a ${e.kind} node`);
     }
   }
 
@@ -151,7 +239,7 @@ class LoopVectorizer {
         result = false;
         break;
       case "ref":
-        result = e.name === this.loop.index || this.bindings.get(e.name)?.kind === "vector";
+        result = e.name === this.loop.index || this.bindings.get(e.name)?.kind === "vector" || this.accumulators.has(e.name);
         break;
       case "load":
         result = true;
@@ -183,7 +271,7 @@ class LoopVectorizer {
       case "const":
         return true;
       case "ref":
-        return this.bindings.get(e.name)?.kind !== "local";
+        return this.bindings.get(e.name)?.kind !== "local" && !this.accumulators.has(e.name);
       case "load":
       case "lookup":
         return false;

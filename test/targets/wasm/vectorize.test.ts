@@ -4,7 +4,7 @@
  * the interpreter.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { add, f32, i32, kernel, load, mul, ref, shl, u32 } from "../../../src/codegen/ir/build.ts";
+import { abs, add, and, f32, gt, i32, kernel, load, mul, ref, select, shl, u32 } from "../../../src/codegen/ir/build.ts";
 import { interpret } from "../../../src/codegen/ir/interpret.ts";
 import type { Kernel } from "../../../src/codegen/ir/nodes.ts";
 import { lowerDecodeElements, lowerEncodeElements } from "../../../src/codegen/lower/elementwise.ts";
@@ -76,18 +76,60 @@ describe("wasm vectorizer", () => {
     expect(reasons(neighbour)).toEqual(["load from x is not at the loop index"]);
     const strided = kernel("k", F32_IO, (b) => b.for("i", i32(0), ref("i32", "n"), (i, body) => body.store("out", i, load("f32", "x", i)), 2));
     expect(reasons(strided)).toEqual(["step 2"]);
-    const reduction = kernel("k", F32_IO, (b) => {
+    const prefixSums = kernel("k", F32_IO, (b) => {
       const sum = b.var("sum", f32(0));
-      b.for("i", i32(0), ref("i32", "n"), (i, body) => body.assign(sum.name, add(sum.ref, load("f32", "x", i))));
-      b.store("out", i32(0), sum.ref);
+      b.for("i", i32(0), ref("i32", "n"), (i, body) => {
+        body.assign(sum.name, add(sum.ref, load("f32", "x", i)));
+        body.store("out", i, sum.ref);
+      });
     });
-    expect(reasons(reduction)).toEqual(["assign statement in the loop body"]);
+    expect(reasons(prefixSums)).toEqual(["the store to out reads an accumulator (a running value per lane is not kept)"]);
     const nested = kernel("k", F32_IO, (b) =>
       b.for("r", i32(0), i32(2), (_, outer) => {
         outer.if({ kind: "const", type: "bool", value: 1 }, (then) => then.for("i", i32(0), ref("i32", "n"), (i, body) => body.store("out", i, mul(load("f32", "x", i), f32(2)))));
       }),
     );
     expect(reasons(nested)).toEqual(["if statement in the loop body", "vectorized"]);
+  });
+
+  it("runs ordered reductions lane by lane: sums, counts and maxima bit-identical to the scalar loop", () => {
+    // Float sums in another order would differ: these inputs span 2^-20..2^20, so any reassociation shows.
+    const stats = kernel(
+      "stats",
+      [...F32_IO, { kind: "buffer", name: "count", storage: "u32", access: "write" }, { kind: "scalar", name: "from", type: "i32" }],
+      (b) => {
+        const sum = b.var("sum", f32(0));
+        const count = b.var("count_so_far", u32(0));
+        const max = b.var("max", f32(Number.NEGATIVE_INFINITY));
+        b.for("i", ref("i32", "from"), ref("i32", "n"), (i, body) => {
+          const x = body.let("xi", load("f32", "x", i));
+          const big = body.let("big", gt(abs(x), f32(1)));
+          body.assign(sum.name, add(sum.ref, mul(x, f32(1.5))));
+          body.assign(count.name, add(count.ref, select(big, u32(1), u32(0))));
+          body.assign(max.name, select(and(big, gt(x, max.ref)), x, max.ref));
+        });
+        b.store("out", i32(0), sum.ref);
+        b.store("out", i32(1), max.ref);
+        b.store("count", i32(0), count.ref);
+      },
+    );
+    const compiled = compileWasmWith(assembler, { kernels: [stats] });
+    expect(compiled.loops[0]).toMatchObject({ vectorized: true });
+    const set = instantiateWasm(compiled);
+    let seed = 7;
+    const x = Float32Array.from({ length: 103 }, () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return ((seed >>> 8) / 2 ** 24 - 0.5) * 2 ** ((seed % 41) - 20);
+    });
+    for (const [from, n] of [[0, 103], [1, 103], [3, 10], [0, 3], [5, 5]]) {
+      const want = new Float32Array(2);
+      const wantCount = new Uint32Array(1);
+      interpret(stats, { x, out: want, count: wantCount, n, from });
+      const got = new Float32Array(2);
+      const gotCount = new Uint32Array(1);
+      set.kernels.stats(x, got, n, gotCount, from);
+      expect([...got, ...gotCount], `[${from}, ${n})`).toEqual([...want, ...wantCount]);
+    }
   });
 
   it("runs any loop range like the interpreter: offsets, lengths 0–9 and empty or reversed ranges", () => {
