@@ -234,7 +234,9 @@ describe("numforge compare refuses bad input with exit 2 and one line", () => {
   const cases: Array<[string, string[], RegExp]> = [
     ["an unknown recipe", ["--formats", "fp32,e5m3"], /unknown recipe or format "e5m3"; did you mean .*e5m2/],
     ["a bad epoch count", ["--epochs", "0"], /--epochs must be an integer in 1\.\.1000/],
-    ["an unknown backend", ["--backend", "gpu"], /unknown backend "gpu"; backends: wasm, js, reference/],
+    ["an unknown backend", ["--backend", "gpu"], /unknown backend "gpu"; backends: wasm, js, webgpu, reference/],
+    ["augmentation for a model without images", ["--model", "ncf", "--augment-shift", "2"], /--augment-shift translates digits: it applies to --model resnet \(or all\)/],
+    ["a bad augmentation shift", ["--augment-shift", "9"], /--augment-shift must be an integer in 0\.\.8/],
     ["an unknown model", ["--model", "vgg"], /unknown model "vgg"; models: resnet.*, all/],
     ["--data with several models", ["--model", "all", "--data", "x"], /--data names one model's data; use it with a single --model/],
     ["a bad scale", ["--scale", "0"], /--scale must be a number in 0\.01\.\.64/],

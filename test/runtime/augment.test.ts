@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { augmentRng, randomTranslate } from "../../src/runtime/data/augment.ts";
+import type { Dataset } from "../../src/runtime/data/dataset.ts";
+import { classificationTask } from "../../src/runtime/tasks/classification.ts";
 import { Rng } from "../../src/runtime/random.ts";
 import { Tensor } from "../../src/runtime/tensor.ts";
 
@@ -60,5 +62,36 @@ describe("random translation of training images", () => {
     expect(x.data).toEqual(before);
     expect(() => randomTranslate(x, 1.5, new Rng(0))).toThrow(/maxShift/);
     expect(() => randomTranslate(new Tensor([2, 3], new Float32Array(6)), 1, new Rng(0))).toThrow(/\[B, C, H, W\]/);
+  });
+});
+
+describe("a classification task with augmentShift", () => {
+  /** Records the inputs its forward pass sees. */
+  function taskSeeing(shift: number, seen: Float32Array[]) {
+    const rng = new Rng(9);
+    const images = Float32Array.from({ length: 16 * H * W }, () => rng.uniform());
+    const data: Dataset = { images, labels: new Uint8Array(16), count: 16, sampleShape: [1, H, W], classes: 2 };
+    const model = {
+      name: "spy",
+      parameters: () => [],
+      forward: (_ctx: unknown, x: Tensor) => {
+        seen.push(x.data.slice() as Float32Array);
+        return new Tensor([x.shape[0], 2], new Float32Array(x.shape[0] * 2));
+      },
+    };
+    return classificationTask({ name: "spy", model, data: { train: data, test: data }, augmentShift: shift });
+  }
+  const inputs = (shift: number, epoch: number) => {
+    const seen: Float32Array[] = [];
+    for (const batch of taskSeeing(shift, seen).trainBatches(4, 3, epoch)) batch.loss({ training: true } as never);
+    return seen;
+  };
+
+  it("trains on translated images, the same ones for the same (seed, epoch)", () => {
+    const plain = inputs(0, 0);
+    const shifted = inputs(2, 0);
+    expect(shifted).toHaveLength(4);
+    expect(shifted.some((x, b) => x.some((v, i) => v !== plain[b][i]))).toBe(true);
+    expect(inputs(2, 0)).toEqual(shifted);
   });
 });

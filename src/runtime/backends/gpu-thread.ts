@@ -1,11 +1,11 @@
 /**
  * The body of the webgpu backend's GPU thread (see webgpu.ts): it opens a WebGPU device, compiles
- * the f32×f32 WGSL GEMM once, and then runs one request — a batch of GEMMs of one shape, all in
- * one command buffer — at a time. WebGPU only reads results back
- * asynchronously, which is why this runs in its own thread: the training thread posts a request
- * and blocks on a shared flag, this thread awaits the read-back, posts the reply on the reply
- * port and raises the flag. Every request gets exactly one reply, failures included, so the
- * waiting thread is never left blocked by an error here.
+ * the f32×f32 WGSL GEMM once, and then runs one request at a time — a batch of GEMMs of one
+ * shape, all in one command buffer. WebGPU reads results back only asynchronously, which is why
+ * this runs in its own thread: the training thread posts a request and blocks on a shared flag,
+ * this thread awaits the read-back, posts the reply on the reply port and raises the flag. Every
+ * request gets exactly one reply, failures included, so the waiting thread is never left blocked
+ * by an error here.
  */
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import type { GpuReply, GpuRequest, GpuThreadData } from "./gpu-protocol.ts";

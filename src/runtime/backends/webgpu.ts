@@ -5,9 +5,9 @@
  * The runtime is synchronous (an op calls backend.gemm and reads C at once) and WebGPU reads
  * results back only asynchronously, so the device lives in a worker thread (gpu-thread.ts): gemm
  * posts the operands, blocks on a shared flag with Atomics.wait, and takes the reply off its port
- * with receiveMessageOnPort. One round trip per GEMM costs tens of microseconds of copying and
- * waking, so this backend pays off on large GEMMs (a batch of GEMMs of one shape, as attention
- * runs, is one round trip); the kernels recipes quantize with stay the wasm
+ * with receiveMessageOnPort. Every round trip is a submission and a read-back (about 3 ms for a
+ * tiny GEMM on lavapipe here), so this backend pays off on large GEMMs; a batch of GEMMs of one
+ * shape, as attention runs, is one round trip. The kernels recipes quantize with stay the wasm
  * ones (elementwise work is cheap next to a round trip). Float64 GEMMs stay on the reference backend.
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
