@@ -26,7 +26,7 @@ import { loadMnist } from "../src/runtime/data/mnist.ts";
 import { createResNet, defaultResNetConfig, type ResNetConfig } from "../src/runtime/models/resnet.ts";
 import { softmaxCrossEntropy } from "../src/runtime/ops/loss.ts";
 import { adam } from "../src/runtime/optim/adam.ts";
-import { measure } from "./measure.ts";
+import { CLOCK, measure } from "./measure.ts";
 import { prepareTfjsResNetStep } from "./peers/tfjs-train.ts";
 import { fixed, times, type Table } from "./table.ts";
 
@@ -146,7 +146,9 @@ export async function trainingSection(relaxed: boolean): Promise<Table> {
   try {
     const gpu = (await createBackend("webgpu")) as GpuBackend;
     backends.set("webgpu", gpu);
-    gpuNote = `webgpu: GEMMs on ${gpu.adapter} through the backend's GPU thread (one blocking round trip per GEMM), quantization on the wasm kernels`;
+    gpuNote =
+      `webgpu: GEMMs on ${gpu.adapter} through the backend's GPU thread (one blocking round trip per GEMM), quantization on the wasm kernels; ` +
+      (CLOCK === "cpu" ? "its CPU time counts every thread of the process (lavapipe's rasterizer threads too); on a real GPU time with NUMFORGE_BENCH_CLOCK=wall" : "wall-clock time");
   } catch (error) {
     gpuNote = `webgpu: not measured, no device (${error instanceof Error ? error.message.split(";")[0] : String(error)})`;
   }
