@@ -14,6 +14,8 @@ import { fakeQuantize } from "../../src/dsl/semantics/tensor.ts";
 import { valueToJson, type JsonValue } from "../../src/cli/json-io.ts";
 import { numforge, numforgeInProcess as inProcess, STACK_TRACE, type CliResult } from "./harness.ts";
 
+/** Either way of running the CLI: a real process (numforge) or in-process. */
+type Runner = (args: readonly string[], stdin?: string) => Promise<CliResult>;
 const json = (value: unknown) => JSON.stringify(value);
 const allCodes = (n: number) => Array.from({ length: n }, (_, c) => c);
 const decodedJson = (name: string, options: { scale?: number; zeroPoint?: number } = {}) => {
@@ -40,7 +42,7 @@ function userError(result: CliResult): string {
 
 // Stochastic rounding: 64 copies of 0.3 land on 0.28125 or 0.3125 (E4M3 codes 0x29, 0x2a).
 const STOCHASTIC_INPUT = Array(64).fill(0.3);
-const stochastic = (run: typeof numforge, seed: number) => run(["encode", "e4m3", "--rounding", "stochastic:8", "--seed", String(seed), "--json"], json(STOCHASTIC_INPUT));
+const stochastic = (run: Runner, seed: number) => run(["encode", "e4m3", "--rounding", "stochastic:8", "--seed", String(seed), "--json"], json(STOCHASTIC_INPUT));
 
 // Two MX blocks of very different magnitude, and a tensor for S2FP8 spanning many binades.
 const MX_INPUT = allCodes(64).map((i) => Math.fround(Math.sin(i + 1) * 2 ** ((i % 11) - 5) * (i < 32 ? 1 : 1000)));
@@ -91,7 +93,7 @@ const runs = {
   ]),
 };
 // Decoding what encode printed, through the metadata.
-const decodeWhatEncodePrinted = (run: typeof numforge, name: string, encoded: Promise<CliResult>) => encoded.then((r) => run(["decode", name, "--json"], r.stdout));
+const decodeWhatEncodePrinted = (run: Runner, name: string, encoded: Promise<CliResult>) => encoded.then((r) => run(["decode", name, "--json"], r.stdout));
 const chained = {
   mxfp8Decode: decodeWhatEncodePrinted(numforge, "mxfp8", runs.mxfp8Encode),
   s2fp8Decode: decodeWhatEncodePrinted(inProcess, "s2fp8", runs.s2fp8Encode),

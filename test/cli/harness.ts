@@ -35,12 +35,12 @@ async function slot<A>(f: () => Promise<A>): Promise<A> {
   }
 }
 
-/** Runs numforge with `args`, writing `stdin` (closed either way) and collecting both streams. */
-export function numforge(args: readonly string[], stdin = ""): Promise<CliResult> {
+/** Runs numforge with `args`, writing `stdin` (closed either way) and collecting both streams; `extraEnv` is added to the environment. */
+export function numforge(args: readonly string[], stdin = "", extraEnv: Readonly<Record<string, string>> = {}): Promise<CliResult> {
   return slot(
     () =>
       new Promise<CliResult>((resolve, reject) => {
-        const env = { ...process.env };
+        const env = { ...process.env, ...extraEnv };
         delete env.NUMFORGE_DEBUG;
         const child = spawn(process.execPath, ["bin/numforge.js", ...args], { cwd: ROOT, env, stdio: "pipe" });
         const out: Buffer[] = [];

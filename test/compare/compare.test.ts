@@ -254,6 +254,14 @@ describe("numforge compare refuses bad input with exit 2 and one line", () => {
     });
   }
 
+  it("--backend webgpu where no WebGPU adapter opens: exit 2, the backend and what to install", async () => {
+    // No Vulkan driver for the loader to find: Dawn reports no adapter (and prints its own warnings first).
+    const r = await numforge(["compare", "--formats", "fp32", "--backend", "webgpu", "--steps-per-epoch", "1", "--out", tmp("no-adapter")], "", { VK_ICD_FILENAMES: "/nonexistent/icd.json" });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split("\n").at(-1)).toMatch(/^--backend webgpu: webgpu backend: WGSL target: no WebGPU adapter found; .*scripts\/setup-webgpu\.sh/);
+    expect(r.stdout).toBe("");
+  }, 120_000);
+
   it("a recipe file with a bad field: the file and the JSON pointer (a real process, no stack trace)", async () => {
     const dir = tmp("recipe");
     const file = join(dir, "broken.json");
