@@ -4,7 +4,7 @@
  * runtime's models are small enough that a GPU round trip per GEMM costs more than the GEMM
  * (`npm run bench -- --section training`), so it is there for larger models and for GPUs. Each
  * backend carries the kernel source recipes quantize with; the reference backend quantizes with
- * the JS kernels, the webgpu one with the wasm kernels.
+ * the JS kernels, the webgpu one with the wasm kernels (JS where SIMD does not validate).
  */
 import { createReferenceBackend } from "./reference.ts";
 import { createJsBackend, type KernelBackend } from "./js.ts";
