@@ -4,10 +4,11 @@
  * → render, one compute shader per kernel, with a content hash for pipeline caches.
  */
 import { checkCapabilities, type Kernel, type KernelModule } from "../../codegen/ir/nodes.ts";
+import type { PipelinePass } from "../../package-runtime/wgsl-runtime.js";
 import { foldKernel } from "./fold.ts";
-import type { PassLaunch, WgslKernelIR, WgslPass } from "./kernel.ts";
+import { WORKGROUP_SIZE, type PassLaunch, type WgslKernelIR, type WgslPass } from "./kernel.ts";
 import { packKernel } from "./pack.ts";
-import { renderWgsl } from "./render.ts";
+import { renderWgsl, tableLayout, WORKGROUP_X, WORKGROUP_Y } from "./render.ts";
 import { scheduleKernel } from "./schedule.ts";
 
 /** What the WGSL target supports beyond the core IR. */
@@ -29,6 +30,23 @@ export interface CompiledWgslKernel extends Omit<WgslKernelIR, "passes"> {
 
 export interface CompiledWgsl {
   readonly kernels: readonly CompiledWgslKernel[];
+}
+
+/**
+ * What the runtime's GpuPipelines reads of a compiled pass: its storage bindings, its table words,
+ * and for a grid the names of its workgroup-shape constants (render.ts) and their default. The
+ * WgslDevice binds passes through it; kernel packages ship it as data (index.ts).
+ */
+export function pipelinePass(pass: CompiledWgslPass): PipelinePass {
+  const launch = pass.launch;
+  return {
+    name: pass.name,
+    wgsl: pass.wgsl,
+    hash: pass.hash,
+    bindings: pass.kernel.params.flatMap((p) => (p.kind === "buffer" ? [p.access] : [])),
+    tables: pass.kernel.tables.length > 0 ? tableLayout(pass.kernel).words : null,
+    launch: launch.kind === "grid" ? { kind: "grid", workgroupSize: WORKGROUP_SIZE, workgroup: { x: WORKGROUP_X, y: WORKGROUP_Y } } : launch,
+  };
 }
 
 /** cyrb53: a fast 53-bit string hash (collisions are checked against the source on a cache hit). */

@@ -6,28 +6,10 @@
  * entry point, the adapter's name, and a view of its compiled passes as the runtime reads them.
  */
 import { GpuPipelines, openGpuDevice, WEBGPU_HINT, type GpuPass, type PipelinePass, type PipelineSource } from "../../package-runtime/wgsl-runtime.js";
-import type { CompiledWgslPass } from "./compile.ts";
-import { WORKGROUP_SIZE } from "./kernel.ts";
-import { tableLayout, WORKGROUP_X, WORKGROUP_Y } from "./render.ts";
+import { pipelinePass, type CompiledWgslPass } from "./compile.ts";
 
 /** How this repository installs what WEBGPU_HINT names, on a machine without a GPU (Debian bookworm's own Mesa 22 lavapipe is too old for Dawn). */
 const SETUP_SCRIPT = "in this repository, run (as root) `bash scripts/setup-webgpu.sh`, which installs Mesa >= 25 lavapipe from bookworm-backports";
-
-/**
- * What the runtime's GpuPipelines reads of a compiled pass: its storage bindings, its table words,
- * and for a grid the names of its workgroup-shape constants (render.ts) and their default.
- */
-function pipelinePass(pass: CompiledWgslPass): PipelinePass {
-  const launch = pass.launch;
-  return {
-    name: pass.name,
-    wgsl: pass.wgsl,
-    hash: pass.hash,
-    bindings: pass.kernel.params.flatMap((p) => (p.kind === "buffer" ? [p.access] : [])),
-    tables: pass.kernel.tables.length > 0 ? tableLayout(pass.kernel).words : null,
-    launch: launch.kind === "grid" ? { kind: "grid", workgroupSize: WORKGROUP_SIZE, workgroup: { x: WORKGROUP_X, y: WORKGROUP_Y } } : launch,
-  };
-}
 
 /** An open device with its pipeline cache. Call close() when done (Dawn keeps Node alive while a device lives). */
 export class WgslDevice implements PipelineSource<CompiledWgslPass & GpuPass> {

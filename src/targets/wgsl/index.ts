@@ -20,11 +20,10 @@ import { GemmUnsupportedError } from "../../codegen/lower/gemm/operand.ts";
 import type { ShippedKernel, ShippedPass } from "../../package-runtime/wgsl-runtime.js";
 import { renderJs } from "../js/render.ts";
 import type { PackageFile, Target } from "../target.ts";
-import { compileWgsl, type CompiledWgslPass } from "./compile.ts";
+import { compileWgsl, pipelinePass, type CompiledWgslPass } from "./compile.ts";
 import { compileWgslGemm, WGSL_GEMM_ALGORITHM, type CompiledWgslGemm } from "./gemm.ts";
-import { WORKGROUP_SIZE } from "./kernel.ts";
 import { boundsKernel } from "./launch.ts";
-import { tableLayout, uniformParams, WORKGROUP_X, WORKGROUP_Y } from "./render.ts";
+import { uniformParams } from "./render.ts";
 
 const shipped = (path: string) => readFileSync(new URL(path, import.meta.url), "utf8");
 const ENTRY = shipped("../../package/shipped/wgsl-index.js");
@@ -35,15 +34,9 @@ const LAUNCH_RULES = shipped("../../package-runtime/wgsl-launch.js");
 
 /** A pass as the runtime's data; `bounds` names its launch-bound function (grid passes). */
 function passData(pass: CompiledWgslPass, file: string, bounds: string | null): ShippedPass {
-  const common = {
-    name: pass.name,
-    file,
-    wgsl: pass.wgsl,
-    hash: pass.hash,
-    bindings: pass.kernel.params.flatMap((p) => (p.kind === "buffer" ? [p.access] : [])),
-    tables: pass.kernel.tables.length > 0 ? Array.from(tableLayout(pass.kernel).words) : null,
-    uniforms: uniformParams(pass).map((p) => ({ name: p.name, type: p.type })),
-  };
+  // What numforge's own device binds, plus what a package needs to launch it; tables as JSON-able words.
+  const { launch: binding, tables, ...source } = pipelinePass(pass);
+  const common = { ...source, file, tables: tables === null ? null : Array.from(tables), uniforms: uniformParams(pass).map((p) => ({ name: p.name, type: p.type })) };
   const launch = pass.launch;
   switch (launch.kind) {
     case "single":
@@ -51,15 +44,13 @@ function passData(pass: CompiledWgslPass, file: string, bounds: string | null): 
     case "tiles":
       return { ...common, launch: { kind: "tiles", workgroupSize: launch.workgroupSize, tile: launch.tile, extents: launch.extents } };
     case "grid": {
-      if (bounds === null) throw new Error(`${pass.name}: a grid pass without launch bounds`);
+      if (bounds === null || binding.kind !== "grid") throw new Error(`${pass.name}: a grid pass without launch bounds`);
       const { invocationX: _x, invocationY: _y, ...scalars } = launch.scalars;
       return {
         ...common,
         launch: {
-          kind: "grid",
+          ...binding,
           bounds,
-          workgroupSize: WORKGROUP_SIZE,
-          workgroup: { x: WORKGROUP_X, y: WORKGROUP_Y },
           outer: { step: launch.outer.step, unit: launch.outer.unit, phases: launch.outer.phases },
           inner: launch.inner === null ? null : { unit: launch.inner.unit },
           reduction: launch.reduction === null ? null : { pass: launch.reduction.pass },
