@@ -10,6 +10,19 @@ export function randomBitPatterns(count: number, seed: number): Float32Array {
 }
 
 /**
+ * A plan test's tensor: mostly log-uniform magnitudes of either sign over about 40 binades
+ * (shifted by the seed), some random bit patterns, and a `specials` share of ±0, NaN and ±∞.
+ */
+export function planTensor(n: number, seed: number, specials = 0.02): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => {
+    const u = counterRandom(seed, i) / 2 ** 32;
+    if (u < specials) return [0, -0, Number.NaN, Infinity, -Infinity][i % 5];
+    if (u < specials + 0.08) return new Float32Array(Uint32Array.of(counterRandom(seed + 1, i)).buffer)[0];
+    return (counterRandom(seed + 2, i) & 1 ? -1 : 1) * 2 ** ((counterRandom(seed + 3, i) / 2 ** 32 - 0.5) * 40 + (seed % 7));
+  });
+}
+
+/**
  * For a format of ≤ 16 bits: every finite value, the exact midpoints between neighbours that are
  * float32s (ties), one float32 ulp either side of each, values around ±max (overflow band) and
  * below the smallest subnormal (underflow band).

@@ -7,11 +7,12 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { lowerFormat } from "../../../src/codegen/lower/plans.ts";
 import type { ResolvedFormat } from "../../../src/dsl/resolved.ts";
-import { counterRandom } from "../../../src/dsl/semantics/random.ts";
 import { loadJs } from "../../../src/targets/js/load.ts";
 import { createWasmAssembler, type WasmAssembler } from "../../../src/targets/wasm/assemble.ts";
 import { compileWasmWith, instantiateWasm } from "../../../src/targets/wasm/load.ts";
-import { runPlan, type BufferArray, type PlanKernel, type RunResult } from "../../../src/package-runtime/run-plan.js";
+import { runPlan, type BufferArray, type PlanKernel } from "../../../src/package-runtime/run-plan.js";
+import { planTensor as tensor } from "../../support/inputs.ts";
+import { perChannel, resultWords as words } from "../../support/plans.ts";
 import { builtin, e4m3AmaxVariants, builtinNames } from "../../support/formats.ts";
 
 let assembler: WasmAssembler;
@@ -29,27 +30,6 @@ const FORMATS: readonly ResolvedFormat[] = [
   { ...builtin("shiftquant4"), name: "shiftquant4-sr", rounding: { mode: "stochastic", bits: 9 } },
 ];
 
-/** Random bit patterns, log-uniform magnitudes, zeros and specials. */
-function tensor(n: number, seed: number): Float32Array {
-  return Float32Array.from({ length: n }, (_, i) => {
-    const u = counterRandom(seed, i) / 2 ** 32;
-    if (u < 0.02) return [0, -0, Number.NaN, Infinity, -Infinity][i % 5];
-    if (u < 0.1) return new Float32Array(Uint32Array.of(counterRandom(seed + 1, i)).buffer)[0];
-    return (counterRandom(seed + 2, i) & 1 ? -1 : 1) * 2 ** ((counterRandom(seed + 3, i) / 2 ** 32 - 0.5) * 40 + (seed % 7));
-  });
-}
-
-/** Words of every buffer of a result (f32 by bits, every NaN as one value), by part and name. */
-function words(result: RunResult): Record<string, number[]> {
-  const out: Record<string, number[]> = {};
-  for (const [part, buffers] of Object.entries({ outputs: result.outputs, meta: result.meta, state: result.state }))
-    for (const [name, b] of Object.entries(buffers)) {
-      const bits = b instanceof Float32Array ? new Uint32Array(b.buffer, b.byteOffset, b.length) : b;
-      out[`${part}.${name}`] = Array.from(b, (v, i) => (b instanceof Float32Array && Number.isNaN(v) ? -1 : bits[i]));
-    }
-  return out;
-}
-
 describe("every format's kernels through the plans: wasm = JS", () => {
   for (const format of FORMATS) {
     it(format.name, () => {
@@ -58,10 +38,8 @@ describe("every format's kernels through the plans: wasm = JS", () => {
       const compiled = compileWasmWith(assembler, { kernels });
       expect(compiled.simd).toBe(true);
       const wasm = instantiateWasm(compiled).kernels as unknown as Kernels;
-      const s = format.scaling;
-      const perChannel = (s.kind === "amax" && s.granularity === "channel") || s.kind === "shift-groups";
       for (const [n, channelCounts] of [[0, [1]], [1, [1]], [7, [1, 7]], [33, [1, 3, 11]], [257, [1]], [1000, [1, 8, 125]]] as const)
-        for (const channels of perChannel ? channelCounts : [1]) {
+        for (const channels of perChannel(format) ? channelCounts : [1]) {
           let stateJs: Record<string, BufferArray> = {};
           let stateWasm: Record<string, BufferArray> = {};
           for (const seed of [1, 2]) {

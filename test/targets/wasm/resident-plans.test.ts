@@ -9,12 +9,13 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { lowerFormat } from "../../../src/codegen/lower/plans.ts";
 import type { ResolvedFormat } from "../../../src/dsl/resolved.ts";
-import { counterRandom } from "../../../src/dsl/semantics/random.ts";
 import { residentPlanRunner } from "../../../src/package-runtime/wasm-runtime.js";
 import { runPlan, type BufferArray, type PlanKernel, type RunResult } from "../../../src/package-runtime/run-plan.js";
 import { loadJs } from "../../../src/targets/js/load.ts";
 import { createWasmAssembler, type WasmAssembler } from "../../../src/targets/wasm/assemble.ts";
 import { compileWasmWith, instantiateWasm } from "../../../src/targets/wasm/load.ts";
+import { planTensor } from "../../support/inputs.ts";
+import { perChannel, resultWords } from "../../support/plans.ts";
 import { builtin, builtinNames, e4m3AmaxVariants } from "../../support/formats.ts";
 
 type Kernels = Readonly<Record<string, PlanKernel>>;
@@ -31,25 +32,11 @@ const FORMATS: readonly ResolvedFormat[] = [
   { ...builtin("shiftquant4"), name: "shiftquant4-sr", rounding: { mode: "stochastic", bits: 9 } },
 ];
 
-/** Random bit patterns, log-uniform magnitudes, zeros and specials. */
-function tensor(n: number, seed: number): Float32Array {
-  return Float32Array.from({ length: n }, (_, i) => {
-    const u = counterRandom(seed, i) / 2 ** 32;
-    if (u < 0.05) return [0, -0, Number.NaN, Infinity, -Infinity][i % 5];
-    if (u < 0.1) return new Float32Array(Uint32Array.of(counterRandom(seed + 1, i)).buffer)[0];
-    return (counterRandom(seed + 2, i) & 1 ? -1 : 1) * 2 ** ((counterRandom(seed + 3, i) / 2 ** 32 - 0.5) * 30);
-  });
-}
+/** The plan tests' tensor with 5% specials (short tensors here still get some). */
+const tensor = (n: number, seed: number): Float32Array => planTensor(n, seed, 0.05);
 
-/** Every word of every buffer of a result, by part and name (f32 by bits). */
-function words(result: RunResult): Record<string, number[]> {
-  const out: Record<string, number[]> = {};
-  for (const [part, buffers] of Object.entries({ outputs: result.outputs, meta: result.meta, state: result.state }))
-    for (const [name, b] of Object.entries(buffers)) out[`${part}.${name}`] = Array.from(b instanceof Float32Array ? new Uint32Array(b.buffer, b.byteOffset, b.length) : b);
-  return out;
-}
-
-const perChannel = (f: ResolvedFormat) => (f.scaling.kind === "amax" && f.scaling.granularity === "channel") || f.scaling.kind === "shift-groups";
+/** Every word of a result, NaN payloads included: both runners run the same instance. */
+const words = (result: RunResult) => resultWords(result, false);
 
 describe("resident plans = runPlan over the copying kernels", () => {
   for (const format of FORMATS) {

@@ -4,8 +4,6 @@
  * layouts, and a bit-level view of a plan's results.
  */
 import type { ResolvedFormat } from "../../../src/dsl/resolved.ts";
-import { counterRandom } from "../../../src/dsl/semantics/random.ts";
-import type { RunResult } from "../../../src/package-runtime/run-plan.js";
 import { builtin, e4m3AmaxVariants, builtinNames } from "../../support/formats.ts";
 
 
@@ -19,29 +17,7 @@ export const PLAN_FORMATS: readonly ResolvedFormat[] = [
   { ...builtin("s2fp8"), name: "s2fp8-sr", rounding: { mode: "stochastic", bits: 9 } },
 ];
 
-/** Whether the format's scaling groups by channel (so several channel counts are worth testing). */
-export function perChannel(format: ResolvedFormat): boolean {
-  const s = format.scaling;
-  return (s.kind === "amax" && s.granularity === "channel") || s.kind === "shift-groups";
-}
+/** The plan tests' tensor (test/support/inputs.ts), per-channel formats and result words (test/support/plans.ts). */
+export { planTensor as tensor } from "../../support/inputs.ts";
+export { perChannel, resultWords as words } from "../../support/plans.ts";
 
-/** Random bit patterns, log-uniform magnitudes, zeros and specials. */
-export function tensor(n: number, seed: number): Float32Array {
-  return Float32Array.from({ length: n }, (_, i) => {
-    const u = counterRandom(seed, i) / 2 ** 32;
-    if (u < 0.02) return [0, -0, Number.NaN, Infinity, -Infinity][i % 5];
-    if (u < 0.1) return new Float32Array(Uint32Array.of(counterRandom(seed + 1, i)).buffer)[0];
-    return (counterRandom(seed + 2, i) & 1 ? -1 : 1) * 2 ** ((counterRandom(seed + 3, i) / 2 ** 32 - 0.5) * 40 + (seed % 7));
-  });
-}
-
-/** Words of every buffer of a result (f32 by bits, every NaN as one value), by part and name. */
-export function words(result: RunResult): Record<string, number[]> {
-  const out: Record<string, number[]> = {};
-  for (const [part, buffers] of Object.entries({ outputs: result.outputs, meta: result.meta, state: result.state }))
-    for (const [name, b] of Object.entries(buffers)) {
-      const bits = b instanceof Float32Array ? new Uint32Array(b.buffer, b.byteOffset, b.length) : b;
-      out[`${part}.${name}`] = Array.from(b, (v, i) => (b instanceof Float32Array && Number.isNaN(v) ? -1 : bits[i]));
-    }
-  return out;
-}
