@@ -36,17 +36,17 @@ export interface BatchedGemmParams<T extends FloatArray = FloatArray> extends Ge
 export interface Backend {
   readonly name: string;
   gemm<T extends FloatArray>(p: GemmParams<T>): void;
-  /** Runs a batch in one go where that saves per-call costs (the webgpu backend: one GPU round trip); see gemmBatched. */
+  /** Runs a batch in one go where that saves per-call costs (the webgpu backend: one GPU round trip), checking its arguments as checkBatchedGemm does; see gemmBatched. */
   gemmBatch?<T extends FloatArray>(p: BatchedGemmParams<T>): void;
 }
 
-/** Runs a batched GEMM: through the backend's gemmBatch where it has one, else one gemm per block. */
+/** Runs a batched GEMM: through the backend's gemmBatch where it has one (which checks its arguments), else one gemm per block. */
 export function gemmBatched<T extends FloatArray>(backend: Backend, p: BatchedGemmParams<T>): void {
-  checkBatchedGemm(p);
   if (backend.gemmBatch !== undefined) {
     backend.gemmBatch(p);
     return;
   }
+  checkBatchedGemm(p);
   const { m, n, k } = p;
   for (let g = 0; g < p.batch; g++) {
     backend.gemm({ ...p, a: p.a.subarray(g * m * k) as T, b: p.b.subarray(g * k * n) as T, c: p.c.subarray(g * m * n) as T });

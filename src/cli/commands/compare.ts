@@ -174,7 +174,14 @@ export const command: CommandDefinition = {
       const runs =
         jobs === 1
           ? Effect.try({ try: () => runComparison({ ...common, backend }), catch: userError })
-          : Effect.tryPromise({ try: () => runComparisonInWorkers({ ...common, backendName: backend.name as BackendName, jobs }), catch: userError });
+          : Effect.tryPromise({
+              try: async () => {
+                // Each worker builds its own backend: this one only proved the backend opens here (a webgpu one holds a GPU thread).
+                await backend.close?.();
+                return runComparisonInWorkers({ ...common, backendName: backend.name as BackendName, jobs });
+              },
+              catch: userError,
+            });
       const results = yield* runs.pipe(Effect.ensuring(Effect.promise(async () => backend.close?.())));
       if (json) {
         io.stdout(resultsText(results));
