@@ -1,5 +1,6 @@
 /** Messages between the webgpu backend (webgpu.ts) and its GPU thread (gpu-thread.ts). */
 import type { MessagePort } from "node:worker_threads";
+import type { BatchedGemmParams } from "../backend.ts";
 
 /** What the GPU thread is started with. */
 export interface GpuThreadData {
@@ -12,19 +13,7 @@ export interface GpuThreadData {
 }
 
 /** `batch` float32 GEMMs of one shape over consecutive blocks (backend.ts BatchedGemmParams): the operands trimmed to the blocks, C only when β ≠ 0. */
-export interface GpuRequest {
-  readonly batch: number;
-  readonly a: Float32Array;
-  readonly b: Float32Array;
-  readonly c: Float32Array | null;
-  readonly m: number;
-  readonly n: number;
-  readonly k: number;
-  readonly transA: boolean;
-  readonly transB: boolean;
-  readonly alpha: number;
-  readonly beta: number;
-}
+export type GpuRequest = Readonly<Omit<BatchedGemmParams<Float32Array>, "c"> & { c: Float32Array | null }>;
 
 /** The thread's first reply (ready or failed), then one per request (done or failed). */
 export type GpuReply =
