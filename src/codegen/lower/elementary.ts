@@ -52,15 +52,23 @@ function smallInteger(x: Expr): Expr {
   return sub(asI32(bitsOf(add(x, f32(magic)))), i32(f32Bits(magic)));
 }
 
-/** 2^y for an f32 y in [−151, 128); outside that range it computes 2^0 (callers select). */
-export function lowerExp2InRange(b: Builder, y: Expr): Expr {
-  const safe = b.let("exp_y", select(and(ge(y, f32(-151)), lt(y, f32(128))), y, f32(0)));
-  const fl = floor(safe);
-  const rawFrac = b.let("exp_frac_raw", sub(safe, fl));
+/**
+ * exp2fSplit of the semantics: n (i32) and frac (f32) with 2^y = 2^n·2^frac as exp2f computes it,
+ * for an f32 y with |y| < 2^22.
+ */
+export function lowerExp2Split(b: Builder, y: Expr): { readonly n: Expr; readonly frac: Expr } {
+  const fl = floor(y);
+  const rawFrac = b.let("exp_frac_raw", sub(y, fl));
   // For −2^−25 ≤ y < 0, y − ⌊y⌋ rounds up to 1 (past the table): carry it into n, as the semantics.
   const carry = b.let("exp_carry", eq(rawFrac, f32(1)));
   const n = b.let("exp_n", add(smallInteger(fl), select(carry, i32(1), i32(0))));
-  const frac = b.let("exp_frac", select(carry, f32(0), rawFrac));
+  return { n, frac: b.let("exp_frac", select(carry, f32(0), rawFrac)) };
+}
+
+/** 2^y for an f32 y in [−151, 128); outside that range it computes 2^0 (callers select). */
+export function lowerExp2InRange(b: Builder, y: Expr): Expr {
+  const safe = b.let("exp_y", select(and(ge(y, f32(-151)), lt(y, f32(128))), y, f32(0)));
+  const { n, frac } = lowerExp2Split(b, safe);
   const jf = b.let("exp_jf", floor(mul(frac, f32(TABLE_SIZE))));
   const j = asU32(smallInteger(jf));
   const r = b.let("exp_r", sub(frac, mul(jf, f32(1 / TABLE_SIZE))));

@@ -47,13 +47,23 @@ export function exp2f(y: number): number {
   if (Number.isNaN(y)) return y;
   if (y >= 128) return Number.POSITIVE_INFINITY;
   if (y < -151) return 0;
-  let n = Math.floor(y);
-  let frac = f(y - n);
-  // For −2^−25 ≤ y < 0, y − ⌊y⌋ rounds up to 1 (past the table): carry it into n.
-  if (frac === 1) {
-    n += 1;
-    frac = 0;
-  }
+  const { n, frac } = exp2fSplit(y);
+  return exp2fScaled(n, frac);
+}
+
+/**
+ * The integer part n and float32 fraction of y in [−151, 128) that exp2f computes 2^n·2^frac
+ * from: frac = y − ⌊y⌋ rounded to float32, which for −2^−25 ≤ y < 0 rounds up to 1 (past the
+ * table) and is carried into n. exp2f(y) = exp2fScaled(n, frac): it depends on y only through them.
+ */
+export function exp2fSplit(y: number): { n: number; frac: number } {
+  const n = Math.floor(y);
+  const frac = f(y - n);
+  return frac === 1 ? { n: n + 1, frac: 0 } : { n, frac };
+}
+
+/** 2^frac·2^n for a float32 frac in [0, 1) and an integer n in [−151, 128] (exp2f's last steps). */
+export function exp2fScaled(n: number, frac: number): number {
   const j = Math.floor(frac * TABLE_SIZE);
   const r = f(frac - j / TABLE_SIZE);
   const q = EXP2_COEFFICIENTS;

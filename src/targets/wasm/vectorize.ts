@@ -1,11 +1,12 @@
 /**
  * The wasm target's vectorizer, an IR → IR pass: an element loop `for i in [from, to)` whose body
- * is straight-line lets and stores, with every load and store at exactly index i, becomes a loop
+ * is straight-line lets and stores, with every store (and every load but gathers) at exactly index i, becomes a loop
  * over 4 lanes (f32x4/i32x4/u32x4/boolx4) and a scalar tail loop for the last 0–3 elements.
  * Lane k of the vector loop computes exactly what iteration i+k of the scalar loop computes:
  * every op used has a lane-wise form; loop-invariant values are splatted (hoisted when they
- * cannot trap); table lookups become 4 scalar lookups (a gather); clz, which has no i32x4 form,
- * is expanded into an exact binary search of compares and selects.
+ * cannot trap); table lookups, and loads at a computed index from a buffer the loop does not
+ * store to, become 4 scalar reads (a gather); clz, which has no i32x4 form, is expanded into an
+ * exact binary search of compares and selects.
  *
  * Ordered reductions: the body may also update accumulators (`acc = f(acc, …)`, mutable locals
  * declared before the loop; S2FP8's statistics sum log2|x| this way). Their chains stay scalar and
@@ -226,7 +227,7 @@ class LoopVectorizer {
   }
 
   private requireLoopIndex(index: Expr, what: string): void {
-    if (!(index.kind === "ref" && index.name === this.loop.index)) reject(`${what} is not at the loop index`);
+    if (!isLoopIndex(index, this.loop.index)) reject(`${what} is not at the loop index`);
   }
 
   /** Whether `e` differs between iterations (reads the index, a vector binding or a buffer). */
@@ -315,20 +316,29 @@ class LoopVectorizer {
         return { kind: "select", type: lanes(e.type as ScalarType), cond: this.vec(e.cond), then: this.vec(e.then), else: this.vec(e.else) };
       case "convert":
         return { kind: "convert", op: e.op, type: lanes(e.type as ScalarType), arg: this.vec(e.arg) };
-      case "load":
-        this.requireLoopIndex(e.index, `load from ${e.buffer}`);
-        return { kind: "load", type: lanes(e.type), buffer: e.buffer, index: ref("i32", this.vectorIndex) };
-      case "lookup": {
-        const index = this.bindVector("gather_index", this.vec(e.index));
-        const laneOf = laneType(typeOfVector(index));
-        const at = (k: number): SimdExpr => ({ kind: "lookup", type: e.type, table: e.table, index: { kind: "extract", type: laneOf, lane: k, arg: index } });
-        return { kind: "lanes", type: lanes(e.type), args: [at(0), at(1), at(2), at(3)] };
+      case "load": {
+        if (isLoopIndex(e.index, this.loop.index)) return { kind: "load", type: lanes(e.type), buffer: e.buffer, index: ref("i32", this.vectorIndex) };
+        // Elsewhere (a value looked up by a computed index): 4 scalar loads, from a buffer the
+        // loop does not write (lane k would miss the stores of lanes < k).
+        if (this.loop.body.some((s) => s.kind === "store" && s.buffer === e.buffer)) reject(`a load from ${e.buffer}, which the loop stores to, at a computed index`);
+        const index = this.vec(e.index);
+        return this.gather(e.type, index, (at) => ({ kind: "load", type: e.type, buffer: e.buffer, index: at }));
       }
+      case "lookup":
+        return this.gather(e.type, this.vec(e.index), (at) => ({ kind: "lookup", type: e.type, table: e.table, index: at }));
       case "const":
       case "splat":
       case "extract":
         return reject(`a ${e.kind} node`);
     }
+  }
+
+  /** The vector whose lane k is read(lane k of index): a gather by 4 scalar reads. */
+  private gather(type: ScalarType, indexLanes: SimdExpr, read: (at: SimdExpr) => SimdExpr): SimdExpr {
+    const index = this.bindVector("gather_index", indexLanes);
+    const laneOf = laneType(typeOfVector(index));
+    const at = (k: number) => read({ kind: "extract", type: laneOf, lane: k, arg: index });
+    return { kind: "lanes", type: vectorOf(type), args: [at(0), at(1), at(2), at(3)] };
   }
 
   /** An invariant value in every lane: constants inline, hoistable values splatted once before the loop. */
@@ -389,6 +399,8 @@ class LoopVectorizer {
     return type === "u32x4" ? count : { kind: "convert", op: "i32.fromU32", type: "i32x4", arg: count };
   }
 }
+
+const isLoopIndex = (index: Expr, loopIndex: string) => index.kind === "ref" && index.name === loopIndex;
 
 function typeOfVector(e: SimdExpr): VectorType {
   const t = e.kind === "compare" ? (isVector(e.type) ? "boolx4" : "bool") : e.type;

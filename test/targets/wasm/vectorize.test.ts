@@ -4,7 +4,7 @@
  * the interpreter.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { abs, add, and, f32, gt, i32, kernel, load, mul, ref, select, shl, u32 } from "../../../src/codegen/ir/build.ts";
+import { abs, add, and, asI32, f32, gt, i32, kernel, load, mul, ref, select, shl, sub, u32 } from "../../../src/codegen/ir/build.ts";
 import { interpret } from "../../../src/codegen/ir/interpret.ts";
 import type { Kernel } from "../../../src/codegen/ir/nodes.ts";
 import { lowerDecodeElements, lowerEncodeElements } from "../../../src/codegen/lower/elementwise.ts";
@@ -72,8 +72,8 @@ describe("wasm vectorizer", () => {
       b.for("i", i32(0), ref("i32", "n"), (i, body) => body.store("c", i, shl(u32(1), load("u32", "c", i)))),
     );
     expect(reasons(shifted)).toEqual(["a per-lane shl count (SIMD shifts take one count for all lanes)"]);
-    const neighbour = kernel("k", F32_IO, (b) => b.for("i", i32(0), ref("i32", "n"), (i, body) => body.store("out", i, load("f32", "x", add(i, i32(1))))));
-    expect(reasons(neighbour)).toEqual(["load from x is not at the loop index"]);
+    const runningOut = kernel("k", F32_IO, (b) => b.for("i", i32(1), ref("i32", "n"), (i, body) => body.store("out", i, load("f32", "out", sub(i, i32(1))))));
+    expect(reasons(runningOut)).toEqual(["a load from out, which the loop stores to, at a computed index"]);
     const strided = kernel("k", F32_IO, (b) => b.for("i", i32(0), ref("i32", "n"), (i, body) => body.store("out", i, load("f32", "x", i)), 2));
     expect(reasons(strided)).toEqual(["step 2"]);
     const prefixSums = kernel("k", F32_IO, (b) => {
@@ -90,6 +90,29 @@ describe("wasm vectorizer", () => {
       }),
     );
     expect(reasons(nested)).toEqual(["if statement in the loop body", "vectorized"]);
+  });
+
+  it("gathers loads at a computed index (a neighbour, a looked-up entry) lane by lane, like the interpreter", () => {
+    const params = [...F32_IO, { kind: "buffer", name: "codes", storage: "u8", access: "read" }, { kind: "buffer", name: "table", storage: "f32", access: "read" }] as const;
+    const gathered = kernel("gathered", params, (b) =>
+      b.for("i", i32(0), ref("i32", "n"), (i, body) => {
+        const entry = body.let("entry", load("f32", "table", asI32(load("u32", "codes", i))));
+        body.store("out", i, add(entry, load("f32", "x", add(i, i32(1)))));
+      }),
+    );
+    const compiled = compileWasmWith(assembler, { kernels: [gathered] });
+    expect(compiled.loops[0]).toMatchObject({ vectorized: true });
+    const set = instantiateWasm(compiled);
+    const x = Float32Array.from({ length: 12 }, (_, j) => j * 0.5 - 2);
+    const codes = Uint8Array.from({ length: 11 }, (_, j) => (j * 7) % 6);
+    const table = Float32Array.from({ length: 6 }, (_, j) => 100 * (j + 1));
+    for (const n of [0, 3, 4, 11]) {
+      const want = new Float32Array(11).fill(9);
+      interpret(gathered, { x, out: want, n, codes, table });
+      const got = new Float32Array(11).fill(9);
+      set.kernels.gathered(x, got, n, codes, table);
+      expect(Array.from(got), `n = ${n}`).toEqual(Array.from(want));
+    }
   });
 
   it("runs ordered reductions lane by lane: sums, counts and maxima bit-identical to the scalar loop", () => {

@@ -48,12 +48,14 @@ describe("WGSL schedule: which loops run across invocations", () => {
     });
   });
 
-  it("S2FP8: per-chunk statistics in parallel, the sequential sum over chunks on one invocation", () => {
+  it("S2FP8: log2 per element and per-chunk statistics in parallel, the sequential sum over chunks on one invocation", () => {
     expect(launches("s2fp8")).toEqual({
+      shift_squeeze_log2: "grid",
       shift_squeeze_statistics: "grid",
       shift_squeeze_finalize: "single",
       shift_squeeze_inverse: "single",
       shift_squeeze_encode: "grid ×4",
+      shift_squeeze_code_values: "grid",
       shift_squeeze_decode: "grid",
       shift_squeeze_fake_quantize: "grid",
     });

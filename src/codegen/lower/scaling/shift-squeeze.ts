@@ -3,25 +3,31 @@
  * follows SHIFT_SQUEEZE_CHUNK: sequential sums within chunks of 256 (statistics, one chunk per
  * workgroup on a GPU), then sequential over the chunk sums (finalize).
  *
- * shift_squeeze_statistics(x, chunk_sum, chunk_count, chunk_max, n)   per chunk: Σ log2f|x|, count, max
- * shift_squeeze_finalize(chunk_sum, chunk_count, chunk_max, alpha_beta, n)   α, β
- * shift_squeeze_inverse(alpha_beta, alpha_inv)                         1/α, once, for the unsqueeze
- * shift_squeeze_encode(x, alpha_beta, codes, n, seed)                  codes = encode(squeeze(x))
- * shift_squeeze_decode(codes, alpha_beta, alpha_inv, values, n)        values = unsqueeze(decode)
- * shift_squeeze_fake_quantize(x, alpha_beta, alpha_inv, values, n, seed)
+ * shift_squeeze_log2(x, log2_abs, n)                                           log2|x|, read by the statistics and the squeeze
+ * shift_squeeze_statistics(x, log2_abs, chunk_sum, chunk_count, chunk_max, n)  per chunk: Σ log2|x|, count, max
+ * shift_squeeze_finalize(chunk_sum, chunk_count, chunk_max, alpha_beta, n)     α, β
+ * shift_squeeze_inverse(alpha_beta, alpha_inv)                                 1/α, once, for the unsqueeze
+ * shift_squeeze_encode(x, log2_abs, alpha_beta, codes, n, seed)                codes = encode(squeeze(x))
+ * shift_squeeze_code_values(alpha_beta, alpha_inv, code_values, n)             code_values[c] = unsqueeze(decode(c)), c < 2^bits
+ * shift_squeeze_decode(codes, alpha_beta, alpha_inv, [code_values,] values, n)  values = unsqueeze(decode)
+ * shift_squeeze_fake_quantize(x, log2_abs, alpha_beta, alpha_inv, [code_values,] values, n, seed)
+ *
+ * The squeeze reads log2|x| from the pass the statistics read it from, and where the format allows (squeeze-codes.ts)
+ * finds the code from α·log2|x| + β by comparisons instead of exp2f and the encoder. For formats of
+ * at most 8 bits the unsqueezed value of every code is computed once per call (code_values: 256
+ * unsqueezes, the one place that unsqueezes) and decode / fake-quantize look it up; wider formats
+ * unsqueeze each element.
  */
 import type { ResolvedFormat, ResolvedScaling } from "../../../dsl/resolved.ts";
-import { f32Bits } from "../../../dsl/semantics/bits.ts";
-import { log2f } from "../../../dsl/semantics/elementary.ts";
-import { decode } from "../../../dsl/semantics/scalar.ts";
 import { SHIFT_SQUEEZE_CHUNK } from "../../../dsl/semantics/scaling/shift-squeeze.ts";
 import {
-  Builder, abs, add, and, asU32, bitsOf, convert, div, eq, f32, fromBits, gt, i32, kernel, load, lt, min, mul, ne, neg, not, select, shr, sub, u32,
+  Builder, abs, add, and, asI32, asU32, convert, div, eq, f32, gt, i32, kernel, load, lt, mul, ne, neg, not, select, sub, u32,
 } from "../../ir/build.ts";
 import type { Expr, Kernel, Param } from "../../ir/nodes.ts";
 import { META, metaLayout } from "../../meta.ts";
 import { lowerExp2f, lowerLog2Positive } from "../elementary.ts";
 import { lowerDecodeElement, lowerEncodeElement } from "../element.ts";
+import { lowerSqueezeCode, squeezeCodeRule } from "./squeeze-codes.ts";
 import {
   CODES, N, SEED, VALUES, X, arg, buffer, codeStorage, codesBuffer, forBlocks, randomSource, reads, step, valuesBuffer, writes, xBuffer,
   type ScalingLowering,
@@ -33,21 +39,32 @@ const SUM = "chunk_sum";
 const COUNT = "chunk_count";
 const MAX = "chunk_max";
 const ALPHA_INV = "alpha_inv";
+const CODE_VALUES = "code_values";
+/** log2|x| of every element, for the statistics and the squeeze (one log2 per element, not two). */
+const LOG2_ABS = "log2_abs";
+/** Widest format whose code values are tabulated per call (2^bits unsqueezes per call). */
+const CODE_VALUES_MAX_BITS = 8;
 const INF = Number.POSITIVE_INFINITY;
 
 /** True for the entries the statistics count and the squeeze transforms: non-zero and finite. */
 const transformed = (a: Expr) => and(ne(a, f32(0)), lt(a, f32(INF)));
 
+/** log2|x| of every element (garbage where x is 0, ±∞ or NaN: those are never squeezed). */
+function lowerLog2Abs(): Kernel {
+  return kernel("shift_squeeze_log2", [reads(X, "f32"), writes(LOG2_ABS, "f32"), N], (b) => {
+    b.for("i", i32(0), arg("i32", N.name), (i, body) => body.store(LOG2_ABS, i, lowerLog2Positive(body, abs(load("f32", X, i)))));
+  });
+}
+
 function lowerStatistics(): Kernel {
-  return kernel("shift_squeeze_statistics", [reads(X, "f32"), writes(SUM, "f32"), writes(COUNT, "u32"), writes(MAX, "f32"), N], (b) => {
+  return kernel("shift_squeeze_statistics", [reads(X, "f32"), reads(LOG2_ABS, "f32"), writes(SUM, "f32"), writes(COUNT, "u32"), writes(MAX, "f32"), N], (b) => {
     forBlocks(b, arg("i32", N.name), SHIFT_SQUEEZE_CHUNK, (chunk, start, end, body) => {
       const sum = body.var("sum", f32(0));
       const count = body.var("count", u32(0));
       const max = body.var("max", f32(Number.NEGATIVE_INFINITY));
       body.for("i", start, end, (i, inner) => {
-        const a = inner.let("a", abs(load("f32", X, i)));
-        const valid = inner.let("valid", transformed(a));
-        const l = lowerLog2Positive(inner, a);
+        const valid = inner.let("valid", transformed(abs(load("f32", X, i))));
+        const l = inner.let("l", load("f32", LOG2_ABS, i));
         // sum + (l or 0) is sum + l where valid and sum itself elsewhere (a sum from +0 is never −0,
         // and l is finite for every input), without a data-dependent select on the chain.
         inner.assign(sum.name, add(sum.ref, mul(l, convert("f32.fromU32", asU32(valid)))));
@@ -83,37 +100,11 @@ function lowerFinalize(format: ResolvedFormat, scaling: ShiftSqueezeScaling): Ke
   });
 }
 
-/**
- * squeeze(v) with log2 scale `factor` and shift `offset`: sign(v)·2^(log2|v|·factor + offset)
- * (unsqueeze: (log2|v| − β)·(1/α)). `log2` computes log2 of a positive finite |v|.
- */
-function lowerTransform(b: Builder, v: Expr, exponent: (log2: Expr) => Expr, log2: (b: Builder, a: Expr) => Expr = lowerLog2Positive): Expr {
-  const a = b.let("a", abs(v));
-  const y = lowerExp2f(b, exponent(log2(b, a)));
+/** sign(v)·exp2f(exponent) for non-zero finite v, v itself otherwise: the squeeze and the unsqueeze. */
+function lowerSignedExp2(b: Builder, v: Expr, exponent: Expr): Expr {
+  const y = lowerExp2f(b, exponent);
   const signed = select(lt(v, f32(0)), neg(y), y);
-  return b.let("transformed", select(not(transformed(a)), v, signed));
-}
-
-/**
- * log2f of a positive finite value of an ≤ 8-bit format by table, for the unsqueeze: the
- * semantics' log2f of every such value, keyed by the value's float32 exponent and top m mantissa
- * bits (one key per value: a format value has at most m bits after its leading one). Null when a
- * value is not a normal float32 (its key would not be its own) or the format is wider.
- */
-function formatLog2Table(format: ResolvedFormat): ((b: Builder, a: Expr) => Expr) | null {
-  if (format.element.kind !== "float" || format.bits > 8) return null;
-  const dropped = 23 - format.element.mantissaBits;
-  const values = Array.from({ length: 2 ** format.bits }, (_, code) => decode(format, code)).filter((v) => v > 0 && v < Number.POSITIVE_INFINITY);
-  if (values.some((v) => v < 2 ** -126)) return null;
-  const keys = values.map((v) => f32Bits(v) >>> dropped);
-  const first = Math.min(...keys);
-  const entries = new Array<number>(Math.max(...keys) - first + 1).fill(0);
-  values.forEach((v, i) => (entries[keys[i] - first] = f32Bits(log2f(v))));
-  return (b, a) => {
-    // Lanes that are not such a value (0, ∞, NaN: the transform passes them through) read a clamped entry.
-    const index = min(sub(shr(bitsOf(a), u32(dropped)), u32(first)), u32(entries.length - 1));
-    return b.let("log2_value", fromBits(b.names.table(`log2_values_${format.bits}_${first}`, "u32", () => entries, index)));
-  };
+  return b.let("transformed", select(not(transformed(abs(v))), v, signed));
 }
 
 type Element = (body: Builder, i: Expr, p: { readonly alpha: Expr; readonly beta: Expr; readonly alphaInv: Expr }, draw: Expr | null) => void;
@@ -131,41 +122,61 @@ function elementwise(format: ResolvedFormat, name: string, params: readonly Para
 /** Kernels and plans of an S2FP8-scaled format. */
 export function lowerShiftSqueeze(format: ResolvedFormat, scaling: ShiftSqueezeScaling): ScalingLowering {
   const codes = codeStorage(format);
+  const log2Abs = lowerLog2Abs();
   const statistics = lowerStatistics();
   const finalize = lowerFinalize(format, scaling);
   const inverse = kernel("shift_squeeze_inverse", [reads(META.alphaBeta, "f32"), writes(ALPHA_INV, "f32")], (b) => {
     b.store(ALPHA_INV, i32(0), div(f32(1), load("f32", META.alphaBeta, i32(0))));
   });
-  const squeeze = (b: Builder, x: Expr, p: { alpha: Expr; beta: Expr }) => lowerTransform(b, x, (l) => add(mul(p.alpha, l), p.beta));
-  // Unsqueezed values are the format's: their log2 comes from a table where the format is narrow.
-  const valueLog2 = formatLog2Table(format) ?? lowerLog2Positive;
-  const unsqueeze = (b: Builder, y: Expr, p: { beta: Expr; alphaInv: Expr }) => lowerTransform(b, y, (l) => mul(sub(l, p.beta), p.alphaInv), valueLog2);
+  const squeezeExponent = (log2: Expr, p: { alpha: Expr; beta: Expr }) => add(mul(p.alpha, log2), p.beta);
+  // encode(squeeze(x)) from x and log2|x|: by the rule where the format has one (squeeze-codes.ts), else exp2f and the encoder.
+  const rule = squeezeCodeRule(format);
+  const squeezeCode = (b: Builder, i: Expr, p: { alpha: Expr; beta: Expr }, draw: Expr | null) => {
+    const x = b.let("x", load("f32", X, i));
+    const t = b.let("squeeze_exponent", squeezeExponent(load("f32", LOG2_ABS, i), p));
+    return rule !== null && draw === null ? lowerSqueezeCode(b, rule, x, t) : lowerEncodeElement(b, format, lowerSignedExp2(b, x, t), draw);
+  };
+  const unsqueezeCode = (b: Builder, code: Expr, p: { beta: Expr; alphaInv: Expr }) => {
+    const value = lowerDecodeElement(b, format, code);
+    return lowerSignedExp2(b, value, mul(sub(lowerLog2Positive(b, abs(value)), p.beta), p.alphaInv));
+  };
+  const tabulated = format.bits <= CODE_VALUES_MAX_BITS;
+  // The value a code stands for: from the per-call table where there is one.
+  const valueOf = tabulated
+    ? (b: Builder, code: Expr) => b.let("code_value", load("f32", CODE_VALUES, asI32(code)))
+    : (b: Builder, code: Expr, p: { beta: Expr; alphaInv: Expr }) => unsqueezeCode(b, code, p);
+  const codeValuesParam = tabulated ? [reads(CODE_VALUES, "f32")] : [];
 
-  const encodeKernel = elementwise(format, "shift_squeeze_encode", [reads(X, "f32"), reads(META.alphaBeta, "f32"), writes(CODES, codes), N, SEED], (body, i, p, draw) => {
-    body.store(CODES, i, lowerEncodeElement(body, format, squeeze(body, load("f32", X, i), p), draw));
+  const encodeParams = [reads(X, "f32"), reads(LOG2_ABS, "f32"), reads(META.alphaBeta, "f32"), writes(CODES, codes), N, SEED];
+  const encodeKernel = elementwise(format, "shift_squeeze_encode", encodeParams, (body, i, p, draw) => {
+    body.store(CODES, i, squeezeCode(body, i, p, draw));
   });
-  const decodeParams = [reads(CODES, codes), reads(META.alphaBeta, "f32"), reads(ALPHA_INV, "f32"), writes(VALUES, "f32"), N];
+  const codeValuesKernel = elementwise(format, "shift_squeeze_code_values", [reads(META.alphaBeta, "f32"), reads(ALPHA_INV, "f32"), writes(CODE_VALUES, "f32"), N], (body, c, p) => {
+    body.store(CODE_VALUES, c, unsqueezeCode(body, asU32(c), p));
+  });
+  const decodeParams = [reads(CODES, codes), reads(META.alphaBeta, "f32"), reads(ALPHA_INV, "f32"), ...codeValuesParam, writes(VALUES, "f32"), N];
   const decodeKernel = elementwise(format, "shift_squeeze_decode", decodeParams, (body, i, p) => {
-    body.store(VALUES, i, unsqueeze(body, lowerDecodeElement(body, format, load("u32", CODES, i)), p));
+    body.store(VALUES, i, valueOf(body, load("u32", CODES, i), p));
   });
-  const fakeParams = [reads(X, "f32"), reads(META.alphaBeta, "f32"), reads(ALPHA_INV, "f32"), writes(VALUES, "f32"), N, SEED];
+  const fakeParams = [reads(X, "f32"), reads(LOG2_ABS, "f32"), reads(META.alphaBeta, "f32"), reads(ALPHA_INV, "f32"), ...codeValuesParam, writes(VALUES, "f32"), N, SEED];
   const fake = elementwise(format, "shift_squeeze_fake_quantize", fakeParams, (body, i, p, draw) => {
     // encode then decode, not the fused fake-quantize element: through the fused element the sign
     // of a NaN input did not survive on lavapipe's WGSL (the package test caught +NaN for −NaN).
-    const code = lowerEncodeElement(body, format, squeeze(body, load("f32", X, i), p), draw);
-    body.store(VALUES, i, unsqueeze(body, lowerDecodeElement(body, format, code), p));
+    body.store(VALUES, i, valueOf(body, squeezeCode(body, i, p, draw), p));
   });
 
   const perChunk = { perBlock: { blockSize: SHIFT_SQUEEZE_CHUNK, count: 1 } };
-  const chunks = [buffer(SUM, "f32", perChunk, "scratch"), buffer(COUNT, "u32", perChunk, "scratch"), buffer(MAX, "f32", perChunk, "scratch")];
+  const statisticsBuffers = [buffer(LOG2_ABS, "f32", { perElement: 1 }, "scratch"), buffer(SUM, "f32", perChunk, "scratch"), buffer(COUNT, "u32", perChunk, "scratch"), buffer(MAX, "f32", perChunk, "scratch")];
   const alphaInv = buffer(ALPHA_INV, "f32", { constant: 1 }, "scratch");
-  const statsSteps = [step(statistics), step(finalize)];
+  const statsSteps = [step(log2Abs), step(statistics), step(finalize)];
+  const codeValues = tabulated ? [buffer(CODE_VALUES, "f32", { constant: 2 ** format.bits }, "scratch")] : [];
+  const valueSteps = [step(inverse), ...(tabulated ? [step(codeValuesKernel, { n: { constant: 2 ** format.bits } })] : [])];
   return {
-    kernels: [statistics, finalize, inverse, encodeKernel, decodeKernel, fake],
+    kernels: [log2Abs, statistics, finalize, inverse, encodeKernel, ...(tabulated ? [codeValuesKernel] : []), decodeKernel, fake],
     plans: {
-      encode: { buffers: [xBuffer(), codesBuffer(format, "output"), ...chunks, ...metaLayout(format)], steps: [...statsSteps, step(encodeKernel)] },
-      decode: { buffers: [codesBuffer(format, "input"), ...metaLayout(format, "input"), alphaInv, valuesBuffer()], steps: [step(inverse), step(decodeKernel)] },
-      fakeQuantize: { buffers: [xBuffer(), valuesBuffer(), ...chunks, ...metaLayout(format), alphaInv], steps: [...statsSteps, step(inverse), step(fake)] },
+      encode: { buffers: [xBuffer(), codesBuffer(format, "output"), ...statisticsBuffers, ...metaLayout(format)], steps: [...statsSteps, step(encodeKernel)] },
+      decode: { buffers: [codesBuffer(format, "input"), ...metaLayout(format, "input"), alphaInv, ...codeValues, valuesBuffer()], steps: [...valueSteps, step(decodeKernel)] },
+      fakeQuantize: { buffers: [xBuffer(), valuesBuffer(), ...statisticsBuffers, ...metaLayout(format), alphaInv, ...codeValues], steps: [...statsSteps, ...valueSteps, step(fake)] },
     },
   };
 }

@@ -1,0 +1,225 @@
+/**
+ * The code S2FP8 gives a squeezed element, encode(exp2f(t)) with t = α·log2f|x| + β, computed
+ * from t by comparisons instead of exp2f and the encoder (together ~2/3 of the fake-quantize
+ * kernel's instructions).
+ *
+ * Why it is exact: exp2f(t) depends on t only through exp2fSplit(t) = (n, frac), the integer part
+ * and float32 fraction exp2f itself computes (semantics/elementary.ts), so the code is
+ * g(n, frac) = encode(exp2fScaled(n, frac)): for each binade n a step function of frac. In the
+ * format's normal range every binade steps at the same fractions φ_s (where 2^frac rounds up to
+ * the next m-bit mantissa) and its codes are R = 2^m above the binade below, so there
+ *   code = A + R·n + #{s : frac ≥ φ_s}, and the overflow code past the largest finite code;
+ * the few binades below (results in the format's subnormal range) get their own fractions, and
+ * every binade under them the code of zero. All of it is derived at lowering time by bisection
+ * on g itself and then checked on every binade n in [−152, 128] at each step of g and of the
+ * rule (each step and the float32 before it): two step functions that agree there agree
+ * everywhere. Bisection needs g monotone in frac: exp2fScaled is monotone within each of its 32
+ * table segments (a positive-coefficient polynomial of r = frac − j/32), so only the segment
+ * boundaries are checked. Where any check fails the caller keeps exp2f and the encoder.
+ */
+import type { ResolvedFormat } from "../../../dsl/resolved.ts";
+import { f32Bits, fromF32Bits } from "../../../dsl/semantics/bits.ts";
+import { exp2fScaled } from "../../../dsl/semantics/elementary.ts";
+import { decode, encode } from "../../../dsl/semantics/scalar.ts";
+import { Builder, add, and, asI32, asU32, bitsOf, eq, f32, ge, gt, i32, le, max, min, mul, or, select, sub, u32 } from "../../ir/build.ts";
+import type { Expr } from "../../ir/nodes.ts";
+import { lowerExp2Split } from "../elementary.ts";
+
+/** The binades g is examined on: below −151 exp2f is 0, from 128 up +∞ (the kernel clamps t to this range). */
+const LOWEST_BINADE = -152;
+const HIGHEST_BINADE = 128;
+/** Largest float32 below 1: the last fraction of a binade. */
+const LAST_FRACTION = fromF32Bits(f32Bits(1) - 1);
+/** Beyond these the rule is not worth its compares; the caller keeps exp2f and the encoder. */
+const MAX_REGULAR_STEPS = 16;
+const MAX_IRREGULAR_BINADES = 6;
+
+/** One binade's codes: `first` at frac = 0, then first + s + 1 from frac ≥ steps[s] on. */
+interface BinadeSteps {
+  readonly first: number;
+  readonly steps: readonly number[];
+}
+
+/** A positive or negative code, by the sign of the input. */
+interface SignedCode {
+  readonly positive: number;
+  readonly negative: number;
+}
+
+/** What the kernel needs to compute a squeezed element's code from t. */
+export interface SqueezeCodeRule {
+  /** code = base + perBinade·n + #{frac ≥ regular[s]} in the regular binades. */
+  readonly base: number;
+  readonly perBinade: number;
+  readonly regular: readonly number[];
+  /** Codes above this are overflows and become `overflow`. */
+  readonly maxFinite: number;
+  readonly overflow: number;
+  /** Binades with their own steps (results below the normal range). */
+  readonly irregular: ReadonlyMap<number, BinadeSteps>;
+  /** Binades up to this one give `underflow` (the code of +0). */
+  readonly underflowThrough: number;
+  readonly underflow: number;
+  /** Added to the magnitude's code for a negative input. */
+  readonly signBit: number;
+  /** Codes of the inputs the squeeze passes through: ±0, ±∞, NaN (any payload). */
+  readonly zero: SignedCode;
+  readonly infinity: SignedCode;
+  readonly nan: SignedCode;
+}
+
+const nextUp = (frac: number) => fromF32Bits(f32Bits(frac) + 1);
+const nextDown = (frac: number) => fromF32Bits(f32Bits(frac) - 1);
+
+/** The code of exp2f(t) for every t with exp2fSplit(t) = (n, frac). */
+function codeOf(format: ResolvedFormat, n: number, frac: number): number {
+  return encode(format, n < -151 ? 0 : exp2fScaled(n, frac));
+}
+
+/** g(n, ·) as steps, or null where its codes do not rise by one per step. */
+function binadeSteps(format: ResolvedFormat, n: number): BinadeSteps | null {
+  const first = codeOf(format, n, 0);
+  const last = codeOf(format, n, LAST_FRACTION);
+  const steps: number[] = [];
+  let code = first;
+  let from = 0;
+  while (code !== last) {
+    // The smallest fraction past `from` whose code is not `code` (g is monotone: checked separately).
+    let lo = f32Bits(from);
+    let hi = f32Bits(LAST_FRACTION);
+    while (hi - lo > 1) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      if (codeOf(format, n, fromF32Bits(mid)) === code) lo = mid;
+      else hi = mid;
+    }
+    from = fromF32Bits(hi);
+    const next = codeOf(format, n, from);
+    if (next !== code + 1) return null;
+    steps.push(from);
+    code = next;
+  }
+  return { first, steps };
+}
+
+/** True when g(n, ·) never steps down in value at an exp2 table segment boundary. */
+function monotoneAcrossSegments(format: ResolvedFormat, n: number): boolean {
+  for (let j = 1; j < 32; j++) {
+    const at = j / 32;
+    if (decode(format, codeOf(format, n, nextDown(at))) > decode(format, codeOf(format, n, at))) return false;
+  }
+  return true;
+}
+
+const sameSteps = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+const count = (steps: readonly number[], frac: number) => steps.reduce((k, s) => k + (frac >= s ? 1 : 0), 0);
+
+/** The rule's code of a positive magnitude in binade n at frac (the kernel's formula, in JS). */
+function ruleCode(rule: SqueezeCodeRule, n: number, frac: number): number {
+  if (n <= rule.underflowThrough) return rule.underflow;
+  const own = rule.irregular.get(n);
+  if (own !== undefined) return own.first + count(own.steps, frac);
+  const code = rule.base + rule.perBinade * n + count(rule.regular, frac);
+  return code > rule.maxFinite ? rule.overflow : code;
+}
+
+const cache = new WeakMap<ResolvedFormat, SqueezeCodeRule | null>();
+
+/** The rule for a format, or null where the kernel must keep exp2f and the encoder. */
+export function squeezeCodeRule(format: ResolvedFormat): SqueezeCodeRule | null {
+  let rule = cache.get(format);
+  if (rule === undefined) {
+    rule = deriveRule(format);
+    cache.set(format, rule);
+  }
+  return rule;
+}
+
+function deriveRule(format: ResolvedFormat): SqueezeCodeRule | null {
+  const el = format.element;
+  if (el.kind !== "float" || !el.signed || format.bits > 8 || format.rounding.mode === "stochastic") return null;
+  const binades = new Map<number, BinadeSteps>();
+  for (let n = LOWEST_BINADE; n <= HIGHEST_BINADE; n++) {
+    const steps = monotoneAcrossSegments(format, n) ? binadeSteps(format, n) : null;
+    if (steps === null) return null;
+    binades.set(n, steps);
+  }
+  // A binade inside the normal range, below the largest (which may overflow), sets the rule.
+  const reference = Math.min(Math.max(0, el.minNormalExponent), el.maxExponent - 1);
+  const regular = binades.get(reference)!;
+  if (regular.steps.length === 0 || regular.steps.length > MAX_REGULAR_STEPS) return null;
+  const perBinade = regular.steps.length;
+  const underflow = encode(format, 0);
+  let underflowThrough = LOWEST_BINADE - 1;
+  while (underflowThrough < HIGHEST_BINADE && sameSteps(binades.get(underflowThrough + 1)!.steps, []) && binades.get(underflowThrough + 1)!.first === underflow) underflowThrough++;
+  const partial: SqueezeCodeRule = {
+    base: regular.first - perBinade * reference,
+    perBinade,
+    regular: regular.steps,
+    maxFinite: encode(format, format.maxFinite),
+    overflow: codeOf(format, HIGHEST_BINADE, 0),
+    irregular: new Map(),
+    underflowThrough,
+    underflow,
+    signBit: 2 ** (format.bits - 1),
+    zero: { positive: underflow, negative: encode(format, -0) },
+    infinity: { positive: encode(format, Number.POSITIVE_INFINITY), negative: encode(format, Number.NEGATIVE_INFINITY) },
+    nan: { positive: encode(format, Number.NaN), negative: encode(format, fromF32Bits(0xffc00000)) },
+  };
+  // Binades the regular formula misses get their own steps.
+  const irregular = new Map<number, BinadeSteps>();
+  for (const [n, steps] of binades) {
+    if (n <= underflowThrough) continue;
+    const agrees = [0, ...steps.steps, ...regular.steps].every((s) => ruleCode(partial, n, s) === codeOf(format, n, s));
+    if (!agrees) irregular.set(n, steps);
+  }
+  if (irregular.size > MAX_IRREGULAR_BINADES) return null;
+  const rule = { ...partial, irregular };
+  return verified(format, rule, binades) ? rule : null;
+}
+
+/**
+ * The rule gives g's code at every step of g and of the rule and just before it, on every
+ * binade, for both signs; and the pass-through inputs' codes ignore NaN payloads.
+ */
+function verified(format: ResolvedFormat, rule: SqueezeCodeRule, binades: ReadonlyMap<number, BinadeSteps>): boolean {
+  const ruleSteps = [...rule.regular, ...[...rule.irregular.values()].flatMap((b) => b.steps)];
+  for (const [n, steps] of binades) {
+    const probes = [0, LAST_FRACTION, ...[...steps.steps, ...ruleSteps].flatMap((s) => (s > 0 ? [s, nextDown(s)] : [s]))];
+    for (const frac of probes) {
+      const code = codeOf(format, n, frac);
+      if (ruleCode(rule, n, frac) !== code) return false;
+      const negative = n < -151 ? encode(format, -0) : encode(format, -exp2fScaled(n, frac));
+      if (negative !== (code | rule.signBit)) return false;
+    }
+  }
+  const payloads = [0x7f800001, 0x7fc00001, 0x7fffffff, 0x7fa5a5a5];
+  return payloads.every((p) => encode(format, fromF32Bits(p)) === rule.nan.positive && encode(format, fromF32Bits((p | 0x80000000) >>> 0)) === rule.nan.negative);
+}
+
+/** #{s : frac ≥ steps[s]} as an i32. */
+function stepsPassed(frac: Expr, steps: readonly number[]): Expr {
+  return steps.map((s) => asI32(asU32(ge(frac, f32(s))))).reduce((a, b) => add(a, b), i32(0));
+}
+
+const bySign = (negative: Expr, code: SignedCode) => (code.positive === code.negative ? u32(code.positive) : select(negative, u32(code.negative), u32(code.positive)));
+
+/**
+ * The u32 code of encode(squeeze(x)) given x and t = α·log2f|x| + β (t is read only where x is
+ * non-zero and finite; elsewhere the code is x's own: ±0, ±∞, NaN).
+ */
+export function lowerSqueezeCode(b: Builder, rule: SqueezeCodeRule, x: Expr, t: Expr): Expr {
+  const bits = b.let("x_bits", bitsOf(x));
+  const absBits = b.let("x_abs_bits", and(bits, u32(0x7fffffff)));
+  const negative = b.let("x_negative", gt(bits, u32(0x7fffffff)));
+  // Every t below −151 gives exp2f 0 and every t from 128 up +∞: clamping keeps each code and n small.
+  const { n, frac } = lowerExp2Split(b, b.let("t_clamped", min(max(t, f32(LOWEST_BINADE)), f32(HIGHEST_BINADE))));
+  let code: Expr = b.let("regular_code", add(add(mul(n, i32(rule.perBinade)), i32(rule.base)), stepsPassed(frac, rule.regular)));
+  code = select(gt(code, i32(rule.maxFinite)), i32(rule.overflow), code);
+  for (const [binade, own] of rule.irregular) code = select(eq(n, i32(binade)), add(i32(own.first), stepsPassed(frac, own.steps)), code);
+  const magnitude = b.let("magnitude_code", asU32(select(le(n, i32(rule.underflowThrough)), i32(rule.underflow), code)));
+  const squeezed = or(magnitude, select(negative, u32(rule.signBit), u32(0)));
+  const passed = select(gt(absBits, u32(0x7f800000)), bySign(negative, rule.nan), select(eq(absBits, u32(0x7f800000)), bySign(negative, rule.infinity), bySign(negative, rule.zero)));
+  // Non-zero and finite: 0 < |x|'s bits < +∞'s (one unsigned compare after subtracting 1).
+  const transformed = le(sub(absBits, u32(1)), u32(0x7f7ffffe));
+  return b.let("squeeze_code", select(transformed, squeezed, passed));
+}
