@@ -157,7 +157,25 @@ const STORAGE_BYTES = { f32: 4, i32: 4, u32: 4, u16: 2, u8: 1, i8: 1 };
  */
 export function residentPlanRunner(signatures, raw, heap) {
   const params = new Map(signatures.map((k) => [k.name, k.params]));
+  /** Each plan's steps checked against the kernels' signatures once (a training run calls one plan thousands of times). */
+  const checkedSteps = new WeakMap();
+  const stepsOf = (/** @type {OpPlan} */ plan) => {
+    let steps = checkedSteps.get(plan);
+    if (steps === undefined) {
+      steps = plan.steps.map((step) => {
+        const kernel = raw[step.kernel];
+        const signature = params.get(step.kernel);
+        if (typeof kernel !== "function" || signature === undefined) throw new TypeError(`runPlan: no kernel ${step.kernel}`);
+        if (signature.length !== step.params.length || signature.some((p, i) => p.name !== step.params[i]))
+          throw new TypeError(`runPlan: step ${step.kernel} passes (${step.params.join(", ")}), the kernel takes (${signature.map((p) => p.name).join(", ")})`);
+        return { step, kernel, signature };
+      });
+      checkedSteps.set(plan, steps);
+    }
+    return steps;
+  };
   return (plan, bindings, call = {}) => {
+    const steps = stepsOf(plan);
     const { scalars, buffers } = resolveCall(plan, bindings, call);
     const mark = heap.mark();
     try {
@@ -170,12 +188,7 @@ export function residentPlanRunner(signatures, raw, heap) {
         else heap.write(offset, r.given);
         offsets.set(r.decl.name, offset);
       }
-      for (const step of plan.steps) {
-        const kernel = raw[step.kernel];
-        const signature = params.get(step.kernel);
-        if (typeof kernel !== "function" || signature === undefined) throw new TypeError(`runPlan: no kernel ${step.kernel}`);
-        if (signature.length !== step.params.length || signature.some((p, i) => p.name !== step.params[i]))
-          throw new TypeError(`runPlan: step ${step.kernel} passes (${step.params.join(", ")}), the kernel takes (${signature.map((p) => p.name).join(", ")})`);
+      for (const { step, kernel, signature } of steps) {
         const args = stepArguments(step, (name) => offsets.get(name), scalars);
         kernel(...args.map((a, i) => (signature[i].kind === "scalar" ? scalarArgument(signature[i].type, a) : a)));
       }

@@ -94,6 +94,14 @@ describe("S2FP8 code by comparisons", () => {
     expect(wasm).toEqual(want);
   });
 
+  it("gives NaN's code for a NaN exponent (exp2f(NaN) is NaN), by x's sign", () => {
+    for (const format of formats) {
+      const codes = new Uint32Array(2);
+      interpret(codeKernel(squeezeCodeRule(format)!), { x: Float32Array.of(1, -2), t: Float32Array.of(Number.NaN, Number.NaN), codes, n: 2 });
+      expect([...codes], format.name).toEqual([encode(format, Number.NaN), encode(format, fromF32Bits(0xffc00000))]);
+    }
+  });
+
   it("is refused where exp2f and the encoder must stay: stochastic rounding, no negative zero, wider than 8 bits", () => {
     expect(squeezeCodeRule({ ...builtin("s2fp8"), rounding: { mode: "stochastic", bits: 8 } })).toBeNull();
     expect(squeezeCodeRule(squeezed("e4m3fnuz", "e4m3fnuz-squeezed"))).toBeNull();

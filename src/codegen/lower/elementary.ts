@@ -57,7 +57,7 @@ function smallInteger(x: Expr): Expr {
  * for an f32 y with |y| < 2^22.
  */
 export function lowerExp2Split(b: Builder, y: Expr): { readonly n: Expr; readonly frac: Expr } {
-  const fl = floor(y);
+  const fl = b.let("exp_floor", floor(y));
   const rawFrac = b.let("exp_frac_raw", sub(y, fl));
   // For −2^−25 ≤ y < 0, y − ⌊y⌋ rounds up to 1 (past the table): carry it into n, as the semantics.
   const carry = b.let("exp_carry", eq(rawFrac, f32(1)));

@@ -4,15 +4,17 @@
  * over 4 lanes (f32x4/i32x4/u32x4/boolx4) and a scalar tail loop for the last 0–3 elements.
  * Lane k of the vector loop computes exactly what iteration i+k of the scalar loop computes:
  * every op used has a lane-wise form; loop-invariant values are splatted (hoisted when they
- * cannot trap); table lookups, and loads at a computed index from a buffer the loop does not
- * store to, become 4 scalar reads (a gather); clz, which has no i32x4 form, is expanded into an
+ * cannot trap); table lookups, and loads at an index read from memory (from a buffer the loop
+ * does not store to), become 4 scalar reads (a gather); clz, which has no i32x4 form, is expanded into an
  * exact binary search of compares and selects.
  *
  * Ordered reductions: the body may also update accumulators (`acc = f(acc, …)`, mutable locals
  * declared before the loop; S2FP8's statistics sum log2|x| this way). Their chains stay scalar and
  * in order — after the lanes' values are computed as vectors, the updates run for lane 0, then
  * lane 1, 2 and 3, each reading its lane's values — so the sums are those of the scalar loop bit
- * for bit while the work that feeds them (a log2 per element) runs 4 lanes at a time. No let or
+ * for bit while the work that feeds them (a log2 per element) runs 4 lanes at a time. Reductions
+ * that are exact in any order — integer sums, maxima and minima, `acc = op(acc, v)` — instead keep
+ * a partial per lane and fold the 4 partials into the accumulator after the vector loop. No let or
  * store may read an accumulator (that would need the running value per lane).
  *
  * Loops with per-lane shift counts (SIMD shifts take one count), f64 values (the vectors here
@@ -106,9 +108,16 @@ class LoopVectorizer {
     if (loop.step !== 1) reject(`step ${loop.step}`);
     if (usesType(loop.body, "f64")) reject("f64 values in the loop body (vectors here are 4 lanes of 32 bits)");
     for (const s of loop.body) this.stmt(s);
-    // Lets and stores read no accumulator, so every update can run after them, lane by lane.
+    // Exact reductions keep one partial per lane; the others run after the lets and stores (which
+    // read no accumulator), lane by lane.
+    const post: SimdStmt[] = [];
+    const ordered = this.updates.filter((u) => {
+      const reduction = exactReduction(u, this.updates, (e) => this.readsAccumulator(e));
+      if (reduction !== null) post.push(...this.laneParallel(reduction));
+      return reduction === null;
+    });
     for (let k = 0; k < LANES; k++) {
-      for (const u of this.updates) this.body.push({ kind: "assign", name: u.name, value: this.laneValue(u.value, k) });
+      for (const u of ordered) this.body.push({ kind: "assign", name: u.name, value: this.laneValue(u.value, k) });
     }
     const from = this.bindScalar("from", loop.from);
     const to = this.bindScalar("to", loop.to);
@@ -119,6 +128,7 @@ class LoopVectorizer {
     return [
       ...this.pre,
       { kind: "for", index: this.vectorIndex, from, to: ref("i32", vectorEnd), step: LANES, body: this.body },
+      ...post,
       { kind: "for", index: loop.index, from: ref("i32", vectorEnd), to, step: 1, body: loop.body },
     ];
   }
@@ -184,6 +194,22 @@ class LoopVectorizer {
       case "select":
         return this.readsAccumulator(e.cond) || this.readsAccumulator(e.then) || this.readsAccumulator(e.else);
     }
+  }
+
+  /**
+   * An exact reduction with a partial per lane: a vector accumulator starts at the operation's
+   * identity before the loop, takes each 4 elements in the body, and is folded into the scalar
+   * accumulator after the vector loop (the statements returned); the tail loop goes on from there.
+   */
+  private laneParallel({ name, op, type, value }: ExactReduction): SimdStmt[] {
+    const lanesName = this.fresh(`${name}_lanes`);
+    const vectorType = vectorOf(type);
+    const lanes = ref(vectorType, lanesName);
+    this.pre.push({ kind: "var", name: lanesName, type: vectorType, init: vconst(type, identityOf(op, type)) });
+    this.body.push({ kind: "assign", name: lanesName, value: { kind: "binary", op, type: vectorType, a: lanes, b: this.vec(value) } });
+    const lane = (k: number): SimdExpr => ({ kind: "extract", type, lane: k, arg: lanes });
+    const combine = (a: SimdExpr, b: SimdExpr): SimdExpr => ({ kind: "binary", op, type, a, b });
+    return [{ kind: "assign", name, value: combine(ref(type, name), combine(combine(lane(0), lane(1)), combine(lane(2), lane(3)))) }];
   }
 
   private refuseAccumulatorRead(e: Expr, what: string): void {
@@ -318,8 +344,10 @@ class LoopVectorizer {
         return { kind: "convert", op: e.op, type: lanes(e.type as ScalarType), arg: this.vec(e.arg) };
       case "load": {
         if (isLoopIndex(e.index, this.loop.index)) return { kind: "load", type: lanes(e.type), buffer: e.buffer, index: ref("i32", this.vectorIndex) };
-        // Elsewhere (a value looked up by a computed index): 4 scalar loads, from a buffer the
-        // loop does not write (lane k would miss the stores of lanes < k).
+        // At an index read from memory (a table entry per element's code): 4 scalar loads, from a
+        // buffer the loop does not write (lane k would miss the stores of lanes < k). Other
+        // indices (i + 1, 4·i + j) are the superword pass's, which packs such loops far better.
+        if (!readsMemory(e.index)) this.requireLoopIndex(e.index, `load from ${e.buffer}`);
         if (this.loop.body.some((s) => s.kind === "store" && s.buffer === e.buffer)) reject(`a load from ${e.buffer}, which the loop stores to, at a computed index`);
         const index = this.vec(e.index);
         return this.gather(e.type, index, (at) => ({ kind: "load", type: e.type, buffer: e.buffer, index: at }));
@@ -397,6 +425,62 @@ class LoopVectorizer {
     const zero: SimdExpr = { kind: "compare", op: "eq", type: "u32x4", a: v, b: vconst("u32", 0) };
     const count = this.bindVector("clz", { kind: "binary", op: "add", type: "u32x4", a: n ?? vconst("u32", 0), b: { kind: "convert", op: "u32.fromBool", type: "u32x4", arg: zero } });
     return type === "u32x4" ? count : { kind: "convert", op: "i32.fromU32", type: "i32x4", arg: count };
+  }
+}
+
+/** An accumulator whose one update is acc = op(acc, value): exact in any order, so computable per lane. */
+interface ExactReduction {
+  readonly name: string;
+  readonly op: "add" | "max" | "min";
+  readonly type: "i32" | "u32" | "f32";
+  readonly value: Expr;
+}
+
+/**
+ * `update` as an exact reduction, or null: wrapping integer sums, and maxima and minima (for the
+ * non-NaN operands the IR defines them on they are associative and commutative, −0 < +0 included),
+ * updated once per iteration and with a value that does not read an accumulator. Float sums stay
+ * ordered: their rounding depends on the order.
+ */
+function exactReduction(update: Stmt & { kind: "assign" }, updates: readonly (Stmt & { kind: "assign" })[], readsAccumulator: (e: Expr) => boolean): ExactReduction | null {
+  const e = update.value;
+  if (e.kind !== "binary" || updates.filter((u) => u.name === update.name).length !== 1) return null;
+  const type = e.type;
+  const exact = e.op === "max" || e.op === "min" ? type === "f32" || type === "i32" || type === "u32" : e.op === "add" && (type === "i32" || type === "u32");
+  if (!exact) return null;
+  const isAcc = (x: Expr) => x.kind === "ref" && x.name === update.name;
+  const value = isAcc(e.a) ? e.b : isAcc(e.b) ? e.a : null;
+  if (value === null || readsAccumulator(value)) return null;
+  return { name: update.name, op: e.op as ExactReduction["op"], type: type as ExactReduction["type"], value };
+}
+
+/** The identity of a reduction: 0 for sums, the type's lowest value for maxima, its highest for minima. */
+function identityOf(op: ExactReduction["op"], type: ExactReduction["type"]): number {
+  if (op === "add") return 0;
+  const lowest = type === "f32" ? Number.NEGATIVE_INFINITY : type === "i32" ? -(2 ** 31) : 0;
+  const highest = type === "f32" ? Number.POSITIVE_INFINITY : type === "i32" ? 2 ** 31 - 1 : 2 ** 32 - 1;
+  return op === "max" ? lowest : highest;
+}
+
+/** Whether an expression reads a buffer or a table. */
+function readsMemory(e: Expr): boolean {
+  switch (e.kind) {
+    case "load":
+    case "lookup":
+      return true;
+    case "const":
+    case "ref":
+      return false;
+    case "unary":
+    case "convert":
+    case "splat":
+    case "extract":
+      return readsMemory(e.arg);
+    case "binary":
+    case "compare":
+      return readsMemory(e.a) || readsMemory(e.b);
+    case "select":
+      return readsMemory(e.cond) || readsMemory(e.then) || readsMemory(e.else);
   }
 }
 

@@ -4,7 +4,7 @@
  * the interpreter.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { abs, add, and, asI32, f32, gt, i32, kernel, load, mul, ref, select, shl, sub, u32 } from "../../../src/codegen/ir/build.ts";
+import { abs, add, and, asI32, asU32, f32, gt, i32, kernel, load, max, min, mul, ref, select, shl, sub, u32 } from "../../../src/codegen/ir/build.ts";
 import { interpret } from "../../../src/codegen/ir/interpret.ts";
 import type { Kernel } from "../../../src/codegen/ir/nodes.ts";
 import { lowerDecodeElements, lowerEncodeElements } from "../../../src/codegen/lower/elementwise.ts";
@@ -72,7 +72,10 @@ describe("wasm vectorizer", () => {
       b.for("i", i32(0), ref("i32", "n"), (i, body) => body.store("c", i, shl(u32(1), load("u32", "c", i)))),
     );
     expect(reasons(shifted)).toEqual(["a per-lane shl count (SIMD shifts take one count for all lanes)"]);
-    const runningOut = kernel("k", F32_IO, (b) => b.for("i", i32(1), ref("i32", "n"), (i, body) => body.store("out", i, load("f32", "out", sub(i, i32(1))))));
+    const neighbour = kernel("k", F32_IO, (b) => b.for("i", i32(0), ref("i32", "n"), (i, body) => body.store("out", i, load("f32", "x", add(i, i32(1))))));
+    expect(reasons(neighbour)).toEqual(["load from x is not at the loop index"]);
+    const codesIO = [...F32_IO, { kind: "buffer", name: "codes", storage: "u8", access: "read" }] as const;
+    const runningOut = kernel("k", codesIO, (b) => b.for("i", i32(0), ref("i32", "n"), (i, body) => body.store("out", i, load("f32", "out", asI32(load("u32", "codes", i))))));
     expect(reasons(runningOut)).toEqual(["a load from out, which the loop stores to, at a computed index"]);
     const strided = kernel("k", F32_IO, (b) => b.for("i", i32(0), ref("i32", "n"), (i, body) => body.store("out", i, load("f32", "x", i)), 2));
     expect(reasons(strided)).toEqual(["step 2"]);
@@ -92,12 +95,12 @@ describe("wasm vectorizer", () => {
     expect(reasons(nested)).toEqual(["if statement in the loop body", "vectorized"]);
   });
 
-  it("gathers loads at a computed index (a neighbour, a looked-up entry) lane by lane, like the interpreter", () => {
+  it("gathers loads at an index read from memory (a table entry per code) lane by lane, like the interpreter", () => {
     const params = [...F32_IO, { kind: "buffer", name: "codes", storage: "u8", access: "read" }, { kind: "buffer", name: "table", storage: "f32", access: "read" }] as const;
     const gathered = kernel("gathered", params, (b) =>
       b.for("i", i32(0), ref("i32", "n"), (i, body) => {
         const entry = body.let("entry", load("f32", "table", asI32(load("u32", "codes", i))));
-        body.store("out", i, add(entry, load("f32", "x", add(i, i32(1)))));
+        body.store("out", i, add(entry, load("f32", "x", i)));
       }),
     );
     const compiled = compileWasmWith(assembler, { kernels: [gathered] });
@@ -152,6 +155,41 @@ describe("wasm vectorizer", () => {
       const gotCount = new Uint32Array(1);
       set.kernels.stats(x, got, n, gotCount, from);
       expect([...got, ...gotCount], `[${from}, ${n})`).toEqual([...want, ...wantCount]);
+    }
+  });
+
+  it("keeps a partial per lane for exact reductions (integer sums, maxima, minima) and folds them after the vector loop", () => {
+    const params = [...F32_IO, { kind: "buffer", name: "count", storage: "u32", access: "write" }, { kind: "buffer", name: "low", storage: "i32", access: "write" }] as const;
+    const reductions = kernel("reductions", params, (b) => {
+      const count = b.var("count_acc", u32(7));
+      const high = b.var("high", f32(Number.NEGATIVE_INFINITY));
+      const low = b.var("low_acc", i32(2 ** 31 - 1));
+      const sum = b.var("sum", f32(0));
+      b.for("i", i32(0), ref("i32", "n"), (i, body) => {
+        const x = body.let("xi", load("f32", "x", i));
+        body.assign(count.name, add(count.ref, asU32(gt(x, f32(0)))));
+        body.assign(high.name, max(high.ref, x));
+        body.assign(low.name, min(low.ref, sub(i32(50), i)));
+        body.assign(sum.name, add(sum.ref, x));
+      });
+      b.store("out", i32(0), high.ref);
+      b.store("out", i32(1), sum.ref);
+      b.store("count", i32(0), count.ref);
+      b.store("low", i32(0), low.ref);
+    });
+    const compiled = compileWasmWith(assembler, { kernels: [reductions] });
+    expect(compiled.loops[0]).toMatchObject({ vectorized: true });
+    expect(compiled.wat).toMatch(/f32x4\.max/);
+    expect(compiled.wat).toMatch(/i32x4\.min_s/);
+    const set = instantiateWasm(compiled);
+    // −0 and +0 both present: the maximum is +0 in any order (−0 < +0); sums reassociated would differ.
+    const x = Float32Array.from({ length: 23 }, (_, j) => (j % 5 === 0 ? -0 : j % 7 === 0 ? 0 : (j % 3 === 0 ? -1 : 1) * 2 ** (j - 40)));
+    for (const n of [0, 3, 4, 9, 23]) {
+      const want = { out: new Float32Array(2), count: new Uint32Array(1), low: new Int32Array(1) };
+      interpret(reductions, { x, ...want, n });
+      const got = { out: new Float32Array(2), count: new Uint32Array(1), low: new Int32Array(1) };
+      set.kernels.reductions(x, got.out, n, got.count, got.low);
+      expect([...new Uint32Array(got.out.buffer), got.count[0], got.low[0]], `n = ${n}`).toEqual([...new Uint32Array(want.out.buffer), want.count[0], want.low[0]]);
     }
   });
 

@@ -21,7 +21,7 @@
 import type { ResolvedFormat, ResolvedScaling } from "../../../dsl/resolved.ts";
 import { SHIFT_SQUEEZE_CHUNK } from "../../../dsl/semantics/scaling/shift-squeeze.ts";
 import {
-  Builder, abs, add, and, asI32, asU32, convert, div, eq, f32, gt, i32, kernel, load, lt, mul, ne, neg, not, select, sub, u32,
+  Builder, abs, add, and, asI32, asU32, convert, div, eq, f32, gt, i32, kernel, load, lt, max, mul, ne, neg, not, select, sub, u32,
 } from "../../ir/build.ts";
 import type { Expr, Kernel, Param } from "../../ir/nodes.ts";
 import { META, metaLayout } from "../../meta.ts";
@@ -61,7 +61,7 @@ function lowerStatistics(): Kernel {
     forBlocks(b, arg("i32", N.name), SHIFT_SQUEEZE_CHUNK, (chunk, start, end, body) => {
       const sum = body.var("sum", f32(0));
       const count = body.var("count", u32(0));
-      const max = body.var("max", f32(Number.NEGATIVE_INFINITY));
+      const largest = body.var("max", f32(Number.NEGATIVE_INFINITY));
       body.for("i", start, end, (i, inner) => {
         const valid = inner.let("valid", transformed(abs(load("f32", X, i))));
         const l = inner.let("l", load("f32", LOG2_ABS, i));
@@ -69,11 +69,12 @@ function lowerStatistics(): Kernel {
         // and l is finite for every input), without a data-dependent select on the chain.
         inner.assign(sum.name, add(sum.ref, mul(l, convert("f32.fromU32", asU32(valid)))));
         inner.assign(count.name, add(count.ref, asU32(valid)));
-        inner.assign(max.name, select(and(valid, gt(l, max.ref)), l, max.ref));
+        // A max, not a compare-and-select: exact in any order, so SIMD keeps one per lane.
+        inner.assign(largest.name, max(largest.ref, select(valid, l, f32(Number.NEGATIVE_INFINITY))));
       });
       body.store(SUM, chunk, sum.ref);
       body.store(COUNT, chunk, count.ref);
-      body.store(MAX, chunk, max.ref);
+      body.store(MAX, chunk, largest.ref);
     });
   });
 }

@@ -21,7 +21,7 @@ import type { ResolvedFormat } from "../../../dsl/resolved.ts";
 import { f32Bits, fromF32Bits } from "../../../dsl/semantics/bits.ts";
 import { exp2fScaled } from "../../../dsl/semantics/elementary.ts";
 import { decode, encode } from "../../../dsl/semantics/scalar.ts";
-import { Builder, add, and, asI32, asU32, bitsOf, eq, f32, ge, gt, i32, le, max, min, mul, or, select, sub, u32 } from "../../ir/build.ts";
+import { Builder, add, and, asI32, asU32, bitsOf, eq, f32, ge, gt, i32, le, lt, mul, ne, or, select, shl } from "../../ir/build.ts";
 import type { Expr } from "../../ir/nodes.ts";
 import { lowerExp2Split } from "../elementary.ts";
 
@@ -198,28 +198,39 @@ function verified(format: ResolvedFormat, rule: SqueezeCodeRule, binades: Readon
 
 /** #{s : frac ≥ steps[s]} as an i32. */
 function stepsPassed(frac: Expr, steps: readonly number[]): Expr {
-  return steps.map((s) => asI32(asU32(ge(frac, f32(s))))).reduce((a, b) => add(a, b), i32(0));
+  return steps.map((s) => asI32(asU32(ge(frac, f32(s))))).reduce((a, b) => add(a, b));
 }
-
-const bySign = (negative: Expr, code: SignedCode) => (code.positive === code.negative ? u32(code.positive) : select(negative, u32(code.negative), u32(code.positive)));
 
 /**
  * The u32 code of encode(squeeze(x)) given x and t = α·log2f|x| + β (t is read only where x is
  * non-zero and finite; elsewhere the code is x's own: ±0, ±∞, NaN).
  */
 export function lowerSqueezeCode(b: Builder, rule: SqueezeCodeRule, x: Expr, t: Expr): Expr {
-  const bits = b.let("x_bits", bitsOf(x));
-  const absBits = b.let("x_abs_bits", and(bits, u32(0x7fffffff)));
-  const negative = b.let("x_negative", gt(bits, u32(0x7fffffff)));
-  // Every t below −151 gives exp2f 0 and every t from 128 up +∞: clamping keeps each code and n small.
-  const { n, frac } = lowerExp2Split(b, b.let("t_clamped", min(max(t, f32(LOWEST_BINADE)), f32(HIGHEST_BINADE))));
-  let code: Expr = b.let("regular_code", add(add(mul(n, i32(rule.perBinade)), i32(rule.base)), stepsPassed(frac, rule.regular)));
+  // Integer compares on x's bits: signed ones (one SIMD instruction each), and no float compare
+  // that a target flushing subnormals would get wrong.
+  const bits = b.let("x_bits", asI32(bitsOf(x)));
+  const absBits = b.let("x_abs_bits", and(bits, i32(0x7fffffff)));
+  const negative = b.let("x_negative", lt(bits, i32(0)));
+  const isNan = b.let("x_is_nan", gt(absBits, i32(0x7f800000)));
+  const isInfinite = eq(absBits, i32(0x7f800000));
+  const transformed = and(gt(absBits, i32(0)), lt(absBits, i32(0x7f800000)));
+  // Every t below −151 gives exp2f 0 and every t from 128 up +∞: clamping keeps each code, and n
+  // small (selects, not min/max: cheaper as SIMD). A NaN t (α, β are finite from the statistics,
+  // so only from a caller's own) squeezes to NaN, as exp2f(NaN).
+  const tIsNan = b.let("t_is_nan", ne(t, t));
+  const low = select(lt(t, f32(LOWEST_BINADE)), f32(LOWEST_BINADE), t);
+  const { n, frac } = lowerExp2Split(b, b.let("t_clamped", select(gt(low, f32(HIGHEST_BINADE)), f32(HIGHEST_BINADE), low)));
+  const perBinade = Number.isInteger(Math.log2(rule.perBinade)) ? shl(n, i32(Math.log2(rule.perBinade))) : mul(n, i32(rule.perBinade));
+  let code: Expr = b.let("regular_code", add(add(perBinade, i32(rule.base)), stepsPassed(frac, rule.regular)));
   code = select(gt(code, i32(rule.maxFinite)), i32(rule.overflow), code);
   for (const [binade, own] of rule.irregular) code = select(eq(n, i32(binade)), add(i32(own.first), stepsPassed(frac, own.steps)), code);
-  const magnitude = b.let("magnitude_code", asU32(select(le(n, i32(rule.underflowThrough)), i32(rule.underflow), code)));
-  const squeezed = or(magnitude, select(negative, u32(rule.signBit), u32(0)));
-  const passed = select(gt(absBits, u32(0x7f800000)), bySign(negative, rule.nan), select(eq(absBits, u32(0x7f800000)), bySign(negative, rule.infinity), bySign(negative, rule.zero)));
-  // Non-zero and finite: 0 < |x|'s bits < +∞'s (one unsigned compare after subtracting 1).
-  const transformed = le(sub(absBits, u32(1)), u32(0x7f7ffffe));
-  return b.let("squeeze_code", select(transformed, squeezed, passed));
+  code = select(le(n, i32(rule.underflowThrough)), i32(rule.underflow), code);
+  // The magnitude's code, the sign bit added once; NaN codes that are not sign-symmetric by override.
+  const passed = select(isNan, i32(rule.nan.positive), select(isInfinite, i32(rule.infinity.positive), i32(rule.zero.positive)));
+  const magnitude = b.let("magnitude_code", select(transformed, select(tIsNan, i32(rule.nan.positive), code), passed));
+  let signed = or(magnitude, select(negative, i32(rule.signBit), i32(0)));
+  if (rule.nan.negative !== (rule.nan.positive | rule.signBit)) {
+    signed = select(or(isNan, and(transformed, tIsNan)), select(negative, i32(rule.nan.negative), i32(rule.nan.positive)), signed);
+  }
+  return b.let("squeeze_code", asU32(signed));
 }

@@ -22,7 +22,7 @@ export function log2Statistics(x: Float32Array): { mean: number; max: number; co
       const l = log2f(a);
       chunk = f(chunk + l);
       count++;
-      if (l > max) max = l;
+      max = Math.max(max, l);
     }
     if ((i + 1) % SHIFT_SQUEEZE_CHUNK === 0 || i === x.length - 1) {
       total = f(total + chunk);
