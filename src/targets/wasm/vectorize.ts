@@ -93,6 +93,8 @@ class LoopVectorizer {
   private readonly updates: Array<Stmt & { kind: "assign" }> = [];
   /** Vector forms of accumulator-free subexpressions of the updates, bound once for all 4 lanes. */
   private readonly laneSources = new Map<Expr, SimdExpr>();
+  /** Body lets whose values depend on memory (a gather's index must). */
+  private readonly memoryBound = new Set<string>();
 
   constructor(
     private readonly loop: Stmt & { kind: "for" },
@@ -145,6 +147,7 @@ class LoopVectorizer {
       case "let": {
         if ((this.names.get(s.name) ?? 0) > 1) reject(`${s.name} is bound more than once in the kernel`);
         this.refuseAccumulatorRead(s.value, `let ${s.name}`);
+        if (this.readsMemory(s.value)) this.memoryBound.add(s.name);
         if (this.variant(s.value)) {
           const v = this.vec(s.value);
           const name = this.fresh(`${s.name}_x${LANES}`);
@@ -170,6 +173,29 @@ class LoopVectorizer {
         return;
       default:
         reject(`${s.kind} statement in the loop body`);
+    }
+  }
+
+  /** Whether a value depends on memory: reads a buffer or a table, directly or through a let. */
+  private readsMemory(e: Expr): boolean {
+    switch (e.kind) {
+      case "load":
+      case "lookup":
+        return true;
+      case "const":
+        return false;
+      case "ref":
+        return this.memoryBound.has(e.name);
+      case "unary":
+      case "convert":
+      case "splat":
+      case "extract":
+        return this.readsMemory(e.arg);
+      case "binary":
+      case "compare":
+        return this.readsMemory(e.a) || this.readsMemory(e.b);
+      case "select":
+        return this.readsMemory(e.cond) || this.readsMemory(e.then) || this.readsMemory(e.else);
     }
   }
 
@@ -347,7 +373,7 @@ class LoopVectorizer {
         // At an index read from memory (a table entry per element's code): 4 scalar loads, from a
         // buffer the loop does not write (lane k would miss the stores of lanes < k). Other
         // indices (i + 1, 4·i + j) are the superword pass's, which packs such loops far better.
-        if (!readsMemory(e.index)) this.requireLoopIndex(e.index, `load from ${e.buffer}`);
+        if (!this.readsMemory(e.index)) this.requireLoopIndex(e.index, `load from ${e.buffer}`);
         if (this.loop.body.some((s) => s.kind === "store" && s.buffer === e.buffer)) reject(`a load from ${e.buffer}, which the loop stores to, at a computed index`);
         const index = this.vec(e.index);
         return this.gather(e.type, index, (at) => ({ kind: "load", type: e.type, buffer: e.buffer, index: at }));
@@ -460,28 +486,6 @@ function identityOf(op: ExactReduction["op"], type: ExactReduction["type"]): num
   const lowest = type === "f32" ? Number.NEGATIVE_INFINITY : type === "i32" ? -(2 ** 31) : 0;
   const highest = type === "f32" ? Number.POSITIVE_INFINITY : type === "i32" ? 2 ** 31 - 1 : 2 ** 32 - 1;
   return op === "max" ? lowest : highest;
-}
-
-/** Whether an expression reads a buffer or a table. */
-function readsMemory(e: Expr): boolean {
-  switch (e.kind) {
-    case "load":
-    case "lookup":
-      return true;
-    case "const":
-    case "ref":
-      return false;
-    case "unary":
-    case "convert":
-    case "splat":
-    case "extract":
-      return readsMemory(e.arg);
-    case "binary":
-    case "compare":
-      return readsMemory(e.a) || readsMemory(e.b);
-    case "select":
-      return readsMemory(e.cond) || readsMemory(e.then) || readsMemory(e.else);
-  }
 }
 
 const isLoopIndex = (index: Expr, loopIndex: string) => index.kind === "ref" && index.name === loopIndex;

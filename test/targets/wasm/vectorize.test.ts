@@ -8,6 +8,7 @@ import { abs, add, and, asI32, asU32, f32, gt, i32, kernel, load, max, min, mul,
 import { interpret } from "../../../src/codegen/ir/interpret.ts";
 import type { Kernel } from "../../../src/codegen/ir/nodes.ts";
 import { lowerDecodeElements, lowerEncodeElements } from "../../../src/codegen/lower/elementwise.ts";
+import { lowerFormat } from "../../../src/codegen/lower/plans.ts";
 import { createWasmAssembler, type WasmAssembler } from "../../../src/targets/wasm/assemble.ts";
 import { compileWasmWith, instantiateWasm } from "../../../src/targets/wasm/load.ts";
 import { renderWasm } from "../../../src/targets/wasm/render.ts";
@@ -57,6 +58,14 @@ describe("wasm vectorizer", () => {
     const bf16 = elementWat("bf16").decode;
     expect(bf16).toMatch(/v128\.load16x4_u/);
     expect(bf16).toMatch(/\(v128\.store align=4 /);
+  });
+
+  it("vectorizes every element loop of S2FP8's kernels (the fake-quantize one looks each code's value up)", () => {
+    const loops = vectorizeModule({ kernels: lowerFormat(builtin("s2fp8")).kernels }).loops;
+    const scalar = loops.filter((l) => !l.vectorized).map((l) => `${l.kernel}: ${l.reason}`);
+    // The chunk loops step by 256; their inner element loops are vectorized.
+    expect(scalar).toEqual(["shift_squeeze_statistics: step 256", "shift_squeeze_finalize: step 256"]);
+    expect(loops.filter((l) => l.vectorized).map((l) => l.kernel)).toContain("shift_squeeze_fake_quantize");
   });
 
   it("keeps a vector loop of step 4 and a scalar tail loop over the rest", () => {
