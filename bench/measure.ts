@@ -60,6 +60,22 @@ export function measure(variants: readonly Variant[], options: MeasureOptions = 
   return new Map([...times].map(([name, t]) => [name, median(t)]));
 }
 
+/**
+ * Median over `pairs` of variant / baseline, each variant run timed between two baseline runs
+ * (b, v, b, v, …, b) and divided by their mean: load that drifts during a run cancels to first
+ * order, where a ratio of two medians taken minutes apart does not. Both are warmed up before.
+ */
+export function pairedRatio(baseline: Variant, variant: Variant, pairs: number, clock: Clock = CLOCK): number {
+  const base = [timed(baseline.run, clock)];
+  const ratios: number[] = [];
+  for (let p = 0; p < pairs; p++) {
+    const t = timed(variant.run, clock);
+    base.push(timed(baseline.run, clock));
+    ratios.push(t / ((base[p] + base[p + 1]) / 2));
+  }
+  return median(ratios);
+}
+
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;

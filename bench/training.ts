@@ -26,7 +26,7 @@ import { loadMnist } from "../src/runtime/data/mnist.ts";
 import { createResNet, defaultResNetConfig, type ResNetConfig } from "../src/runtime/models/resnet.ts";
 import { softmaxCrossEntropy } from "../src/runtime/ops/loss.ts";
 import { adam } from "../src/runtime/optim/adam.ts";
-import { CLOCK, measure } from "./measure.ts";
+import { CLOCK, measure, pairedRatio } from "./measure.ts";
 import { prepareTfjsResNetStep } from "./peers/tfjs-train.ts";
 import { fixed, times, type Table } from "./table.ts";
 
@@ -42,6 +42,8 @@ const WARMUP_STEPS = 5;
 /** Target length of a timed window on the bench clock; its step count is fixed per trainer after warm-up. */
 const WINDOW_SECONDS = 0.3;
 const WINDOWS = 7;
+/** Windows of a recipe, each between two of its baseline's, for the step time ratio. */
+const PAIRS = 9;
 const LEARNING_RATE = 1e-3;
 
 /**
@@ -104,6 +106,8 @@ interface Measured {
   readonly trainer: Trainer;
   readonly stepsPerWindow: number;
   readonly imagesPerSecond: number;
+  /** Step time / the baseline's, paired (measure.ts pairedRatio); null without a baseline. */
+  readonly vsBaseline: number | null;
   readonly lastLoss: number;
 }
 
@@ -124,12 +128,20 @@ function measureTrainers(trainers: readonly Trainer[]): Measured[] {
     })),
     { runs: WINDOWS, warmupRuns: 0, warmupMs: 0 },
   );
-  return trainers.map((trainer, i) => ({
-    trainer,
-    stepsPerWindow: windows[i],
-    imagesPerSecond: (windows[i] * BATCH_SIZE) / (seconds.get(trainer.name) ?? Number.NaN),
-    lastLoss: lastLoss.get(trainer.name) ?? Number.NaN,
-  }));
+  // Windows of equal step counts, so a window's time ratio is the step time ratio.
+  const window = (t: Trainer, steps: number) => ({ name: t.name, run: () => { for (let s = 0; s < steps; s++) lastLoss.set(t.name, t.step()); } });
+  return trainers.map((trainer, i) => {
+    const baseline = trainers.find((t) => t.name === trainer.baseline);
+    const vsBaseline =
+      baseline === undefined ? null : baseline === trainer ? 1 : pairedRatio(window(baseline, windows[i]), window(trainer, windows[i]), PAIRS);
+    return {
+      trainer,
+      stepsPerWindow: windows[i],
+      imagesPerSecond: (windows[i] * BATCH_SIZE) / (seconds.get(trainer.name) ?? Number.NaN),
+      vsBaseline,
+      lastLoss: lastLoss.get(trainer.name) ?? Number.NaN,
+    };
+  });
 }
 
 export async function trainingSection(relaxed: boolean): Promise<Table> {
@@ -182,7 +194,7 @@ export async function trainingSection(relaxed: boolean): Promise<Table> {
           fixed(m.imagesPerSecond, 0),
           fixed((1000 * BATCH_SIZE) / m.imagesPerSecond, 1),
           times(m.imagesPerSecond / rate("tfjs-wasm")),
-          trainer.baseline === null ? "—" : times(rate(trainer.baseline) / m.imagesPerSecond),
+          m.vsBaseline === null ? "—" : times(m.vsBaseline),
           String(m.stepsPerWindow),
           fixed(m.lastLoss, 3),
         ]);
@@ -199,10 +211,10 @@ export async function trainingSection(relaxed: boolean): Promise<Table> {
     notes: [
       `step: forward, softmax cross-entropy, backward, Adam update (lr ${LEARNING_RATE}), loss read back; batch norm in training mode; the first ${BATCH_COUNT} batches of the digits cycled`,
       `numforge: the runtime's backends (select.ts createBackend); wasm GEMM with ${relaxed ? "f32x4.relaxed_madd (relaxed SIMD validated)" : "plain SIMD (relaxed SIMD not validated)"}; s2fp8, int8: shipped recipes; e4m3: the bare format for every role (no scaling)`,
-      "step time vs fp32: this trainer's step time / numforge fp32's on the same backend (the recipes' quantization overhead); last loss: at the last timed step (e4m3 with no scaling diverges, the work per step is the same)",
+      `step time vs fp32: this trainer's step time / numforge fp32's on the same backend (the recipes' quantization overhead), the median of ${PAIRS} windows each timed between two fp32 windows of as many steps (drifting load cancels); last loss: at the last timed step (e4m3 with no scaling diverges, the work per step is the same)`,
       `one thread each (CPU time still counts V8's GC helper threads, on both sides); tfjs-wasm: the same architecture and parameter count in tfjs-core ops (NHWC), tf.train.adam, single-threaded binary (${peer}); it has no Conv2DBackpropFilter kernel, so the peer registers one built from its own Transpose/Conv2D (XNNPACK)/Slice kernels`,
       gpuNote,
-      "the machine is shared: absolute figures are noisy; ratios come from trainers measured round-robin in one run",
+      "the machine is shared: absolute figures are noisy; vs tfjs-wasm compares trainers measured round-robin in one run, step time vs fp32 is paired (above)",
     ],
   };
 }
