@@ -121,30 +121,33 @@ export interface TargetCapabilities {
 }
 
 /** Whether these statements bind, compute or compare any value of scalar type `type`. */
+/** Whether `test` holds for `e` or any expression inside it. */
+export function anySubexpression(e: Expr, test: (node: Expr) => boolean): boolean {
+  if (test(e)) return true;
+  switch (e.kind) {
+    case "const":
+    case "ref":
+      return false;
+    case "unary":
+    case "convert":
+    case "splat":
+    case "extract":
+      return anySubexpression(e.arg, test);
+    case "binary":
+    case "compare":
+      return anySubexpression(e.a, test) || anySubexpression(e.b, test);
+    case "select":
+      return anySubexpression(e.cond, test) || anySubexpression(e.then, test) || anySubexpression(e.else, test);
+    case "load":
+    case "lookup":
+      return anySubexpression(e.index, test);
+    default:
+      return assertNever(e, "expression");
+  }
+}
+
 export function usesType(stmts: readonly Stmt[], type: ScalarType): boolean {
-  const expr = (e: Expr): boolean => {
-    if (laneType(e.type) === type) return true;
-    switch (e.kind) {
-      case "const":
-      case "ref":
-        return false;
-      case "unary":
-      case "convert":
-      case "splat":
-      case "extract":
-        return expr(e.arg);
-      case "binary":
-      case "compare":
-        return expr(e.a) || expr(e.b);
-      case "select":
-        return expr(e.cond) || expr(e.then) || expr(e.else);
-      case "load":
-      case "lookup":
-        return expr(e.index);
-      default:
-        return assertNever(e, "expression");
-    }
-  };
+  const expr = (e: Expr): boolean => anySubexpression(e, (node) => laneType(node.type) === type);
   return stmts.some((s) => {
     switch (s.kind) {
       case "let":

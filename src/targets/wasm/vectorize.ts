@@ -26,7 +26,7 @@
  */
 import { typeOf } from "../../codegen/ir/build.ts";
 import type { Expr, Kernel, KernelModule, ScalarType, Stmt, VectorType } from "../../codegen/ir/nodes.ts";
-import { laneType, usesType } from "../../codegen/ir/nodes.ts";
+import { anySubexpression, laneType, usesType } from "../../codegen/ir/nodes.ts";
 import { isVector, vectorOf, type SimdExpr, type SimdKernel, type SimdModule, type SimdStmt } from "./simd-ir.ts";
 
 const LANES = 4;
@@ -178,48 +178,11 @@ class LoopVectorizer {
 
   /** Whether a value depends on memory: reads a buffer or a table, directly or through a let. */
   private readsMemory(e: Expr): boolean {
-    switch (e.kind) {
-      case "load":
-      case "lookup":
-        return true;
-      case "const":
-        return false;
-      case "ref":
-        return this.memoryBound.has(e.name);
-      case "unary":
-      case "convert":
-      case "splat":
-      case "extract":
-        return this.readsMemory(e.arg);
-      case "binary":
-      case "compare":
-        return this.readsMemory(e.a) || this.readsMemory(e.b);
-      case "select":
-        return this.readsMemory(e.cond) || this.readsMemory(e.then) || this.readsMemory(e.else);
-    }
+    return anySubexpression(e, (node) => node.kind === "load" || node.kind === "lookup" || (node.kind === "ref" && this.memoryBound.has(node.name)));
   }
 
   private readsAccumulator(e: Expr): boolean {
-    switch (e.kind) {
-      case "const":
-        return false;
-      case "ref":
-        return this.accumulators.has(e.name);
-      case "load":
-        return this.readsAccumulator(e.index);
-      case "lookup":
-        return this.readsAccumulator(e.index);
-      case "unary":
-      case "convert":
-      case "splat":
-      case "extract":
-        return this.readsAccumulator(e.arg);
-      case "binary":
-      case "compare":
-        return this.readsAccumulator(e.a) || this.readsAccumulator(e.b);
-      case "select":
-        return this.readsAccumulator(e.cond) || this.readsAccumulator(e.then) || this.readsAccumulator(e.else);
-    }
+    return anySubexpression(e, (node) => node.kind === "ref" && this.accumulators.has(node.name));
   }
 
   /**
