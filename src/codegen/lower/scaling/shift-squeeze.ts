@@ -12,11 +12,11 @@
  * shift_squeeze_decode(codes, alpha_beta, alpha_inv, [code_values,] values, n)  values = unsqueeze(decode)
  * shift_squeeze_fake_quantize(x, log2_abs, alpha_beta, alpha_inv, [code_values,] values, n, seed)
  *
- * The squeeze reads log2|x| from the pass the statistics read it from, and where the format allows (squeeze-codes.ts)
- * finds the code from α·log2|x| + β by comparisons instead of exp2f and the encoder. For formats of
- * at most 8 bits the unsqueezed value of every code is computed once per call (code_values: 256
- * unsqueezes, the one place that unsqueezes) and decode / fake-quantize look it up; wider formats
- * unsqueeze each element.
+ * The squeeze reads log2|x| from the pass the statistics read it from and, where the format
+ * allows (squeeze-codes.ts), finds the code from α·log2|x| + β by comparisons instead of exp2f and
+ * the encoder. For formats of at most 8 bits the unsqueezed value of every code is computed once
+ * per call (code_values: 256 unsqueezes, the one place that unsqueezes) and decode / fake-quantize
+ * look it up; wider formats unsqueeze each element.
  */
 import type { ResolvedFormat, ResolvedScaling } from "../../../dsl/resolved.ts";
 import { SHIFT_SQUEEZE_CHUNK } from "../../../dsl/semantics/scaling/shift-squeeze.ts";

@@ -122,14 +122,16 @@ function ruleCode(rule: SqueezeCodeRule, n: number, frac: number): number {
   return code > rule.maxFinite ? rule.overflow : code;
 }
 
-const cache = new WeakMap<ResolvedFormat, SqueezeCodeRule | null>();
+/** Rules by what encode depends on (deriving one takes ~0.1 s; formats are rebuilt often). */
+const cache = new Map<string, SqueezeCodeRule | null>();
 
 /** The rule for a format, or null where the kernel must keep exp2f and the encoder. */
 export function squeezeCodeRule(format: ResolvedFormat): SqueezeCodeRule | null {
-  let rule = cache.get(format);
+  const key = JSON.stringify([format.element, format.rounding, format.overflow, format.nanInput]);
+  let rule = cache.get(key);
   if (rule === undefined) {
     rule = deriveRule(format);
-    cache.set(format, rule);
+    cache.set(key, rule);
   }
   return rule;
 }
