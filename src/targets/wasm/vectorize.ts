@@ -1,12 +1,13 @@
 /**
  * The wasm target's vectorizer, an IR → IR pass: an element loop `for i in [from, to)` whose body
- * is straight-line lets and stores, with every store (and every load but gathers) at exactly index i, becomes a loop
- * over 4 lanes (f32x4/i32x4/u32x4/boolx4) and a scalar tail loop for the last 0–3 elements.
+ * is straight-line lets and stores, with every store (and every load but gathers) at exactly
+ * index i, becomes a loop over 4 lanes (f32x4/i32x4/u32x4/boolx4) and a scalar tail loop for the
+ * last 0–3 elements.
  * Lane k of the vector loop computes exactly what iteration i+k of the scalar loop computes:
  * every op used has a lane-wise form; loop-invariant values are splatted (hoisted when they
  * cannot trap); table lookups, and loads at an index read from memory (from a buffer the loop
- * does not store to), become 4 scalar reads (a gather); clz, which has no i32x4 form, is expanded into an
- * exact binary search of compares and selects.
+ * does not store to), become 4 scalar reads (a gather); clz, which has no i32x4 form, is expanded
+ * into an exact binary search of compares and selects.
  *
  * Ordered reductions: the body may also update accumulators (`acc = f(acc, …)`, mutable locals
  * declared before the loop; S2FP8's statistics sum log2|x| this way). Their chains stay scalar and
@@ -428,8 +429,8 @@ interface ExactReduction {
 /**
  * `update` as an exact reduction, or null: wrapping integer sums, and maxima and minima (for the
  * non-NaN operands the IR defines them on they are associative and commutative, −0 < +0 included),
- * updated once per iteration and with a value that does not read an accumulator. Float sums stay
- * ordered: their rounding depends on the order.
+ * updated once per iteration, with a value that does not read an accumulator and read by no other
+ * update. Float sums stay ordered: their rounding depends on the order.
  */
 function exactReduction(update: Stmt & { kind: "assign" }, updates: readonly (Stmt & { kind: "assign" })[], readsAccumulator: (e: Expr) => boolean): ExactReduction | null {
   const e = update.value;
@@ -440,6 +441,8 @@ function exactReduction(update: Stmt & { kind: "assign" }, updates: readonly (St
   const isAcc = (x: Expr) => x.kind === "ref" && x.name === update.name;
   const value = isAcc(e.a) ? e.b : isAcc(e.b) ? e.a : null;
   if (value === null || readsAccumulator(value)) return null;
+  // An ordered update reading it would see the scalar before the fold, not its running value.
+  if (updates.some((u) => u !== update && anySubexpression(u.value, isAcc))) return null;
   return { name: update.name, op: e.op as ExactReduction["op"], type: type as ExactReduction["type"], value };
 }
 

@@ -4,7 +4,7 @@
  * the interpreter.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { abs, add, and, asI32, asU32, f32, gt, i32, kernel, load, max, min, mul, ref, select, shl, sub, u32 } from "../../../src/codegen/ir/build.ts";
+import { abs, add, and, asI32, asU32, convert, f32, gt, i32, kernel, load, max, min, mul, ref, select, shl, sub, u32 } from "../../../src/codegen/ir/build.ts";
 import { interpret } from "../../../src/codegen/ir/interpret.ts";
 import type { Kernel } from "../../../src/codegen/ir/nodes.ts";
 import { lowerDecodeElements, lowerEncodeElements } from "../../../src/codegen/lower/elementwise.ts";
@@ -174,15 +174,21 @@ describe("wasm vectorizer", () => {
       const high = b.var("high", f32(Number.NEGATIVE_INFINITY));
       const low = b.var("low_acc", i32(2 ** 31 - 1));
       const sum = b.var("sum", f32(0));
+      const seen = b.var("seen", u32(0));
+      const weighted = b.var("weighted", f32(0));
       b.for("i", i32(0), ref("i32", "n"), (i, body) => {
         const x = body.let("xi", load("f32", "x", i));
         body.assign(count.name, add(count.ref, asU32(gt(x, f32(0)))));
         body.assign(high.name, max(high.ref, x));
         body.assign(low.name, min(low.ref, sub(i32(50), i)));
         body.assign(sum.name, add(sum.ref, x));
+        // Read by an ordered update: its running value per lane is needed, so it stays ordered too.
+        body.assign(seen.name, add(seen.ref, u32(1)));
+        body.assign(weighted.name, add(weighted.ref, mul(x, convert("f32.fromU32", seen.ref))));
       });
       b.store("out", i32(0), high.ref);
       b.store("out", i32(1), sum.ref);
+      b.store("out", i32(2), weighted.ref);
       b.store("count", i32(0), count.ref);
       b.store("low", i32(0), low.ref);
     });
@@ -194,9 +200,9 @@ describe("wasm vectorizer", () => {
     // −0 and +0 both present: the maximum is +0 in any order (−0 < +0); sums reassociated would differ.
     const x = Float32Array.from({ length: 23 }, (_, j) => (j % 5 === 0 ? -0 : j % 7 === 0 ? 0 : (j % 3 === 0 ? -1 : 1) * 2 ** (j - 40)));
     for (const n of [0, 3, 4, 9, 23]) {
-      const want = { out: new Float32Array(2), count: new Uint32Array(1), low: new Int32Array(1) };
+      const want = { out: new Float32Array(3), count: new Uint32Array(1), low: new Int32Array(1) };
       interpret(reductions, { x, ...want, n });
-      const got = { out: new Float32Array(2), count: new Uint32Array(1), low: new Int32Array(1) };
+      const got = { out: new Float32Array(3), count: new Uint32Array(1), low: new Int32Array(1) };
       set.kernels.reductions(x, got.out, n, got.count, got.low);
       expect([...new Uint32Array(got.out.buffer), got.count[0], got.low[0]], `n = ${n}`).toEqual([...new Uint32Array(want.out.buffer), want.count[0], want.low[0]]);
     }
