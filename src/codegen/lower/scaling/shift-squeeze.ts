@@ -9,8 +9,8 @@
  * shift_squeeze_inverse(alpha_beta, alpha_inv)                                 1/α, once, for the unsqueeze
  * shift_squeeze_encode(x, log2_abs, alpha_beta, codes, n, seed)                codes = encode(squeeze(x))
  * shift_squeeze_code_values(alpha_beta, alpha_inv, code_values, n)             code_values[c] = unsqueeze(decode(c)), c < 2^bits
- * shift_squeeze_decode(codes, alpha_beta, alpha_inv, [code_values,] values, n)  values = unsqueeze(decode)
- * shift_squeeze_fake_quantize(x, log2_abs, alpha_beta, alpha_inv, [code_values,] values, n, seed)
+ * shift_squeeze_decode(codes, alpha_beta, code_values | alpha_inv, values, n)  values = unsqueeze(decode)
+ * shift_squeeze_fake_quantize(x, log2_abs, alpha_beta, code_values | alpha_inv, values, n, seed)
  *
  * The squeeze reads log2|x| from the pass the statistics read it from and, where the format
  * allows (squeeze-codes.ts), finds the code from α·log2|x| + β by comparisons instead of exp2f and
@@ -146,7 +146,8 @@ export function lowerShiftSqueeze(format: ResolvedFormat, scaling: ShiftSqueezeS
   const valueOf = tabulated
     ? (b: Builder, code: Expr) => b.let("code_value", load("f32", CODE_VALUES, asI32(code)))
     : (b: Builder, code: Expr, p: { beta: Expr; alphaInv: Expr }) => unsqueezeCode(b, code, p);
-  const codeValuesParam = tabulated ? [reads(CODE_VALUES, "f32")] : [];
+  // What the value of a code is read from: the table, or α⁻¹ for an unsqueeze per element.
+  const valueParam = tabulated ? reads(CODE_VALUES, "f32") : reads(ALPHA_INV, "f32");
 
   const encodeParams = [reads(X, "f32"), reads(LOG2_ABS, "f32"), reads(META.alphaBeta, "f32"), writes(CODES, codes), N, SEED];
   const encodeKernel = elementwise(format, "shift_squeeze_encode", encodeParams, (body, i, p, draw) => {
@@ -155,11 +156,11 @@ export function lowerShiftSqueeze(format: ResolvedFormat, scaling: ShiftSqueezeS
   const codeValuesKernel = elementwise(format, "shift_squeeze_code_values", [reads(META.alphaBeta, "f32"), reads(ALPHA_INV, "f32"), writes(CODE_VALUES, "f32"), N], (body, c, p) => {
     body.store(CODE_VALUES, c, unsqueezeCode(body, asU32(c), p));
   });
-  const decodeParams = [reads(CODES, codes), reads(META.alphaBeta, "f32"), reads(ALPHA_INV, "f32"), ...codeValuesParam, writes(VALUES, "f32"), N];
+  const decodeParams = [reads(CODES, codes), reads(META.alphaBeta, "f32"), valueParam, writes(VALUES, "f32"), N];
   const decodeKernel = elementwise(format, "shift_squeeze_decode", decodeParams, (body, i, p) => {
     body.store(VALUES, i, valueOf(body, load("u32", CODES, i), p));
   });
-  const fakeParams = [reads(X, "f32"), reads(LOG2_ABS, "f32"), reads(META.alphaBeta, "f32"), reads(ALPHA_INV, "f32"), ...codeValuesParam, writes(VALUES, "f32"), N, SEED];
+  const fakeParams = [reads(X, "f32"), reads(LOG2_ABS, "f32"), reads(META.alphaBeta, "f32"), valueParam, writes(VALUES, "f32"), N, SEED];
   const fake = elementwise(format, "shift_squeeze_fake_quantize", fakeParams, (body, i, p, draw) => {
     // encode then decode, not the fused fake-quantize element: through the fused element the sign
     // of a NaN input did not survive on lavapipe's WGSL (the package test caught +NaN for −NaN).

@@ -57,12 +57,11 @@ export interface SqueezeCodeRule {
   readonly overflow: number;
   /** Binades with their own steps (results below the normal range). */
   readonly irregular: ReadonlyMap<number, BinadeSteps>;
-  /** Binades up to this one give `underflow` (the code of +0). */
+  /** Binades up to this one give the code of +0 (zero.positive). */
   readonly underflowThrough: number;
-  readonly underflow: number;
   /** Added to the magnitude's code for a negative input. */
   readonly signBit: number;
-  /** Codes of the inputs the squeeze passes through: ±0, ±∞, NaN (any payload). */
+  /** Codes of ±0, ±∞ and NaN (any payload): of underflow and of the inputs the squeeze passes through. */
   readonly zero: SignedCode;
   readonly infinity: SignedCode;
   readonly nan: SignedCode;
@@ -115,7 +114,7 @@ const count = (steps: readonly number[], frac: number) => steps.reduce((k, s) =>
 
 /** The rule's code of a positive magnitude in binade n at frac (the kernel's formula, in JS). */
 function ruleCode(rule: SqueezeCodeRule, n: number, frac: number): number {
-  if (n <= rule.underflowThrough) return rule.underflow;
+  if (n <= rule.underflowThrough) return rule.zero.positive;
   const own = rule.irregular.get(n);
   if (own !== undefined) return own.first + count(own.steps, frac);
   const code = rule.base + rule.perBinade * n + count(rule.regular, frac);
@@ -150,9 +149,9 @@ function deriveRule(format: ResolvedFormat): SqueezeCodeRule | null {
   const regular = binades.get(reference)!;
   if (regular.steps.length === 0 || regular.steps.length > MAX_REGULAR_STEPS) return null;
   const perBinade = regular.steps.length;
-  const underflow = encode(format, 0);
+  const zero = encode(format, 0);
   let underflowThrough = LOWEST_BINADE - 1;
-  while (underflowThrough < HIGHEST_BINADE && sameSteps(binades.get(underflowThrough + 1)!.steps, []) && binades.get(underflowThrough + 1)!.first === underflow) underflowThrough++;
+  while (underflowThrough < HIGHEST_BINADE && sameSteps(binades.get(underflowThrough + 1)!.steps, []) && binades.get(underflowThrough + 1)!.first === zero) underflowThrough++;
   const partial: SqueezeCodeRule = {
     base: regular.first - perBinade * reference,
     perBinade,
@@ -161,9 +160,8 @@ function deriveRule(format: ResolvedFormat): SqueezeCodeRule | null {
     overflow: codeOf(format, HIGHEST_BINADE, 0),
     irregular: new Map(),
     underflowThrough,
-    underflow,
     signBit: 2 ** (format.bits - 1),
-    zero: { positive: underflow, negative: encode(format, -0) },
+    zero: { positive: zero, negative: encode(format, -0) },
     infinity: { positive: encode(format, Number.POSITIVE_INFINITY), negative: encode(format, Number.NEGATIVE_INFINITY) },
     nan: { positive: encode(format, Number.NaN), negative: encode(format, fromF32Bits(0xffc00000)) },
   };
@@ -181,7 +179,8 @@ function deriveRule(format: ResolvedFormat): SqueezeCodeRule | null {
 
 /**
  * The rule gives g's code at every step of g and of the rule and just before it, on every
- * binade, for both signs; and the pass-through inputs' codes ignore NaN payloads.
+ * binade, for both signs; ±0 and ±∞ differ by the sign bit alone (the kernel adds it to their
+ * magnitudes' codes as to the squeezed ones'); and NaN's codes ignore payloads.
  */
 function verified(format: ResolvedFormat, rule: SqueezeCodeRule, binades: ReadonlyMap<number, BinadeSteps>): boolean {
   const ruleSteps = [...rule.regular, ...[...rule.irregular.values()].flatMap((b) => b.steps)];
@@ -194,6 +193,7 @@ function verified(format: ResolvedFormat, rule: SqueezeCodeRule, binades: Readon
       if (negative !== (code | rule.signBit)) return false;
     }
   }
+  for (const signed of [rule.zero, rule.infinity]) if (signed.negative !== (signed.positive | rule.signBit)) return false;
   const payloads = [0x7f800001, 0x7fc00001, 0x7fffffff, 0x7fa5a5a5];
   return payloads.every((p) => encode(format, fromF32Bits(p)) === rule.nan.positive && encode(format, fromF32Bits((p | 0x80000000) >>> 0)) === rule.nan.negative);
 }
@@ -226,7 +226,7 @@ export function lowerSqueezeCode(b: Builder, rule: SqueezeCodeRule, x: Expr, t: 
   let code: Expr = b.let("regular_code", add(add(perBinade, i32(rule.base)), stepsPassed(frac, rule.regular)));
   code = select(gt(code, i32(rule.maxFinite)), i32(rule.overflow), code);
   for (const [binade, own] of rule.irregular) code = select(eq(n, i32(binade)), add(i32(own.first), stepsPassed(frac, own.steps)), code);
-  code = select(le(n, i32(rule.underflowThrough)), i32(rule.underflow), code);
+  code = select(le(n, i32(rule.underflowThrough)), i32(rule.zero.positive), code);
   // The magnitude's code, the sign bit added once; NaN codes that are not sign-symmetric by override.
   const passed = select(isNan, i32(rule.nan.positive), select(isInfinite, i32(rule.infinity.positive), i32(rule.zero.positive)));
   const magnitude = b.let("magnitude_code", select(transformed, select(tIsNan, i32(rule.nan.positive), code), passed));
