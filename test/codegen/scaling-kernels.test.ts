@@ -22,6 +22,7 @@ import { dequantize, fakeQuantize, quantize, type ScaleMeta, type ScalingState }
 import { loadJs } from "../../src/targets/js/load.ts";
 import { runPlan, type BufferArray, type PlanKernel } from "../../src/package-runtime/run-plan.js";
 import { builtin } from "../support/formats.ts";
+import { perChannel } from "../support/plans.ts";
 
 type Kernels = Readonly<Record<string, PlanKernel>>;
 
@@ -229,11 +230,9 @@ function lower(format: ResolvedFormat, interpreted = false): Lowered {
 function sweep(lowered: Lowered, seeds: readonly number[], sizes = SIZES, kinds = KINDS) {
   const mismatches: Record<string, number> = {};
   let compared = 0;
-  const s = lowered.format.scaling;
   // Channels only change what a per-channel scaling does; elsewhere the first and last count do.
-  const perChannel = (s.kind === "amax" && s.granularity === "channel") || s.kind === "shift-groups";
   for (const n of sizes)
-    for (const channels of perChannel ? CHANNEL_COUNTS[n] : [...new Set([CHANNEL_COUNTS[n][0], CHANNEL_COUNTS[n].at(-1) ?? 1])])
+    for (const channels of perChannel(lowered.format) ? CHANNEL_COUNTS[n] : [...new Set([CHANNEL_COUNTS[n][0], CHANNEL_COUNTS[n].at(-1) ?? 1])])
       for (const kind of kinds)
         for (const seed of seeds) {
           const x = tensor(kind, n, 1000 * n + 17 * channels + seed, channels);

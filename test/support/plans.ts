@@ -1,12 +1,8 @@
 /** What the plan tests of every target share: which formats scale per channel, and a bit-level view of a plan's results. */
-import type { ResolvedFormat } from "../../src/dsl/resolved.ts";
 import type { RunResult } from "../../src/package-runtime/run-plan.js";
 
-/** Whether the format's scaling groups by channel (so several channel counts are worth testing). */
-export function perChannel(format: ResolvedFormat): boolean {
-  const s = format.scaling;
-  return (s.kind === "amax" && s.granularity === "channel") || s.kind === "shift-groups";
-}
+/** Whether the format's scaling groups by channel (so several channel counts are worth testing): the runtime's own test. */
+export { scalesPerChannel as perChannel } from "../../src/recipes/precision.ts";
 
 /**
  * Every word of every buffer of a result, by part and name, f32 by its bits. With `sameNaN`
