@@ -119,17 +119,18 @@ function measureTrainers(trainers: readonly Trainer[]): Measured[] {
     const stepSeconds = measure([{ name: t.name, run: () => void t.step() }], { runs: WARMUP_STEPS, warmupRuns: 0, warmupMs: 0 }).get(t.name) ?? Number.NaN;
     return Math.max(1, Math.round(WINDOW_SECONDS / stepSeconds));
   });
+  /** `steps` steps of a trainer, as one timed run. */
+  const window = (t: Trainer, steps: number) => ({
+    name: t.name,
+    run: () => {
+      for (let s = 0; s < steps; s++) lastLoss.set(t.name, t.step());
+    },
+  });
   const seconds = measure(
-    trainers.map((t, i) => ({
-      name: t.name,
-      run: () => {
-        for (let s = 0; s < windows[i]; s++) lastLoss.set(t.name, t.step());
-      },
-    })),
+    trainers.map((t, i) => window(t, windows[i])),
     { runs: WINDOWS, warmupRuns: 0, warmupMs: 0 },
   );
-  // Windows of equal step counts, so a window's time ratio is the step time ratio.
-  const window = (t: Trainer, steps: number) => ({ name: t.name, run: () => { for (let s = 0; s < steps; s++) lastLoss.set(t.name, t.step()); } });
+  // The paired windows have equal step counts, so their time ratio is the step time ratio.
   return trainers.map((trainer, i) => {
     const baseline = trainers.find((t) => t.name === trainer.baseline);
     const vsBaseline =
