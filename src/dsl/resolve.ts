@@ -110,6 +110,8 @@ function resolveFloat(spec: FloatElementSpec, fail: Fail): Effect.Effect<Ranges,
       return yield* fail("/element/negativeZero", "with nan \"negative-zero\" the code 1000…0 is NaN, so negativeZero must be false");
     if (!zero && (spec.subnormals || spec.negativeZero))
       return yield* fail(spec.subnormals ? "/element/subnormals" : "/element/negativeZero", "a format without zero has no subnormals and no negative zero");
+    if (!zero && spec.nan === "negative-zero")
+      return yield* fail("/element/nan", "without zero the code 1000…0 is −(smallest value), not a negative zero that could be NaN; use \"none\" or \"all-ones\", or zero true");
 
     const exponentAllOnes = 2 ** e - 1;
     const mantissaAllOnes = 2 ** m - 1;
@@ -124,10 +126,16 @@ function resolveFloat(spec: FloatElementSpec, fail: Fail): Effect.Effect<Ranges,
     const minNormalExponent = minNormalField - spec.bias;
     const maxExponent = maxExponentField - spec.bias;
     const minSubnormalExponent = minNormalExponent - (spec.subnormals ? m : 0);
-    if (maxExponent > F32_MAX_EXPONENT || minSubnormalExponent < F32_MIN_SUBNORMAL_EXPONENT) {
+    // Every value is a multiple of the lowest binade's step 2^(minNormalExponent − m), subnormals
+    // or not: float32 must hold that step and the largest binade for every value to be exact.
+    const minStepExponent = minNormalExponent - m;
+    if (maxExponent > F32_MAX_EXPONENT || minStepExponent < F32_MIN_SUBNORMAL_EXPONENT) {
+      const span = maxExponent - minStepExponent;
+      if (span > F32_MAX_EXPONENT - F32_MIN_SUBNORMAL_EXPONENT)
+        return yield* fail("/element", `${e} exponent and ${m} mantissa bits put the largest binade ${span} binades above the finest step, float32's only ${F32_MAX_EXPONENT - F32_MIN_SUBNORMAL_EXPONENT} (steps of 2^${F32_MIN_SUBNORMAL_EXPONENT} up to 2^${F32_MAX_EXPONENT}), so no bias fits; use fewer exponent or mantissa bits`);
       const lo = maxExponentField - F32_MAX_EXPONENT;
-      const hi = minNormalField - (spec.subnormals ? m : 0) - F32_MIN_SUBNORMAL_EXPONENT;
-      return yield* fail("/element/bias", `bias ${spec.bias} puts the range at 2^${minSubnormalExponent}..2^${maxExponent}, outside float32; for these field widths the bias must be ${lo === hi ? `${lo}` : `in ${lo}..${hi}`}`);
+      const hi = minNormalField - m - F32_MIN_SUBNORMAL_EXPONENT;
+      return yield* fail("/element/bias", `bias ${spec.bias} puts the values in steps of 2^${minStepExponent} up to 2^${maxExponent}, outside float32 (steps of 2^${F32_MIN_SUBNORMAL_EXPONENT} up to 2^${F32_MAX_EXPONENT}); for these field widths the bias must be ${lo === hi ? `${lo}` : `in ${lo}..${hi}`}`);
     }
     const element: ResolvedFloat = {
       kind: "float", bits, signed, exponentBits: e, mantissaBits: m, bias: spec.bias, infinity: spec.infinity,
