@@ -1,7 +1,7 @@
 /**
  * Where recipes come from: the shipped recipes in `recipes/` (every `*.json` but the schema), recipe
- * files given by path, and bare format names ("that format for every role, fp32 master and
- * accumulation"). A shipped recipe wins over a format of the same name.
+ * files given by path, and bare formats — a built-in name or a format spec file ("that format for
+ * every role, fp32 master and accumulation"). A shipped recipe wins over a format of the same name.
  */
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -39,9 +39,9 @@ export function validateRecipe(json: unknown, file: string): Effect.Effect<Recip
 /** Resolves recipe names and paths; `formats` resolves the formats they refer to. */
 export function createRecipeRegistry(formats: Registry, dir: string = RECIPES_DIR) {
   const get = (nameOrPath: string): Effect.Effect<ResolvedRecipe, SpecError | UnknownRecipeError> => {
-    if (nameOrPath.endsWith(".json") || nameOrPath.includes("/")) {
+    if (isPath(nameOrPath)) {
       if (!existsSync(nameOrPath)) return Effect.fail(new SpecError({ file: nameOrPath, pointer: "", message: "no such file" }));
-      return loadRecipeFile(nameOrPath, formats);
+      return isFormatSpecFile(nameOrPath) ? bareFormatRecipe(nameOrPath, formats) : loadRecipeFile(nameOrPath, formats);
     }
     const recipes = recipeNames(dir);
     if (recipes.includes(nameOrPath)) return loadRecipeFile(join(dir, `${nameOrPath}.json`), formats, nameOrPath);
@@ -54,16 +54,34 @@ export function createRecipeRegistry(formats: Registry, dir: string = RECIPES_DI
 
 export type RecipeRegistry = ReturnType<typeof createRecipeRegistry>;
 
-/** "FORMAT for every role, fp32 master weights and accumulation, no loss scaling". */
-export function bareFormatRecipe(name: string, formats: Registry): Effect.Effect<ResolvedRecipe, SpecError> {
+/** A --formats entry that names a file rather than a shipped recipe or a built-in format. */
+const isPath = (nameOrPath: string) => nameOrPath.endsWith(".json") || nameOrPath.includes("/");
+
+/**
+ * A file that holds a format spec rather than a recipe: a JSON object with an `element` and no
+ * `roles`. Anything else (unreadable, not JSON) goes to the recipe loader, which says what is wrong.
+ */
+function isFormatSpecFile(path: string): boolean {
+  try {
+    const json: unknown = JSON.parse(readFileSync(path, "utf8"));
+    return json !== null && typeof json === "object" && "element" in json && !("roles" in json);
+  } catch {
+    return false;
+  }
+}
+
+/** "FORMAT for every role, fp32 master weights and accumulation, no loss scaling"; FORMAT is a built-in name or a spec file, and names the recipe. */
+export function bareFormatRecipe(nameOrPath: string, formats: Registry): Effect.Effect<ResolvedRecipe, SpecError> {
   return Effect.gen(function* () {
-    const located = (e: { toString(): string }) => new SpecError({ file: `format ${name}`, pointer: "", message: e.toString() });
-    const format = yield* formats.get(name).pipe(Effect.mapError(located));
+    const located = (e: { toString(): string }) => new SpecError({ file: `format ${nameOrPath}`, pointer: "", message: e.toString() });
+    // A spec file's own errors already name the file, pointer and line.
+    const format = yield* formats.get(nameOrPath).pipe(Effect.mapError((e) => (e._tag === "SpecError" && isPath(nameOrPath) ? e : located(e))));
     const master = yield* formats.get("fp32").pipe(Effect.mapError(located));
+    const name = format.name;
     return finish({
       name,
       summary: `${name} for every role, fp32 master weights and accumulation`,
-      source: `format ${name}`,
+      source: `format ${nameOrPath}`,
       roles: { weights: format, activations: format, errors: format, weightGradients: format, optimizerState: format },
       standalone: false,
       master,
