@@ -60,6 +60,14 @@ export function progressReporter(
         line(`[${event.index + 1}/${event.count}] ${name(event)}: already finished, skipped`);
         draw(true);
         return;
+      case "run-busy":
+        line(`[${event.index + 1}/${event.count}] ${name(event)}: being trained by ${event.holder}; ${event.waiting ? `waiting for it (if that process is gone, delete ${event.lockPath})` : "coming back to it after the other runs"}`);
+        draw(true);
+        return;
+      case "checkpoint-set-aside":
+        line(`${event.path}: ${event.reason}; set aside as ${event.movedTo}, ${name(event)} starts over`);
+        draw(true);
+        return;
       case "run-start": {
         const label = `[${event.index + 1}/${event.count}] ${name(event)}`;
         // A resumed run's first step event tells where it starts (for the ETA).

@@ -200,6 +200,12 @@ export class TrainingSession {
   restore(checkpoint: Checkpoint): void {
     const meta = checkpoint.meta as Meta;
     if (meta?.version !== 2) throw new Error("checkpoint: unknown version");
+    // A count that does not fit this run would end it early as finished, or index past its data.
+    const count = (x: unknown, max: number) => Number.isSafeInteger(x) && (x as number) >= 0 && (x as number) <= max;
+    const counts = count(meta.epoch, this.options.epochs) && count(meta.step, this.totalSteps)
+      && Array.isArray(meta.losses) && meta.losses.length === meta.step && Array.isArray(meta.records) && meta.records.length === meta.epoch
+      && (meta.diverged !== null || meta.step === meta.epoch * this.stepsPerEpoch);
+    if (!counts) throw new Error(`checkpoint: epoch ${meta.epoch}, step ${meta.step} do not fit a run of ${this.options.epochs} epochs of ${this.stepsPerEpoch} steps`);
     const take = (name: string, into: StoredArray) => {
       const saved = checkpoint.arrays.get(name);
       if (saved === undefined || saved.length !== into.length || saved.constructor !== into.constructor)

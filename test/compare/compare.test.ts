@@ -286,6 +286,6 @@ describe("numforge compare refuses bad input with exit 2 and one line", () => {
     writeFileSync(join(dir, "results.json"), JSON.stringify({ format: "numforge-comparison/1", settings: {}, runs: [] }));
     const r = await numforgeInProcess(["compare", "--formats", "fp32", "--out", dir]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/results\.json holds results in an older layout \(numforge-comparison\/1\); pass another --out/);
+    expect(r.stderr).toMatch(/results\.json: holds results in an older layout \(numforge-comparison\/1\); pass another --out/);
   });
 });

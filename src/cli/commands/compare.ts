@@ -30,7 +30,7 @@ function integer(args: ParsedArgs, name: string, min: number, max: number, fallb
 }
 
 export const command: CommandDefinition = {
-  usage: "[--formats LIST] [--model resnet|transformer|ncf|all] [--epochs N] [--seeds K] [--out DIR] [--json] [--backend B] [--data PATH] [--scale S] [--batch-size N] [--steps-per-epoch N] [--width W] [--augment-shift PX] [--optimizer sgd|adam] [--lr X] [--jobs N]",
+  usage: "[--formats LIST] [--model resnet|transformer|ncf|all] [--epochs N] [--seeds K] [--out DIR] [--json] [--backend B] [--data PATH] [--scale S] [--batch-size N] [--steps-per-epoch N] [--width W] [--augment-shift PX] [--optimizer sgd|adam] [--lr X] [--jobs N] [--shard I/N]",
   description:
     "Trains each model once per (recipe, seed) and evaluates it on its test split after every epoch: a residual CNN on MNIST digits " +
     "(test accuracy), a Transformer on grapheme-to-phoneme conversion of the CMU Pronouncing Dictionary (word accuracy, phoneme error rate) " +
@@ -59,6 +59,7 @@ export const command: CommandDefinition = {
     { name: "optimizer", value: "NAME", description: "sgd (momentum 0.9, weight decay 5e-4) or adam (a recipe may set its epsilon); default per model" },
     { name: "lr", value: "X", description: "peak learning rate (default per model and optimizer)" },
     { name: "jobs", value: "N", description: "train N runs at once on worker threads (default 1; at most the number of cores is useful)" },
+    { name: "shard", value: "I/N", description: "train only slice I of N of the grid (runs whose position mod N is I-1), for fanning a sweep out over machines or jobs that share --out; a plain compare over the folder then finds every run done and writes the merged report" },
   ],
   examples: [
     "numforge compare --formats fp32,s2fp8,e5m2 --epochs 3 --seeds 3 --out runs/s2fp8",
@@ -67,8 +68,8 @@ export const command: CommandDefinition = {
   ],
   run: ({ args, io, registry }) =>
     Effect.gen(function* () {
-      const [{ createRecipeRegistry }, { OPTIMIZER_NAMES }, { FAMILIES, familyOf }, { createBackend, defaultBackendName, isBackendName, BACKEND_NAMES }] = yield* Effect.promise(() =>
-        Promise.all([import("../../recipes/load.ts"), import("../../runtime/compare/settings.ts"), import("../../runtime/tasks/families.ts"), import("../../runtime/backends/select.ts")]),
+      const [{ createRecipeRegistry }, { OPTIMIZER_NAMES }, { FAMILIES, familyOf }, { createBackend, defaultBackendName, isBackendName, BACKEND_NAMES }, { parseShard }] = yield* Effect.promise(() =>
+        Promise.all([import("../../recipes/load.ts"), import("../../runtime/compare/settings.ts"), import("../../runtime/tasks/families.ts"), import("../../runtime/backends/select.ts"), import("../../runtime/compare/grid.ts")]),
       );
       const familyNames = FAMILIES.map((f) => f.name);
       const modelFlag = stringFlag(args, "model") ?? "resnet";
@@ -97,6 +98,15 @@ export const command: CommandDefinition = {
       const stepsText = stringFlag(args, "steps-per-epoch");
       const stepsPerEpoch = stepsText === undefined ? null : yield* integer(args, "steps-per-epoch", 1, 1_000_000, 0);
       const out = stringFlag(args, "out") ?? "runs/compare";
+      const shardText = stringFlag(args, "shard");
+      const shard = shardText === undefined ? undefined : parseShard(shardText);
+      if (typeof shard === "string") return yield* usage(shard);
+      const { checkOutFolder, ComparisonError } = yield* Effect.promise(() => import("../../runtime/compare/folder.ts"));
+      const userError = (e: unknown) => {
+        if (e instanceof ComparisonError) return new InputError({ where: e.where, message: e.message });
+        throw e;
+      };
+      yield* Effect.try({ try: () => checkOutFolder(out), catch: userError });
       const dataPath = stringFlag(args, "data");
       if (dataPath !== undefined && families.length > 1) return yield* usage("--data names one model's data; use it with a single --model");
 
@@ -117,7 +127,7 @@ export const command: CommandDefinition = {
       const clash = recipeNamesSeen.find((n, i) => recipeNamesSeen.indexOf(n) !== i);
       if (clash !== undefined) return yield* usage(`two entries of --formats are recipes named ${clash}`);
 
-      const [{ runComparison, runComparisonInWorkers, ComparisonError, comparisonPaths }, { resultsText }, { markdownReport }, { htmlReport }, { progressReporter }, { writeFileAtomic }, { COMPILER_VERSION }] =
+      const [{ runComparison, runComparisonInWorkers, comparisonPaths }, { resultsText }, { markdownReport }, { htmlReport }, { progressReporter }, { writeFileAtomic }, { COMPILER_VERSION }] =
         yield* Effect.promise(() =>
           Promise.all([
             import("../../runtime/compare/comparison.ts"),
@@ -160,16 +170,13 @@ export const command: CommandDefinition = {
         recipes,
         seeds: Array.from({ length: seedCount }, (_, i) => i),
         outDir: out,
+        shard,
         numforgeVersion: COMPILER_VERSION,
         onEvent: progressReporter(io.stderr, process.stderr.isTTY === true && !json, undefined, families.length > 1),
         afterResults: (r: ResultsFile) => {
           writeFileAtomic(paths.markdown, markdownReport(r));
           writeFileAtomic(paths.html, htmlReport(r));
         },
-      };
-      const userError = (e: unknown) => {
-        if (e instanceof ComparisonError) return new InputError({ where: out, message: e.message });
-        throw e;
       };
       const runs =
         jobs === 1

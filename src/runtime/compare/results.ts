@@ -1,10 +1,13 @@
 /**
  * results.json: the settings of a comparison and one record per finished (recipe, seed) run.
- * Rewritten atomically after every run; read back to resume. Numbers JSON cannot hold (NaN,
+ * Rewritten atomically after every run, by re-reading it and merging under a lock, so processes
+ * sharing the folder (several `compare`s, shards, Slurm array tasks) each add their runs and none
+ * drops another's; read back to resume. Numbers JSON cannot hold (NaN,
  * ±Infinity) are written as the strings "NaN", "Infinity", "-Infinity".
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "../checkpoint.ts";
+import { ComparisonError } from "./folder.ts";
 import type { MetricInfo } from "../tasks/task.ts";
 import type { ComparisonSettings } from "./settings.ts";
 
@@ -78,22 +81,52 @@ export interface ResultsFile {
   readonly descriptions: Readonly<Record<string, string>>;
   readonly recipes: Readonly<Record<string, RecipeInfo>>;
   readonly runs: readonly RunResult[];
+  /** Checkpoints that were damaged or not the run's, moved aside (never deleted) before the run started over. */
+  readonly checkpointsSetAside?: readonly SetAsideRecord[];
 }
 
-/** Reads DIR/results.json if it exists; throws a plain Error saying why it cannot be used. */
+/** A checkpoint set aside: which run, where it was and went, why, and when. */
+export interface SetAsideRecord {
+  readonly model: string;
+  readonly recipe: string;
+  readonly seed: number;
+  readonly path: string;
+  readonly movedTo: string;
+  readonly reason: string;
+  /** ISO time. */
+  readonly at: string;
+}
+
+/** The same (model, recipe, seed). */
+export const sameRun = (a: { model: string; recipe: string; seed: number }, b: { model: string; recipe: string; seed: number }): boolean =>
+  a.model === b.model && a.recipe === b.recipe && a.seed === b.seed;
+
+/** `results` with `run` added, replacing an earlier record of the same run (an older version of its recipe). */
+export function withRun(results: ResultsFile, run: RunResult): ResultsFile {
+  const others = results.runs.filter((r) => !sameRun(r, run));
+  return { ...results, runs: others.length === results.runs.length ? [...results.runs, run] : results.runs.map((r) => (sameRun(r, run) ? run : r)) };
+}
+
+/** Reads DIR/results.json if it exists; throws a ComparisonError saying why it cannot be used. */
 export function readResults(path: string): ResultsFile | null {
-  if (!existsSync(path)) return null;
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw e;
+  }
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(path, "utf8"));
+    json = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${path} is not valid JSON (${(e as Error).message}); move it away to start over`);
+    throw new ComparisonError(path, `is not valid JSON (${(e as Error).message}); move it away to start over`);
   }
   const r = json as Partial<ResultsFile>;
   if (typeof r?.format === "string" && r.format.startsWith("numforge-comparison/") && r.format !== "numforge-comparison/2")
-    throw new Error(`${path} holds results in an older layout (${r.format}); pass another --out, or move it away to start over`);
+    throw new ComparisonError(path, `holds results in an older layout (${r.format}); pass another --out, or move it away to start over`);
   if (r?.format !== "numforge-comparison/2" || !Array.isArray(r.runs) || typeof r.settings !== "object")
-    throw new Error(`${path} is not a numforge comparison results file; pass another --out`);
+    throw new ComparisonError(path, "is not a numforge comparison results file; pass another --out");
   return r as ResultsFile;
 }
 

@@ -3,11 +3,11 @@
  * when one of the same run exists, trained epoch by epoch with a checkpoint after each, and
  * summarized as a RunResult. Used in-process and by the worker threads of `--jobs`.
  */
-import { existsSync } from "node:fs";
+import { existsSync, renameSync } from "node:fs";
 import { RecipePrecision } from "../../recipes/precision.ts";
 import type { ResolvedRecipe } from "../../recipes/types.ts";
 import type { KernelBackend } from "../backends/js.ts";
-import { readCheckpoint, writeCheckpoint } from "../checkpoint.ts";
+import { CheckpointError, readCheckpoint, writeCheckpoint, type Checkpoint } from "../checkpoint.ts";
 import { TrainingSession, type EpochRecord, type StepEvent } from "../session.ts";
 import { familyFor } from "../tasks/families.ts";
 import type { MetricInfo } from "../tasks/task.ts";
@@ -18,7 +18,15 @@ import { buildOptimizer, buildSchedule, type ModelSettings } from "./settings.ts
 export type RunEvent =
   | (RunId & { readonly kind: "run-start"; readonly index: number; readonly count: number; readonly totalSteps: number; readonly resumedAtEpoch: number; readonly metrics: readonly MetricInfo[] })
   | (RunId & { readonly kind: "step" } & StepEvent)
-  | (RunId & { readonly kind: "epoch"; readonly record: EpochRecord });
+  | (RunId & { readonly kind: "epoch"; readonly record: EpochRecord })
+  | (RunId & { readonly kind: "checkpoint-set-aside" } & SetAside);
+
+/** A checkpoint that was not resumed from: where it was, where it went, and why. */
+export interface SetAside {
+  readonly path: string;
+  readonly movedTo: string;
+  readonly reason: string;
+}
 
 /** What names a run in a comparison. */
 export interface RunId {
@@ -39,37 +47,44 @@ export interface RunSpec {
   readonly count: number;
 }
 
+/** What a checkpoint must carry to be resumed from: the run and the settings it was trained with. */
 interface CheckpointTag {
+  readonly model: string;
   readonly settingsFingerprint: string;
   readonly recipeFingerprint: string;
   readonly seed: number;
 }
 
-/** Trains (or finishes) one run. */
+/** Trains (or finishes) one run; a checkpoint that is damaged or not this run's is set aside and the run starts over. */
 export function trainRun(
   spec: RunSpec, backend: KernelBackend,
   onEvent?: (event: RunEvent) => void,
   afterCheckpoint?: (info: RunId & { readonly epoch: number }) => void,
 ): RunResult {
   const { settings, recipe, seed, checkpointPath } = spec;
-  const task = familyFor(settings).createTask(settings, seed, { normalization: recipe.normalization });
-  const optimizer = buildOptimizer(settings, task.parameters(), recipe.optimizer.epsilon);
-  const precision = new RecipePrecision(recipe, backend.kernels, seed);
-  const stepsPerEpoch = Math.min(task.batchesPerEpoch(settings.batchSize), settings.stepsPerEpoch ?? Infinity);
+  const start = () => {
+    const task = familyFor(settings).createTask(settings, seed, { normalization: recipe.normalization });
+    const optimizer = buildOptimizer(settings, task.parameters(), recipe.optimizer.epsilon);
+    const precision = new RecipePrecision(recipe, backend.kernels, seed);
+    const stepsPerEpoch = Math.min(task.batchesPerEpoch(settings.batchSize), settings.stepsPerEpoch ?? Infinity);
+    const session = new TrainingSession({
+      task, optimizer, precision, backend, seed,
+      schedule: buildSchedule(settings, stepsPerEpoch * settings.epochs),
+      epochs: settings.epochs,
+      batchSize: settings.batchSize,
+      stepsPerEpoch: settings.stepsPerEpoch ?? undefined,
+      lossScaling: recipe.lossScaling,
+    });
+    return { task, session };
+  };
+  let { task, session } = start();
   const id: RunId = { model: task.name, recipe: recipe.name, seed };
-  const session = new TrainingSession({
-    task, optimizer, precision, backend, seed,
-    schedule: buildSchedule(settings, stepsPerEpoch * settings.epochs),
-    epochs: settings.epochs,
-    batchSize: settings.batchSize,
-    stepsPerEpoch: settings.stepsPerEpoch ?? undefined,
-    lossScaling: recipe.lossScaling,
-  });
-  const tag: CheckpointTag = { settingsFingerprint: spec.settingsFingerprint, recipeFingerprint: recipe.fingerprint, seed };
-  if (existsSync(checkpointPath)) {
-    const saved = readCheckpoint(checkpointPath);
-    const meta = saved.meta as { tag?: CheckpointTag; session?: unknown };
-    if (JSON.stringify(meta.tag) === JSON.stringify(tag)) session.restore({ meta: meta.session, arrays: saved.arrays });
+  const tag: CheckpointTag = { model: settings.model, settingsFingerprint: spec.settingsFingerprint, recipeFingerprint: recipe.fingerprint, seed };
+  const problem = existsSync(checkpointPath) ? resume(checkpointPath, tag, session) : null;
+  if (problem !== null) {
+    // Restoring may have filled some of the parameters before it failed: start from fresh ones.
+    ({ task, session } = start());
+    onEvent?.({ kind: "checkpoint-set-aside", ...id, ...setAside(checkpointPath, problem) });
   }
   onEvent?.({ kind: "run-start", ...id, index: spec.index, count: spec.count, totalSteps: session.totalSteps, resumedAtEpoch: session.epoch, metrics: task.metrics });
   while (!session.finished) {
@@ -97,4 +112,34 @@ export function trainRun(
     lossScale: { final: session.lossScale.scale, skippedSteps: session.lossScale.skippedSteps },
     backend: backend.name,
   };
+}
+
+/** Restores `session` from the checkpoint at `path`; returns why it cannot be used, or null when it was. */
+function resume(path: string, tag: CheckpointTag, session: TrainingSession): { readonly kind: "damaged" | "foreign"; readonly reason: string } | null {
+  let saved: Checkpoint;
+  try {
+    saved = readCheckpoint(path);
+  } catch (e) {
+    if (!(e instanceof CheckpointError)) throw e;
+    return { kind: e.problem === "damaged" ? "damaged" : "foreign", reason: e.detail };
+  }
+  const meta = saved.meta as { tag?: Partial<CheckpointTag>; session?: unknown } | null;
+  const found = meta?.tag;
+  if (JSON.stringify(found) !== JSON.stringify(tag)) {
+    const differs = found === undefined ? ["no run tag"] : (Object.keys(tag) as (keyof CheckpointTag)[]).filter((k) => found[k] !== tag[k]).map((k) => `${k} ${JSON.stringify(found[k])}, this run's ${JSON.stringify(tag[k])}`);
+    return { kind: "foreign", reason: `checkpoint of another run or settings (${differs.join("; ")})` };
+  }
+  try {
+    session.restore({ meta: meta?.session, arrays: saved.arrays });
+  } catch (e) {
+    return { kind: "foreign", reason: `checkpoint does not fit this run (${(e as Error).message.replace(/^checkpoint: /, "")})` };
+  }
+  return null;
+}
+
+/** Moves an unusable checkpoint out of the way (never deletes it: it may be what someone wants to look at). */
+function setAside(path: string, problem: { readonly kind: "damaged" | "foreign"; readonly reason: string }): SetAside {
+  const movedTo = `${path}.${problem.kind}-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  renameSync(path, movedTo);
+  return { path, movedTo, reason: problem.reason };
 }
