@@ -87,6 +87,14 @@ console.log(JSON.stringify({ target, name: format.name, codes: [...codes], value
     expect(() => pkg.gemm({ a, b: a, c: new Float32Array(3), m: 2, n: 2, k: 3 })).toThrow(/gemm: c holds 3 elements but m·n = 4/);
     expect(() => pkg.gemm({ a, b: a, c: new Float32Array(4), m: 2.5, n: 2, k: 2 })).toThrow(/gemm: m must be a non-negative integer/);
     expect(() => pkg.gemm({ a: new Int16Array(6), b: a, c: new Float32Array(4), m: 2, n: 2, k: 3 })).toThrow(/gemm: a must be a Float32Array or a Uint8Array/);
+    // Option types are checked: the string "false" is truthy and would have transposed A.
+    const ok = { a, b: a, c: new Float32Array(4), m: 2, n: 2, k: 3 };
+    expect(() => pkg.gemm({ ...ok, transA: "false" })).toThrow(/^gemm: transA must be true or false \(got "false"\)$/);
+    expect(() => pkg.gemm({ ...ok, transB: 1 })).toThrow(/gemm: transB must be true or false \(got 1\)/);
+    expect(() => pkg.gemm({ ...ok, alpha: "2" })).toThrow(/gemm: alpha must be a number \(got "2"\)/);
+    expect(() => pkg.gemm({ ...ok, transa: true })).toThrow(/gemm: unknown parameter "transa"; the parameters are a, b, c, m, n, k, transA/);
+    expect(() => pkg.gemm(null)).toThrow(/gemm: takes one object/);
+    expect(pkg.gemm({ ...ok, transA: false, transB: false })).toBeInstanceOf(Float32Array);
   });
 
   it("lets NaN and Inf inside tensors propagate as the format defines, without throwing", async () => {
@@ -97,19 +105,21 @@ console.log(JSON.stringify({ target, name: format.name, codes: [...codes], value
     expect(Number.isNaN(c[0]) && Number.isNaN(c[1])).toBe(true);
   });
 
-  it("refuses to overwrite a directory that is not a numforge package unless forced", async () => {
+  it("refuses a directory that is not a numforge package; with force adds the package beside its files, never replacing them", async () => {
     const dir = join(root, "occupied");
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "precious.txt"), "keep me");
     const { files, manifest } = await packageFiles(builtin("int8"), TARGETS);
     const refused = Effect.runSync(Effect.result(writePackage(dir, files, manifest, false)));
     expect(refused._tag).toBe("Failure");
-    expect(String(refused._tag === "Failure" ? refused.failure : "")).toMatch(/exists and is not a numforge kernel package; .* --force/);
-    expect(existsSync(join(dir, "precious.txt"))).toBe(true);
+    expect(String(refused._tag === "Failure" ? refused.failure : "")).toMatch(/exists and is not a numforge kernel package .* --force/);
+    expect(readFileSync(join(dir, "precious.txt"), "utf8")).toBe("keep me");
     Effect.runSync(writePackage(dir, files, manifest, true));
-    expect(existsSync(join(dir, "precious.txt"))).toBe(false);
-    // A numforge package may be replaced without --force.
+    expect(readFileSync(join(dir, "precious.txt"), "utf8")).toBe("keep me");
+    expect(existsSync(join(dir, "index.js"))).toBe(true);
+    // Now a numforge package: replaced without --force, the user's file still kept.
     Effect.runSync(writePackage(dir, files, manifest, false));
+    expect(readFileSync(join(dir, "precious.txt"), "utf8")).toBe("keep me");
   });
 });
 

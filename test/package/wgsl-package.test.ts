@@ -1,6 +1,7 @@
 /**
- * The WGSL target in kernel packages: `numforge compile … --target wgsl` writes the .wgsl files
- * (in the manifest, hashed), the WebGPU entry `<package>/wgsl` and its runtime; imported from
+ * The WGSL target in kernel packages: `numforge compile … --target wgsl` writes the WGSL kernels
+ * as data (wgsl/kernels.js, in the manifest, hashed), the WebGPU entry `<package>/wgsl` and its
+ * runtime, and no .wgsl files that nothing loads; imported from
  * outside the repository and given a device of the `webgpu` npm package (Mesa lavapipe in CI),
  * its encode / decode / fakeQuantize give bit for bit the codes, values, metadata and state of
  * the package's synchronous (wasm) API — every finite value, the midpoints between neighbours
@@ -86,19 +87,21 @@ describe("numforge compile --target wgsl", () => {
     result = await numforgeInProcess(["compile", "e4m3", "--target", "wgsl", "--out", out]);
   });
 
-  it("writes the .wgsl files, the WebGPU entry and its runtime, hashed in the manifest; the sync entry says to use ./wgsl", async () => {
+  it("writes the WGSL kernels, the WebGPU entry and its runtime, hashed in the manifest; the sync entry says to use ./wgsl", async () => {
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^wrote \d+ files for e4m3 \(wgsl\) to /);
     const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
     expect(manifest.targets).toEqual(["wgsl"]);
     const files = Object.keys(manifest.files);
-    for (const f of ["wgsl/encode_elements.wgsl", "wgsl/decode_elements.wgsl", "wgsl/fake_quantize_elements.wgsl", "wgsl/gemm_cc.wgsl", "wgsl/kernels.js", "wgsl/launch.js", "wgsl/index.js", "wgsl/index.d.ts", "wgsl-runtime.js", "wgsl-launch.js", "calls.js"])
-      expect(files).toContain(f);
+    for (const f of ["wgsl/kernels.js", "wgsl/launch.js", "wgsl/index.js", "wgsl/index.d.ts", "wgsl-runtime.js", "wgsl-launch.js", "calls.js"]) expect(files).toContain(f);
+    // The shaders the runtime compiles are data in wgsl/kernels.js; no .wgsl file is shipped for nothing to load.
+    expect(files.filter((f) => f.endsWith(".wgsl"))).toEqual([]);
     for (const [path, hash] of Object.entries(manifest.files)) expect(createHash("sha256").update(readFileSync(join(out, path))).digest("hex"), path).toBe(hash);
-    // The shaders the runtime compiles are the .wgsl files.
     const { kernels } = await importFrom(out, "wgsl/kernels.js");
-    for (const k of kernels) for (const pass of k.passes) expect(readFileSync(join(out, "wgsl", pass.file), "utf8")).toBe(pass.wgsl);
+    const passes = kernels.flatMap((k: Module) => k.passes);
+    expect(passes.map((p: Module) => p.file)).toEqual(expect.arrayContaining(["encode_elements.wgsl", "decode_elements.wgsl", "fake_quantize_elements.wgsl", "gemm_cc.wgsl"]));
+    for (const pass of passes) expect(pass.wgsl).toMatch(/@compute/);
     const pkg = JSON.parse(readFileSync(join(out, "package.json"), "utf8"));
     expect(pkg.exports["./wgsl"]).toEqual({ types: "./wgsl/index.d.ts", default: "./wgsl/index.js" });
     await expect(importFrom(out, "index.js")).rejects.toThrow(/no usable backend for e4m3: wgsl: WebGPU kernels are asynchronous: use createGpuKernels from this package's "\.\/wgsl" entry/);

@@ -112,8 +112,22 @@ function operandKind(value, name) {
   throw new TypeError(`gemm: ${name} must be a Float32Array or a ${CODE_ARRAY.name} of ${format.name} codes (got ${describe(value)})`);
 }
 
+const GEMM_PARAMS = ["a", "b", "c", "m", "n", "k", "transA", "transB", "alpha", "beta", "metaA", "metaB"];
+
+/** A value as an error message shows it: strings quoted, so "false" is not read as false. */
+const shown = (value) => (typeof value === "string" ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value) : typeof value === "number" || typeof value === "boolean" || value === undefined ? String(value) : describe(value));
+
+/** transA / transB: a boolean, since a string such as "false" is truthy and would transpose. */
+function flag(name, value) {
+  if (typeof value !== "boolean") throw new TypeError(`gemm: ${name} must be true or false (got ${shown(value)})`);
+}
+
+function scalar(name, value) {
+  if (typeof value !== "number") throw new TypeError(`gemm: ${name} must be a number (got ${shown(value)})`);
+}
+
 function dimension(name, value) {
-  if (!Number.isInteger(value) || value < 0) throw new RangeError(`gemm: ${name} must be a non-negative integer (got ${value})`);
+  if (!Number.isInteger(value) || value < 0) throw new RangeError(`gemm: ${name} must be a non-negative integer (got ${shown(value)})`);
   return value;
 }
 
@@ -123,7 +137,16 @@ function dimension(name, value) {
  * codes whose metadata does not have one channel per lane, is to be dequantized with its
  * metadata first (decodeA / decodeB), then multiplied in float32.
  */
-export function gemmCall({ a, b, c, m, n, k, transA = false, transB = false, alpha = 1, beta = 0, metaA, metaB }, variants) {
+export function gemmCall(params, variants) {
+  if (params === null || typeof params !== "object") throw new TypeError(`gemm: takes one object { a, b, c, m, n, k, ... } (got ${describe(params)})`);
+  for (const key of Object.keys(params)) {
+    if (!GEMM_PARAMS.includes(key)) throw new TypeError(`gemm: unknown parameter "${key}"; the parameters are ${GEMM_PARAMS.join(", ")}`);
+  }
+  const { a, b, c, m, n, k, transA = false, transB = false, alpha = 1, beta = 0, metaA, metaB } = params;
+  flag("transA", transA);
+  flag("transB", transB);
+  scalar("alpha", alpha);
+  scalar("beta", beta);
   dimension("m", m);
   dimension("n", n);
   dimension("k", k);
@@ -133,7 +156,6 @@ export function gemmCall({ a, b, c, m, n, k, transA = false, transB = false, alp
   if (a.length < m * k) throw new RangeError(`gemm: a holds ${a.length} elements but m·k = ${m * k}`);
   if (b.length < k * n) throw new RangeError(`gemm: b holds ${b.length} elements but k·n = ${k * n}`);
   if (c.length < m * n) throw new RangeError(`gemm: c holds ${c.length} elements but m·n = ${m * n}`);
-  if (typeof alpha !== "number" || typeof beta !== "number") throw new TypeError("gemm: alpha and beta must be numbers");
   // ShiftQuant codes (a cc variant with lane-group parameters) multiply as integers only when
   // their metadata has one channel per lane of the product: A stored m×k (encoded with
   // channels = m), B stored n×k with transB (channels = n). Otherwise both are dequantized.

@@ -1,41 +1,25 @@
-// Types of a numforge kernel package (the same for every format and target).
+// Types of a numforge kernel package. This file is the same for every package; the format's own
+// types (its facts as literal types, its code array, its metadata buffers) come from format.d.ts,
+// which numforge generates for each format.
+import type { CodeArray, MetaBuffers, ScalingKind, StateBuffers } from "./format.js";
 
-export type CodeArray = Uint8Array | Uint16Array | Uint32Array;
+export type { CodeArray } from "./format.js";
+export { format } from "./format.js";
 
-/** The resolved format: every derived constant (see numforge's ResolvedFormat). */
-export declare const format: {
-  readonly name: string;
-  readonly summary: string;
-  readonly bits: number;
-  readonly codeCount: number;
-  readonly maxFinite: number;
-  readonly minFinite: number;
-  readonly minNormal: number;
-  readonly minSubnormal: number;
-  readonly epsilon: number | null;
-  readonly dynamicRangeBinades: number;
-  readonly hasNaN: boolean;
-  readonly hasInfinity: boolean;
-  readonly element: Readonly<Record<string, unknown>> & { readonly kind: "float" | "posit" | "int" };
-  readonly scaling: Readonly<Record<string, unknown>> & { readonly kind: "none" | "amax" | "block" | "shift-squeeze" | "shift-groups" };
-  readonly rounding: { readonly mode: string; readonly bits: number };
-  readonly overflow: "saturate" | "infinity";
-};
-
-/** The target whose kernels run in this engine ("wasm" or "js"). */
-export declare const target: string;
+/** The target whose kernels run in this engine ("wasm" where WebAssembly validates, else "js"). */
+export declare const target: "wasm" | "js";
 
 /** Scale metadata of one encoded tensor; pass it to decode / gemm. */
 export interface Meta {
-  readonly kind: string;
+  readonly kind: ScalingKind;
   readonly n: number;
   readonly channels: number;
-  readonly buffers: Readonly<Record<string, Float32Array | Int32Array | Uint32Array | Uint16Array | Uint8Array | Int8Array>>;
+  readonly buffers: MetaBuffers;
 }
 
 /** Delayed-scaling state to pass to the next call for the same tensor. */
 export interface State {
-  readonly buffers: Readonly<Record<string, Float32Array | Int32Array | Uint32Array>>;
+  readonly buffers: StateBuffers;
 }
 
 export interface CallOptions {
@@ -58,7 +42,9 @@ export interface GemmParams {
   readonly m: number;
   readonly n: number;
   readonly k: number;
+  /** Use A transposed (a boolean; anything else is refused). */
   readonly transA?: boolean;
+  /** Use B transposed (a boolean; anything else is refused). */
   readonly transB?: boolean;
   readonly alpha?: number;
   readonly beta?: number;

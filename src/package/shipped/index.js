@@ -1,17 +1,20 @@
 // numforge kernel package entry. Generated packages ship this file unchanged: the format data and
-// the plans come from ./format.js, the kernels from the first target whose backend loads here.
-// The API is the same for every target; every argument is checked (calls.js) before any kernel
-// runs. WebGPU kernels, when the package has them, are asynchronous: see ./wgsl/index.js.
-import { format, gemmKernels, targets } from "./format.js";
+// the plans come from ./format.js, the kernels from the first backend (./backends.js lists the
+// package's targets fastest first) that is usable in this engine. Everything here is synchronous
+// (no top-level await), so the package can be imported, and required where Node requires ES
+// modules (20.19+, 22.12+). The API is the same for every target; every argument is checked
+// (calls.js) before any kernel runs. WebGPU kernels, when the package has them, are
+// asynchronous: see ./wgsl/index.js.
+import { format, gemmKernels } from "./format.js";
+import { backends } from "./backends.js";
 import { runPlan } from "./run-plan.js";
 import { decodeCall, encodeCall, fakeQuantizeCall, gemmCall } from "./calls.js";
 
-async function loadBackend() {
+function loadBackend() {
   const reasons = [];
-  for (const target of targets) {
+  for (const [target, module] of backends) {
     try {
-      const module = await import(`./${target}/backend.js`);
-      const backend = await module.create();
+      const backend = module.create();
       if (backend !== null) return backend;
       reasons.push(`${target}: not available in this engine`);
     } catch (error) {
@@ -21,7 +24,7 @@ async function loadBackend() {
   throw new Error(`no usable backend for ${format.name}: ${reasons.join("; ")}`);
 }
 
-const backend = await loadBackend();
+const backend = loadBackend();
 
 export { format };
 /** The target whose kernels run here ("wasm" when the engine has WebAssembly SIMD, else "js"). */

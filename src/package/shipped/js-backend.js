@@ -2,6 +2,6 @@
 import kernels from "./kernels.js";
 
 /** Always available. */
-export async function create() {
+export function create() {
   return { name: "js", kernels };
 }

@@ -1,5 +1,6 @@
 // The WebAssembly backend of a numforge kernel package: the first module the engine validates,
 // in the order shipped (relaxed SIMD, SIMD, scalar); null (the entry falls back to JS) without WebAssembly.
+// Compiled synchronously (the modules are small), so the package entry needs no top-level await.
 import { modules, kernels } from "./binary.js";
 import { instantiateWasm } from "../wasm-runtime.js";
 
@@ -9,7 +10,7 @@ function bytesOf(base64) {
   return Uint8Array.from(text, (ch) => ch.charCodeAt(0));
 }
 
-export async function create() {
+export function create() {
   if (typeof WebAssembly !== "object") return null;
   for (const [name, module] of Object.entries(modules)) {
     const wasm = bytesOf(module.wasm);

@@ -14,7 +14,7 @@
 //
 // Each call is one command buffer: the tensor is uploaded once, every step of the operation runs
 // on the GPU, and only the results are read back. Kernels: ./kernels.js (WGSL and launch rules as
-// data, the same WGSL as the .wgsl files beside it), ./launch.js (their launch bounds as code).
+// data), ./launch.js (their launch bounds as code).
 import { format } from "../format.js";
 import { decodeCall, encodeCall, fakeQuantizeCall, gemmCall } from "../calls.js";
 import { GpuPipelines, kernelFromData, openGpuDevice, runGpuCalls, runPlanOnGpu, warmPipelines } from "../wgsl-runtime.js";
