@@ -4,15 +4,31 @@
  */
 import * as Data from "effect/Data";
 
-/** A spec that is not valid JSON, fails the schema, or describes no consistent format. */
+/**
+ * A spec that is not valid JSON, fails the schema, or describes no consistent format. Printed
+ * `FILE:LINE:COLUMN: POINTER: MESSAGE` where the position in the file is known (editors and
+ * terminals open the file there), `FILE: POINTER: MESSAGE` otherwise.
+ */
 export class SpecError extends Data.TaggedError("SpecError")<{
   readonly file: string;
   readonly pointer: string;
   readonly message: string;
+  /** Line and column (from 1) in `file` of the value at `pointer` (of its key, for an object member). */
+  readonly line?: number;
+  readonly column?: number;
 }> {
   override toString(): string {
-    return `${this.file}: ${this.pointer || "/"}: ${this.message}`;
+    const at = this.line === undefined ? "" : `:${this.line}:${this.column ?? 1}`;
+    return `${this.file}${at}: ${this.pointer || "/"}: ${this.message}`;
   }
+}
+
+/** Longest piece of user text an error message quotes; longer text is cut with "…" and its length said. */
+export const MAX_ECHO = 60;
+
+/** User text short enough to quote in a message: a 10 MB field is cut, and the message says how long it was. */
+export function excerpt(text: string, max: number = MAX_ECHO): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}… (${text.length} characters)`;
 }
 
 /** A format name that is neither built in nor a spec file. */

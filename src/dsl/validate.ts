@@ -4,8 +4,9 @@
  */
 import * as Effect from "effect/Effect";
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import { pointerToken } from "./json-text.ts";
 import { formatSpecSchema, type FormatSpec } from "./spec-schema.ts";
-import { SpecError } from "./errors.ts";
+import { excerpt, SpecError } from "./errors.ts";
 
 /** Compiles a schema once; `discriminator` makes oneOf-by-kind errors point at the chosen branch. */
 export function compileSchema<T>(schema: object): ValidateFunction<T> {
@@ -49,12 +50,13 @@ const ARTICLE: Readonly<Record<string, string>> = { object: "an object", integer
 
 function describeError(error: ErrorObject): { pointer: string; message: string } {
   const at = error.instancePath;
-  const got = error.data === undefined ? "" : ` (got ${JSON.stringify(error.data)})`;
+  const got = error.data === undefined ? "" : ` (got ${show(error.data)})`;
   const p = error.params as Record<string, unknown>;
   switch (error.keyword) {
     case "additionalProperties": {
       const allowed = Object.keys((error.parentSchema as { properties?: object }).properties ?? {});
-      return { pointer: `${at}/${String(p.additionalProperty)}`, message: `unknown field "${String(p.additionalProperty)}"; allowed fields: ${allowed.join(", ")}` };
+      const field = String(p.additionalProperty);
+      return { pointer: `${at}/${pointerToken(field)}`, message: `unknown field "${excerpt(field)}"; allowed fields: ${allowed.join(", ")}` };
     }
     case "required":
       return { pointer: at, message: `missing required field "${String(p.missingProperty)}"` };
@@ -77,7 +79,7 @@ function describeError(error: ErrorObject): { pointer: string; message: string }
     case "discriminator": {
       const branches = ((error.parentSchema as { oneOf?: { properties?: { kind?: { const?: string } } }[] }).oneOf ?? [])
         .map((b) => JSON.stringify(b.properties?.kind?.const));
-      return { pointer: `${at}/kind`, message: `"kind" must be one of ${branches.join(", ")}${p.tagValue === undefined ? "" : ` (got ${JSON.stringify(p.tagValue)})`}` };
+      return { pointer: `${at}/kind`, message: `"kind" must be one of ${branches.join(", ")}${p.tagValue === undefined ? "" : ` (got ${show(p.tagValue)})`}` };
     }
     case "oneOf":
       return { pointer: at, message: `must be one of: ${describeAlternatives(error.parentSchema)}${got}` };
@@ -85,6 +87,9 @@ function describeError(error: ErrorObject): { pointer: string; message: string }
       return { pointer: at, message: `${String(error.message)}${got}` };
   }
 }
+
+/** A value the user wrote, as JSON, cut to a length a message can quote. */
+const show = (value: unknown): string => excerpt(JSON.stringify(value) ?? String(value));
 
 function describeAlternatives(schema: unknown): string {
   const oneOf = (schema as { oneOf?: unknown[] }).oneOf ?? [];
