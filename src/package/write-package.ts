@@ -180,17 +180,20 @@ function safeList(dir: string): string[] {
   }
 }
 
-const FS_REASONS: Record<string, string> = {
-  EACCES: "permission denied",
-  EPERM: "operation not permitted (read-only or immutable?)",
-  EROFS: "read-only file system",
-  ENOSPC: "no space left on the device",
-  EDQUOT: "disk quota exceeded",
-  ENOTDIR: "a part of the path is a file, not a folder",
-  EISDIR: "a folder is where a package file goes",
-  ENAMETOOLONG: "the path is too long",
-  ELOOP: "too many symbolic links (a loop?)",
-  EXDEV: "the folder and its parent are on different file systems",
+const FIX_PERMISSIONS = "choose another --out or fix the folder's permissions";
+const CHOOSE_ANOTHER = "choose another --out";
+/** What each file system error means here, and what to do about it. */
+const FS_REASONS: Record<string, readonly [string, string]> = {
+  EACCES: ["permission denied", FIX_PERMISSIONS],
+  EPERM: ["operation not permitted (read-only or immutable?)", FIX_PERMISSIONS],
+  EROFS: ["read-only file system", CHOOSE_ANOTHER],
+  ENOSPC: ["no space left on the device", "free some space or choose another --out"],
+  EDQUOT: ["disk quota exceeded", "free some space or choose another --out"],
+  ENOTDIR: ["a part of the path is a file, not a folder", CHOOSE_ANOTHER],
+  EISDIR: ["a folder is where a package file goes", "move that folder away or choose another --out"],
+  ENAMETOOLONG: ["the path is too long", CHOOSE_ANOTHER],
+  ELOOP: ["too many symbolic links (a loop?)", CHOOSE_ANOTHER],
+  EXDEV: ["the folder and its parent are on different file systems", CHOOSE_ANOTHER],
 };
 
 /** One line for a failed write: where, and what to do. */
@@ -198,9 +201,9 @@ export function describeWriteError(outDir: string, e: unknown): InputError {
   if (e instanceof InputError) return e;
   if (e instanceof LockHeldError) return new InputError({ where: outDir, message: e.message });
   const error = e as NodeJS.ErrnoException;
-  const reason = error.code !== undefined ? FS_REASONS[error.code] : undefined;
-  if (reason === undefined) return new InputError({ where: outDir, message: `cannot write the package: ${error.message}` });
+  const known = error.code !== undefined ? FS_REASONS[error.code] : undefined;
+  if (known === undefined) return new InputError({ where: outDir, message: `cannot write the package: ${error.message}` });
   // A path inside a staging folder or temporary manifest means nothing to the user: name the folder alone.
   const at = error.path !== undefined && !error.path.includes(STAGING) ? ` at ${error.path}` : "";
-  return new InputError({ where: outDir, message: `cannot write the package: ${reason}${at} (${error.code}); choose another --out or fix the folder's permissions` });
+  return new InputError({ where: outDir, message: `cannot write the package: ${known[0]}${at} (${error.code}); ${known[1]}` });
 }
