@@ -13,7 +13,7 @@
  * The folder is locked while it is written (a second compile waits, then writes after the first),
  * and staging folders left by killed compiles are removed.
  */
-import { mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync, existsSync, realpathSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import * as Effect from "effect/Effect";
 import { InputError } from "../dsl/errors.ts";
@@ -56,7 +56,10 @@ export function writePackage(outDir: string, files: readonly PackageFile[], mani
       if (unsafe !== undefined) throw new InputError({ where: `--out ${JSON.stringify(outDir)}`, message: unsafe });
       for (const file of files)
         if (!isPackagePath(file.path) || file.path === MANIFEST) throw new InputError({ where: file.path, message: "package paths must stay inside the package" });
+      if (!existsSync(outDir) && isSymlink(outDir)) throw new InputError({ where: outDir, message: "is a symbolic link to nothing; remove it or choose another --out" });
       const target = existsSync(outDir) ? realpathSync(outDir) : resolve(outDir);
+      const unsafeTarget = unsafeOutFolder(target);
+      if (unsafeTarget !== undefined) throw new InputError({ where: `--out ${JSON.stringify(outDir)} (${target})`, message: unsafeTarget });
       mkdirSync(dirname(target), { recursive: true }); // the lock and the staging folder go beside the package
       const release = acquireLockSync(lockFileFor(target), { wait, timeoutMs: LOCK_WAIT_MS, what: `numforge compile of ${manifest.format}` });
       try {
@@ -170,6 +173,14 @@ function removeStaleStaging(target: string): void {
   const parent = dirname(target);
   for (const name of safeList(parent)) if (stale(name, `${basename(target)}${STAGING}`)) rmSync(join(parent, name), { recursive: true, force: true });
   for (const name of safeList(target)) if (stale(name, `${MANIFEST}${STAGING}`)) unlinkSync(join(target, name));
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 function safeList(dir: string): string[] {

@@ -2,7 +2,7 @@
  * `numforge compile` given a dangerous or impossible --out, or bad flags (issue 15): one line on
  * stderr, exit 2, and not a byte changed in the folders involved.
  */
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -58,6 +58,16 @@ describe("compile --out refuses folders full of the user's work", () => {
     writeFileSync(file, "mine");
     expect(userError(await numforgeInProcess(["compile", "e4m3", "--target", "js", "--out", file, "--force"]))).toBe(`${file}: is a file, not a folder; --out names the folder to write the package into`);
     expect(snapshot(root)["a-file.txt"]).toBe("mine");
+  });
+
+  it("a symbolic link to the home directory, or to nothing: refused", async () => {
+    const toHome = join(root, "home-link");
+    symlinkSync(homedir(), toHome);
+    expect(userError(await numforgeInProcess(["compile", "e4m3", "--target", "js", "--out", toHome, "--force"]))).toMatch(/ is your home directory/);
+    const dangling = join(root, "dangling-link");
+    symlinkSync(join(root, "no-such-folder"), dangling);
+    expect(userError(await numforgeInProcess(["compile", "e4m3", "--target", "js", "--out", dangling]))).toBe(`${dangling}: is a symbolic link to nothing; remove it or choose another --out`);
+    expect(lstatSync(dangling).isSymbolicLink()).toBe(true);
   });
 
   it("a read-only output folder: one line naming it, the package left as it was", async () => {
