@@ -31,7 +31,11 @@ export interface LockOptions {
   readonly what?: string;
 }
 
-/** The lock is held by a live process (or by another host); the message names the holder and the lock file. */
+/**
+ * The lock is held by a live process (or by another host). The message names the holder and the
+ * lock file and reads as a predicate ("is locked by …"): prefix it with the folder, as in
+ * `${dir}: ${error.message}`.
+ */
 export class LockHeldError extends Error {
   override readonly name = "LockHeldError";
   constructor(
