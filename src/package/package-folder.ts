@@ -58,6 +58,20 @@ export function readManifest(dir: string): Manifest | undefined {
   return m as unknown as Manifest;
 }
 
+/**
+ * The version of numforge that wrote a manifest before manifests carried the generator mark, or
+ * undefined. Such a folder is not taken for a package (its manifest cannot be told from a user's
+ * file of the same shape), but the refusal can say what it is.
+ */
+export function unmarkedManifestVersion(dir: string): string | undefined {
+  try {
+    const m = JSON.parse(readFileSync(join(dir, MANIFEST), "utf8")) as { numforge?: unknown; generator?: unknown; files?: unknown };
+    return typeof m.numforge === "string" && m.generator === undefined && typeof m.files === "object" ? m.numforge : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The state of `dir` (following a symlink to a folder). */
 export function folderState(dir: string): FolderState {
   let isDirectory: boolean;

@@ -20,7 +20,7 @@ import { InputError } from "../dsl/errors.ts";
 import { acquireLockSync, LockHeldError, lockFileFor, pidAlive } from "../io/lock.ts";
 import { unsafeOutFolder } from "../io/out-folder.ts";
 import type { PackageFile } from "../targets/target.ts";
-import { changedFiles, folderState, GENERATOR, isPackagePath, MANIFEST, readManifest, sha256, type Manifest } from "./package-folder.ts";
+import { changedFiles, folderState, GENERATOR, isPackagePath, MANIFEST, readManifest, sha256, unmarkedManifestVersion, type Manifest } from "./package-folder.ts";
 
 export { MANIFEST, type Manifest } from "./package-folder.ts";
 
@@ -96,10 +96,14 @@ function writeLocked(outDir: string, target: string, files: readonly PackageFile
           return fail(`was changed since numforge wrote it${changed.length > 1 ? ` (and ${changed.length - 1} more package files)` : ""}; move your changes out of the package, or pass --force to overwrite numforge's files`, changed[0]);
       }
       return replaceInPlace(outDir, target, files, manifest, state.manifest.files);
-    case "foreign":
+    case "foreign": {
+      const old = unmarkedManifestVersion(target);
+      if (old !== undefined)
+        return fail(`looks like a package of numforge ${old}, whose manifest does not mark it as numforge's, so numforge cannot tell its files from yours; delete the folder yourself (after moving out anything of yours) or choose another --out`);
       if (!force)
         return fail("exists and is not a numforge kernel package (it has no manifest.json written by numforge); choose another --out, or pass --force to add the package beside its files");
       return replaceInPlace(outDir, target, files, manifest, {});
+    }
   }
 }
 

@@ -59,13 +59,23 @@ describe("re-compiling into a package", () => {
     writeFileSync(join(out, "manifest.json"), JSON.stringify({ numforge: "0.1.0", format: "int8", targets: ["js"], files: { "data.csv": "0".repeat(64) } }));
     writeFileSync(join(out, "data.csv"), "1,2,3");
     const before = snapshot(out);
-    const refused = await compile(out);
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toBe(`${out}: exists and is not a numforge kernel package (it has no manifest.json written by numforge); choose another --out, or pass --force to add the package beside its files\n`);
+    for (const flags of [[], ["--force"]]) {
+      const refused = await compile(out, ...flags);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toBe(
+        `${out}: looks like a package of numforge 0.1.0, whose manifest does not mark it as numforge's, so numforge cannot tell its files from yours; delete the folder yourself (after moving out anything of yours) or choose another --out\n`,
+      );
+    }
+    // Any other manifest.json is the user's file: with --force, the package may not take its place.
+    writeFileSync(join(out, "manifest.json"), JSON.stringify({ generator: "my tool", files: {} }));
+    const before2 = snapshot(out);
+    const plain = await compile(out);
+    expect(plain.stderr).toBe(`${out}: exists and is not a numforge kernel package (it has no manifest.json written by numforge); choose another --out, or pass --force to add the package beside its files\n`);
     const forced = await compile(out, "--force");
     expect(forced.code).toBe(2);
     expect(forced.stderr).toBe(`${join(out, "manifest.json")}: is not a file numforge wrote (its manifest does not list it) and the package needs that path; move it away first\n`);
-    expect(snapshot(out)).toEqual(before);
+    expect(snapshot(out)).toEqual(before2);
+    expect(before2["data.csv"]).toBe(before["data.csv"]);
   });
 
   it("refuses to overwrite a package file the user edited unless --force, naming it", async () => {
