@@ -30,7 +30,7 @@ function integer(args: ParsedArgs, name: string, min: number, max: number, fallb
 }
 
 export const command: CommandDefinition = {
-  usage: "[--formats LIST] [--model resnet|transformer|ncf|all] [--epochs N] [--seeds K] [--out DIR] [--json] [--backend B] [--data PATH] [--scale S] [--batch-size N] [--steps-per-epoch N] [--width W] [--augment-shift PX] [--optimizer sgd|adam] [--lr X] [--jobs N] [--shard I/N]",
+  usage: "[--formats LIST] [--model resnet|transformer|ncf|all] [--epochs N] [--seeds K] [--out DIR] [--json] [--backend B] [--data PATH] [--scale S] [--batch-size N] [--steps-per-epoch N] [--width W] [--augment-shift PX] [--optimizer sgd|adam] [--lr X] [--jobs N] [--shard I/N] [--executor local|slurm] [--slurm OPTIONS] [--no-wait]",
   description:
     "Trains each model once per (recipe, seed) and evaluates it on its test split after every epoch: a residual CNN on MNIST digits " +
     "(test accuracy), a Transformer on grapheme-to-phoneme conversion of the CMU Pronouncing Dictionary (word accuracy, phoneme error rate) " +
@@ -59,12 +59,16 @@ export const command: CommandDefinition = {
     { name: "optimizer", value: "NAME", description: "sgd (momentum 0.9, weight decay 5e-4) or adam (a recipe may set its epsilon); default per model" },
     { name: "lr", value: "X", description: "peak learning rate (default per model and optimizer)" },
     { name: "jobs", value: "N", description: "train N runs at once on worker threads (default 1; at most the number of cores is useful)" },
+    { name: "executor", value: "E", description: "local (default: train here) or slurm: submit the runs not yet finished as one Slurm job array, one task per run, all writing into --out (a folder every node sees: see docs/cluster.md); waits for the array and writes the reports" },
+    { name: "slurm", value: "OPTIONS", description: 'sbatch options for --executor slurm, e.g. --slurm="--partition=cpu --time=2:00:00 --cpus-per-task=2"' },
+    { name: "no-wait", description: "with --executor slurm: return once the array is submitted; the same command later shows progress, resubmits runs whose task died, and writes the reports when every run is finished" },
     { name: "shard", value: "I/N", description: "train only slice I of N of the grid (runs whose position mod N is I-1), for fanning a sweep out over machines or jobs that share --out; a plain compare over the folder then finds every run done and writes the merged report" },
   ],
   examples: [
     "numforge compare --formats fp32,s2fp8,e5m2 --epochs 3 --seeds 3 --out runs/s2fp8",
     "numforge compare --model all --formats fp32,fp16,s2fp8,shiftquant4 --seeds 3 --out runs/papers",
     "numforge compare --formats fp32,fp16 --steps-per-epoch 50 --width 4 --out /tmp/quick --json",
+    'numforge compare --model all --seeds 3 --out /shared/runs/papers --executor slurm --slurm="--partition=cpu --time=4:00:00"',
   ],
   run: ({ args, io, registry }) =>
     Effect.gen(function* () {
@@ -107,6 +111,15 @@ export const command: CommandDefinition = {
         throw e;
       };
       yield* Effect.try({ try: () => checkOutFolder(out), catch: userError });
+      const executor = stringFlag(args, "executor") ?? "local";
+      if (executor !== "local" && executor !== "slurm") return yield* usage(`unknown executor "${executor}"; executors: local, slurm`);
+      for (const name of ["slurm", "no-wait"]) {
+        if (args.flags.has(name) && executor !== "slurm") return yield* usage(`--${name} applies to --executor slurm`);
+      }
+      if (executor === "slurm" && jobs > 1) return yield* usage('--jobs trains runs at once on this machine; with --executor slurm each run is its own array task (more CPUs per task: --slurm="--cpus-per-task=N")');
+      const { splitOptions, runComparisonOnSlurm } = yield* Effect.promise(() => import("../../runtime/compare/slurm.ts"));
+      const sbatchOptions = splitOptions(stringFlag(args, "slurm") ?? "");
+      if (typeof sbatchOptions === "string") return yield* usage(sbatchOptions);
       const dataPath = stringFlag(args, "data");
       if (dataPath !== undefined && families.length > 1) return yield* usage("--data names one model's data; use it with a single --model");
 
@@ -178,6 +191,35 @@ export const command: CommandDefinition = {
           writeFileAtomic(paths.html, htmlReport(r));
         },
       };
+      // A Slurm task is this same command for one run: every flag that shapes the settings, the backend as resolved here.
+      const local = new Set(["out", "shard", "executor", "slurm", "no-wait", "json", "jobs", "backend"]);
+      const taskArgs = [...args.flags].filter(([name]) => !local.has(name)).map(([name, value]) => (value === true ? `--${name}` : `--${name}=${value}`));
+      const onSlurm = Effect.tryPromise({
+        try: async () => {
+          await backend.close?.(); // the tasks train; this process only submits and collects
+          return runComparisonOnSlurm({
+            comparison: common, taskArgs: [...taskArgs, `--backend=${backend.name}`], sbatchOptions, wait: !booleanFlag(args, "no-wait"),
+            say: (line) => io.stderr(`${line}\n`),
+          });
+        },
+        catch: userError,
+      });
+      if (executor === "slurm") {
+        const outcome = yield* onSlurm;
+        if (!outcome.complete && outcome.lost.length > 0)
+          return yield* Effect.fail(new InputError({ where: out, message: `${outcome.lost.length} run${outcome.lost.length === 1 ? "" : "s"} ended without a result (${outcome.lost.join("; ")}); run the same command again to resubmit ${outcome.lost.length === 1 ? "it" : "them"}` }));
+        if (json) {
+          io.stdout(resultsText(outcome.results));
+          return;
+        }
+        if (!outcome.complete) {
+          yield* printLine(io, `${outcome.submitted.length > 0 ? `submitted slurm job ${outcome.submitted.join(", ")}` : "runs are still queued or running in slurm"}; run the same command again to see progress and, once every run is finished, write the reports`);
+          return;
+        }
+        yield* printLine(io, markdownReport(outcome.results).split("\nA diverged run stopped")[0].trimEnd());
+        yield* printLine(io, `\nwrote ${paths.results}, ${paths.markdown} and ${paths.html}`);
+        return;
+      }
       const runs =
         jobs === 1
           ? Effect.try({ try: () => runComparison({ ...common, backend }), catch: userError })
