@@ -7,7 +7,7 @@
 import type { Overflow, ResolvedFloat, ResolvedFormat, Rounding } from "../../dsl/resolved.ts";
 import { nanInputCode } from "../../dsl/semantics/nan-input.ts";
 import {
-  Builder, add, and, asI32, asU32, bool, convert, eq, f32, fromBits, ge, gt, i32, max, ne, neg, not, or, select, shl, shr, sub, u32,
+  Builder, add, and, asI32, asU32, bool, convert, eq, f32, fromBits, ge, gt, i32, max, mul, ne, neg, not, or, select, shl, shr, sub, u32,
 } from "../ir/build.ts";
 import type { Expr } from "../ir/nodes.ts";
 import { floorLog2Bits, scaleByPow2, splitSign } from "./pow2.ts";
@@ -25,7 +25,10 @@ export function lowerFloatEncode(b: Builder, format: ResolvedFormat, x: Expr, ra
   const signBits = el.signed ? b.let("sign_bits", shl(sign, u32(el.bits - 1))) : u32(0);
   const withSign = (magnitude: number) => or(u32(magnitude), signBits);
   const nanCode = select(negative, u32(codes.negativeNan ?? nanInputCode(format)), u32(codes.nan ?? nanInputCode(format)));
-  const zeroCode = codes.negativeZero === null ? u32(codes.positiveZero ?? 0) : select(negative, u32(codes.negativeZero), u32(codes.positiveZero ?? 0));
+  // Without zero, ±0 take the smallest magnitude of their sign (see the semantics' zeroCode).
+  const positiveZeroCode = codes.positiveZero ?? 0;
+  const negativeZeroCode = codes.negativeZero ?? (codes.positiveZero === null && el.signed ? 2 ** (el.bits - 1) : positiveZeroCode);
+  const zeroCode = negativeZeroCode === positiveZeroCode ? u32(positiveZeroCode) : select(negative, u32(negativeZeroCode), u32(positiveZeroCode));
   const infinityCode = codes.positiveInfinity === null ? nanCode : select(negative, u32(codes.negativeInfinity ?? codes.positiveInfinity), u32(codes.positiveInfinity));
   const maxCode = el.signed ? withSign(codes.maxFinite) : u32(codes.maxFinite);
 
@@ -38,12 +41,15 @@ export function lowerFloatEncode(b: Builder, format: ResolvedFormat, x: Expr, ra
   const subnormalQuantum = el.subnormals ? el.minNormalExponent - m : el.minNormalExponent;
   const qe = b.let("qe", select(normal, sub(e, i32(m)), i32(subnormalQuantum)));
   const q = scaleByPow2(b, a, neg(qe));
-  const parity = m === 0 ? add(e, i32(el.bias - 1)) : i32(0);
+  const parity = m === 0 ? select(normal, add(e, i32(el.bias - 1)), i32(0)) : i32(0);
   let n = lowerRoundToInteger(b, q, rounding, random, parity);
   if (!el.zero) n = b.let("n_nonzero", max(n, f32(1)));
   const value = scaleByPow2(b, n, qe);
   const overflowed = gt(value, f32(format.maxFinite));
-  const magnitude = add(asU32(shl(add(qe, i32(m + el.bias - 1)), i32(m))), convert("u32.fromF32", n));
+  // Without subnormals the grid below the normal range is {0, minNormal}: n ∈ {0, 1} at quantum
+  // 2^emin, whose code is n·2^m at quantum 2^(emin − m) — the binade's code for mantissa field 0.
+  const [codeQe, codeN] = el.subnormals || m === 0 ? [qe, n] : [select(normal, qe, i32(el.minNormalExponent - m)), select(normal, n, mul(n, f32(2 ** m)))];
+  const magnitude = add(asU32(shl(add(codeQe, i32(m + el.bias - 1)), i32(m))), convert("u32.fromF32", codeN));
   const overflowCode = overflow === "saturate" || rounding.mode === "toward-zero" ? maxCode : infinityCode;
   const infiniteInputCode = overflow === "saturate" ? maxCode : infinityCode;
 

@@ -30,11 +30,11 @@ export function lowerIntEncode(b: Builder, format: ResolvedFormat, x: Expr, rand
   return b.let("code", select(isNan, u32(nanInputCode(format)), code));
 }
 
-/** f32 value of a u32 code: the (sign-extended) integer times 2^−fractionBits. */
+/** f32 value of a u32 code: the (sign-extended) integer, at least minInt (see semantics decodeInt), times 2^−fractionBits. */
 export function lowerIntDecode(b: Builder, format: ResolvedFormat, code: Expr): Expr {
   const el = format.element as ResolvedInt;
-  const integer = el.signed
-    ? sub(convert("i32.fromU32", xor(code, u32(2 ** (el.bits - 1)))), i32(2 ** (el.bits - 1)))
-    : convert("i32.fromU32", code);
+  const half = 2 ** (el.bits - 1);
+  const extended = sub(convert("i32.fromU32", xor(code, u32(half))), i32(half));
+  const integer = !el.signed ? convert("i32.fromU32", code) : el.minInt > -half ? max(extended, i32(el.minInt)) : extended;
   return b.let("decoded", mul(convert("f32.fromI32", integer), f32(2 ** -el.fractionBits)));
 }

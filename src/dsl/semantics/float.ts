@@ -44,8 +44,9 @@ export function encodeFloat(format: ResolvedFormat, x: number, rounding: Roundin
   const e = floorLog2(a);
   // Below the normal range the grid is the subnormal one, or {0, minNormal} without subnormals.
   const quantumExponent = e >= el.minNormalExponent ? e - m : el.subnormals ? el.minNormalExponent - m : el.minNormalExponent;
-  // Without mantissa bits, n ∈ {1, 2} steps the exponent field, whose last bit decides ties.
-  const parityOffset = m === 0 ? e + el.bias - 1 : 0;
+  // Without mantissa bits, n ∈ {1, 2} steps the exponent field, whose last bit decides ties; below
+  // the normal range n ∈ {0, 1} is the code itself.
+  const parityOffset = m === 0 && e >= el.minNormalExponent ? e + el.bias - 1 : 0;
   let n = roundToInteger(a * 2 ** -quantumExponent, rounding, random, parityOffset);
   if (n === 0 && !el.zero) n = 1;
   if (n === 0) return zeroCode(format, negative);
@@ -71,6 +72,9 @@ function nanCode(format: ResolvedFormat, negative: boolean): number {
 function zeroCode(format: ResolvedFormat, negative: boolean): number {
   const { negativeZero, positiveZero } = format.codes;
   if (negative && negativeZero !== null) return negativeZero;
-  // A format without zero (E8M0) rounds zero up to its smallest value, code 0.
-  return positiveZero ?? 0;
+  if (positiveZero !== null) return positiveZero;
+  // A format without zero rounds ±0 up to its smallest magnitude, code 0 (E8M0), keeping the sign
+  // where it has one — as it does for every other input below that magnitude.
+  const el = format.element as ResolvedFloat;
+  return negative && el.signed ? 2 ** (el.bits - 1) : 0;
 }

@@ -11,9 +11,13 @@ export function codeToInt(el: ResolvedInt, code: number): number {
   return el.signed && code >= 2 ** (el.bits - 1) ? code - 2 ** el.bits : code;
 }
 
-/** The value of a code: (int − zeroPoint)·2^−fractionBits. */
+/**
+ * The value of a code: (int − zeroPoint)·2^−fractionBits. The one code a symmetric format never
+ * produces, 100…0, decodes as its most negative integer −maxInt (as clamping it on encode would):
+ * every decoded value lies in the format's range, and a GEMM or a sum over codes never sees −2^(bits−1).
+ */
 export function decodeInt(el: ResolvedInt, code: number, zeroPoint = 0): number {
-  return (codeToInt(el, code) - zeroPoint) * 2 ** -el.fractionBits;
+  return (Math.max(codeToInt(el, code), el.minInt) - zeroPoint) * 2 ** -el.fractionBits;
 }
 
 /** The code of x (already divided by any scale) with the given rounding, zero point and clamp. */
