@@ -2,7 +2,7 @@
  * `numforge compile` given a dangerous or impossible --out, or bad flags (issue 15): one line on
  * stderr, exit 2, and not a byte changed in the folders involved.
  */
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -107,6 +107,6 @@ describe("compile refuses unclear flags", () => {
     expect(userError(await numforgeInProcess(["compile", "e4m3", "--target", "js,", "--out", join(root, "x")]))).toMatch(/--target "js," has an empty entry; give a comma-separated list of wasm, js, wgsl/);
     expect(userError(await numforgeInProcess(["compile", "e4m3", "--target", "cuda", "--out", join(root, "x")]))).toMatch(/unknown target "cuda"; available: wasm, js, wgsl/);
     expect(userError(await numforgeInProcess(["compile", "e4m3", "--name", "My Kernels", "--out", join(root, "x")]))).toMatch(/--name "My Kernels" has capital letters/);
-    expect(snapshot(root)).not.toHaveProperty("x/package.json");
+    expect(existsSync(join(root, "x"))).toBe(false);
   });
 });

@@ -3,7 +3,7 @@
  * directory, environment and user the case needs, and a snapshot of a folder's files.
  */
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CliResult } from "../cli/harness.ts";
@@ -32,7 +32,9 @@ export function snapshot(dir: string): Record<string, string> {
   const walk = (rel: string) => {
     for (const name of readdirSync(join(dir, rel))) {
       const path = rel === "" ? name : `${rel}/${name}`;
-      if (statSync(join(dir, path)).isDirectory()) walk(path);
+      const stat = lstatSync(join(dir, path));
+      if (stat.isSymbolicLink()) files[path] = `-> ${readlinkSync(join(dir, path))}`; // not followed: it may lead anywhere
+      else if (stat.isDirectory()) walk(path);
       else files[path] = readFileSync(join(dir, path), "utf8");
     }
   };
