@@ -4,6 +4,7 @@
  */
 import * as Effect from "effect/Effect";
 import type { CliCommand, CommandEntry, ParsedArgs } from "./command.ts";
+import { excerpt } from "../dsl/errors.ts";
 import { UsageError } from "./errors.ts";
 
 /** What the command line asks for. */
@@ -39,7 +40,7 @@ function loadCommand(name: string, entries: readonly CommandEntry[]): Effect.Eff
   if (entry !== undefined)
     return Effect.promise(() => entry.load()).pipe(Effect.map(({ command }) => ({ name: entry.name, summary: entry.summary, ...command })));
   const names = entries.map((c) => c.name);
-  const what = name.startsWith("-") ? `unknown option "${name}"` : `unknown command "${name}"`;
+  const what = name.startsWith("-") ? `unknown option "${excerpt(name)}"` : `unknown command "${excerpt(name)}"`;
   return didYouMean(name, names).pipe(
     Effect.flatMap((hint) => Effect.fail(new UsageError({ command: undefined, message: `${what}${hint}; commands: ${names.join(", ")}` }))),
   );
@@ -68,7 +69,7 @@ export function parseCommandArgs(command: CliCommand, tokens: readonly string[])
     if (spec === undefined || !token.startsWith("--")) {
       const allowed = command.flags.map((f) => `--${f.name}`);
       const list = allowed.length === 0 ? "it takes no flags" : `flags: ${allowed.join(", ")}`;
-      return didYouMean(written, allowed).pipe(Effect.flatMap((hint) => fail(`unknown flag "${written}"${hint}; ${list}`)));
+      return didYouMean(written, allowed).pipe(Effect.flatMap((hint) => fail(`unknown flag "${excerpt(written)}"${hint}; ${list}`)));
     }
     if (flags.has(name)) return fail(`--${name} is given twice`);
     if (spec.value === undefined) {
@@ -84,7 +85,7 @@ export function parseCommandArgs(command: CliCommand, tokens: readonly string[])
   const expected = command.positionals;
   if (positionals.length < expected.length) return fail(`missing ${expected.slice(positionals.length).map((p) => p.name).join(" ")}`);
   if (positionals.length > expected.length && expected[expected.length - 1]?.variadic !== true)
-    return fail(`unexpected argument "${positionals[expected.length]}"; usage: numforge ${command.name} ${command.usage}`);
+    return fail(`unexpected argument "${excerpt(positionals[expected.length])}"; usage: numforge ${command.name} ${command.usage}`);
   return Effect.succeed({ positionals, flags });
 }
 

@@ -4,7 +4,8 @@
  * Errors name the offending element (counted from 0) and say what was expected.
  */
 import * as Effect from "effect/Effect";
-import { InputError } from "../dsl/errors.ts";
+import { excerpt, InputError } from "../dsl/errors.ts";
+import { describeOffset, parseJson } from "../dsl/json-text.ts";
 import type { Io } from "./io.ts";
 
 /** The JSON form of a value: a number, or a string for what JSON numbers cannot say. */
@@ -40,33 +41,39 @@ export function readStdin(io: Io, expected: string): Effect.Effect<string, Input
     return Effect.fail(new InputError({ where: "stdin", message: `nothing piped in; expected ${expected}` }));
   return Effect.tryPromise({
     try: () => io.readStdin(),
-    catch: (e) => new InputError({ where: "stdin", message: `cannot read: ${(e as Error).message}` }),
+    catch: (e) => (e instanceof InputError ? e : new InputError({ where: "stdin", message: `cannot read: ${(e as Error).message}` })),
   });
 }
 
-/** Parses stdin text as JSON; a syntax error says where (line and column when the engine tells). */
+/**
+ * Parses stdin text as JSON (a UTF-8 byte-order mark is skipped). A syntax error says the line and
+ * column; a number beyond the float64 range (1e400, which JSON.parse would take as Infinity) names
+ * its element: write "Infinity" or "-Infinity" for an infinity.
+ */
 export function parseStdinJson(text: string, expected: string): Effect.Effect<unknown, InputError> {
-  if (text.trim() === "") return Effect.fail(stdinError(`empty; expected ${expected}`));
-  return Effect.try({
-    try: () => JSON.parse(text) as unknown,
-    catch: (e) => {
-      const message = (e as Error).message.split("\n")[0];
-      const position = /position (\d+)/.exec(message);
-      const where = position === null ? "" : ` at ${lineColumn(text, Number(position[1]))}`;
-      return stdinError(`not valid JSON${where}: ${message}; expected ${expected}`);
-    },
+  return Effect.suspend(() => {
+    const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+    if (body.trim() === "") return Effect.fail(stdinError(`empty; expected ${expected}`));
+    const parsed = parseJson(body);
+    if (parsed.ok) return Effect.succeed(parsed.document.value);
+    const { kind, offset, pointer, message } = parsed.problem;
+    // A value that parsed but is refused names its element; a syntax error's line and column say enough.
+    const element = /^\/(\d+)$/.exec(pointer);
+    const named = kind === "range" || kind === "duplicate";
+    const at = describeOffset(body, offset);
+    if (!named) return Effect.fail(stdinError(`not valid JSON at ${at}: ${message}; expected ${expected}`));
+    const where = element !== null ? `element ${element[1]}` : pointer === "" ? "" : `${excerpt(pointer)}`;
+    const hint = kind === "range" ? `; write "Infinity" or "-Infinity" for an infinity` : "";
+    return Effect.fail(stdinError(`${where === "" ? "" : `${where}, `}${at}: ${message}${hint}`));
   });
-}
-
-function lineColumn(text: string, offset: number): string {
-  const before = text.slice(0, offset).split("\n");
-  return `line ${before.length}, column ${before[before.length - 1].length + 1}`;
 }
 
 /** A short description of a JSON value for messages: the value itself, truncated. */
 export function showJson(value: unknown): string {
-  const text = value === undefined ? "nothing" : JSON.stringify(value);
-  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+  if (value === undefined) return "nothing";
+  // A big array or object is described, not serialized whole only to be cut.
+  if (Array.isArray(value) && value.length > 8) return `an array of ${value.length} elements`;
+  return excerpt(JSON.stringify(value), 40);
 }
 
 /** The name of a JSON value's type, for "expected X, got Y" messages. */
@@ -92,7 +99,17 @@ export function parseValue(item: unknown, where: string): Effect.Effect<number, 
 /** Values: JSON numbers or the special strings. */
 export function parseValues(json: unknown, label = ""): Effect.Effect<number[], InputError> {
   return array(json, `a JSON array of numbers (or "NaN", "Infinity", "-Infinity", "-0")`, label).pipe(
-    Effect.flatMap((items) => Effect.forEach(items, (item, i) => parseValue(item, at(label, i)))),
+    Effect.flatMap((items) => {
+      // A plain loop: stdin may hold millions of values, and an Effect per element costs more than the encode.
+      const values = new Array<number>(items.length);
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i];
+        const value = typeof item === "number" ? item : typeof item === "string" ? SPECIAL_STRINGS.get(item) : undefined;
+        if (value === undefined) return parseValue(item, at(label, i)).pipe(Effect.as(values));
+        values[i] = value;
+      }
+      return Effect.succeed(values);
+    }),
   );
 }
 

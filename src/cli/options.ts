@@ -5,6 +5,7 @@
 import * as Effect from "effect/Effect";
 import type { Overflow, ResolvedFormat, Rounding } from "../dsl/resolved.ts";
 import type { ParsedArgs } from "./command.ts";
+import { excerpt } from "../dsl/errors.ts";
 import { UsageError } from "./errors.ts";
 
 type Check<A> = Effect.Effect<A, UsageError>;
@@ -25,7 +26,7 @@ function numberFlag(command: string, args: ParsedArgs, name: string): Check<numb
   const text = stringFlag(args, name);
   if (text === undefined) return Effect.succeed(undefined);
   const value = Number(text);
-  if (text.trim() === "" || !Number.isFinite(value)) return usage(command, `--${name} must be a finite number (got "${text}")`);
+  if (text.trim() === "" || !Number.isFinite(value)) return usage(command, `--${name} must be a finite number (got "${excerpt(text)}")`);
   return Effect.succeed(value);
 }
 
@@ -35,7 +36,7 @@ function integerFlag(command: string, args: ParsedArgs, name: string, min: numbe
     Effect.flatMap((value) =>
       value === undefined || (Number.isInteger(value) && value >= min && value <= max)
         ? Effect.succeed(value)
-        : usage(command, `--${name} must be an integer in ${min}..${max} (got ${stringFlag(args, name)})`),
+        : usage(command, `--${name} must be an integer in ${min}..${max} (got ${excerpt(stringFlag(args, name) ?? "")})`),
     ),
   );
 }
@@ -50,7 +51,7 @@ export function roundingFlag(command: string, args: ParsedArgs, format: Resolved
     : stochastic !== null ? { mode: "stochastic", bits: Number(stochastic[1]) }
     : undefined;
   if (rounding === undefined)
-    return usage(command, `--rounding must be nearest-even, nearest-away, toward-zero or stochastic:BITS (got "${text}")`);
+    return usage(command, `--rounding must be nearest-even, nearest-away, toward-zero or stochastic:BITS (got "${excerpt(text)}")`);
   if (rounding.mode === "stochastic" && (rounding.bits < 1 || rounding.bits > 24))
     return usage(command, `stochastic rounding takes 1..24 random bits (got ${rounding.bits})`);
   if (format.element.kind === "posit" && rounding.mode !== "nearest-even")
@@ -62,7 +63,7 @@ export function roundingFlag(command: string, args: ParsedArgs, format: Resolved
 export function overflowFlag(command: string, args: ParsedArgs, format: ResolvedFormat): Check<Overflow> {
   const text = stringFlag(args, "overflow");
   if (text === undefined) return Effect.succeed(format.overflow);
-  if (text !== "saturate" && text !== "infinity") return usage(command, `--overflow must be saturate or infinity (got "${text}")`);
+  if (text !== "saturate" && text !== "infinity") return usage(command, `--overflow must be saturate or infinity (got "${excerpt(text)}")`);
   if (text === "infinity" && (format.element.kind !== "float" || (!format.hasInfinity && !format.hasNaN)))
     return usage(command, `--overflow infinity needs a float format with an infinity or a NaN; ${format.name} saturates`);
   return Effect.succeed(text);

@@ -6,8 +6,8 @@ import * as Data from "effect/Data";
 
 /**
  * A spec that is not valid JSON, fails the schema, or describes no consistent format. Printed
- * `FILE:LINE:COLUMN: POINTER: MESSAGE` where the position in the file is known (editors and
- * terminals open the file there), `FILE: POINTER: MESSAGE` otherwise.
+ * `FILE: line L, column C: POINTER: MESSAGE` where the position in the file is known (in the words
+ * stdin errors use too), `FILE: POINTER: MESSAGE` otherwise.
  */
 export class SpecError extends Data.TaggedError("SpecError")<{
   readonly file: string;
@@ -18,8 +18,8 @@ export class SpecError extends Data.TaggedError("SpecError")<{
   readonly column?: number;
 }> {
   override toString(): string {
-    const at = this.line === undefined ? "" : `:${this.line}:${this.column ?? 1}`;
-    return `${this.file}${at}: ${this.pointer || "/"}: ${this.message}`;
+    const at = this.line === undefined ? "" : ` line ${this.line}, column ${this.column ?? 1}:`;
+    return `${this.file}:${at} ${this.pointer || "/"}: ${this.message}`;
   }
 }
 

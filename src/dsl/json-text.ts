@@ -11,8 +11,10 @@ import { SpecError } from "./errors.ts";
 /** Deepest nesting accepted: specs and recipes nest about 5 levels, stdin 3. */
 export const MAX_JSON_DEPTH = 64;
 
-/** A problem found while parsing: where (offset and JSON pointer of the value being read) and what. */
+/** A problem found while parsing: what kind, where (offset and JSON pointer of the value being read) and what. */
 export interface JsonProblem {
+  /** "syntax": not JSON; "depth": nested too deep (pointer ""); "duplicate": a key twice; "range": a number beyond float64. */
+  readonly kind: "syntax" | "depth" | "duplicate" | "range";
   readonly offset: number;
   readonly pointer: string;
   readonly message: string;
@@ -75,7 +77,7 @@ const DIGIT_9 = 0x39;
 const isDigit = (c: number) => c >= DIGIT_0 && c <= DIGIT_9;
 
 class Problem {
-  constructor(readonly offset: number, readonly message: string) {}
+  constructor(readonly offset: number, readonly message: string, readonly kind: JsonProblem["kind"]) {}
 }
 
 /** Parses JSON text; a failure says where (offset, pointer) and what was expected. */
@@ -87,8 +89,8 @@ export function parseJson(text: string, options: ParseOptions = {}): { ok: true;
 
   const pointerOfStack = (): string =>
     stack.map((f) => `/${f.kind === "object" ? pointerToken(f.key) : String(f.value.length)}`).join("");
-  const fail = (message: string, at = i): never => {
-    throw new Problem(at, message);
+  const fail = (message: string, at = i, kind: JsonProblem["kind"] = "syntax"): never => {
+    throw new Problem(at, message, kind);
   };
   const space = () => {
     while (i < text.length && SPACE.has(text.charCodeAt(i))) i++;
@@ -140,7 +142,7 @@ export function parseJson(text: string, options: ParseOptions = {}): { ok: true;
     const literal = text.slice(start, i);
     const value = Number(literal);
     if (!Number.isFinite(value))
-      fail(`${clipLiteral(literal)} is beyond the float64 range (about ±1.8e308); a JSON number must be finite`, start);
+      fail(`${clipLiteral(literal)} is beyond the float64 range (about ±1.8e308); a JSON number must be finite`, start, "range");
     return value;
   };
 
@@ -158,7 +160,7 @@ export function parseJson(text: string, options: ParseOptions = {}): { ok: true;
     const name = string();
     const first = frame.keys.get(name);
     if (first !== undefined)
-      fail(`duplicate key "${clipLiteral(name)}" (first at ${describeOffset(text, first)}); each key may appear once in an object`, at);
+      fail(`duplicate key "${clipLiteral(name)}" (first at ${describeOffset(text, first)}); each key may appear once in an object`, at, "duplicate");
     frame.keys.set(name, at);
     frame.key = name;
     positions?.set(pointerOfStack(), at);
@@ -169,7 +171,7 @@ export function parseJson(text: string, options: ParseOptions = {}): { ok: true;
 
   const open = (frame: Frame) => {
     stack.push(frame);
-    if (stack.length > maxDepth) fail(`nested deeper than ${maxDepth} levels; nothing this program reads nests that deep`);
+    if (stack.length > maxDepth) fail(`nested deeper than ${maxDepth} levels; nothing this program reads nests that deep`, i - 1, "depth");
   };
 
   try {
@@ -247,7 +249,7 @@ export function parseJson(text: string, options: ParseOptions = {}): { ok: true;
     return { ok: true, document: { value: root, locate } };
   } catch (e) {
     if (!(e instanceof Problem)) throw e;
-    return { ok: false, problem: { offset: e.offset, pointer: pointerOfStack(), message: e.message } };
+    return { ok: false, problem: { kind: e.kind, offset: e.offset, pointer: e.kind === "depth" ? "" : pointerOfStack(), message: e.message } };
   }
 }
 
@@ -261,7 +263,8 @@ export function parseJsonDocument(text: string, file: string): Effect.Effect<Jso
     const parsed = parseJson(text, { positions: true });
     if (parsed.ok) return Effect.succeed(parsed.document);
     const { line, column } = lineColumnOf(text, parsed.problem.offset);
-    return Effect.fail(new SpecError({ file, pointer: parsed.problem.pointer, message: `not valid JSON: ${parsed.problem.message}`, line, column }));
+    const { kind, pointer, message } = parsed.problem;
+    return Effect.fail(new SpecError({ file, pointer, message: kind === "syntax" || kind === "depth" ? `not valid JSON: ${message}` : message, line, column }));
   });
 }
 

@@ -4,12 +4,13 @@
  * every role, fp32 master and accumulation"). A shipped recipe wins over a format of the same name.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as Effect from "effect/Effect";
 import { SpecError } from "../dsl/errors.ts";
-import { parseJsonText } from "../dsl/json-text.ts";
+import { parseJson, parseJsonText } from "../dsl/json-text.ts";
+import { readUserTextFile } from "../dsl/user-text.ts";
 import { closeMatches, type Registry } from "../dsl/registry.ts";
 import type { ResolvedFormat } from "../dsl/resolved.ts";
 import { compileSchema, schemaError } from "../dsl/validate.ts";
@@ -40,7 +41,7 @@ export function validateRecipe(json: unknown, file: string): Effect.Effect<Recip
 export function createRecipeRegistry(formats: Registry, dir: string = RECIPES_DIR) {
   const get = (nameOrPath: string): Effect.Effect<ResolvedRecipe, SpecError | UnknownRecipeError> => {
     if (isPath(nameOrPath)) {
-      if (!existsSync(nameOrPath)) return Effect.fail(new SpecError({ file: nameOrPath, pointer: "", message: "no such file" }));
+      // A path that is no readable file (missing, a symlink loop, a folder, too big) is reported by the recipe loader.
       return isFormatSpecFile(nameOrPath) ? bareFormatRecipe(nameOrPath, formats) : loadRecipeFile(nameOrPath, formats);
     }
     const recipes = recipeNames(dir);
@@ -62,12 +63,11 @@ const isPath = (nameOrPath: string) => nameOrPath.endsWith(".json") || nameOrPat
  * `roles`. Anything else (unreadable, not JSON) goes to the recipe loader, which says what is wrong.
  */
 function isFormatSpecFile(path: string): boolean {
-  try {
-    const json: unknown = JSON.parse(readFileSync(path, "utf8"));
-    return json !== null && typeof json === "object" && "element" in json && !("roles" in json);
-  } catch {
-    return false;
-  }
+  const read = Effect.runSync(Effect.result(readUserTextFile(path, "recipe files")));
+  if (read._tag === "Failure") return false;
+  const parsed = parseJson(read.success);
+  const json = parsed.ok ? parsed.document.value : null;
+  return json !== null && typeof json === "object" && "element" in json && !("roles" in json);
 }
 
 /** "FORMAT for every role, fp32 master weights and accumulation, no loss scaling"; FORMAT is a built-in name or a spec file, and names the recipe. */
@@ -96,10 +96,7 @@ export function bareFormatRecipe(nameOrPath: string, formats: Registry): Effect.
 
 function loadRecipeFile(path: string, formats: Registry, expectedName?: string): Effect.Effect<ResolvedRecipe, SpecError> {
   return Effect.gen(function* () {
-    const text = yield* Effect.try({
-      try: () => readFileSync(path, "utf8"),
-      catch: (e) => new SpecError({ file: path, pointer: "", message: `cannot read: ${(e as Error).message}` }),
-    });
+    const text = yield* readUserTextFile(path, "recipe files");
     const spec = yield* validateRecipe(yield* parseJsonText(text, path), path);
     if (expectedName !== undefined && spec.name !== expectedName)
       return yield* new SpecError({ file: path, pointer: "/name", message: `is "${spec.name}" but the file is ${expectedName}.json; a shipped recipe's name is its file name` });
