@@ -11,7 +11,8 @@ export interface Column {
 
 /** Renders rows under their headers with two spaces between columns; the last column is not padded. */
 export function renderColumns(columns: readonly Column[], rows: readonly (readonly string[])[]): string {
-  const widths = columns.map((c, i) => Math.max(c.header.length, ...rows.map((r) => (r[i] ?? "").length)));
+  // A loop, not Math.max(...rows): spreading 130k rows as arguments overflows the call stack.
+  const widths = columns.map((c, i) => rows.reduce((w, r) => Math.max(w, (r[i] ?? "").length), c.header.length));
   const line = (cells: readonly string[]) =>
     columns
       .map((c, i) => {
