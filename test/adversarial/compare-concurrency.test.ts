@@ -15,7 +15,7 @@ import { createBackend } from "../../src/runtime/backends/select.ts";
 import { runComparison } from "../../src/runtime/compare/comparison.ts";
 import type { ResultsFile } from "../../src/runtime/compare/results.ts";
 import type { ComparisonSettings } from "../../src/runtime/compare/settings.ts";
-import { numforge, ROOT } from "../cli/harness.ts";
+import { numforge, numforgeInProcess, ROOT } from "../cli/harness.ts";
 import { writeIdxFixture } from "../compare/fixtures.ts";
 
 const tmp = (label: string) => mkdtempSync(join(tmpdir(), `numforge-adv-conc-${label}-`));
@@ -37,7 +37,7 @@ let reference: ResultsFile; // fp32, e5m2 and bf16 trained by one process
 beforeAll(async () => {
   writeIdxFixture(data, 320, 64);
   const out = tmp("reference");
-  const r = await numforge(flags("fp32,e5m2,bf16", out));
+  const r = await numforgeInProcess(flags("fp32,e5m2,bf16", out));
   expect(r.code, r.stderr).toBe(0);
   reference = results(out);
 }, 120_000);

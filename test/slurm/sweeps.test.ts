@@ -5,7 +5,7 @@
  * `--shard` slices merged by a plain compare equal the whole.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -82,6 +82,29 @@ describe("compare --executor slurm", () => {
     const jobs = jobsOf(out);
     expect(jobs.map((j) => j.tasks)).toEqual([[0, 1, 2, 3], [3]]);
     expect(runs(results(out))).toEqual(runs(local));
+  }, 240_000);
+
+  it("a task cancelled while it trains: its lock is let go, the resubmitted task resumes from its checkpoint, and the numbers are the uninterrupted run's", async () => {
+    const longer = (out: string, ...extra: string[]) =>
+      ["compare", "--formats", "fp32", "--width", "2", "--epochs", "6", "--batch-size", "16", "--steps-per-epoch", "10", "--data", data, "--backend", "wasm", "--out", out, ...extra];
+    const straightOut = tmp("straight");
+    expect((await numforgeInProcess(longer(straightOut))).code).toBe(0);
+    const out = tmp("kill");
+    expect((await numforgeInProcess(longer(out, "--executor", "slurm", "--no-wait"))).code).toBe(0);
+    const [{ job }] = jobsOf(out);
+    const checkpoint = join(out, "checkpoints", "resnet-fp32-seed0.ckpt");
+    for (let i = 0; i < 2400 && !existsSync(checkpoint); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(existsSync(checkpoint)).toBe(true); // at least one epoch done, more to go
+    expect(slurm("scancel", `${job}_0`).status).toBe(0);
+    for (let i = 0; i < 200 && slurm("squeue", "-h", "-j", job).stdout.trim() !== ""; i++) await new Promise((r) => setTimeout(r, 100));
+
+    const again = await numforgeInProcess(longer(out, "--executor", "slurm"));
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(new RegExp(`fp32 seed 0: slurm task ${job}_0 ended without a result \\(CANCELLED`));
+    const resubmitted = jobsOf(out)[1].job;
+    expect(readFileSync(join(out, "slurm", `${resubmitted}_0.log`), "utf8")).toMatch(/fp32 seed 0: resuming after epoch [1-5], 60 steps/);
+    expect(runs(results(out))).toEqual(runs(results(straightOut)));
+    expect(readdirSync(join(out, "locks")).filter((n) => n.endsWith(".lock"))).toEqual([]);
   }, 240_000);
 
   it("refuses --slurm and --no-wait without --executor slurm, and an unknown executor", async () => {
