@@ -119,6 +119,18 @@ describe("compare --executor slurm", () => {
       expect(r.stderr).toMatch(message);
     }
   });
+
+  it("where Slurm's commands are missing: one line saying what is needed", async () => {
+    const path = process.env.PATH;
+    process.env.PATH = "/nonexistent";
+    try {
+      const r = await numforgeInProcess(grid(tmp("no-slurm"), "--executor", "slurm"));
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toMatch(/^--executor slurm: squeue not found: run this on a machine with Slurm's client commands \(sbatch, squeue, scontrol\), e\.g\. a cluster's login node; see docs\/cluster\.md$/);
+    } finally {
+      process.env.PATH = path;
+    }
+  });
 });
 
 describe("compare --shard", () => {
