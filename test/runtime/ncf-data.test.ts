@@ -110,7 +110,7 @@ describe("leave-one-out split", () => {
     expect(Array.from(split.trainItems)).toEqual([2, 1, 3, 4, 4, 0]);
     const negatives = [0, 1, 2].map((u) => Array.from(split.testNegatives.subarray(2 * u, 2 * u + 2)).sort());
     expect(negatives).toEqual([[3, 4], [0, 1], [2, 3]]);
-    expect(() => leaveOneOut(split.data, 3, 3)).toThrow(/user 0 interacted with 3 of 5 items, leaving fewer than 3 test negatives/);
+    expect(() => leaveOneOut(split.data, 3, 3)).toThrow(/ratings\.dat:1: user 1 interacted with 3 of 5 items, leaving fewer than 3 test negatives/);
   });
 
   const data = generateImplicitFeedback({ seed: 4, ...small }).data;

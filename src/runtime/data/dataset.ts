@@ -1,4 +1,5 @@
 /** An in-memory labelled image set: normalized float32 samples, one label byte each. */
+import { DataError } from "./data-error.ts";
 
 /** `count` samples of `sampleShape`, with labels in 0..classes-1. */
 export interface Dataset {
@@ -29,4 +30,14 @@ export function subset(ds: Dataset, indices: ArrayLike<number>): Dataset {
     labels[i] = ds.labels[j];
   }
   return { images, labels, count: indices.length, sampleShape: ds.sampleShape, classes: ds.classes };
+}
+
+/**
+ * Refuses a split that cannot train or be scored: training that drops its last partial batch needs
+ * at least one whole batch, and an empty test set makes every metric 0/0. `source` names the data.
+ */
+export function checkTrainTest(data: TrainTest, batchSize: number, source: string): void {
+  if (data.train.count < batchSize)
+    throw new DataError(source, null, `${data.train.count} training samples, fewer than one batch of ${batchSize}; use --batch-size ${Math.max(1, data.train.count)} or less, or more data`);
+  if (data.test.count === 0) throw new DataError(source, null, "no test samples: the test set must have at least one");
 }

@@ -14,7 +14,19 @@ export interface ImplicitFeedback {
   readonly offsets: Int32Array;
   /** Item indices, user by user, oldest first; a user never has the same item twice. */
   readonly interactions: Int32Array;
+  /** The source's own id of every dense user index, when the source has ids (a MovieLens file). */
+  readonly userIds?: Int32Array;
+  /** The line of the source file where every dense user index first appears, when it is a file. */
+  readonly userLines?: Int32Array;
 }
+
+/** User u as messages name it: the source's own id where it has ids ("user 196"), else "user index 7". */
+export function describeUser(data: ImplicitFeedback, user: number): string {
+  return data.userIds === undefined ? `user index ${user}` : `user ${data.userIds[user]}`;
+}
+
+/** The line of the source file where user u first appears, or null. */
+export const userLine = (data: ImplicitFeedback, user: number): number | null => data.userLines?.[user] ?? null;
 
 /** User u's items, oldest first (a view, not a copy). */
 export function itemsOf(data: ImplicitFeedback, user: number): Int32Array {

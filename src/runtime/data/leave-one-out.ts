@@ -10,7 +10,8 @@
  * every item of the user, the held-out one included.
  */
 import { permutation, Rng } from "../random.ts";
-import { itemsOf, type ImplicitFeedback } from "./implicit.ts";
+import { DataError } from "./data-error.ts";
+import { describeUser, itemsOf, userLine, type ImplicitFeedback } from "./implicit.ts";
 
 /** NCF's number of sampled negatives ranked against each test item. */
 export const NCF_TEST_NEGATIVES = 99;
@@ -52,9 +53,14 @@ export function leaveOneOut(data: ImplicitFeedback, seed: number, negativesPerUs
   const rng = new Rng(seed).fork("leave-one-out test negatives");
   for (let u = 0; u < users; u++) {
     const own = itemsOf(data, u);
-    if (own.length === 0) throw new RangeError(`${data.source}: user ${u} has no interaction to hold out`);
+    if (own.length === 0) throw new DataError(data.source, userLine(data, u), `${describeUser(data, u)} has no interaction to hold out`);
     if (items - own.length < negativesPerUser) {
-      throw new RangeError(`${data.source}: user ${u} interacted with ${own.length} of ${items} items, leaving fewer than ${negativesPerUser} test negatives`);
+      throw new DataError(
+        data.source,
+        userLine(data, u),
+        `${describeUser(data, u)} interacted with ${own.length} of ${items} items, leaving fewer than ${negativesPerUser} test negatives ` +
+          `(each user's held-out item is ranked against ${negativesPerUser} items the user never had; the data needs more items)`,
+      );
     }
     trainItems.set(own.subarray(0, own.length - 1), trainOffsets[u]);
     trainOffsets[u + 1] = trainOffsets[u] + own.length - 1;
@@ -66,6 +72,8 @@ export function leaveOneOut(data: ImplicitFeedback, seed: number, negativesPerUs
       testNegatives[u * negativesPerUser + k] = j;
     }
   }
+  if (trainItems.length === 0)
+    throw new DataError(data.source, null, `every one of the ${users} users has a single interaction, which leave-one-out holds out for testing: nothing is left to train on`);
   return { data, trainOffsets, trainItems, testItems, testNegatives, negativesPerUser };
 }
 
@@ -86,7 +94,7 @@ export function epochExamples(split: LeaveOneOut, negativesPerPositive: number, 
   for (let u = 0; u < userCount; u++) {
     const start = trainOffsets[u], end = trainOffsets[u + 1];
     if (end - start >= itemCount && negativesPerPositive > 0) {
-      throw new RangeError(`${split.data.source}: user ${u} has every item in training, so no negative can be sampled`);
+      throw new DataError(split.data.source, userLine(split.data, u), `${describeUser(split.data, u)} has every item in training, so no negative can be sampled`);
     }
     for (let p = start; p < end; p++) marked[trainItems[p]] = u;
     for (let p = start; p < end; p++) {

@@ -75,15 +75,15 @@ export function loadMnistPackage(): Dataset {
   return { images, labels: Uint8Array.from(labels), count: labels.length, sampleShape: SAMPLE_SHAPE, classes: 10 };
 }
 
-/** The standard IDX files in `dir`: train-* for training, t10k-* for test. */
+/** The standard IDX files in `dir`: train-* for training, t10k-* for test; neither may be empty. */
 export function loadMnistIdx(dir: string): TrainTest {
   return {
-    train: loadIdxPair(dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-    test: loadIdxPair(dir, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+    train: loadIdxPair(dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "training"),
+    test: loadIdxPair(dir, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", "test"),
   };
 }
 
-function loadIdxPair(dir: string, imagesName: string, labelsName: string): Dataset {
+function loadIdxPair(dir: string, imagesName: string, labelsName: string, split: string): Dataset {
   const imagesFile = findFile(dir, imagesName);
   const labelsFile = findFile(dir, labelsName);
   const images = readIdxFile(imagesFile);
@@ -95,6 +95,8 @@ function loadIdxPair(dir: string, imagesName: string, labelsName: string): Datas
   if (labels.dims[0] !== images.dims[0]) {
     throw new IdxError(labelsFile, `${labels.dims[0]} labels for ${images.dims[0]} images in ${imagesFile}`);
   }
+  // An empty test set makes accuracy 0/0 (NaN in the report); an empty training set trains nothing.
+  if (images.dims[0] === 0) throw new IdxError(imagesFile, `holds no images: the ${split} set must have at least one`);
   const bad = labels.data.findIndex((l) => l > 9);
   if (bad >= 0) throw new IdxError(labelsFile, `label ${labels.data[bad]} at index ${bad} is not a digit 0–9`);
   return {

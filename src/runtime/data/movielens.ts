@@ -7,20 +7,20 @@
  * sorted by timestamp, equal timestamps keeping file order. Blank lines are skipped.
  */
 import { readFileSync } from "node:fs";
+import { DataError } from "./data-error.ts";
 import { fromUserLists, type ImplicitFeedback } from "./implicit.ts";
 
 /** A file that cannot be read as MovieLens ratings; the message starts with `file:line` (or `file`). */
-export class MovieLensError extends Error {
+export class MovieLensError extends DataError {
   override readonly name = "MovieLensError";
-  constructor(readonly file: string, readonly line: number | null, readonly detail: string) {
-    super(`${line === null ? file : `${file}:${line}`}: ${detail}`);
-  }
 }
 
 /** The interactions and the original ids behind the dense indices. */
 export interface MovieLensData extends ImplicitFeedback {
   /** The file's UserID of every dense user index. */
   readonly userIds: Int32Array;
+  /** The line of the file where every dense user index first appears. */
+  readonly userLines: Int32Array;
   /** The file's MovieID of every dense item index. */
   readonly itemIds: Int32Array;
 }
@@ -80,7 +80,12 @@ function assemble(file: string, userOf: number[], itemOf: number[], timeOf: numb
   const userIndex = new Map<number, number>(Array.from(userIds, (id, i) => [id, i]));
   const itemIndex = new Map<number, number>(Array.from(itemIds, (id, i) => [id, i]));
   const rows: number[][] = Array.from({ length: userIds.length }, () => []);
-  for (let r = 0; r < userOf.length; r++) rows[userIndex.get(userOf[r])!].push(r);
+  const userLines = new Int32Array(userIds.length);
+  for (let r = 0; r < userOf.length; r++) {
+    const u = userIndex.get(userOf[r])!;
+    if (rows[u].length === 0) userLines[u] = lineOf[r];
+    rows[u].push(r);
+  }
   const lists = rows.map((rs) => {
     rs.sort((a, b) => timeOf[a] - timeOf[b] || a - b);
     const firstLine = new Map<number, number>();
@@ -93,7 +98,7 @@ function assemble(file: string, userOf: number[], itemOf: number[], timeOf: numb
     }
     return rs.map((r) => itemIndex.get(itemOf[r])!);
   });
-  return { ...fromUserLists(file, itemIds.length, lists), userIds, itemIds };
+  return { ...fromUserLists(file, itemIds.length, lists), userIds, userLines, itemIds };
 }
 
 function detectLayout(line: string, file: string, lineNo: number): Layout {

@@ -4,6 +4,7 @@
  * files of a folder given with --data.
  */
 import { widthFactor, type ModelSettings } from "../compare/settings.ts";
+import { checkTrainTest } from "../data/dataset.ts";
 import { loadMnist } from "../data/mnist.ts";
 import { createResNet } from "../models/resnet.ts";
 import { ACCURACY, classificationTask } from "./classification.ts";
@@ -29,7 +30,7 @@ export const resnetFamily: ModelFamily = {
     return `resnet (width ${resnetWidth(settings)}) on ${data}${shift > 0 ? `, training digits translated by up to ${shift} px` : ""}`;
   },
   load(settings) {
-    mnist(settings.data ?? "");
+    checkTrainTest(mnist(settings.data ?? ""), settings.batchSize, settings.data ?? "the mnist package's digits");
   },
   createTask(settings, seed, options) {
     const data = mnist(settings.data ?? "");
