@@ -17,8 +17,9 @@ export const command: CommandDefinition = {
   description:
     "Validates each SPEC (a path to a spec file, or a built-in name) against the schema and the consistency rules, then " +
     "prints every derived constant and the codes of the special values. Each invalid spec prints one line " +
-    "FILE: POINTER: MESSAGE on stderr; the exit status is 2 if any spec is invalid. With --json: the resolved format " +
-    "as an object (an array of them for several specs).",
+    "FILE: line L, column C: POINTER: MESSAGE on stderr (without the line and column where the problem is the file " +
+    "itself: missing, too big, not UTF-8); the exit status is 2 if any spec is invalid. Spec files are at most 1 MiB. " +
+    "With --json: the resolved format as an object (an array of them for several specs).",
   positionals: [{ name: "SPEC", description: "a spec file (or a built-in format name); several may be given", variadic: true }],
   flags: [jsonFlag],
   examples: ["numforge check my-format.json", "numforge check formats/*.json", "numforge check formats/e4m3.json --json"],
