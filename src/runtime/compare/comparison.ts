@@ -233,38 +233,45 @@ export function runComparison(
 
 /**
  * Runs (or resumes) the comparison on `jobs` worker threads, each with its own `backend`;
- * results.json keeps the order in which runs finish.
+ * results.json keeps the order in which runs finish. A run is claimed only when a worker is free
+ * for it, so other processes sharing the folder can take the rest meanwhile.
  */
 export async function runComparisonInWorkers(options: ComparisonOptions & { readonly backendName: BackendName; readonly jobs: number }): Promise<ResultsFile> {
   const c = userErrors(() => openComparison(options));
-  const claimed: { run: GridRun; release: () => void }[] = [];
+  const atStart = userErrors(c.read);
+  const toTrain = c.plan.filter((run) => !atStart?.runs.some((r) => sameRun(r, run.id) && r.recipeFingerprint === run.recipe.fingerprint)).length;
+  const lanes = Math.max(1, Math.min(options.jobs, toTrain));
+  let pool: WorkerPool | null = null; // started with the first run to train: none when every run is done
+  let failed = false; // one run failing stops the others from claiming more
+  const train = (run: GridRun, release: () => void) =>
+    (pool ??= new WorkerPool(lanes, options.backendName)).run(c.spec(run), c.onRunEvent).then((result) => userErrors(() => c.finish(run, result)))
+      .catch((e: unknown) => {
+        failed = true;
+        throw e;
+      })
+      .finally(release);
+  const queue = [...c.plan];
   const later: GridRun[] = [];
-  userErrors(() => {
-    for (const run of c.plan) {
-      const claim = c.tryClaim(run);
+  const claimNext = async () => {
+    for (let run = queue.shift(); run !== undefined && !failed; run = queue.shift()) {
+      const claim = userErrors(() => c.tryClaim(run));
       if (claim.kind === "finished") c.skipped(run);
       else if (claim.kind === "busy") later.push(run);
-      else claimed.push({ run, release: claim.release });
+      else await train(run, claim.release);
     }
-  });
-  if (claimed.length + later.length === 0) return userErrors(c.final);
-  const pool = new WorkerPool(Math.min(options.jobs, claimed.length + later.length), options.backendName);
-  const train = (run: GridRun, release: () => void) =>
-    pool.run(c.spec(run), c.onRunEvent).then((result) => userErrors(() => c.finish(run, result))).finally(release);
+  };
+  const waitForOthers = async () => {
+    for (let run = later.shift(); run !== undefined && !failed; run = later.shift()) {
+      const claim = await c.waitClaim(run);
+      if (claim.kind === "claimed") await train(run, claim.release);
+      else c.skipped(run);
+    }
+  };
   try {
-    await Promise.all([
-      ...claimed.map(({ run, release }) => train(run, release)),
-      (async () => {
-        for (const run of later) {
-          const claim = await c.waitClaim(run);
-          if (claim.kind === "claimed") await train(run, claim.release);
-          else c.skipped(run);
-        }
-      })(),
-    ]);
+    await Promise.all(Array.from({ length: lanes }, claimNext));
+    await Promise.all(Array.from({ length: lanes }, waitForOthers));
   } finally {
-    for (const { release } of claimed) release();
-    await pool.close();
+    await (pool as WorkerPool | null)?.close();
   }
   return userErrors(c.final);
 }
