@@ -38,7 +38,8 @@ export const command: CommandDefinition = {
     "loss, per-epoch metrics, final metrics, divergence, wall time), DIR/report.md (mean ± std per recipe, Δ vs fp32, diverged runs; with " +
     "several models one combined table, rows recipes and columns models) and DIR/report.html (loss and metric curves). results.json is " +
     "rewritten after every run and a checkpoint after every epoch: run the same command again after an interruption and it skips finished " +
-    "runs and resumes the unfinished one. Each entry of --formats is a recipe of recipes/ (fp32, fp16 = standalone FP16, bf16, e5m2, " +
+    "runs and resumes the unfinished one (a damaged or foreign checkpoint is set aside, not used). Several processes may share one --out (two " +
+    "compares, --shard slices, --executor slurm tasks): each run trains under its own lock and results.json is merged, never overwritten. Each entry of --formats is a recipe of recipes/ (fp32, fp16 = standalone FP16, bf16, e5m2, " +
     "fp8-hybrid, s2fp8, posit8, int8, mxfp8, shiftquant4/6/8), a path to a recipe file, or a format name, which means that format for " +
     "every tensor role with fp32 master weights and accumulation.",
   positionals: [],
