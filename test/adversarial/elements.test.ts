@@ -1,7 +1,7 @@
 /**
  * Element results that were wrong for valid specs (issue 15 and the spec-space fuzz, test/fuzz),
  * each with inputs whose codes and values follow from the spec by hand: checked in the semantics
- * and in the encode and decode plans of every target (JS, wasm, WGSL), on every element.
+ * and in the encode, decode and fake-quantize plans of every target (JS, wasm, WGSL), on every element.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ResolvedFormat } from "../../src/dsl/resolved.ts";
@@ -72,6 +72,13 @@ const CASES: readonly Case[] = [
     decodes: [[1, 0.25], [2, 0.5], [8, -0]],
   },
   {
+    // FNUZ-style: NaN is the code 1000…0, whose decoded value is the quiet NaN with the sign bit set.
+    title: "nan \"negative-zero\": a NaN input fake-quantizes to the NaN code's value, sign bit included (WGSL folded the constant to +NaN)",
+    element: float({ exponentBits: 4, mantissaBits: 3, bias: 8, nan: "negative-zero", negativeZero: false, subnormals: true }),
+    encodes: [[Number.NaN, 128], [-0, 0], [1, 0x40]],
+    decodes: [[128, Number.NaN], [0x40, 1]],
+  },
+  {
     title: "int8 symmetric: the code it leaves out (128) decodes to its most negative value −127, not −128",
     element: { kind: "int", bits: 8, signed: true, range: "symmetric" },
     encodes: [[-128, 129], [-127.375, 129], [127, 127]],
@@ -93,6 +100,8 @@ const CASES: readonly Case[] = [
 ];
 
 const hex = (bits: number) => `0x${(bits >>> 0).toString(16).padStart(8, "0")}`;
+/** The bits of float32 results (read as bits: a NaN read as a number may lose its sign). */
+const bitsOf = (values: Float32Array) => new Uint32Array(values.buffer, values.byteOffset, values.length);
 
 function resolved(element: Element): ResolvedFormat {
   const r = resolveSpec(spec(element));
@@ -108,7 +117,11 @@ describe("element regressions", () => {
       const codes = codeArray(format.bits, c.decodes.length);
       codes.set(c.decodes.map(([code]) => code));
       const wantCodes = c.encodes.map(([, code]) => code);
-      const wantValues = c.decodes.map(([, v]) => hex(f32Bits(v)));
+      // A NaN code's value is the quiet NaN carrying the code's top bit (decodeF32Bits); the others are exact.
+      const valueBits = (code: number, v: number) => hex(Number.isNaN(v) ? 0x7fc00000 | (code >= 2 ** (format.bits - 1) ? 0x80000000 : 0) : f32Bits(v));
+      const wantValues = c.decodes.map(([code, v]) => valueBits(code, v));
+      // decode(encode(x)): the value of each expected code, by the semantics' decode (checked above on the decode cases).
+      const wantFake = wantCodes.map((code) => hex(decodeF32Bits(format, code)));
 
       it("the inputs are float32s, and the semantics give the codes and values", () => {
         expect(Array.from(x)).toEqual(c.encodes.map(([v]) => v));
@@ -116,14 +129,16 @@ describe("element regressions", () => {
         expect(Array.from(codes, (code) => hex(decodeF32Bits(format, code)))).toEqual(wantValues);
       });
 
-      it("every target's encode and decode plans give them too", async () => {
+      it("every target's encode, decode and fake-quantize plans give them too", async () => {
         if (targets === undefined) throw new Error("the targets did not open");
         const compiled = await targets.compile(format);
         for (const target of TARGETS) {
           const encoded = await compiled.run[target](compiled.plans.encode, { x }, {});
           expect(Array.from(encoded.outputs.codes), `${target} encode`).toEqual(wantCodes);
           const decoded = (await compiled.run[target](compiled.plans.decode, { codes }, {})).outputs.values as Float32Array;
-          expect(Array.from(decoded, (v) => hex(f32Bits(v))), `${target} decode`).toEqual(wantValues);
+          expect(Array.from(bitsOf(decoded), hex), `${target} decode`).toEqual(wantValues);
+          const faked = (await compiled.run[target](compiled.plans.fakeQuantize, { x }, {})).outputs.values as Float32Array;
+          expect(Array.from(bitsOf(faked), hex), `${target} fakeQuantize`).toEqual(wantFake);
         }
       });
     });

@@ -6,7 +6,7 @@
  * so the rendered shader only ever holds literals (see literals.ts for non-finite ones).
  */
 import { interpret } from "../../codegen/ir/interpret.ts";
-import { typeOf } from "../../codegen/ir/build.ts";
+import { bitsOf, f32, fromBits, typeOf, u32, xor } from "../../codegen/ir/build.ts";
 import type { Expr, Kernel, ScalarType, Stmt } from "../../codegen/ir/nodes.ts";
 
 const isConst = (e: Expr): e is Expr & { kind: "const" } => e.kind === "const";
@@ -22,7 +22,19 @@ function evaluate(e: Expr): Expr {
     body: [{ kind: "store", buffer: "out", index: { kind: "const", type: "i32", value: 0 }, value: e }],
   };
   interpret(probe, { out });
+  if (type === "f32" && Number.isNaN(out[0])) return nanWithBits(new Uint32Array(out.buffer)[0]);
   return { kind: "const", type, value: out[0] };
+}
+
+/**
+ * A NaN with exactly these bits (a NaN code's decoded value carries its sign): an f32 constant
+ * keeps no sign or payload (literals.ts emits the quiet NaN), so the bits are made at run time
+ * from that one, out of const-expressions as literals.ts requires.
+ */
+function nanWithBits(bits: number): Expr {
+  const quietBits = 0x7fc00000;
+  const quiet = bitsOf(f32(Number.NaN));
+  return fromBits(bits === quietBits ? quiet : xor(quiet, u32((bits ^ quietBits) >>> 0)));
 }
 
 /** An expression with every all-constant operation replaced by its value. */
