@@ -72,6 +72,14 @@ const CASES: readonly Case[] = [
     decodes: [[1, 0.25], [2, 0.5], [8, -0]],
   },
   {
+    // Sign + E1M1, bias −124: subnormal 2^124 (code 1), normal 2^125 (code 2) and 1.5·2^125 (code 3).
+    // The fused fake-quantize rounded below min normal with a carrier 2^(emin − m + 23) = 2^147: +∞ in float32.
+    title: "subnormals near float32's top: fake-quantize below min normal equals decode(encode(x)) (the fused path's carrier overflowed)",
+    element: float({ exponentBits: 1, mantissaBits: 1, bias: -124, subnormals: true }),
+    encodes: [[1.25 * 2 ** 124, 1], [1.5 * 2 ** 124, 2], [-(2 ** 125) * (1 - 2 ** -24), 4 + 2], [2 ** 123, 0], [-(2 ** 123), 4], [2 ** 125 * 1.25, 2]],
+    decodes: [[1, 2 ** 124], [2, 2 ** 125], [3, 1.5 * 2 ** 125]],
+  },
+  {
     // FNUZ-style: NaN is the code 1000…0, whose decoded value is the quiet NaN with the sign bit set.
     title: "nan \"negative-zero\": a NaN input fake-quantizes to the NaN code's value, sign bit included (WGSL folded the constant to +NaN)",
     element: float({ exponentBits: 4, mantissaBits: 3, bias: 8, nan: "negative-zero", negativeZero: false, subnormals: true }),

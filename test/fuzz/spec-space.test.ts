@@ -49,7 +49,7 @@ describe("the generated specs", () => {
       const el = format.element;
       seen.add(`${el.kind}`).add(`rounding ${format.rounding.mode}`).add(`overflow ${format.overflow}`).add(`nanInput ${format.nanInput}`);
       if (el.kind === "float")
-        for (const flag of ["signed", "infinity", "negativeZero", "subnormals", "zero"] as const) seen.add(`float ${flag} ${el[flag]}`).add(`float nan ${el.nan}`);
+        for (const flag of ["signed", "infinity", "negativeZero", "subnormals", "zero"] as const) seen.add(`float ${flag} ${el[flag]}`).add(`float nan ${el.nan}`).add(`float wide ${el.bits > 16}`);
       if (el.kind === "int") seen.add(`int signed ${el.signed}`).add(`int symmetric ${el.minInt === -el.maxInt}`).add(`int fraction ${el.fractionBits > 0}`);
       if (el.kind === "posit") seen.add(`posit wide ${el.bits > 16}`);
     };
@@ -58,6 +58,7 @@ describe("the generated specs", () => {
       "float", "posit", "int", "rounding nearest-even", "rounding nearest-away", "rounding toward-zero", "rounding stochastic", "overflow saturate", "overflow infinity",
       "nanInput zero", "nanInput max", "nanInput min", "nanInput null", "float nan ieee", "float nan all-ones", "float nan negative-zero", "float nan none",
       ...["signed", "infinity", "negativeZero", "subnormals", "zero"].flatMap((f) => [`float ${f} true`, `float ${f} false`]),
+      "float wide true", "float wide false",
       "int signed true", "int signed false", "int symmetric true", "int symmetric false", "int fraction true", "int fraction false", "posit wide true", "posit wide false",
     ];
     expect(wanted.filter((w) => !seen.has(w))).toEqual([]);

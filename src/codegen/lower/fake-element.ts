@@ -58,7 +58,8 @@ export function fusedRounding(format: ResolvedFormat): FusedRounding | null {
   const el: ResolvedFloat = format.element;
   const m = el.mantissaBits;
   if (!el.signed || !el.zero || !el.subnormals || m < 1 || m > 22) return null;
-  if (el.minNormalExponent < -126 || el.minNormalExponent - m < MIN_QUANTUM_EXPONENT) return null;
+  // roundBelowNormal's carrier 2^(emin − m + 23) must be a finite float32 (formats near float32's top are left to encode).
+  if (el.minNormalExponent < -126 || el.minNormalExponent - m < MIN_QUANTUM_EXPONENT || el.minNormalExponent - m + 23 > 127) return null;
   if (!(format.maxFinite < MAX_F32) || Math.fround(format.maxFinite) !== format.maxFinite) return null;
   const overflow = special(format, MAX_F32, -MAX_F32);
   const infinity = special(format, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY);
