@@ -5,7 +5,8 @@
  * and its encode, decode and fake-quantize plans compared with the semantics on every element of
  * random float32 bit patterns, specials, the format's ties and bands, and every code of a
  * ≤ 16-bit format. CI runs SAMPLE specs; `npm run fuzz` (NUMFORGE_FUZZ=large) runs LARGE_SAMPLE
- * with more inputs each. Specs the schema or resolve reject are counted, and must stay few.
+ * with more inputs each, NUMFORGE_FUZZ_SEED / NUMFORGE_FUZZ_SPECS another seed or size. Specs the
+ * schema or resolve reject are counted, and must stay few.
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,14 +18,17 @@ import { formatSpec } from "./spec-space.ts";
 import { openFuzzTargets, type FuzzTargets } from "./targets.ts";
 
 const LARGE = process.env.NUMFORGE_FUZZ === "large";
-const SEED = 20261207;
+/** The sample's seed and size; NUMFORGE_FUZZ_SEED and NUMFORGE_FUZZ_SPECS explore others (CI keeps these). */
+const SEED = Number(process.env.NUMFORGE_FUZZ_SEED ?? 20261207);
 const SAMPLE = 240;
-const LARGE_SAMPLE = 3000;
+const LARGE_SAMPLE = 2000;
+const SPECS = Number(process.env.NUMFORGE_FUZZ_SPECS ?? (LARGE ? LARGE_SAMPLE : SAMPLE));
 const BUDGET: InputBudget = LARGE ? { random: 16_384, pairs: 2048, codes: 16_384 } : { random: 1024, pairs: 160, codes: 1024 };
 /** Specs per test case: small enough that a failing case names few specs, large enough that the run is not all bookkeeping. */
 const CHUNK = 30;
 
-const specs: readonly WrittenSpec[] = fc.sample(formatSpec, { seed: SEED, numRuns: LARGE ? LARGE_SAMPLE : SAMPLE });
+if (!Number.isInteger(SEED) || !Number.isInteger(SPECS) || SPECS < 1) throw new Error("NUMFORGE_FUZZ_SEED and NUMFORGE_FUZZ_SPECS must be integers (the seed, and a positive number of specs)");
+const specs: readonly WrittenSpec[] = fc.sample(formatSpec, { seed: SEED, numRuns: SPECS });
 const resolutions = specs.map(resolveSpec);
 const valid = resolutions.flatMap((r, i) => ("format" in r ? [{ index: i, spec: specs[i], format: r.format }] : []));
 
@@ -73,7 +77,7 @@ describe(`JS, wasm and WGSL kernels equal the semantics on ${LARGE ? "the large"
       const failures: string[] = [];
       for (const { index, spec, format } of chunk) {
         const compiled = await targets.compile(format);
-        failures.push(...(await checkFormat(spec, format, compiled, SEED + index, BUDGET)).map((f) => `spec #${index}: ${f}`));
+        failures.push(...(await checkFormat(spec, format, compiled, (SEED + index) >>> 0, BUDGET)).map((f) => `spec #${index}: ${f}`));
       }
       expect(failures).toEqual([]);
     }, LARGE ? 1_800_000 : 300_000);
