@@ -11,6 +11,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ResolvedFormat } from "../../src/dsl/resolved.ts";
+import { builtin, builtinNames } from "../support/formats.ts";
 import { checkFormat } from "./check.ts";
 import type { InputBudget } from "./inputs.ts";
 import { resolveSpec, type WrittenSpec } from "./resolve-spec.ts";
@@ -66,6 +67,20 @@ describe("the generated specs", () => {
       "int signed true", "int signed false", "int symmetric true", "int symmetric false", "int fraction true", "int fraction false", "posit wide true", "posit wide false",
     ];
     expect(wanted.filter((w) => !seen.has(w))).toEqual([]);
+  });
+});
+
+describe("the harness on scaled formats", () => {
+  it("holds the scaled built-ins to the tensor semantics on every target (the path a scaling kind added to SCALINGS takes)", async () => {
+    if (targets === undefined) throw new Error("the targets did not open");
+    const scaled = builtinNames.map(builtin).filter((format) => format.scaling.kind !== "none");
+    expect(new Set(scaled.map((format) => format.scaling.kind)).size).toBeGreaterThanOrEqual(3);
+    const failures: string[] = [];
+    for (const format of scaled) {
+      const asWritten = { name: format.name } as unknown as WrittenSpec; // only named in messages
+      failures.push(...(await checkFormat(asWritten, format, await targets.compile(format), SEED, { random: 512, pairs: 32, codes: 256 })));
+    }
+    expect(failures).toEqual([]);
   });
 });
 

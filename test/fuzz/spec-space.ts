@@ -9,8 +9,9 @@
  *
  * Scaling: SCALINGS lists the scaling arbitraries the generator picks from. Only `{ kind: "none" }`
  * is there now; a scaling kind joins the fuzz by adding an entry (an arbitrary of its spec object,
- * given the element spec it will scale, so it can stay valid for it) — the harness runs the
- * format's plans, whatever its scaling, against the tensor semantics.
+ * given the element spec it will scale, so it can stay valid for it) — the harness (check.ts)
+ * already runs a scaled format's plans against the tensor semantics, as the test on the scaled
+ * built-ins shows.
  */
 import fc from "fast-check";
 import type { PositElementSpec, RoundingSpec, ScalingSpec } from "../../src/dsl/spec-schema.ts";
