@@ -32,7 +32,7 @@ function residentPlan(plan: OpPlan, set: WasmKernelSet, inputs: Readonly<Record<
     const given = inputs[d.name];
     at.set(d.name, given !== undefined ? set.heap.copyIn(given) : set.heap.alloc(sizeOf(d.length, n, 1) * 4));
   }
-  const scalars = { n, channels: 1, seed: 0, channelLength: n };
+  const scalars = { n, channels: 1, seed: 0, channelLength: n, blockAxis: 1 };
   const calls = plan.steps.map((step) => {
     const args = step.params.map((name) => {
       const a = step.args[name];

@@ -41,4 +41,10 @@ export const FORMAT_FACTS: Readonly<Record<string, FormatFacts>> = {
   mxfp6: { bits: 6, maxFinite: 7.5, minSubnormal: 0.125, hasNaN: false, hasInfinity: false, scaling: "block" },
   mxfp4: { bits: 4, maxFinite: 6, minSubnormal: 0.5, hasNaN: false, hasInfinity: false, scaling: "block" },
   mxint8: { bits: 8, maxFinite: 127 / 64, minSubnormal: 1 / 64, hasNaN: false, hasInfinity: false, scaling: "block" },
+  // NVIDIA NVFP4: E2M1 elements (max 6) under E4M3 block scales and an fp32 tensor scale.
+  nvfp4: { bits: 4, maxFinite: 6, minSubnormal: 0.5, hasNaN: false, hasInfinity: false, scaling: "block" },
+  // DeepSeek-V3 (arXiv 2412.19437): E4M3 (max 448) with fp32 tile scales.
+  "fp8-block1x128": { bits: 8, maxFinite: 448, minSubnormal: 2 ** -9, hasNaN: true, hasInfinity: false, scaling: "block" },
+  "fp8-block1x128-pow2": { bits: 8, maxFinite: 448, minSubnormal: 2 ** -9, hasNaN: true, hasInfinity: false, scaling: "block" },
+  "fp8-block128x128": { bits: 8, maxFinite: 448, minSubnormal: 2 ** -9, hasNaN: true, hasInfinity: false, scaling: "block" },
 };

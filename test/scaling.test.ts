@@ -1,7 +1,7 @@
 /** The tensor-level scalings: S2FP8 statistics, MX blocks, amax (delayed), ShiftQuant groups. */
 import { describe, expect, it } from "vitest";
 import { dequantize, fakeQuantize, quantize } from "../src/dsl/semantics/tensor.ts";
-import { log2Statistics, squeeze } from "../src/dsl/semantics/scaling/shift-squeeze.ts";
+import { log2Statistics, squeeze } from "../src/scaling/shift-squeeze/semantics.ts";
 import { decode } from "../src/dsl/semantics/scalar.ts";
 import { exp2f, log2f } from "../src/dsl/semantics/elementary.ts";
 import { counterRandom } from "../src/dsl/semantics/random.ts";

@@ -1,11 +1,11 @@
 /** The JSON shape of a format's properties, shared by `formats --json` and `check --json`. */
 import type { ResolvedFormat } from "../dsl/resolved.ts";
+import { scalingKindOf } from "../scaling/registry.ts";
 import { valueToJson } from "./json-io.ts";
 import { kindLabel } from "./render/describe.ts";
 
 /** A ResolvedFormat as plain JSON: numbers that JSON cannot say become strings, the scale format its name. */
 export function formatToJson(format: ResolvedFormat): Record<string, unknown> {
-  const scaling = format.scaling.kind === "block" ? { ...format.scaling, scaleFormat: format.scaling.scaleFormat.name } : format.scaling;
   return {
     name: format.name,
     summary: format.summary,
@@ -16,7 +16,7 @@ export function formatToJson(format: ResolvedFormat): Record<string, unknown> {
     rounding: format.rounding,
     overflow: format.overflow,
     nanInput: format.nanInput,
-    scaling,
+    scaling: scalingKindOf(format.scaling).toJson(format.scaling),
     maxFinite: valueToJson(format.maxFinite),
     minFinite: valueToJson(format.minFinite),
     minNormal: valueToJson(format.minNormal),

@@ -4,6 +4,7 @@
  */
 import * as Effect from "effect/Effect";
 import { match } from "ts-pattern";
+import { scalingKindNamed } from "../scaling/registry.ts";
 import { SpecError, UnknownFormatError } from "./errors.ts";
 import type { FloatElementSpec, FormatSpec, IntElementSpec, PositElementSpec, RoundingSpec, ScalingSpec } from "./spec-schema.ts";
 import type {
@@ -60,16 +61,15 @@ export function resolveFormat(spec: FormatSpec, file: string, lookup: FormatLook
     if (hasNaN && spec.nanInput !== undefined)
       return yield* fail("/nanInput", "this format has a NaN; nanInput applies only to formats without one");
 
-    const scaling = yield* resolveScaling(spec.scaling, ranges, file, lookup);
     const bits = element.bits;
-    const resolved: ResolvedFormat = {
+    const unscaled: ResolvedFormat = {
       name: spec.name,
       summary: spec.summary,
       element,
       rounding,
       overflow: spec.overflow,
       nanInput: (spec.nanInput ?? null) as NanInput | null,
-      scaling,
+      scaling: { kind: "none" },
       bits,
       codeCount: 2 ** bits,
       maxFinite: ranges.maxFinite,
@@ -82,7 +82,8 @@ export function resolveFormat(spec: FormatSpec, file: string, lookup: FormatLook
       hasInfinity,
       codes: ranges.codes,
     };
-    return deepFreeze(resolved);
+    const scaling = yield* resolveScaling(spec.scaling, unscaled, file, lookup);
+    return deepFreeze({ ...unscaled, scaling });
   });
 }
 
@@ -229,49 +230,12 @@ function resolveInt(spec: IntElementSpec, fail: Fail): Effect.Effect<Ranges, Spe
   });
 }
 
-function resolveScaling(spec: ScalingSpec, ranges: Ranges, file: string, lookup: FormatLookup): Effect.Effect<ResolvedScaling, SpecError> {
-  const fail = (pointer: string, message: string) => Effect.fail(new SpecError({ file, pointer, message }));
-  return match(spec)
-    .with({ kind: "none" }, () => Effect.succeed<ResolvedScaling>({ kind: "none" }))
-    .with({ kind: "amax" }, (s) =>
-      Effect.succeed<ResolvedScaling>({
-        kind: "amax",
-        granularity: s.granularity,
-        history: s.history === "current" ? { mode: "current" } : { mode: "delayed", length: s.history.length },
-        margin: s.margin ?? 0,
-        scale: s.scale,
-      }),
-    )
-    .with({ kind: "block" }, (s) =>
-      Effect.gen(function* () {
-        const scaleFormat = yield* lookup(s.scaleFormat).pipe(
-          Effect.mapError((error) =>
-            error._tag === "UnknownFormatError"
-              ? new SpecError({ file, pointer: "/scaling/scaleFormat", message: `unknown format "${error.name}"${error.suggestions.length > 0 ? `; did you mean ${error.suggestions.join(", ")}?` : ""} (a built-in name or a spec file beside this one)` })
-              : new SpecError({ file, pointer: "/scaling/scaleFormat", message: `scale format "${s.scaleFormat}" is invalid: ${error.toString()}` }),
-          ),
-        );
-        const se = scaleFormat.element;
-        if (se.kind !== "float" || se.mantissaBits !== 0 || scaleFormat.scaling.kind !== "none")
-          return yield* fail("/scaling/scaleFormat", `scale format "${s.scaleFormat}" must be an unscaled power-of-two float (mantissaBits 0), such as e8m0`);
-        if (ranges.minSubnormal < 2 ** -126)
-          return yield* fail("/element", "block scaling needs elements whose smallest value is a float32 normal (≥ 2^-126), so scaled elements round once");
-        return { kind: "block", blockSize: s.blockSize, scaleFormat, scaleRounding: s.scaleRounding } satisfies ResolvedScaling;
-      }),
-    )
-    .with({ kind: "shift-squeeze" }, (s) => {
-      if (ranges.element.kind !== "float") return fail("/scaling", "shift-squeeze (S2FP8) needs a float element");
-      const maxLog2 = Math.log2(ranges.maxFinite);
-      if (s.targetMaxLog2 > maxLog2)
-        return fail("/scaling/targetMaxLog2", `targetMaxLog2 ${s.targetMaxLog2} exceeds log2(max finite) = ${maxLog2.toFixed(3)}; the largest entry would overflow`);
-      return Effect.succeed<ResolvedScaling>({ kind: "shift-squeeze", targetMaxLog2: s.targetMaxLog2 });
-    })
-    .with({ kind: "shift-groups" }, (s) => {
-      const e = ranges.element;
-      if (e.kind !== "int" || !e.signed) return fail("/scaling", "shift-groups (ShiftQuant) needs a signed integer element");
-      return Effect.succeed<ResolvedScaling>({ kind: "shift-groups", groups: s.groups });
-    })
-    .exhaustive();
+/** The spec's scaling, resolved by its kind (src/scaling/registry.ts) against the unscaled format. */
+function resolveScaling(spec: ScalingSpec, unscaled: ResolvedFormat, file: string, lookup: FormatLookup): Effect.Effect<ResolvedScaling, SpecError> {
+  const kind = scalingKindNamed(spec.kind);
+  if (kind === undefined) return Effect.fail(new SpecError({ file, pointer: "/scaling/kind", message: `unknown scaling kind "${spec.kind}"` }));
+  const fail = (pointer: string, message: string) => Effect.fail(new SpecError({ file, pointer: `/scaling${pointer}`, message }));
+  return kind.resolve(spec as never, { unscaled, file, lookup, fail });
 }
 
 function deepFreeze<T>(value: T): T {

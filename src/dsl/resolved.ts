@@ -55,25 +55,9 @@ export interface ResolvedInt {
 
 export type ResolvedElement = ResolvedFloat | ResolvedPosit | ResolvedInt;
 
-export type AmaxHistory = { readonly mode: "current" } | { readonly mode: "delayed"; readonly length: number };
-
-export type ResolvedScaling =
-  | { readonly kind: "none" }
-  | {
-      readonly kind: "amax";
-      readonly granularity: "tensor" | "channel";
-      readonly history: AmaxHistory;
-      readonly margin: number;
-      readonly scale: "fp32" | "power-of-two";
-    }
-  | {
-      readonly kind: "block";
-      readonly blockSize: number;
-      readonly scaleFormat: ResolvedFormat;
-      readonly scaleRounding: "floor" | "ceil" | "even";
-    }
-  | { readonly kind: "shift-squeeze"; readonly targetMaxLog2: number }
-  | { readonly kind: "shift-groups"; readonly groups: number };
+/** The resolved `scaling`: one of the registered scaling kinds' forms (src/scaling/registry.ts). */
+export type { ResolvedScaling } from "../scaling/registry.ts";
+import type { ResolvedScaling } from "../scaling/registry.ts";
 
 /** Code of each special value, or null where the format has none. */
 export interface SpecialCodes {

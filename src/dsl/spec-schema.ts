@@ -5,6 +5,7 @@
  * json-schema-to-ts, so they cannot drift from what ajv accepts.
  */
 import type { FromSchema } from "json-schema-to-ts";
+import { scalingSchema } from "../scaling/registry.ts";
 
 const roundingMode = {
   description:
@@ -82,76 +83,8 @@ const intElement = {
   },
 } as const;
 
-const amaxScaling = {
-  type: "object",
-  additionalProperties: false,
-  required: ["kind", "granularity", "history", "scale"],
-  properties: {
-    kind: { const: "amax" },
-    granularity: { enum: ["tensor", "channel"], description: "channel: one scale per leading-axis slice." },
-    history: {
-      description: "current: scale from this tensor's amax; delayed: from the max over the last `length` amaxes (Transformer Engine style).",
-      oneOf: [
-        { const: "current" },
-        {
-          type: "object",
-          additionalProperties: false,
-          required: ["mode", "length"],
-          properties: { mode: { const: "delayed" }, length: { type: "integer", minimum: 1, maximum: 4096 } },
-        },
-      ],
-    },
-    margin: { type: "integer", minimum: 0, maximum: 32, default: 0, description: "The scale is divided by 2^margin." },
-    scale: { enum: ["fp32", "power-of-two"], description: "fp32: maxFinite/amax; power-of-two: that rounded down to a power of two." },
-  },
-} as const;
-
-const blockScaling = {
-  type: "object",
-  additionalProperties: false,
-  required: ["kind", "blockSize", "scaleFormat", "scaleRounding"],
-  properties: {
-    kind: { const: "block" },
-    blockSize: { type: "integer", minimum: 1, maximum: 4096, description: "Consecutive elements sharing one scale (MX: 32)." },
-    scaleFormat: { type: "string", pattern: "^[a-z0-9][a-z0-9_-]{0,63}$", description: "Name of a power-of-two format (mantissaBits 0) such as e8m0." },
-    scaleRounding: {
-      enum: ["floor", "ceil", "even"],
-      description: "floor: 2^(⌊log2 amax⌋ − emax) as OCP MX; ceil: smallest power of two with no clipping; even: the nearer of the two in log2.",
-    },
-  },
-} as const;
-
-const shiftSqueezeScaling = {
-  type: "object",
-  additionalProperties: false,
-  required: ["kind", "targetMaxLog2"],
-  properties: {
-    kind: { const: "shift-squeeze" },
-    targetMaxLog2: {
-      type: "number",
-      minimum: 1,
-      maximum: 126,
-      description: "S2FP8: log2|Y| = α·log2|X| + β with mean(log2|Y|) = 0 and max(log2|Y|) = targetMaxLog2 (15 for E5M2).",
-    },
-  },
-} as const;
-
-const shiftGroupsScaling = {
-  type: "object",
-  additionalProperties: false,
-  required: ["kind", "groups"],
-  properties: {
-    kind: { const: "shift-groups" },
-    groups: {
-      type: "integer",
-      minimum: 1,
-      maximum: 32,
-      description: "ShiftQuant: channels take the power-of-two scale of their magnitude, clamped to `groups` consecutive shifts below the largest.",
-    },
-  },
-} as const;
-
-export const formatSpecSchema = {
+/** The spec schema with a placeholder for `scaling`, whose shape the scaling kinds own (src/scaling/registry.ts). */
+const formatSpecBase = {
   $schema: "https://json-schema.org/draft/2020-12/schema",
   $id: "https://numforge.dev/format.schema.json",
   title: "numforge number format",
@@ -173,20 +106,19 @@ export const formatSpecSchema = {
       enum: ["zero", "max", "min"],
       description: "What NaN encodes to when the format has no NaN: zero, the largest or the most negative finite code.",
     },
-    scaling: {
-      type: "object",
-      required: ["kind"],
-      discriminator: { propertyName: "kind" },
-      oneOf: [{ type: "object", additionalProperties: false, required: ["kind"], properties: { kind: { const: "none" } } }, amaxScaling, blockScaling, shiftSqueezeScaling, shiftGroupsScaling],
-    },
+    scaling: { type: "object", required: ["kind"], properties: { kind: { type: "string" } } },
   },
 } as const;
 
+/** The format spec schema: the base with each registered scaling kind's schema under `scaling`. */
+export const formatSpecSchema = { ...formatSpecBase, properties: { ...formatSpecBase.properties, scaling: scalingSchema() } } as const;
+
+/** A spec's `scaling` object; the kind's own schema (src/scaling/<kind>) gives its fields a type. */
+export type ScalingSpec = { readonly kind: string } & Readonly<Record<string, unknown>>;
 /** A format spec exactly as ajv accepts it (before defaults are applied). */
-export type FormatSpec = FromSchema<typeof formatSpecSchema>;
+export type FormatSpec = Omit<FromSchema<typeof formatSpecBase>, "scaling"> & { readonly scaling: ScalingSpec };
 export type ElementSpec = FormatSpec["element"];
 export type FloatElementSpec = Extract<ElementSpec, { kind: "float" }>;
 export type PositElementSpec = Extract<ElementSpec, { kind: "posit" }>;
 export type IntElementSpec = Extract<ElementSpec, { kind: "int" }>;
 export type RoundingSpec = FormatSpec["rounding"];
-export type ScalingSpec = FormatSpec["scaling"];

@@ -6,6 +6,7 @@ import * as Effect from "effect/Effect";
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import { pointerToken } from "./json-text.ts";
 import { formatSpecSchema, type FormatSpec } from "./spec-schema.ts";
+import { retiredScalingShape } from "../scaling/registry.ts";
 import { excerpt, SpecError } from "./errors.ts";
 
 /** Compiles a schema once; `discriminator` makes oneOf-by-kind errors point at the chosen branch. */
@@ -18,6 +19,9 @@ const validateFormatSpec = compileSchema<FormatSpec>(formatSpecSchema);
 
 /** Validates parsed JSON against the format schema. */
 export function validateSpec(json: unknown, file: string): Effect.Effect<FormatSpec, SpecError> {
+  // A shape numforge accepted before gets a message naming the new one, not "unknown field".
+  const retired = retiredScalingShape(json);
+  if (retired !== null) return Effect.fail(new SpecError({ file, ...retired }));
   return validateFormatSpec(json)
     ? Effect.succeed(json)
     : Effect.fail(schemaError(validateFormatSpec.errors ?? [], file));

@@ -122,7 +122,7 @@ export function decode(format: Format, codes: ArrayLike<number>, meta?: Meta, op
       const channels = yield* channelsFlag(command, args, format);
       if (meta === undefined) return inputError("meta", `${format.name} has ${format.scaling.kind} scaling: pass the meta its encode returned`);
       // The CLI's check of a meta read from JSON: every field against the format and the code count.
-      const checked = yield* metaFromJson(metaToJson(meta), format, codes.length).pipe(Effect.mapError((e) => new InputError({ where: "decode", message: e.message })));
+      const checked = yield* metaFromJson(metaToJson(format, meta), format, codes.length).pipe(Effect.mapError((e) => new InputError({ where: "decode", message: e.message })));
       return Array.from(yield* attempt(() => dequantize(format, codes, checked, { channels })));
     }),
   );

@@ -5,12 +5,15 @@
 
 export type StorageType = "f32" | "i32" | "u32" | "u16" | "u8" | "i8";
 
-/** constant + perElement·n + perChannel·channels + perBlock.count·⌈n / perBlock.blockSize⌉. */
+/** constant + perElement·n + perChannel·channels + perBlock.count·⌈n / perBlock.blockSize⌉ + perTile.count·tiles (see sizeOf). */
 export interface Size {
   readonly constant?: number;
   readonly perElement?: number;
   readonly perChannel?: number;
+  /** Consecutive runs of blockSize elements of the flat tensor. */
   readonly perBlock?: { readonly blockSize: number; readonly count: number };
+  /** Tiles of the rows × cols matrix: fixed [r, c], or a 1-D block of that many along the call's block axis. */
+  readonly perTile?: { readonly tile: number | readonly [number, number]; readonly count: number };
 }
 
 export type BufferRole = "input" | "output" | "meta" | "state" | "scratch";
@@ -24,7 +27,7 @@ export interface BufferDecl {
 
 export type StepArg =
   | { readonly buffer: string }
-  | { readonly scalar: "n" | "channels" | "seed" | "channelLength" }
+  | { readonly scalar: "n" | "channels" | "seed" | "channelLength" | "blockAxis" }
   | { readonly constant: number };
 
 export interface Step {
@@ -51,6 +54,8 @@ export interface RunCall {
   readonly channels?: number;
   /** Stochastic-rounding seed, a u32 (default 0). */
   readonly seed?: number;
+  /** The axis 1-D scale blocks run along: 1 (within a row, default) or 0 (down a column). */
+  readonly blockAxis?: 0 | 1;
 }
 
 export interface RunResult {
@@ -63,7 +68,7 @@ export interface RunResult {
 }
 
 /** The length of a buffer of this size for a call. */
-export function sizeOf(size: Size, n: number, channels: number): number;
+export function sizeOf(size: Size, n: number, channels: number, blockAxis?: 0 | 1): number;
 
 /** A zeroed typed array of the storage type. */
 export function allocate(storage: StorageType, length: number): BufferArray;
@@ -86,6 +91,7 @@ export interface CallScalars {
   readonly channels: number;
   readonly seed: number;
   readonly channelLength: number;
+  readonly blockAxis: 0 | 1;
 }
 
 /** One buffer of a plan resolved for a call (see resolveCall in run-plan.js). */

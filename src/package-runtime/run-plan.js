@@ -32,16 +32,32 @@ const ARRAYS = {
 };
 
 /**
- * The concrete length of a buffer for a call with n elements in `channels` channels:
- * constant + perElement·n + perChannel·channels + perBlock.count·⌈n / perBlock.blockSize⌉.
+ * The concrete length of a buffer for a call with n elements as `channels` rows (of n / channels):
+ * constant + perElement·n + perChannel·channels + perBlock.count·⌈n / perBlock.blockSize⌉
+ * + perTile.count·(tiles of the call): for a fixed tile [r, c], ⌈rows / r⌉·⌈cols / c⌉; for a 1-D
+ * block of B, blocks along the call's block axis (1: rows·⌈cols / B⌉, 0: ⌈rows / B⌉·cols).
  * @param {Size} size
  * @param {number} n
  * @param {number} channels
+ * @param {0 | 1} [blockAxis]
  * @returns {number}
  */
-export function sizeOf(size, n, channels) {
+export function sizeOf(size, n, channels, blockAxis = 1) {
   const blocks = size.perBlock === undefined ? 0 : size.perBlock.count * Math.ceil(n / size.perBlock.blockSize);
-  return (size.constant ?? 0) + (size.perElement ?? 0) * n + (size.perChannel ?? 0) * channels + blocks;
+  const tiles = size.perTile === undefined ? 0 : size.perTile.count * tileCount(size.perTile.tile, channels, channels === 0 ? 0 : n / channels, blockAxis);
+  return (size.constant ?? 0) + (size.perElement ?? 0) * n + (size.perChannel ?? 0) * channels + blocks + tiles;
+}
+
+/**
+ * Tiles covering rows × cols: a fixed tile [r, c], or a 1-D block of `tile` along the block axis.
+ * @param {number | readonly [number, number]} tile
+ * @param {number} rows
+ * @param {number} cols
+ * @param {0 | 1} blockAxis
+ */
+function tileCount(tile, rows, cols, blockAxis) {
+  const [r, c] = typeof tile === "number" ? (blockAxis === 0 ? [tile, 1] : [1, tile]) : tile;
+  return Math.ceil(rows / r) * Math.ceil(cols / c);
 }
 
 /**
@@ -117,7 +133,7 @@ function elementCount(plan, bindings, call) {
   if (call.n !== undefined) return call.n;
   for (const d of plan.buffers) {
     const s = d.length;
-    if (d.role === "input" && s.perElement === 1 && !s.constant && !s.perChannel && s.perBlock === undefined && bindings[d.name] !== undefined)
+    if (d.role === "input" && s.perElement === 1 && !s.constant && !s.perChannel && s.perBlock === undefined && s.perTile === undefined && bindings[d.name] !== undefined)
       return bindings[d.name].length;
   }
   throw new TypeError("runPlan: pass call.n (no input sized one per element is bound)");
@@ -149,18 +165,20 @@ export function resolveCall(plan, bindings, call = {}) {
   const n = elementCount(plan, bindings, call);
   const channels = call.channels ?? 1;
   const seed = call.seed ?? 0;
+  const blockAxis = call.blockAxis ?? 1;
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`runPlan: n must be a non-negative integer, got ${n}`);
   if (!Number.isInteger(channels) || channels < 1 || n % channels !== 0)
     throw new RangeError(`runPlan: ${channels} channels do not divide a tensor of ${n} elements`);
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`runPlan: seed must be a u32, got ${seed}`);
-  const scalars = { n, channels, seed, channelLength: n / channels };
+  if (blockAxis !== 0 && blockAxis !== 1) throw new RangeError(`runPlan: blockAxis must be 0 or 1, got ${blockAxis}`);
+  const scalars = { n, channels, seed, channelLength: n / channels, blockAxis };
 
   const state = plan.buffers.filter((d) => d.role === "state");
-  const stateFits = state.every((d) => bindings[d.name] === undefined || mismatch(d, bindings[d.name], sizeOf(d.length, n, channels)) === null);
+  const stateFits = state.every((d) => bindings[d.name] === undefined || mismatch(d, bindings[d.name], sizeOf(d.length, n, channels, blockAxis)) === null);
   const stateGiven = state.every((d) => bindings[d.name] !== undefined);
   /** @type {ResolvedBuffer[]} */
   const buffers = plan.buffers.map((decl) => {
-    const length = sizeOf(decl.length, n, channels);
+    const length = sizeOf(decl.length, n, channels, blockAxis);
     const given = bindings[decl.name];
     const checked = (/** @type {string} */ what) => {
       const why = mismatch(decl, given, length);

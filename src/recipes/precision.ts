@@ -15,6 +15,7 @@
  */
 import type { OpPlan } from "../codegen/plan.ts";
 import type { ResolvedFormat } from "../dsl/resolved.ts";
+import { scalingKindOf } from "../scaling/registry.ts";
 import type { BufferArray } from "../package-runtime/run-plan.js";
 import type { KernelSource, PlanRunner } from "../runtime/backends/kernel-source.ts";
 import { gatherChannels, sameChannels, scatterChannels, checkLayout, type ChannelLayout, type GemmPass, type Precision, type TensorRole } from "../runtime/precision.ts";
@@ -47,8 +48,7 @@ export function isFloat32Identity(format: ResolvedFormat): boolean {
 
 /** Whether the format keeps one scale per channel (channel amax, ShiftQuant groups), so a tensor's channel layout matters. */
 export function scalesPerChannel(format: ResolvedFormat): boolean {
-  const s = format.scaling;
-  return (s.kind === "amax" && s.granularity === "channel") || s.kind === "shift-groups";
+  return scalingKindOf(format.scaling).perChannel(format.scaling);
 }
 
 /** A site pattern (`*` = any characters) → a test that also accepts every site below a match. */

@@ -236,9 +236,10 @@ describe("scaled formats: encode prints codes and meta, decode takes them back",
     expect(jsonOutput(await decoded)).toEqual(Array.from(expected.values, valueToJson));
   });
 
-  it("mxfp8 meta holds one E8M0 scale code per block of 32", async () => {
-    const printed = jsonOutput<{ meta: { blockSize: number; scaleCodes: number[] } }>(await runs.mxfp8Encode);
-    expect(printed.meta.blockSize).toBe(32);
+  it("mxfp8 meta holds one E8M0 scale code per block of 32 along the row", async () => {
+    const printed = jsonOutput<{ meta: { shape: number[]; tile: number[]; scaleCodes: number[] } }>(await runs.mxfp8Encode);
+    expect(printed.meta.shape).toEqual([1, MX_INPUT.length]);
+    expect(printed.meta.tile).toEqual([1, 32]);
     expect(printed.meta.scaleCodes).toHaveLength(2);
     expect(printed.meta.scaleCodes[1] - printed.meta.scaleCodes[0]).toBeGreaterThanOrEqual(9);
   });

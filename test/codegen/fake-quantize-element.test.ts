@@ -10,7 +10,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { interpret } from "../../src/codegen/ir/interpret.ts";
 import { fusedRounding } from "../../src/codegen/lower/fake-element.ts";
-import { lowerUnscaled } from "../../src/codegen/lower/scaling/none.ts";
+import { lowerUnscaled } from "../../src/scaling/none/lower.ts";
 import type { ResolvedFormat, Rounding } from "../../src/dsl/resolved.ts";
 import { counterRandom } from "../../src/dsl/semantics/random.ts";
 import { decodeF32Bits, encode } from "../../src/dsl/semantics/scalar.ts";

@@ -16,7 +16,7 @@ import { f32Bits, fromF32Bits } from "../../src/dsl/semantics/bits.ts";
 import { exp2f } from "../../src/dsl/semantics/elementary.ts";
 import { counterRandom } from "../../src/dsl/semantics/random.ts";
 import { decode } from "../../src/dsl/semantics/scalar.ts";
-import { shiftSqueezeParameters, unsqueeze } from "../../src/dsl/semantics/scaling/shift-squeeze.ts";
+import { shiftSqueezeParameters, unsqueeze } from "../../src/scaling/shift-squeeze/semantics.ts";
 import { runPlan, type PlanKernel } from "../../src/package-runtime/run-plan.js";
 import { loadJs } from "../../src/targets/js/load.ts";
 import { createWasmAssembler, type WasmAssembler } from "../../src/targets/wasm/assemble.ts";

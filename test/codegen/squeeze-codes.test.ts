@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { i32, kernel, load, ref } from "../../src/codegen/ir/build.ts";
 import { interpret } from "../../src/codegen/ir/interpret.ts";
 import type { Kernel } from "../../src/codegen/ir/nodes.ts";
-import { lowerSqueezeCode, squeezeCodeRule, type SqueezeCodeRule } from "../../src/codegen/lower/scaling/squeeze-codes.ts";
+import { lowerSqueezeCode, squeezeCodeRule, type SqueezeCodeRule } from "../../src/scaling/shift-squeeze/squeeze-codes.ts";
 import type { ResolvedFormat } from "../../src/dsl/resolved.ts";
 import { f32Bits, fromF32Bits } from "../../src/dsl/semantics/bits.ts";
 import { exp2f } from "../../src/dsl/semantics/elementary.ts";

@@ -7,7 +7,7 @@
 import * as Effect from "effect/Effect";
 import { describe, expect, it } from "vitest";
 import { createRegistry, loadFormat } from "../../src/dsl/registry.ts";
-import { shiftGroups } from "../../src/dsl/semantics/scaling/shift-groups.ts";
+import { shiftGroups } from "../../src/scaling/shift-groups/semantics.ts";
 import { fakeQuantize, quantize } from "../../src/dsl/semantics/tensor.ts";
 import { createRecipeRegistry } from "../../src/recipes/load.ts";
 import { RecipePrecision } from "../../src/recipes/precision.ts";

@@ -68,9 +68,9 @@ export const command: CommandDefinition = {
       const tensor = Float32Array.from(values);
       const q = yield* attempt(() => quantize(format, tensor, { seed, channels, rounding }));
       const codes = Array.from(q.codes);
-      if (json) return yield* printLine(io, jsonText({ codes, meta: metaToJson(q.meta) }));
+      if (json) return yield* printLine(io, jsonText({ codes, meta: metaToJson(format, q.meta) }));
       const decoded = Array.from(dequantize(format, q.codes, q.meta, { channels }));
-      yield* printLine(io, `${encodedTable(format, values, codes, decoded)}\nmeta: ${jsonText(metaToJson(q.meta))}`);
+      yield* printLine(io, `${encodedTable(format, values, codes, decoded)}\nmeta: ${jsonText(metaToJson(format, q.meta))}`);
     }),
 };
 

@@ -1,6 +1,7 @@
 /** Human-readable descriptions of a ResolvedFormat: its kind, its specials, its properties. */
 import { match } from "ts-pattern";
 import type { ResolvedFormat, ResolvedScaling } from "../../dsl/resolved.ts";
+import { scalingKindOf } from "../../scaling/registry.ts";
 import { binades, compactNumber, exactNumber, hexCode, powerOfTwoNote } from "./numbers.ts";
 
 /** The element encoding in a few characters: "float E4M3", "posit<8,0>", "int4 sym", "int8.6". */
@@ -17,17 +18,7 @@ export function elementLabel(format: ResolvedFormat): string {
 
 /** The tensor scaling in a few characters ("" for none): "block32×e8m0", "amax channel delayed16". */
 export function scalingLabel(scaling: ResolvedScaling): string {
-  return match(scaling)
-    .with({ kind: "none" }, () => "")
-    .with({ kind: "amax" }, (s) =>
-      [`amax ${s.granularity}`, s.history.mode === "delayed" ? `delayed${s.history.length}` : "", s.scale === "power-of-two" ? "pow2" : "", s.margin > 0 ? `margin${s.margin}` : ""]
-        .filter((p) => p !== "")
-        .join(" "),
-    )
-    .with({ kind: "block" }, (s) => `block${s.blockSize}×${s.scaleFormat.name}`)
-    .with({ kind: "shift-squeeze" }, (s) => `shift-squeeze ${s.targetMaxLog2}`)
-    .with({ kind: "shift-groups" }, (s) => `shift-groups${s.groups}`)
-    .exhaustive();
+  return scalingKindOf(scaling).label(scaling);
 }
 
 /** Element and scaling together: "float E4M3 + block32×e8m0". */
@@ -100,13 +91,5 @@ export function propertyPairs(format: ResolvedFormat): [string, string][] {
 }
 
 function scalingPairs(scaling: ResolvedScaling): string {
-  return match(scaling)
-    .with({ kind: "none" }, () => "none")
-    .with({ kind: "amax" }, (s) =>
-      `amax per ${s.granularity}, ${s.history.mode === "delayed" ? `delayed over ${s.history.length} steps` : "current"}, margin ${s.margin}, ${s.scale} scale`,
-    )
-    .with({ kind: "block" }, (s) => `blocks of ${s.blockSize} sharing a ${s.scaleFormat.name} scale, rounded ${s.scaleRounding}`)
-    .with({ kind: "shift-squeeze" }, (s) => `shift-squeeze (S2FP8), target max log2 ${s.targetMaxLog2}`)
-    .with({ kind: "shift-groups" }, (s) => `shift-groups (ShiftQuant), ${s.groups} power-of-two groups`)
-    .exhaustive();
+  return scalingKindOf(scaling).sentence(scaling);
 }

@@ -85,6 +85,8 @@ function binaryScalar(op: string, type: ScalarType, a: number, b: number): numbe
       return normalize(type, a - b);
     case "mul":
       return normalize(type, Math.imul(a, b));
+    case "div":
+      return normalize(type, Math.trunc(a / b));
     case "min":
       return Math.min(a, b);
     case "max":

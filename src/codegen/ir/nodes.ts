@@ -40,7 +40,7 @@ export type BinaryOp =
   | "add"
   | "sub"
   | "mul"
-  | "div" // f32 and f64 only
+  | "div" // f32, f64; i32 and u32 truncate (the divisor is never 0 in a kernel)
   | "min"
   | "max"
   | "and"

@@ -1,27 +1,16 @@
 /**
  * All kernels of a format and the plans that sequence them for encode, decode and fakeQuantize:
- * dispatched on the scaling kind, each kind's lowering reading only the resolved numbers.
+ * lowered by the format's scaling kind (src/scaling/<kind>), reading only the resolved numbers.
  */
-import { match } from "ts-pattern";
 import type { ResolvedFormat } from "../../dsl/resolved.ts";
+import { scalingKindOf } from "../../scaling/registry.ts";
 import type { Kernel } from "../ir/nodes.ts";
 import type { FormatPlans, OpPlan } from "../plan.ts";
-import { lowerAmax } from "./scaling/amax.ts";
-import { lowerBlock } from "./scaling/block.ts";
 import type { ScalingLowering } from "./scaling/common.ts";
-import { lowerUnscaled } from "./scaling/none.ts";
-import { lowerShiftGroups } from "./scaling/shift-groups.ts";
-import { lowerShiftSqueeze } from "./scaling/shift-squeeze.ts";
 
 /** The format's kernels (names unique) and its plans; every step names one of those kernels. */
 export function lowerFormat(format: ResolvedFormat): { kernels: Kernel[]; plans: FormatPlans } {
-  const lowered: ScalingLowering = match(format.scaling)
-    .with({ kind: "none" }, () => lowerUnscaled(format))
-    .with({ kind: "amax" }, (s) => lowerAmax(format, s))
-    .with({ kind: "block" }, (s) => lowerBlock(format, s))
-    .with({ kind: "shift-squeeze" }, (s) => lowerShiftSqueeze(format, s))
-    .with({ kind: "shift-groups" }, (s) => lowerShiftGroups(format, s))
-    .exhaustive();
+  const lowered: ScalingLowering = scalingKindOf(format.scaling).lower(format, format.scaling);
   checkPlans(format, lowered);
   return { kernels: [...lowered.kernels], plans: lowered.plans };
 }

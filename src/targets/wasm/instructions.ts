@@ -199,7 +199,8 @@ function scalarBinary(op: BinaryOp, type: ScalarType, a: string, b: string, cx: 
       return `(select (local.tee ${ta} ${a}) (local.tee ${tb} ${b}) (i32.${cmp} (local.get ${ta}) (local.get ${tb})))`;
     }
     case "div":
-      throw new Error(`${type} has no div`);
+      if (type === "bool") throw new Error("bool has no div");
+      return `(i32.${type === "i32" ? "div_s" : "div_u"} ${a} ${b})`;
     default:
       return assertNever(op, "binary op");
   }

@@ -325,6 +325,7 @@ class LoopVectorizer {
           if (this.variant(e.b)) reject(`a per-lane ${e.op} count (SIMD shifts take one count for all lanes)`);
           return { kind: "binary", op: e.op, type: lanes(e.type as ScalarType), a: this.vec(e.a), b: this.shiftCount(e.b) };
         }
+        if (e.op === "div" && e.type !== "f32") reject("an integer division (SIMD has no 4-lane form)");
         return { kind: "binary", op: e.op, type: lanes(e.type as ScalarType), a: this.vec(e.a), b: this.vec(e.b) };
       case "compare":
         return { kind: "compare", op: e.op, type: lanes(e.type as ScalarType), a: this.vec(e.a), b: this.vec(e.b) };

@@ -140,7 +140,7 @@ class ExprRenderer {
           case "mul":
             return `(${a} * ${b})`;
           case "div":
-            if (t !== "f32") throw new Error(`${this.kernel.name}: div of ${t}`);
+            if (t === "bool") throw new Error(`${this.kernel.name}: div of ${t}`);
             return `(${a} / ${b})`;
           case "min":
           case "max":

@@ -4,13 +4,12 @@
  * decoder decides what reading it means (an f32 load, a format's element decode, later a
  * dequantize with scale metadata), so the two stay apart.
  */
-import { match } from "ts-pattern";
 import type { ResolvedFormat } from "../../../dsl/resolved.ts";
 import { asI32, i32, load, sub, u32, xor, type Builder } from "../../ir/build.ts";
+import { scalingKindOf } from "../../../scaling/registry.ts";
 import type { Expr, Param, StorageType } from "../../ir/nodes.ts";
 import { lowerDecodeElement } from "../element.ts";
 import { codeStorage } from "../elementwise.ts";
-import { META } from "../../meta.ts";
 
 /** Where an element lives: its flat index in the operand buffer and its stored coordinates. */
 export interface ElementSite {
@@ -144,54 +143,10 @@ export function integerReader(format: ResolvedFormat, data: string): (b: Builder
   };
 }
 
-/**
- * Codes of a ShiftQuant (shift-groups) format as a lane-scaled integer operand: lane l (row i of
- * op(A), column j of op(B), whatever the storage order) belongs to group channel_group[l] and is
- * scaled by 2^group_exponent[group]. Its parameters, `channel_group` (u8, one per lane) and
- * `group_exponent` (i32, one per group), are the buffers of the format's metadata (codegen/meta.ts)
- * for codes quantized with one channel per lane: the semantics' leading-axis channels when the
- * lane axis leads the stored matrix (A as stored, B transposed), a transposed copy's otherwise.
- */
-export function shiftGroupsOperand(format: ResolvedFormat): OperandDecoder {
-  if (format.scaling.kind !== "shift-groups") throw new Error(`shiftGroupsOperand: ${format.name} has tensor scaling ${format.scaling.kind}`);
-  const integer = integerDomain(format);
-  if (integer === null) throw new Error(`shiftGroupsOperand: ${format.name} has ${format.element.kind} elements`);
-  const extraParams: Param[] = [
-    { kind: "buffer", name: META.channelGroup, storage: "u8", access: "read" },
-    { kind: "buffer", name: META.groupExponent, storage: "i32", access: "read" },
-  ];
-  return Object.freeze({
-    label: format.name,
-    storage: codeStorage(format),
-    extraParams,
-    integer,
-    laneScaled: true,
-    bind: (_b: Builder, buffers: OperandBuffers): ElementReader => ({
-      value: () => {
-        throw new Error(`GEMM operand ${format.name} is lane-scaled: it is read as integers only`);
-      },
-      integer: integerReader(format, buffers.data),
-      laneExponent: (b: Builder, lane: Expr) =>
-        b.let("lane_exp", load("i32", buffers.extra(META.groupExponent), asI32(load("u32", buffers.extra(META.channelGroup), lane)))),
-    }),
-  });
-}
-
-/** The decoder for an operand, or a GemmUnsupportedError naming what is missing. */
+/** The decoder for an operand, or a GemmUnsupportedError naming what is missing: the scaling kind says. */
 export function operandDecoder(operand: "a" | "b", format: ResolvedFormat | "f32"): OperandDecoder {
   if (format === "f32") return f32Operand;
-  const pending = (what: string) => {
-    throw new GemmUnsupportedError(
-      operand,
-      format.name,
-      `tensor scaling "${format.scaling.kind}" (${what}) is not yet supported by the GEMM lowering; its per-element dequantize will plug in as an OperandDecoder once src/codegen/lower/scaling lands — dequantize the operand to f32 first`,
-    );
-  };
-  return match(format.scaling)
-    .with({ kind: "none" }, () => elementOperand(format))
-    .with({ kind: "amax" }, (s) => pending(`one scale per ${s.granularity}`))
-    .with({ kind: "block" }, (s) => pending(`shared ${s.scaleFormat.name} scale per block of ${s.blockSize} along memory`))
-    .with({ kind: "shift-squeeze" }, () => pending("S2FP8 per-tensor α, β"))
-    .with({ kind: "shift-groups" }, () => shiftGroupsOperand(format))
-    .exhaustive();
+  const decoder = scalingKindOf(format.scaling).gemmOperand(operand, format, format.scaling);
+  if (typeof decoder === "string") throw new GemmUnsupportedError(operand, format.name, decoder);
+  return decoder;
 }

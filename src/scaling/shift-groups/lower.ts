@@ -1,5 +1,5 @@
 /**
- * ShiftQuant group scales (dsl/semantics/scaling/shift-groups.ts) as kernels.
+ * ShiftQuant group scales (semantics.ts) as kernels.
  *
  * shift_groups_statistics(x, channel_amax, groups, group_length)    finite amax per channel
  * shift_groups_finalize(channel_amax, channel_group, group_exponent, channels)
@@ -10,21 +10,20 @@
  * shift_groups_decode(codes, channel_group, group_exponent, values, channels, channel_length)
  * shift_groups_fake_quantize(x, channel_group, group_exponent, values, channels, channel_length, seed)
  */
-import type { ResolvedFormat, ResolvedScaling } from "../../../dsl/resolved.ts";
-import { Builder, add, and, asI32, bool, gt, i32, kernel, load, max, min, mul, ne, neg, or, select, sub, f32 } from "../../ir/build.ts";
-import type { Expr, Kernel, Param } from "../../ir/nodes.ts";
-import { META, metaLayout } from "../../meta.ts";
-import { lowerDecodeElement, lowerEncodeElement } from "../element.ts";
-import { lowerFakeQuantizeElement } from "../fake-element.ts";
-import { pow2 } from "../pow2.ts";
+import type { ResolvedFormat } from "../../dsl/resolved.ts";
+import { Builder, add, and, asI32, bool, gt, i32, kernel, load, max, min, mul, ne, neg, or, select, sub, f32 } from "../../codegen/ir/build.ts";
+import type { Expr, Kernel, Param } from "../../codegen/ir/nodes.ts";
+import { SHIFT_GROUPS_META as META, shiftGroupsMetaLayout } from "./meta.ts";
+import type { ShiftGroupsScaling } from "./types.ts";
+import { lowerDecodeElement, lowerEncodeElement } from "../../codegen/lower/element.ts";
+import { lowerFakeQuantizeElement } from "../../codegen/lower/fake-element.ts";
+import { pow2 } from "../../codegen/lower/pow2.ts";
 import {
   CHANNELS, CHANNEL_LENGTH, CODES, SEED, VALUES, X, arg, buffer, codeStorage, codesBuffer, forGroups, lowerGroupAmax, randomSource, reads, step,
   valuesBuffer, writes, xBuffer, type ScalingLowering,
-} from "./common.ts";
-import { assertScaledEncodeExact } from "./exact.ts";
-import { lowerCeilExponentRatio } from "./exponents.ts";
-
-type ShiftGroupsScaling = Extract<ResolvedScaling, { kind: "shift-groups" }>;
+} from "../../codegen/lower/scaling/common.ts";
+import { assertScaledEncodeExact } from "../../codegen/lower/scaling/exact.ts";
+import { lowerCeilExponentRatio } from "../../codegen/lower/scaling/exponents.ts";
 
 const CHANNEL_AMAX = "channel_amax";
 
@@ -98,9 +97,9 @@ export function lowerShiftGroups(format: ResolvedFormat, scaling: ShiftGroupsSca
   return {
     kernels: [statistics, finalize, encodeKernel, decodeKernel, fake],
     plans: {
-      encode: { buffers: [xBuffer(), codesBuffer(format, "output"), amax, ...metaLayout(format)], steps: [...statsSteps, step(encodeKernel)] },
-      decode: { buffers: [codesBuffer(format, "input"), ...metaLayout(format, "input"), valuesBuffer()], steps: [step(decodeKernel)] },
-      fakeQuantize: { buffers: [xBuffer(), valuesBuffer(), amax, ...metaLayout(format)], steps: [...statsSteps, step(fake)] },
+      encode: { buffers: [xBuffer(), codesBuffer(format, "output"), amax, ...shiftGroupsMetaLayout(scaling, "meta")], steps: [...statsSteps, step(encodeKernel)] },
+      decode: { buffers: [codesBuffer(format, "input"), ...shiftGroupsMetaLayout(scaling, "input"), valuesBuffer()], steps: [step(decodeKernel)] },
+      fakeQuantize: { buffers: [xBuffer(), valuesBuffer(), amax, ...shiftGroupsMetaLayout(scaling, "meta")], steps: [...statsSteps, step(fake)] },
     },
   };
 }

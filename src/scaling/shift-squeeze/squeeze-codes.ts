@@ -17,13 +17,13 @@
  * table segments (a positive-coefficient polynomial of r = frac − j/32), so only the segment
  * boundaries are checked. Where any check fails the caller keeps exp2f and the encoder.
  */
-import type { ResolvedFormat } from "../../../dsl/resolved.ts";
-import { f32Bits, fromF32Bits } from "../../../dsl/semantics/bits.ts";
-import { exp2fScaled } from "../../../dsl/semantics/elementary.ts";
-import { decode, encode } from "../../../dsl/semantics/scalar.ts";
-import { Builder, add, and, asI32, asU32, bitsOf, eq, f32, ge, gt, i32, le, lt, mul, ne, or, select, shl } from "../../ir/build.ts";
-import type { Expr } from "../../ir/nodes.ts";
-import { lowerExp2Split } from "../elementary.ts";
+import type { ResolvedFormat } from "../../dsl/resolved.ts";
+import { f32Bits, fromF32Bits } from "../../dsl/semantics/bits.ts";
+import { exp2fScaled } from "../../dsl/semantics/elementary.ts";
+import { decode, encode } from "../../dsl/semantics/scalar.ts";
+import { Builder, add, and, asI32, asU32, bitsOf, eq, f32, ge, gt, i32, le, lt, mul, ne, or, select, shl } from "../../codegen/ir/build.ts";
+import type { Expr } from "../../codegen/ir/nodes.ts";
+import { lowerExp2Split } from "../../codegen/lower/elementary.ts";
 
 /** The binades g is examined on: below −151 exp2f is 0, from 128 up +∞ (the kernel clamps t to this range). */
 const LOWEST_BINADE = -152;

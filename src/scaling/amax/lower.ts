@@ -1,5 +1,5 @@
 /**
- * amax scaling (dsl/semantics/scaling/amax.ts) as kernels. Groups are the whole tensor or its
+ * amax scaling (semantics.ts) as kernels. Groups are the whole tensor or its
  * channels; the plans pass (groups, group_length) = (1, n) or (channels, n / channels).
  *
  * amax_statistics(x, amax_current, groups, group_length)           finite amax per group
@@ -10,23 +10,22 @@
  * amax_decode(codes, scale_inv, values, groups, group_length)       values = decode·scale_inv
  * amax_fake_quantize(x, scale, scale_inv, values, groups, group_length, seed)
  */
-import type { ResolvedFormat, ResolvedScaling } from "../../../dsl/resolved.ts";
+import type { ResolvedFormat } from "../../dsl/resolved.ts";
 import {
   Builder, add, asI32, asU32, div, eq, f32, ge, gt, i32, kernel, load, lt, max, min, mul, ne, or, select, sub, u32,
-} from "../../ir/build.ts";
-import type { Expr, Kernel, Param } from "../../ir/nodes.ts";
-import { META, STATE, metaLayout, stateLayout } from "../../meta.ts";
-import type { StepArg } from "../../plan.ts";
-import { lowerDecodeElement, lowerEncodeElement } from "../element.ts";
-import { lowerFakeQuantizeElement } from "../fake-element.ts";
-import { pow2 } from "../pow2.ts";
+} from "../../codegen/ir/build.ts";
+import type { Expr, Kernel, Param } from "../../codegen/ir/nodes.ts";
+import { AMAX_META as META, AMAX_STATE as STATE, amaxMetaLayout, amaxStateLayout } from "./meta.ts";
+import type { AmaxScaling } from "./types.ts";
+import type { StepArg } from "../../codegen/plan.ts";
+import { lowerDecodeElement, lowerEncodeElement } from "../../codegen/lower/element.ts";
+import { lowerFakeQuantizeElement } from "../../codegen/lower/fake-element.ts";
+import { pow2 } from "../../codegen/lower/pow2.ts";
 import {
   CODES, GROUPS, GROUP_LENGTH, SEED, VALUES, X, arg, buffer, codeStorage, codesBuffer, forGroups, lowerGroupAmax, randomSource, reads, step,
   updates, valuesBuffer, writes, xBuffer, type ScalingLowering,
-} from "./common.ts";
-import { lowerFloorExponentRatio } from "./exponents.ts";
-
-type AmaxScaling = Extract<ResolvedScaling, { kind: "amax" }>;
+} from "../../codegen/lower/scaling/common.ts";
+import { lowerFloorExponentRatio } from "../../codegen/lower/scaling/exponents.ts";
 
 const CURRENT = "amax_current";
 
@@ -127,12 +126,12 @@ export function lowerAmax(format: ResolvedFormat, scaling: AmaxScaling): Scaling
     kernels: [statistics, finalize, encode, decode, fake],
     plans: {
       encode: {
-        buffers: [xBuffer(), codesBuffer(format, "output"), current, ...metaLayout(format), ...stateLayout(format)],
+        buffers: [xBuffer(), codesBuffer(format, "output"), current, ...amaxMetaLayout(format, scaling, "meta"), ...amaxStateLayout(format, scaling)],
         steps: [...statsSteps, step(encode, groups)],
       },
-      decode: { buffers: [codesBuffer(format, "input"), ...metaLayout(format, "input"), valuesBuffer()], steps: [step(decode, groups)] },
+      decode: { buffers: [codesBuffer(format, "input"), ...amaxMetaLayout(format, scaling, "input"), valuesBuffer()], steps: [step(decode, groups)] },
       fakeQuantize: {
-        buffers: [xBuffer(), valuesBuffer(), current, ...metaLayout(format), ...stateLayout(format)],
+        buffers: [xBuffer(), valuesBuffer(), current, ...amaxMetaLayout(format, scaling, "meta"), ...amaxStateLayout(format, scaling)],
         steps: [...statsSteps, step(fake, groups)],
       },
     },

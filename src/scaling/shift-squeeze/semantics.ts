@@ -4,7 +4,7 @@
  * the portable log2f/exp2f; the mean sums chunks of 256 sequentially, then the chunk sums, so a
  * GPU reduction can reproduce the same bits.
  */
-import { exp2f, log2f } from "../elementary.ts";
+import { exp2f, log2f } from "../../dsl/semantics/elementary.ts";
 
 const f = Math.fround;
 /** Elements per partial sum in the log2 mean: the reduction order every target follows. */

@@ -5,11 +5,11 @@
  * decode_elements(codes, out, n)           out = decode(codes)  (the plan binds out to values)
  * fake_quantize_elements(x, values, n, seed)
  */
-import type { ResolvedFormat } from "../../../dsl/resolved.ts";
-import { i32, kernel, load } from "../../ir/build.ts";
-import { lowerDecodeElements, lowerEncodeElements } from "../elementwise.ts";
-import { lowerFakeQuantizeElement } from "../fake-element.ts";
-import { N, SEED, VALUES, X, arg, codesBuffer, randomSource, reads, step, valuesBuffer, writes, xBuffer, type ScalingLowering } from "./common.ts";
+import type { ResolvedFormat } from "../../dsl/resolved.ts";
+import { i32, kernel, load } from "../../codegen/ir/build.ts";
+import { lowerDecodeElements, lowerEncodeElements } from "../../codegen/lower/elementwise.ts";
+import { lowerFakeQuantizeElement } from "../../codegen/lower/fake-element.ts";
+import { N, SEED, VALUES, X, arg, codesBuffer, randomSource, reads, step, valuesBuffer, writes, xBuffer, type ScalingLowering } from "../../codegen/lower/scaling/common.ts";
 
 /** Kernels and plans of an unscaled format. */
 export function lowerUnscaled(format: ResolvedFormat): ScalingLowering {

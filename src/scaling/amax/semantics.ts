@@ -3,11 +3,10 @@
  * (optionally a power of two, divided by 2^margin); decoding multiplies by float32(1/scale).
  * Delayed scaling takes amax as the max over the last `length` steps' amaxes.
  */
-import type { ResolvedFormat, ResolvedScaling } from "../../resolved.ts";
-import type { ScaleMeta, ScalingState, TensorLayout } from "./meta.ts";
-import { finiteAmax, floorExponentRatio } from "./exponents.ts";
-
-type AmaxScaling = Extract<ResolvedScaling, { kind: "amax" }>;
+import type { ResolvedFormat } from "../../dsl/resolved.ts";
+import type { ScalingState, TensorLayout } from "../../dsl/semantics/scaling/meta.ts";
+import { finiteAmax, floorExponentRatio } from "../../dsl/semantics/scaling/exponents.ts";
+import type { AmaxMeta, AmaxScaling } from "./types.ts";
 
 /** The per-channel scales for x, and the next delayed-scaling state. */
 export function amaxScales(
@@ -16,7 +15,7 @@ export function amaxScales(
   x: Float32Array,
   layout: TensorLayout,
   state: ScalingState | undefined,
-): { meta: Extract<ScaleMeta, { kind: "amax" }>; state: ScalingState | undefined } {
+): { meta: AmaxMeta; state: ScalingState | undefined } {
   const groups = scaling.granularity === "tensor" ? 1 : layout.channels;
   const per = layout.length / groups;
   const current = Float32Array.from({ length: groups }, (_, c) => finiteAmax(x, c * per, (c + 1) * per));

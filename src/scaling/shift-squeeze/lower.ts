@@ -1,5 +1,5 @@
 /**
- * S2FP8 shift and squeeze (dsl/semantics/scaling/shift-squeeze.ts) as kernels. The log2 mean
+ * S2FP8 shift and squeeze (semantics.ts) as kernels. The log2 mean
  * follows SHIFT_SQUEEZE_CHUNK: sequential sums within chunks of 256 (statistics, one chunk per
  * workgroup on a GPU), then sequential over the chunk sums (finalize).
  *
@@ -18,22 +18,21 @@
  * per call (code_values: 256 unsqueezes, the one place that unsqueezes) and decode / fake-quantize
  * look it up; wider formats unsqueeze each element.
  */
-import type { ResolvedFormat, ResolvedScaling } from "../../../dsl/resolved.ts";
-import { SHIFT_SQUEEZE_CHUNK } from "../../../dsl/semantics/scaling/shift-squeeze.ts";
+import type { ResolvedFormat } from "../../dsl/resolved.ts";
+import { SHIFT_SQUEEZE_CHUNK } from "./semantics.ts";
 import {
   Builder, abs, add, and, asI32, asU32, convert, div, eq, f32, gt, i32, kernel, load, lt, max, mul, ne, neg, not, select, sub, u32,
-} from "../../ir/build.ts";
-import type { Expr, Kernel, Param } from "../../ir/nodes.ts";
-import { META, metaLayout } from "../../meta.ts";
-import { lowerExp2f, lowerLog2Positive } from "../elementary.ts";
-import { lowerDecodeElement, lowerEncodeElement } from "../element.ts";
+} from "../../codegen/ir/build.ts";
+import type { Expr, Kernel, Param } from "../../codegen/ir/nodes.ts";
+import { ALPHA_BETA, shiftSqueezeMetaLayout } from "./meta.ts";
+import type { ShiftSqueezeScaling } from "./types.ts";
+import { lowerExp2f, lowerLog2Positive } from "../../codegen/lower/elementary.ts";
+import { lowerDecodeElement, lowerEncodeElement } from "../../codegen/lower/element.ts";
 import { lowerSqueezeCode, squeezeCodeRule } from "./squeeze-codes.ts";
 import {
   CODES, N, SEED, VALUES, X, arg, buffer, codeStorage, codesBuffer, forBlocks, randomSource, reads, step, valuesBuffer, writes, xBuffer,
   type ScalingLowering,
-} from "./common.ts";
-
-type ShiftSqueezeScaling = Extract<ResolvedScaling, { kind: "shift-squeeze" }>;
+} from "../../codegen/lower/scaling/common.ts";
 
 const SUM = "chunk_sum";
 const COUNT = "chunk_count";
@@ -82,7 +81,7 @@ function lowerStatistics(): Kernel {
 function lowerFinalize(format: ResolvedFormat, scaling: ShiftSqueezeScaling): Kernel {
   const target = scaling.targetMaxLog2;
   if (Math.fround(target) !== target) throw new Error(`${format.name}: targetMaxLog2 ${target} must be a float32 value for float32 α`);
-  return kernel("shift_squeeze_finalize", [reads(SUM, "f32"), reads(COUNT, "u32"), reads(MAX, "f32"), writes(META.alphaBeta, "f32"), N], (b) => {
+  return kernel("shift_squeeze_finalize", [reads(SUM, "f32"), reads(COUNT, "u32"), reads(MAX, "f32"), writes(ALPHA_BETA, "f32"), N], (b) => {
     const total = b.var("total", f32(0));
     const count = b.var("count", u32(0));
     const max = b.var("max", f32(Number.NEGATIVE_INFINITY));
@@ -96,8 +95,8 @@ function lowerFinalize(format: ResolvedFormat, scaling: ShiftSqueezeScaling): Ke
     const mean = b.let("mean", select(eq(count.ref, u32(0)), f32(0), div(total.ref, convert("f32.fromU32", count.ref))));
     const spread = and(gt(count.ref, u32(0)), gt(max.ref, mean));
     const alpha = b.let("alpha", select(spread, div(f32(target), sub(max.ref, mean)), f32(1)));
-    b.store(META.alphaBeta, i32(0), alpha);
-    b.store(META.alphaBeta, i32(1), neg(mul(alpha, mean)));
+    b.store(ALPHA_BETA, i32(0), alpha);
+    b.store(ALPHA_BETA, i32(1), neg(mul(alpha, mean)));
   });
 }
 
@@ -113,8 +112,8 @@ type Element = (body: Builder, i: Expr, p: { readonly alpha: Expr; readonly beta
 function elementwise(format: ResolvedFormat, name: string, params: readonly Param[], element: Element): Kernel {
   return kernel(name, params, (b) => {
     const draw = params.includes(SEED) ? randomSource(b, format) : null;
-    const alpha = b.let("alpha", load("f32", META.alphaBeta, i32(0)));
-    const beta = b.let("beta", load("f32", META.alphaBeta, i32(1)));
+    const alpha = b.let("alpha", load("f32", ALPHA_BETA, i32(0)));
+    const beta = b.let("beta", load("f32", ALPHA_BETA, i32(1)));
     const alphaInv = params.some((p) => p.name === ALPHA_INV) ? b.let("alpha_inv", load("f32", ALPHA_INV, i32(0))) : f32(1);
     b.for("i", i32(0), arg("i32", N.name), (i, body) => element(body, i, { alpha, beta, alphaInv }, draw === null ? null : draw(body, i)));
   });
@@ -126,8 +125,8 @@ export function lowerShiftSqueeze(format: ResolvedFormat, scaling: ShiftSqueezeS
   const log2Abs = lowerLog2Abs();
   const statistics = lowerStatistics();
   const finalize = lowerFinalize(format, scaling);
-  const inverse = kernel("shift_squeeze_inverse", [reads(META.alphaBeta, "f32"), writes(ALPHA_INV, "f32")], (b) => {
-    b.store(ALPHA_INV, i32(0), div(f32(1), load("f32", META.alphaBeta, i32(0))));
+  const inverse = kernel("shift_squeeze_inverse", [reads(ALPHA_BETA, "f32"), writes(ALPHA_INV, "f32")], (b) => {
+    b.store(ALPHA_INV, i32(0), div(f32(1), load("f32", ALPHA_BETA, i32(0))));
   });
   const squeezeExponent = (log2: Expr, p: { alpha: Expr; beta: Expr }) => add(mul(p.alpha, log2), p.beta);
   // encode(squeeze(x)) from x and log2|x|: by the rule where the format has one (squeeze-codes.ts), else exp2f and the encoder.
@@ -149,18 +148,18 @@ export function lowerShiftSqueeze(format: ResolvedFormat, scaling: ShiftSqueezeS
   // What the value of a code is read from: the table, or α⁻¹ for an unsqueeze per element.
   const valueParam = tabulated ? reads(CODE_VALUES, "f32") : reads(ALPHA_INV, "f32");
 
-  const encodeParams = [reads(X, "f32"), reads(LOG2_ABS, "f32"), reads(META.alphaBeta, "f32"), writes(CODES, codes), N, SEED];
+  const encodeParams = [reads(X, "f32"), reads(LOG2_ABS, "f32"), reads(ALPHA_BETA, "f32"), writes(CODES, codes), N, SEED];
   const encodeKernel = elementwise(format, "shift_squeeze_encode", encodeParams, (body, i, p, draw) => {
     body.store(CODES, i, squeezeCode(body, i, p, draw));
   });
-  const codeValuesKernel = elementwise(format, "shift_squeeze_code_values", [reads(META.alphaBeta, "f32"), reads(ALPHA_INV, "f32"), writes(CODE_VALUES, "f32"), N], (body, c, p) => {
+  const codeValuesKernel = elementwise(format, "shift_squeeze_code_values", [reads(ALPHA_BETA, "f32"), reads(ALPHA_INV, "f32"), writes(CODE_VALUES, "f32"), N], (body, c, p) => {
     body.store(CODE_VALUES, c, unsqueezeCode(body, asU32(c), p));
   });
-  const decodeParams = [reads(CODES, codes), reads(META.alphaBeta, "f32"), valueParam, writes(VALUES, "f32"), N];
+  const decodeParams = [reads(CODES, codes), reads(ALPHA_BETA, "f32"), valueParam, writes(VALUES, "f32"), N];
   const decodeKernel = elementwise(format, "shift_squeeze_decode", decodeParams, (body, i, p) => {
     body.store(VALUES, i, valueOf(body, load("u32", CODES, i), p));
   });
-  const fakeParams = [reads(X, "f32"), reads(LOG2_ABS, "f32"), reads(META.alphaBeta, "f32"), valueParam, writes(VALUES, "f32"), N, SEED];
+  const fakeParams = [reads(X, "f32"), reads(LOG2_ABS, "f32"), reads(ALPHA_BETA, "f32"), valueParam, writes(VALUES, "f32"), N, SEED];
   const fake = elementwise(format, "shift_squeeze_fake_quantize", fakeParams, (body, i, p, draw) => {
     // encode then decode, not the fused fake-quantize element: through the fused element the sign
     // of a NaN input did not survive on lavapipe's WGSL (the package test caught +NaN for −NaN).
@@ -176,9 +175,9 @@ export function lowerShiftSqueeze(format: ResolvedFormat, scaling: ShiftSqueezeS
   return {
     kernels: [log2Abs, statistics, finalize, inverse, encodeKernel, ...(tabulated ? [codeValuesKernel] : []), decodeKernel, fake],
     plans: {
-      encode: { buffers: [xBuffer(), codesBuffer(format, "output"), ...statisticsBuffers, ...metaLayout(format)], steps: [...statsSteps, step(encodeKernel)] },
-      decode: { buffers: [codesBuffer(format, "input"), ...metaLayout(format, "input"), alphaInv, ...codeValues, valuesBuffer()], steps: [...valueSteps, step(decodeKernel)] },
-      fakeQuantize: { buffers: [xBuffer(), valuesBuffer(), ...statisticsBuffers, ...metaLayout(format), alphaInv, ...codeValues], steps: [...statsSteps, ...valueSteps, step(fake)] },
+      encode: { buffers: [xBuffer(), codesBuffer(format, "output"), ...statisticsBuffers, ...shiftSqueezeMetaLayout("meta")], steps: [...statsSteps, step(encodeKernel)] },
+      decode: { buffers: [codesBuffer(format, "input"), ...shiftSqueezeMetaLayout("input"), alphaInv, ...codeValues, valuesBuffer()], steps: [...valueSteps, step(decodeKernel)] },
+      fakeQuantize: { buffers: [xBuffer(), valuesBuffer(), ...statisticsBuffers, ...shiftSqueezeMetaLayout("meta"), alphaInv, ...codeValues], steps: [...statsSteps, ...valueSteps, step(fake)] },
     },
   };
 }

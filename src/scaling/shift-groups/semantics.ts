@@ -4,9 +4,9 @@
  * group g = min(k_max − k_c, groups − 1) and has scale 2^(k_max − g), so integer GEMMs apply one
  * shift per group after accumulation and no channel clips.
  */
-import type { ResolvedFormat } from "../../resolved.ts";
-import type { TensorLayout } from "./meta.ts";
-import { ceilExponentRatio, finiteAmax } from "./exponents.ts";
+import type { ResolvedFormat } from "../../dsl/resolved.ts";
+import type { TensorLayout } from "../../dsl/semantics/scaling/meta.ts";
+import { ceilExponentRatio, finiteAmax } from "../../dsl/semantics/scaling/exponents.ts";
 
 /** Group of every channel and the scale exponent of every group. */
 export function shiftGroups(format: ResolvedFormat, groups: number, x: Float32Array, layout: TensorLayout) {

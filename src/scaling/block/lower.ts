@@ -1,0 +1,244 @@
+/**
+ * Block scaling (semantics.ts) as kernels. The tensor is `channels` rows of `channel_length`;
+ * tiles are numbered in row-major order of the tile grid. 1-D blocks take their orientation from
+ * the call's `block_axis` ([B, 1] tiles when it is 0, [1, B] otherwise). Per-tile kernels loop
+ * over tiles (tile t's corner from t by integer division), per-element kernels over elements
+ * (element i's tile from i likewise), so every loop runs across GPU invocations.
+ *
+ * block_statistics(x, tile_amax, channels, channel_length, block_axis)      finite amax per tile
+ *     (MX: +∞ marks a tile holding NaN or ±Inf)
+ * block_tensor_amax(x, tensor_amax, 1, n), block_tensor_scale(tensor_amax, tensor_scale)   S (tensor level only)
+ * block_finalize(tile_amax, [tensor_scale,] scale_codes, [tile_exponent,] channels, channel_length, block_axis)
+ *     the scale code of every tile (MX: and its exponent, 0 for NaN tiles)
+ * block_encode(x, tile_exponent | scale_codes, [tensor_scale,] codes, …, seed)
+ * block_decode(codes, scale_codes, [tensor_scale,] values, …)
+ * block_fake_quantize(x, tile_exponent | scale_codes, … values, …, seed)
+ */
+import type { ResolvedFloat, ResolvedFormat } from "../../dsl/resolved.ts";
+import { encode } from "../../dsl/semantics/scalar.ts";
+import {
+  Builder, abs, add, and, bitsOf, bool, clz, div, eq, f32, fromBits, gt, i32, kernel, le, load, lt, max, min, mul, neg, not, or, select, shl, shr, sub, u32,
+} from "../../codegen/ir/build.ts";
+import type { Expr, Kernel, Param } from "../../codegen/ir/nodes.ts";
+import type { StepArg } from "../../codegen/plan.ts";
+import { lowerDecodeElement, lowerEncodeElement } from "../../codegen/lower/element.ts";
+import { lowerFakeQuantizeElement } from "../../codegen/lower/fake-element.ts";
+import { pow2 } from "../../codegen/lower/pow2.ts";
+import {
+  CHANNELS, CHANNEL_LENGTH, CODES, SEED, VALUES, X, arg, buffer, codeStorage, codesBuffer, lowerDecodeScale, lowerGroupAmax, randomSource, reads,
+  scalar, step, valuesBuffer, writes, xBuffer, type ScalingLowering,
+} from "../../codegen/lower/scaling/common.ts";
+import { assertScaledEncodeExact } from "../../codegen/lower/scaling/exact.ts";
+import { lowerBlockExponent } from "../../codegen/lower/scaling/exponents.ts";
+import { BLOCK_META, blockMetaLayout, tileSize } from "./meta.ts";
+import { isPowerOfTwoRule } from "./rules.ts";
+import type { BlockScaling } from "./types.ts";
+
+const TILE_AMAX = "tile_amax";
+const TILE_EXPONENT = "tile_exponent";
+const TENSOR_AMAX = "tensor_amax";
+const BLOCK_AXIS = scalar("block_axis", "i32");
+const INF = Number.POSITIVE_INFINITY;
+const MAX_F32 = 3.4028234663852886e38;
+
+/** The tile grid of a call, as lets: tile rows × cols, tiles per grid row, number of tiles. */
+interface Grid {
+  readonly rows: Expr;
+  readonly cols: Expr;
+  readonly tileRows: Expr;
+  readonly tileCols: Expr;
+  readonly gridCols: Expr;
+  readonly tiles: Expr;
+}
+
+/** The grid from the call scalars: a fixed tile, or a 1-D block laid along the block axis. */
+function gridOf(b: Builder, scaling: BlockScaling): Grid {
+  const rows = arg("i32", CHANNELS.name);
+  const cols = arg("i32", CHANNEL_LENGTH.name);
+  const g = scaling.granularity;
+  const alongRows = eq(arg("i32", BLOCK_AXIS.name), i32(0));
+  const tileRows = "tile" in g ? i32(g.tile[0]) : b.let("tile_rows", select(alongRows, i32(g.block), i32(1)));
+  const tileCols = "tile" in g ? i32(g.tile[1]) : b.let("tile_cols", select(alongRows, i32(1), i32(g.block)));
+  const gridCols = b.let("grid_cols", div(sub(add(cols, tileCols), i32(1)), tileCols));
+  const gridRows = b.let("grid_rows", div(sub(add(rows, tileRows), i32(1)), tileRows));
+  return { rows, cols, tileRows, tileCols, gridCols, tiles: b.let("tiles", mul(gridRows, gridCols)) };
+}
+
+/** body(t, i) for every element i of tile t, for every tile (one loop over tiles, each tile's elements in row-major order). */
+function forTiles(b: Builder, grid: Grid, body: (tile: Expr, inner: Builder) => { element?: (i: Expr, inner: Builder) => void; after?: (inner: Builder) => void }): void {
+  b.for("t", i32(0), grid.tiles, (t, tb) => {
+    const tileRow = tb.let("tile_row", div(t, grid.gridCols));
+    const r0 = tb.let("r0", mul(tileRow, grid.tileRows));
+    const c0 = tb.let("c0", mul(sub(t, mul(tileRow, grid.gridCols)), grid.tileCols));
+    const r1 = tb.let("r1", min(add(r0, grid.tileRows), grid.rows));
+    const c1 = tb.let("c1", min(add(c0, grid.tileCols), grid.cols));
+    const { element, after } = body(t, tb);
+    if (element !== undefined)
+      tb.for("r", r0, r1, (r, rb) => {
+        const base = rb.let("row_base", mul(r, grid.cols));
+        rb.for("c", c0, c1, (c, inner) => element(inner.let("i", add(base, c)), inner));
+      });
+    after?.(tb);
+  });
+}
+
+/** The tile of element i: (row / tileRows)·gridCols + col / tileCols. */
+function tileOfElement(b: Builder, grid: Grid, i: Expr): Expr {
+  const r = b.let("row", div(i, grid.cols));
+  const c = b.let("col", sub(i, mul(r, grid.cols)));
+  return b.let("tile", add(mul(div(r, grid.tileRows), grid.gridCols), div(c, grid.tileCols)));
+}
+
+const TILE_PARAMS = [CHANNELS, CHANNEL_LENGTH, BLOCK_AXIS];
+
+function lowerStatistics(scaling: BlockScaling): Kernel {
+  const marksNonFinite = isPowerOfTwoRule(scaling.scaleRounding);
+  return kernel("block_statistics", [reads(X, "f32"), writes(TILE_AMAX, "f32"), ...TILE_PARAMS], (b) => {
+    forTiles(b, gridOf(b, scaling), (t, body) => {
+      const amax = body.var("amax", f32(0));
+      const nonFinite = body.var("non_finite", bool(false));
+      return {
+        element: (i, inner) => {
+          const a = inner.let("a", abs(load("f32", X, i)));
+          const finite = inner.let("finite", lt(a, f32(INF)));
+          inner.assign(nonFinite.name, or(nonFinite.ref, not(finite)));
+          inner.assign(amax.name, select(and(finite, gt(a, amax.ref)), a, amax.ref));
+        },
+        after: (after) => after.store(TILE_AMAX, t, marksNonFinite ? select(nonFinite.ref, f32(INF), amax.ref) : amax.ref),
+      };
+    });
+  });
+}
+
+/** S = (maxFinite·scaleMax) / amax (1 for 0), capped at the largest float32, from the tensor's finite amax. */
+function lowerTensorScale(format: ResolvedFormat, scaling: BlockScaling): Kernel {
+  const numerator = Math.fround(format.maxFinite * scaling.scaleFormat.maxFinite);
+  return kernel("block_tensor_scale", [reads(TENSOR_AMAX, "f32"), writes(BLOCK_META.tensorScale, "f32")], (b) => {
+    const amax = b.let("amax", load("f32", TENSOR_AMAX, i32(0)));
+    b.store(BLOCK_META.tensorScale, i32(0), select(eq(amax, f32(0)), f32(1), min(div(f32(numerator), amax), f32(MAX_F32))));
+  });
+}
+
+/** The smallest power of two ≥ s (float32 s ≥ 0), at least 2^−149 and at most 2^127, on the bit pattern. */
+function lowerCeilPowerOfTwo(b: Builder, s: Expr): Expr {
+  const bits = b.let("s_bits", bitsOf(s));
+  const exponentField = b.let("s_exponent", shr(bits, u32(23)));
+  const mantissa = b.let("s_mantissa", and(bits, u32(0x7fffff)));
+  // Normal: itself when the mantissa is zero, else the next binade's 1.0; 2^127 at most (∞ included).
+  const normal = min(select(eq(mantissa, u32(0)), bits, shl(add(exponentField, u32(1)), u32(23))), u32(0x7f000000));
+  // Subnormal (or zero) m·2^−149: the next power of two of m as bits, 1 (= 2^−149) for m ≤ 1.
+  const m = b.let("s_m", max(mantissa, u32(1)));
+  const subnormal = select(le(m, u32(1)), u32(1), shl(u32(1), sub(u32(32), clz(sub(m, u32(1))))));
+  return b.let("pow2_scale", fromBits(select(eq(exponentField, u32(0)), subnormal, normal)));
+}
+
+function lowerFinalize(format: ResolvedFormat, scaling: BlockScaling): Kernel {
+  const scaleFormat = scaling.scaleFormat;
+  const mx = isPowerOfTwoRule(scaling.scaleRounding);
+  const level = scaling.tensorScale !== null;
+  const params: Param[] = [
+    reads(TILE_AMAX, "f32"),
+    ...(level ? [reads(BLOCK_META.tensorScale, "f32")] : []),
+    writes(BLOCK_META.scaleCodes, codeStorage(scaleFormat)),
+    ...(mx ? [writes(TILE_EXPONENT, "i32")] : []),
+    ...TILE_PARAMS,
+  ];
+  if (!mx && Math.fround(format.maxFinite) !== format.maxFinite) throw new Error(`${format.name}: float32 block scales need a float32 max finite value`);
+  return kernel("block_finalize", params, (b) => {
+    const tensorScale = level ? b.let("tensor_scale", load("f32", BLOCK_META.tensorScale, i32(0))) : null;
+    forTiles(b, gridOf(b, scaling), (t, body) => {
+      const amax = body.let("amax", load("f32", TILE_AMAX, t));
+      if (mx) {
+        const se = scaleFormat.element as ResolvedFloat;
+        if (se.minNormalExponent < -149 || se.maxExponent > 127) throw new Error(`${format.name}: scale exponents must be float32 powers of two`);
+        const nonFinite = body.let("non_finite", eq(amax, f32(INF)));
+        const raw = lowerBlockExponent(body, amax, format.maxFinite, scaling.scaleRounding as "floor" | "ceil" | "even");
+        const e = body.let("e", select(eq(amax, f32(0)), i32(se.minNormalExponent), min(max(raw, i32(se.minNormalExponent)), i32(se.maxExponent))));
+        const code = lowerEncodeElement(body, scaleFormat, pow2(body, e), null);
+        body.store(BLOCK_META.scaleCodes, t, select(nonFinite, u32(encode(scaleFormat, Number.NaN)), code));
+        body.store(TILE_EXPONENT, t, select(nonFinite, i32(0), e));
+        return {};
+      }
+      const ratio = body.let("ratio", div(amax, f32(format.maxFinite)));
+      const scale =
+        tensorScale !== null ? mul(ratio, tensorScale)
+        : scaling.scaleRounding === "ceil-power-of-two" ? select(eq(amax, f32(0)), f32(1), lowerCeilPowerOfTwo(body, ratio))
+        : select(eq(amax, f32(0)), f32(1), ratio);
+      body.store(BLOCK_META.scaleCodes, t, lowerEncodeElement(body, scaleFormat, body.let("scale", scale), null));
+      return {};
+    });
+  });
+}
+
+type Element = (body: Builder, i: Expr, scale: { readonly down: (b: Builder, x: Expr) => Expr; readonly up: (b: Builder, q: Expr) => Expr }, draw: Expr | null) => void;
+
+/** A kernel over every element, with the element transforms of its tile (semantics tileScale). */
+function tileElementwise(format: ResolvedFormat, scaling: BlockScaling, name: string, params: readonly Param[], element: Element): Kernel {
+  const mx = isPowerOfTwoRule(scaling.scaleRounding);
+  const names = new Set(params.map((p) => p.name));
+  return kernel(name, params, (b) => {
+    const draw = params.includes(SEED) ? randomSource(b, format) : null;
+    const tensorScale = names.has(BLOCK_META.tensorScale) ? b.let("tensor_scale", load("f32", BLOCK_META.tensorScale, i32(0))) : null;
+    const grid = gridOf(b, scaling);
+    b.for("i", i32(0), mul(grid.rows, grid.cols), (i, body) => {
+      const t = tileOfElement(body, grid, i);
+      const scale = names.has(BLOCK_META.scaleCodes) ? lowerDecodeScale(body, scaling.scaleFormat, load("u32", BLOCK_META.scaleCodes, t)) : null;
+      let transforms: Parameters<Element>[2];
+      if (mx) {
+        const down = names.has(TILE_EXPONENT) ? pow2(body, neg(load("i32", TILE_EXPONENT, t))) : null;
+        transforms = { down: (_b, x) => mul(x, down as Expr), up: (_b, q) => mul(q, scale as Expr) };
+      } else if (tensorScale !== null) {
+        const d = scale as Expr;
+        const e = body.let("element_scale", select(eq(d, f32(0)), f32(0), div(tensorScale, d)));
+        transforms = { down: (_b, x) => mul(x, e), up: (inner, q) => div(inner.let("qd", mul(q, d)), tensorScale) };
+      } else transforms = { down: (_b, x) => div(x, scale as Expr), up: (_b, q) => mul(q, scale as Expr) };
+      element(body, i, transforms, draw === null ? null : draw(body, i));
+    });
+  });
+}
+
+/** Kernels and plans of a block-scaled format. */
+export function lowerBlock(format: ResolvedFormat, scaling: BlockScaling): ScalingLowering {
+  const mx = isPowerOfTwoRule(scaling.scaleRounding);
+  if (mx) assertScaledEncodeExact(format);
+  const level = scaling.tensorScale !== null;
+  const codes = codeStorage(format);
+  const scaleCodes = codeStorage(scaling.scaleFormat);
+  const tensorScaleParam = level ? [reads(BLOCK_META.tensorScale, "f32")] : [];
+  // What encoding reads per tile: MX its exponent (exact 2^−E), the others the decoded scale.
+  const encodeScale = mx ? [reads(TILE_EXPONENT, "i32")] : [reads(BLOCK_META.scaleCodes, scaleCodes), ...tensorScaleParam];
+  const statistics = lowerStatistics(scaling);
+  const finalize = lowerFinalize(format, scaling);
+  // The tensor's amax as the amax kind reduces it (a GPU runs it as a two-pass reduction), then S.
+  const tensorScale = level ? [lowerGroupAmax("block_tensor_amax", TENSOR_AMAX), lowerTensorScale(format, scaling)] : [];
+
+  const encodeKernel = tileElementwise(format, scaling, "block_encode", [reads(X, "f32"), ...encodeScale, writes(CODES, codes), ...TILE_PARAMS, SEED], (body, i, t, draw) => {
+    body.store(CODES, i, lowerEncodeElement(body, format, body.let("v", t.down(body, load("f32", X, i))), draw));
+  });
+  const decodeParams = [reads(CODES, codes), reads(BLOCK_META.scaleCodes, scaleCodes), ...tensorScaleParam, writes(VALUES, "f32"), ...TILE_PARAMS];
+  const decodeKernel = tileElementwise(format, scaling, "block_decode", decodeParams, (body, i, t) => {
+    body.store(VALUES, i, t.up(body, lowerDecodeElement(body, format, load("u32", CODES, i))));
+  });
+  const fakeParams = [reads(X, "f32"), ...(mx ? [reads(TILE_EXPONENT, "i32")] : []), reads(BLOCK_META.scaleCodes, scaleCodes), ...tensorScaleParam, writes(VALUES, "f32"), ...TILE_PARAMS, SEED];
+  const fake = tileElementwise(format, scaling, "block_fake_quantize", fakeParams, (body, i, t, draw) => {
+    body.store(VALUES, i, t.up(body, lowerFakeQuantizeElement(body, format, body.let("v", t.down(body, load("f32", X, i))), draw)));
+  });
+
+  const perTile = tileSize(scaling);
+  const scratch = [
+    buffer(TILE_AMAX, "f32", perTile, "scratch"),
+    ...(mx ? [buffer(TILE_EXPONENT, "i32", perTile, "scratch")] : []),
+    ...(level ? [buffer(TENSOR_AMAX, "f32", { constant: 1 }, "scratch")] : []),
+  ];
+  const axis: Record<string, StepArg> = { block_axis: { scalar: "blockAxis" } };
+  const tensorSteps = level ? [step(tensorScale[0], { groups: { constant: 1 }, group_length: { scalar: "n" } }), step(tensorScale[1])] : [];
+  const statsSteps = [...tensorSteps, step(statistics, axis), step(finalize, axis)];
+  return {
+    kernels: [statistics, ...tensorScale, finalize, encodeKernel, decodeKernel, fake],
+    plans: {
+      encode: { buffers: [xBuffer(), codesBuffer(format, "output"), ...scratch, ...blockMetaLayout(scaling, "meta")], steps: [...statsSteps, step(encodeKernel, axis)] },
+      decode: { buffers: [codesBuffer(format, "input"), ...blockMetaLayout(scaling, "input"), valuesBuffer()], steps: [step(decodeKernel, axis)] },
+      fakeQuantize: { buffers: [xBuffer(), valuesBuffer(), ...scratch, ...blockMetaLayout(scaling, "meta")], steps: [...statsSteps, step(fake, axis)] },
+    },
+  };
+}
