@@ -62,6 +62,10 @@ export type CliCommand = Omit<CommandEntry, "load"> & CommandDefinition;
 /** The shared `--json` flag. */
 export const jsonFlag: FlagSpec = { name: "json", description: "print JSON on stdout and nothing else" };
 
+/** The tensor layout of a scaled call (cli/options.ts layoutFlags). */
+export const SHAPE_FLAG: FlagSpec = { name: "shape", value: "R,C", description: "scaled formats: the values as R rows × C columns, row-major (default one row)" };
+export const BLOCK_AXIS_FLAG: FlagSpec = { name: "block-axis", value: "A", description: "block scaling: 1-D scale blocks along axis A, 1 = along rows (default), 0 = down columns" };
+
 /** The shared FORMAT positional. */
 export const formatPositional: PositionalSpec = {
   name: "FORMAT",

@@ -9,4 +9,17 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   process.exit(1);
 });
 
-process.exitCode = await runCli(process.argv.slice(2), processIo());
+// Scaling kinds kept outside numforge join before any spec is read (src/scaling/plugins.ts);
+// imported only when asked for, so start-up does not pay for the format pipeline.
+const pluginList = process.env.NUMFORGE_SCALING_KINDS;
+const plugins =
+  pluginList === undefined || pluginList === ""
+    ? null
+    : await import("../scaling/plugins.ts").then(({ loadScalingKindModules }) => loadScalingKindModules(pluginList)).then(
+        () => null,
+        (error: Error) => error.message,
+      );
+if (plugins !== null) {
+  process.stderr.write(`numforge: ${plugins}\n`);
+  process.exitCode = 2;
+} else process.exitCode = await runCli(process.argv.slice(2), processIo());

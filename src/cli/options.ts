@@ -4,6 +4,7 @@
  */
 import * as Effect from "effect/Effect";
 import type { Overflow, ResolvedFormat, Rounding } from "../dsl/resolved.ts";
+import type { BlockAxis } from "../scaling/kind.ts";
 import type { ParsedArgs } from "./command.ts";
 import { excerpt } from "../dsl/errors.ts";
 import { UsageError } from "./errors.ts";
@@ -78,6 +79,36 @@ export function channelsFlag(command: string, args: ParsedArgs, format: Resolved
   if (stringFlag(args, "channels") !== undefined && format.scaling.kind === "none")
     return usage(command, `--channels applies to formats with tensor scaling; ${format.name} has none`);
   return integerFlag(command, args, "channels", 1, 2 ** 31);
+}
+
+/** How a scaled call lays its n values out: rows (the channels of per-channel scales) and the axis of 1-D scale blocks. */
+export interface TensorLayoutFlags {
+  readonly channels: number | undefined;
+  readonly blockAxis: BlockAxis;
+}
+
+/**
+ * --shape R,C (the values as R rows × C columns, row-major; default one row), --channels R (the
+ * same as --shape R,n/R) and --block-axis 0|1 (1-D scale blocks down columns or along rows; default 1,
+ * the last axis). Scaled formats only.
+ */
+export function layoutFlags(command: string, args: ParsedArgs, format: ResolvedFormat, n: number): Check<TensorLayoutFlags> {
+  return Effect.gen(function* () {
+    const shapeText = stringFlag(args, "shape");
+    const axisText = stringFlag(args, "block-axis");
+    if ((shapeText !== undefined || axisText !== undefined) && format.scaling.kind === "none")
+      return yield* usage(command, `--shape and --block-axis apply to formats with tensor scaling; ${format.name} has none`);
+    const channelsGiven = yield* channelsFlag(command, args, format);
+    if (channelsGiven !== undefined && shapeText !== undefined) return yield* usage(command, "give --shape R,C or --channels R, not both");
+    if (axisText !== undefined && axisText !== "0" && axisText !== "1") return yield* usage(command, `--block-axis must be 0 (down columns) or 1 (along rows) (got "${excerpt(axisText)}")`);
+    const blockAxis: BlockAxis = axisText === "0" ? 0 : 1;
+    if (shapeText === undefined) return { channels: channelsGiven, blockAxis };
+    const dims = shapeText.split(",").map((d) => Number(d.trim()));
+    if (dims.length !== 2 || dims.some((d) => !Number.isInteger(d) || d < 1 || d > 2 ** 31))
+      return yield* usage(command, `--shape must be R,C: two positive integers (got "${excerpt(shapeText)}")`);
+    if (dims[0] * dims[1] !== n) return yield* usage(command, `--shape ${dims[0]},${dims[1]} holds ${dims[0] * dims[1]} values; stdin has ${n}`);
+    return { channels: dims[0], blockAxis };
+  });
 }
 
 /** The static affine mapping of an unscaled format: --scale S (positive) and --zero-point Z (int formats). */

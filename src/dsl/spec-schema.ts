@@ -111,7 +111,9 @@ const formatSpecBase = {
 } as const;
 
 /** The format spec schema: the base with each registered scaling kind's schema under `scaling`. */
-export const formatSpecSchema = { ...formatSpecBase, properties: { ...formatSpecBase.properties, scaling: scalingSchema() } } as const;
+export const currentFormatSpecSchema = () => ({ ...formatSpecBase, properties: { ...formatSpecBase.properties, scaling: scalingSchema() } }) as const;
+/** The schema with the built-in scaling kinds (formats/format.schema.json). */
+export const formatSpecSchema = currentFormatSpecSchema();
 
 /** A spec's `scaling` object; the kind's own schema (src/scaling/<kind>) gives its fields a type. */
 export type ScalingSpec = { readonly kind: string } & Readonly<Record<string, unknown>>;

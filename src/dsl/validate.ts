@@ -5,8 +5,8 @@
 import * as Effect from "effect/Effect";
 import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
 import { pointerToken } from "./json-text.ts";
-import { formatSpecSchema, type FormatSpec } from "./spec-schema.ts";
-import { retiredScalingShape } from "../scaling/registry.ts";
+import { currentFormatSpecSchema, type FormatSpec } from "./spec-schema.ts";
+import { retiredScalingShape, scalingGeneration } from "../scaling/registry.ts";
 import { excerpt, SpecError } from "./errors.ts";
 
 /** Compiles a schema once; `discriminator` makes oneOf-by-kind errors point at the chosen branch. */
@@ -15,13 +15,20 @@ export function compileSchema<T>(schema: object): ValidateFunction<T> {
   return ajv.compile<T>(schema);
 }
 
-const validateFormatSpec = compileSchema<FormatSpec>(formatSpecSchema);
+let compiled: { readonly generation: number; readonly validate: ValidateFunction<FormatSpec> } | undefined;
+
+/** The format schema's validator, compiled again when a scaling kind has been registered since. */
+function formatValidator(): ValidateFunction<FormatSpec> {
+  if (compiled?.generation !== scalingGeneration()) compiled = { generation: scalingGeneration(), validate: compileSchema<FormatSpec>(currentFormatSpecSchema()) };
+  return compiled.validate;
+}
 
 /** Validates parsed JSON against the format schema. */
 export function validateSpec(json: unknown, file: string): Effect.Effect<FormatSpec, SpecError> {
   // A shape numforge accepted before gets a message naming the new one, not "unknown field".
   const retired = retiredScalingShape(json);
   if (retired !== null) return Effect.fail(new SpecError({ file, ...retired }));
+  const validateFormatSpec = formatValidator();
   return validateFormatSpec(json)
     ? Effect.succeed(json)
     : Effect.fail(schemaError(validateFormatSpec.errors ?? [], file));

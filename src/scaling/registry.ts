@@ -2,6 +2,8 @@
  * The scaling kinds numforge knows. Adding one is a folder under src/scaling/ exporting a
  * ScalingKind (see kind.ts and the README's "Adding a scaling kind") and one line here; the
  * schema, resolve, semantics, kernels, metadata, CLI and packages find it through this list.
+ * A kind kept outside numforge (a researcher's own folder) joins at run time through
+ * registerScalingKind, or for the CLI through NUMFORGE_SCALING_KINDS (cli/main.ts).
  */
 import { amaxKind } from "./amax/index.ts";
 import { blockKind } from "./block/index.ts";
@@ -24,7 +26,26 @@ export type ScaleMeta = MetaOf<AnyKind>;
 /** A kind seen through its interface, for any of its scalings (the one place that erases the pairing). */
 export type SomeScalingKind = ScalingKind<ResolvedScaling, ScaleMeta>;
 
-const BY_NAME: ReadonlyMap<string, SomeScalingKind> = new Map(SCALING_KINDS.map((k) => [k.kind, k as unknown as SomeScalingKind]));
+// The one piece of process-wide state: kinds registered at run time join the built-ins, like
+// modules joining Node's module cache. `generation` tells compiled schemas they are out of date.
+const BY_NAME = new Map<string, SomeScalingKind>(SCALING_KINDS.map((k) => [k.kind, k as unknown as SomeScalingKind]));
+let generation = 0;
+
+/**
+ * Adds a scaling kind from outside numforge (its own folder, exporting a ScalingKind). Its name must
+ * be new and a lower-case identifier; specs may then say `"scaling": {"kind": NAME, …}`.
+ */
+export function registerScalingKind<S extends { readonly kind: string }, M extends { readonly kind: S["kind"] }>(kind: ScalingKind<S, M>): void {
+  if (!/^[a-z0-9][a-z0-9_-]{0,63}$/.test(kind.kind)) throw new Error(`a scaling kind's name must be a lower-case identifier (got ${JSON.stringify(kind.kind)})`);
+  const existing = BY_NAME.get(kind.kind);
+  if (existing === (kind as unknown as SomeScalingKind)) return;
+  if (existing !== undefined) throw new Error(`a scaling kind named "${kind.kind}" is already registered`);
+  BY_NAME.set(kind.kind, kind as unknown as SomeScalingKind);
+  generation++;
+}
+
+/** Changes whenever a kind is registered: compiled schemas are rebuilt when it moves. */
+export const scalingGeneration = (): number => generation;
 
 /** The kind named `kind`, or undefined. */
 export function scalingKindNamed(kind: string): SomeScalingKind | undefined {
@@ -38,8 +59,8 @@ export function scalingKindOf(scaling: { readonly kind: string }): SomeScalingKi
   return kind;
 }
 
-/** The names of the registered kinds, in registry order. */
-export const scalingKindNames = (): readonly string[] => SCALING_KINDS.map((k) => k.kind);
+/** The names of the registered kinds: the built-ins in registry order, then those added at run time. */
+export const scalingKindNames = (): readonly string[] => [...BY_NAME.keys()];
 
 /**
  * The `scaling` property of the format schema: `kind` names a registered kind, and each kind's
@@ -51,7 +72,7 @@ export function scalingSchema(): object {
     required: ["kind"],
     description: "How a tensor is scaled before its elements are encoded; `kind` picks the kind, whose fields follow.",
     properties: { kind: { enum: scalingKindNames() } },
-    allOf: SCALING_KINDS.map((k) => ({ if: { type: "object", properties: { kind: { const: k.kind } }, required: ["kind"] }, then: k.schema })),
+    allOf: [...BY_NAME.values()].map((k) => ({ if: { type: "object", properties: { kind: { const: k.kind } }, required: ["kind"] }, then: k.schema })),
   };
 }
 

@@ -372,13 +372,14 @@ describe("plans", () => {
     }
   });
 
-  it("only finalize kernels branch or divide inside a loop; element and statistics kernels use selects and multiplies", () => {
+  it("only finalize kernels branch inside a loop or divide floats; element and statistics kernels use selects and multiplies", () => {
     // A branch outside every loop (block scaling's choice of the tile orientation by block axis) is taken once per call.
     const ifInLoop = (stmts: readonly Stmt[], inLoop: boolean): boolean =>
       stmts.some((s) => (s.kind === "if" && (inLoop || ifInLoop(s.then, false) || ifInLoop(s.else, false))) || (s.kind === "for" && ifInLoop(s.body, true)));
     const hasIf = (stmts: readonly Stmt[]) => ifInLoop(stmts, false);
+    // Float division only: integer division finds an element's tile (block scaling), exactly.
     const divides = (e: Expr): boolean =>
-      (e.kind === "binary" && (e.op === "div" || divides(e.a) || divides(e.b))) ||
+      (e.kind === "binary" && ((e.op === "div" && e.type === "f32") || divides(e.a) || divides(e.b))) ||
       (e.kind === "compare" && (divides(e.a) || divides(e.b))) ||
       (e.kind === "select" && (divides(e.cond) || divides(e.then) || divides(e.else))) ||
       ((e.kind === "unary" || e.kind === "convert" || e.kind === "splat" || e.kind === "extract") && divides(e.arg)) ||

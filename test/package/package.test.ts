@@ -124,25 +124,29 @@ console.log(JSON.stringify({ target, name: format.name, codes: [...codes], value
 });
 
 describe("package kernels equal the semantics for every scaling kind", () => {
-  const cases: { name: string; channels: number }[] = [
+  const cases: { name: string; channels: number; blockAxis?: 0 | 1 }[] = [
     { name: "e5m2", channels: 1 },
     { name: "posit16", channels: 1 },
     { name: "s2fp8", channels: 1 },
     { name: "mxfp4", channels: 1 },
     { name: "mxint8", channels: 1 },
     { name: "shiftquant4", channels: 8 },
+    { name: "nvfp4", channels: 37, blockAxis: 0 },
+    { name: "fp8-block1x128", channels: 8, blockAxis: 1 },
   ];
-  for (const { name, channels } of cases) {
+  for (const { name, channels, blockAxis } of cases) {
     it(`${name}: encode codes and fakeQuantize values are bit-identical`, async () => {
       const format = builtin(name);
       const pkg = await importPackage(await compileTo(format));
       const x = tensor(8 * 37, 5);
       x[3] = 0;
-      const fromPackage = pkg.encode(x, undefined, { channels, seed: 9 });
-      const fromSemantics = quantize(format, x, { channels, seed: 9 });
+      const layout = { shape: [channels, x.length / channels], blockAxis, seed: 9 };
+      const semantics = { channels, blockAxis, seed: 9 };
+      const fromPackage = pkg.encode(x, undefined, layout);
+      const fromSemantics = quantize(format, x, semantics);
       expect([...fromPackage.codes]).toEqual([...fromSemantics.codes]);
-      expect(bitsOf(pkg.fakeQuantize(x, undefined, undefined, { channels, seed: 9 }).values)).toEqual(bitsOf(semanticFakeQuantize(format, x, { channels, seed: 9 }).values));
-      expect(bitsOf(pkg.decode(fromPackage.codes, fromPackage.meta))).toEqual(bitsOf(semanticFakeQuantize(format, x, { channels, seed: 9 }).values));
+      expect(bitsOf(pkg.fakeQuantize(x, undefined, undefined, layout).values)).toEqual(bitsOf(semanticFakeQuantize(format, x, semantics).values));
+      expect(bitsOf(pkg.decode(fromPackage.codes, fromPackage.meta))).toEqual(bitsOf(semanticFakeQuantize(format, x, semantics).values));
     });
   }
 });

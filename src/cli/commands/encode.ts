@@ -5,13 +5,13 @@ import { counterRandom } from "../../dsl/semantics/random.ts";
 import { decode, encode } from "../../dsl/semantics/scalar.ts";
 import { dequantize, quantize } from "../../dsl/semantics/tensor.ts";
 import type { CommandDefinition } from "../command.ts";
-import { formatPositional, jsonFlag } from "../command.ts";
+import { BLOCK_AXIS_FLAG, SHAPE_FLAG, formatPositional, jsonFlag } from "../command.ts";
 import { attempt } from "../attempt.ts";
 import { UsageError } from "../errors.ts";
 import { printLine } from "../io.ts";
 import { jsonText, parseStdinJson, parseValues, readStdin } from "../json-io.ts";
 import { metaToJson } from "../meta-json.ts";
-import { affineFlags, booleanFlag, channelsFlag, overflowFlag, roundingFlag, seedFlag, stringFlag } from "../options.ts";
+import { affineFlags, booleanFlag, layoutFlags, overflowFlag, roundingFlag, seedFlag, stringFlag } from "../options.ts";
 import { renderColumns } from "../render/columns.ts";
 import { exactNumber, hexCode } from "../render/numbers.ts";
 
@@ -20,7 +20,7 @@ const expected = (format: string) => `${VALUES}, e.g. echo '[1.5, -0.1]' | numfo
 
 /** encode FORMAT: values on stdin, codes (or codes + meta) on stdout. */
 export const command: CommandDefinition = {
-  usage: "FORMAT [--rounding R] [--overflow O] [--seed N] [--scale S --zero-point Z] [--channels C] [--json]",
+  usage: "FORMAT [--rounding R] [--overflow O] [--seed N] [--scale S --zero-point Z] [--shape R,C] [--block-axis A] [--json]",
   description:
     `Reads ${VALUES} from stdin and prints their codes. Each value is rounded once, from the ` +
     "exact double. Stochastic rounding draws counterRandom(seed, index) for element index. For a format with tensor " +
@@ -33,7 +33,9 @@ export const command: CommandDefinition = {
     { name: "seed", value: "N", description: "u32 seed of the stochastic-rounding generator (default 0)" },
     { name: "scale", value: "S", description: "divide each value by S (in float32) before encoding; unscaled formats only" },
     { name: "zero-point", value: "Z", description: "int formats: add Z after rounding (clamped to the format's range)" },
-    { name: "channels", value: "C", description: "scaled formats: leading-axis slices for per-channel / per-group scales (default 1)" },
+    SHAPE_FLAG,
+    BLOCK_AXIS_FLAG,
+    { name: "channels", value: "C", description: "scaled formats: the same as --shape C,n/C" },
     jsonFlag,
   ],
   examples: [
@@ -41,6 +43,7 @@ export const command: CommandDefinition = {
     "echo '[0.3, -1.7]' | numforge encode int8 --scale 0.01 --zero-point 3 --json",
     "echo '[0.3, 0.3, 0.3]' | numforge encode e4m3 --rounding stochastic:8 --seed 7 --json",
     "echo '[1, 2, 3, 4]' | numforge encode mxfp8 --json | numforge decode mxfp8 --json",
+    "echo '[1, 2, 3, 4, 5, 6]' | numforge encode nvfp4 --shape 2,3 --block-axis 0 --json",
   ],
   run: (input) =>
     Effect.gen(function* () {
@@ -50,7 +53,6 @@ export const command: CommandDefinition = {
       const overflow = yield* overflowFlag("encode", args, format);
       const seed = yield* seedFlag("encode", args);
       const affine = yield* affineFlags("encode", args, format);
-      const channels = yield* channelsFlag("encode", args, format);
       if (format.scaling.kind !== "none" && stringFlag(args, "overflow") !== undefined)
         return yield* new UsageError({ command: "encode", message: `--overflow applies to unscaled formats; ${format.name} is encoded with its own overflow` });
       const values = yield* readStdin(io, expected(format.name)).pipe(
@@ -65,11 +67,12 @@ export const command: CommandDefinition = {
         const decoded = codes.map((c) => decode(format, c, { scale: affine.scale, zeroPoint: affine.zeroPoint }));
         return yield* printLine(io, encodedTable(format, values, codes, decoded));
       }
+      const layout = yield* layoutFlags("encode", args, format, values.length);
       const tensor = Float32Array.from(values);
-      const q = yield* attempt(() => quantize(format, tensor, { seed, channels, rounding }));
+      const q = yield* attempt(() => quantize(format, tensor, { seed, rounding, ...layout }));
       const codes = Array.from(q.codes);
       if (json) return yield* printLine(io, jsonText({ codes, meta: metaToJson(format, q.meta) }));
-      const decoded = Array.from(dequantize(format, q.codes, q.meta, { channels }));
+      const decoded = Array.from(dequantize(format, q.codes, q.meta, layout));
       yield* printLine(io, `${encodedTable(format, values, codes, decoded)}\nmeta: ${jsonText(metaToJson(format, q.meta))}`);
     }),
 };

@@ -35,12 +35,26 @@ function expectOut(name, out, Type, length) {
   return out;
 }
 
+/**
+ * The call of an operation on n elements: `shape: [rows, cols]` (or `channels: rows`) lays them out
+ * as a row-major matrix, default one row; `blockAxis` (0 | 1, default 1) is the axis 1-D scale
+ * blocks run along; `seed` keys stochastic rounding.
+ */
 function callOf(n, options = {}) {
-  const channels = options.channels ?? 1;
+  if (options.shape !== undefined && options.channels !== undefined) throw new TypeError("give shape or channels, not both");
+  let channels = options.channels ?? 1;
+  if (options.shape !== undefined) {
+    const [rows, cols] = Array.isArray(options.shape) ? options.shape : [];
+    if (options.shape.length !== 2 || !Number.isInteger(rows) || !Number.isInteger(cols) || rows < 1 || cols < 0 || rows * cols !== n)
+      throw new RangeError(`shape must be [rows, cols] with rows·cols = ${n} elements (got ${JSON.stringify(options.shape)})`);
+    channels = rows;
+  }
   if (!Number.isInteger(channels) || channels < 1 || n % channels !== 0) throw new RangeError(`channels = ${channels} must be a positive integer dividing the ${n} elements`);
   const seed = options.seed ?? 0;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`seed must be an integer in [0, 2^32) (got ${seed})`);
-  return { n, channels, seed };
+  const blockAxis = options.blockAxis ?? 1;
+  if (blockAxis !== 0 && blockAxis !== 1) throw new RangeError(`blockAxis must be 0 or 1 (got ${JSON.stringify(blockAxis)})`);
+  return { n, channels, seed, blockAxis };
 }
 
 /** The metadata encode returned, checked to belong to this format and tensor. */
@@ -56,7 +70,7 @@ function stateBuffers(state) {
   return state?.buffers ?? {};
 }
 
-const metaOf = (call, result) => ({ kind: format.scaling.kind, n: call.n, channels: call.channels, buffers: result.meta });
+const metaOf = (call, result) => ({ kind: format.scaling.kind, n: call.n, channels: call.channels, blockAxis: call.blockAxis, buffers: result.meta });
 
 /** encode(x, out?, options?): `{ codes, meta, state }` once finished. */
 export function encodeCall(x, out, options) {
@@ -77,7 +91,7 @@ export function encodeCall(x, out, options) {
 /** decode(codes, meta?, out?): a Float32Array once finished. */
 export function decodeCall(codes, meta, out) {
   expectCodes("decode: codes", codes);
-  const call = callOf(codes.length, { channels: meta?.channels ?? 1 });
+  const call = callOf(codes.length, { channels: meta?.channels ?? 1, blockAxis: meta?.blockAxis ?? 1 });
   const values = expectOut("decode: out", out, Float32Array, codes.length);
   return {
     plan: plans.decode,

@@ -14,6 +14,8 @@ export interface Meta {
   readonly kind: ScalingKind;
   readonly n: number;
   readonly channels: number;
+  /** The axis 1-D scale blocks ran along (decode lays the scales out the same way). */
+  readonly blockAxis: 0 | 1;
   readonly buffers: MetaBuffers;
 }
 
@@ -23,8 +25,12 @@ export interface State {
 }
 
 export interface CallOptions {
-  /** Leading-axis channels for per-channel scalings (must divide the length; default 1). */
+  /** The tensor as [rows, cols], row-major (default one row); rows are the channels of per-channel scalings. */
+  readonly shape?: readonly [number, number];
+  /** The same as shape [channels, n / channels] (give one of the two). */
   readonly channels?: number;
+  /** Block scaling: 1-D scale blocks along axis 1, within rows (default), or 0, down columns — the GEMM's reduction axis. */
+  readonly blockAxis?: 0 | 1;
   /** Stochastic-rounding seed, a u32 (default 0). */
   readonly seed?: number;
   /** Delayed-scaling state from the previous call. */
