@@ -33,7 +33,12 @@ const floatElement = {
     signed: { type: "boolean", default: true, description: "False for unsigned formats such as E8M0 (no sign bit)." },
     exponentBits: { type: "integer", minimum: 1, maximum: 8 },
     mantissaBits: { type: "integer", minimum: 0, maximum: 23 },
-    bias: { type: "integer", minimum: -128, maximum: 255 },
+    bias: {
+      type: "integer",
+      minimum: -128,
+      maximum: 255,
+      description: "Every value must be a float32: the largest binade ≤ 2^127 and the lowest binade's step 2^(minNormalExponent − mantissaBits) ≥ 2^−149.",
+    },
     infinity: { type: "boolean", description: "±Inf encoded IEEE-style (exponent all ones, mantissa zero)." },
     nan: {
       enum: ["ieee", "all-ones", "negative-zero", "none"],
@@ -41,11 +46,15 @@ const floatElement = {
         "ieee: exponent all ones with non-zero mantissa; all-ones: only the all-ones magnitude (OCP E4M3, E8M0); negative-zero: the code 1000…0 (FNUZ); none: no NaN (then nanInput says what NaN becomes).",
     },
     negativeZero: { type: "boolean" },
-    subnormals: { type: "boolean" },
+    subnormals: {
+      type: "boolean",
+      description: "false: below the smallest normal, values round (with the spec's rounding) to 0 or ±min normal; codes with exponent field 0 and a non-zero mantissa decode as ±0.",
+    },
     zero: {
       type: "boolean",
       default: true,
-      description: "False when exponent field 0 is an ordinary binade and the format has no zero (E8M0).",
+      description:
+        "False when exponent field 0 is an ordinary binade and the format has no zero (E8M0): ±0 and smaller inputs encode to the smallest value of their sign; excludes subnormals, negativeZero and nan \"negative-zero\".",
     },
   },
 } as const;
@@ -71,7 +80,7 @@ const intElement = {
     signed: { type: "boolean" },
     range: {
       enum: ["full", "symmetric"],
-      description: "symmetric drops the most negative code so the range is ±(2^(bits−1)−1).",
+      description: "symmetric drops the most negative code so the range is ±(2^(bits−1)−1); that code, never produced by encode, decodes as −(2^(bits−1)−1).",
     },
     fractionBits: {
       type: "integer",

@@ -101,6 +101,6 @@ export interface ScalingKind<S extends { readonly kind: string }, M extends { re
 
   /** Whether scales are kept per row (channel), so the caller's row layout matters. */
   perChannel(scaling: S): boolean;
-  /** The GEMM operand decoder, or why the GEMM lowering cannot take this scaling yet. */
+  /** The GEMM operand decoder, or what the GEMM lowering would have to read ("one scale per channel") when it cannot yet. */
   gemmOperand(operand: "a" | "b", format: ResolvedFormat, scaling: S): OperandDecoder | string;
 }

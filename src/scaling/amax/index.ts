@@ -5,7 +5,6 @@
  */
 import * as Effect from "effect/Effect";
 import type { FromSchema } from "json-schema-to-ts";
-import { pending } from "../gemm-pending.ts";
 import type { ScalingKind } from "../kind.ts";
 import { valueToJson } from "../../cli/json-io.ts";
 import { lowerAmax } from "./lower.ts";
@@ -79,5 +78,5 @@ export const amaxKind: ScalingKind<AmaxScaling, AmaxMeta> = {
   sentence: (s) =>
     `amax per ${s.granularity}, ${s.history.mode === "delayed" ? `delayed over ${s.history.length} steps` : "current"}, margin ${s.margin}, ${s.scale} scale`,
   perChannel: (s) => s.granularity === "channel",
-  gemmOperand: (_operand, _format, s) => pending(`one scale per ${s.granularity}`),
+  gemmOperand: (_operand, _format, s) => `one scale per ${s.granularity}`,
 };

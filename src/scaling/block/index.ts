@@ -7,7 +7,6 @@ import * as Effect from "effect/Effect";
 import type { FromSchema } from "json-schema-to-ts";
 import { SpecError } from "../../dsl/errors.ts";
 import type { ResolvedFormat } from "../../dsl/resolved.ts";
-import { pending } from "../gemm-pending.ts";
 import type { ScalingKind } from "../kind.ts";
 import { lowerBlock } from "./lower.ts";
 import { blockBuffersFromMeta, blockMetaFromBuffers, blockMetaFromJson, blockMetaLayout, blockMetaToJson } from "./meta.ts";
@@ -143,6 +142,6 @@ export const blockKind: ScalingKind<BlockScaling, BlockMeta> = {
   },
   perChannel: () => false,
   gemmOperand: (_operand, _format, s) =>
-    pending(`a ${s.scaleFormat.name} scale per ${"tile" in s.granularity ? `${s.granularity.tile.join("×")} tile` : `block of ${s.granularity.block}`}`),
+    `a ${s.scaleFormat.name} scale per ${"tile" in s.granularity ? `${s.granularity.tile.join("×")} tile` : `block of ${s.granularity.block}`}`,
 };
 

@@ -5,7 +5,6 @@
 import * as Effect from "effect/Effect";
 import type { FromSchema } from "json-schema-to-ts";
 import { valueToJson } from "../../cli/json-io.ts";
-import { pending } from "../gemm-pending.ts";
 import type { ScalingKind } from "../kind.ts";
 import { lowerShiftSqueeze } from "./lower.ts";
 import { ALPHA_BETA, shiftSqueezeMetaFromBuffers, shiftSqueezeMetaFromJson, shiftSqueezeMetaLayout } from "./meta.ts";
@@ -57,5 +56,5 @@ export const shiftSqueezeKind: ScalingKind<ShiftSqueezeScaling, ShiftSqueezeMeta
   label: (s) => `shift-squeeze ${s.targetMaxLog2}`,
   sentence: (s) => `shift-squeeze (S2FP8), target max log2 ${s.targetMaxLog2}`,
   perChannel: () => false,
-  gemmOperand: () => pending("S2FP8 per-tensor α, β"),
+  gemmOperand: () => "S2FP8 per-tensor α, β",
 };

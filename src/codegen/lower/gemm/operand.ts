@@ -5,7 +5,7 @@
  * dequantize with scale metadata), so the two stay apart.
  */
 import type { ResolvedFormat } from "../../../dsl/resolved.ts";
-import { asI32, i32, load, sub, u32, xor, type Builder } from "../../ir/build.ts";
+import { asI32, i32, load, max, sub, u32, xor, type Builder } from "../../ir/build.ts";
 import { scalingKindOf } from "../../../scaling/registry.ts";
 import type { Expr, Param, StorageType } from "../../ir/nodes.ts";
 import { lowerDecodeElement } from "../element.ts";
@@ -138,8 +138,11 @@ export function integerReader(format: ResolvedFormat, data: string): (b: Builder
   return (b, site) => {
     const code = load("u32", data, site.index);
     const half = 2 ** (el.bits - 1);
-    // Two's complement sign extension of a `bits`-wide code: (code ^ half) − half.
-    return b.let("int", el.signed ? sub(asI32(xor(code, u32(half))), i32(half)) : asI32(code));
+    // Two's complement sign extension of a `bits`-wide code: (code ^ half) − half. A symmetric
+    // format's left-out code 100…0 decodes as −maxInt (the semantics), so it is clamped there.
+    if (!el.signed) return b.let("int", asI32(code));
+    const extended = sub(asI32(xor(code, u32(half))), i32(half));
+    return b.let("int", el.minInt > -half ? max(extended, i32(el.minInt)) : extended);
   };
 }
 
@@ -147,6 +150,7 @@ export function integerReader(format: ResolvedFormat, data: string): (b: Builder
 export function operandDecoder(operand: "a" | "b", format: ResolvedFormat | "f32"): OperandDecoder {
   if (format === "f32") return f32Operand;
   const decoder = scalingKindOf(format.scaling).gemmOperand(operand, format, format.scaling);
-  if (typeof decoder === "string") throw new GemmUnsupportedError(operand, format.name, decoder);
+  if (typeof decoder === "string")
+    throw new GemmUnsupportedError(operand, format.name, `tensor scaling "${format.scaling.kind}" (${decoder}) is not yet supported by the GEMM lowering; dequantize the operand to f32 first`);
   return decoder;
 }
