@@ -31,7 +31,7 @@ interface Quantizer {
   readonly stateful: boolean;
   readonly stochastic: boolean;
   /** The format scales each channel of a layout (else the layout is ignored). */
-  readonly perChannel: boolean;
+  readonly byRow: boolean;
 }
 
 /** The saved per-site scaling state, for checkpoints: state key → buffer name → buffer. */
@@ -46,9 +46,9 @@ export function isFloat32Identity(format: ResolvedFormat): boolean {
   );
 }
 
-/** Whether the format keeps one scale per channel (channel amax, ShiftQuant groups), so a tensor's channel layout matters. */
-export function scalesPerChannel(format: ResolvedFormat): boolean {
-  return scalingKindOf(format.scaling).perChannel(format.scaling);
+/** Whether a tensor's row layout matters to the format (scales per channel, blocks and tiles on rows): a GEMM operand is then quantized as lanes × its reduction axis. */
+export function quantizesByRow(format: ResolvedFormat): boolean {
+  return scalingKindOf(format.scaling).byRow(format.scaling);
 }
 
 /** A site pattern (`*` = any characters) → a test that also accepts every site below a match. */
@@ -91,14 +91,14 @@ export class RecipePrecision implements Precision {
     const qa = this.quantizer(role, site, a);
     const qb = this.quantizer(role, site, b);
     if ((qa?.key ?? null) !== (qb?.key ?? null)) return true;
-    return qa !== null && qa.perChannel && !sameChannels(layoutA, layoutB);
+    return qa !== null && qa.byRow && !sameChannels(layoutA, layoutB);
   }
 
   quantize(role: TensorRole, t: FloatArray, site: string, pass?: GemmPass, layout?: ChannelLayout): void {
     const q = this.quantizer(role, site, pass);
     if (q === null) return;
     const where = `${role} at ${site}`;
-    const channels = q.perChannel && layout !== undefined ? checkLayout(t, layout, where).channels : 1;
+    const channels = q.byRow && layout !== undefined ? checkLayout(t, layout, where).channels : 1;
     // A layout whose channels do not lead is quantized channel-major and scattered back.
     const moved = channels > 1 && layout!.outer > 1;
     const x = moved ? gatherChannels(t, layout!, where) : t instanceof Float32Array ? t : Float32Array.from(t);
@@ -165,7 +165,7 @@ export class RecipePrecision implements Precision {
       const plan = loaded.compiled.plans.fakeQuantize;
       q = {
         key, plan, runPlan: loaded.runPlan, stateful: plan.buffers.some((b) => b.role === "state"), stochastic: format.rounding.mode === "stochastic",
-        perChannel: scalesPerChannel(format),
+        byRow: quantizesByRow(format),
       };
       this.byFormat.set(key, q);
     }

@@ -99,8 +99,12 @@ export interface ScalingKind<S extends { readonly kind: string }, M extends { re
   /** One phrase for `check`: "blocks of 32 sharing an e8m0 scale, rounded floor". */
   sentence(scaling: S): string;
 
-  /** Whether scales are kept per row (channel), so the caller's row layout matters. */
-  perChannel(scaling: S): boolean;
+  /**
+   * Whether a call's rows matter: scales per row (channel), or blocks and tiles laid out on the
+   * rows. The runtime then quantizes a GEMM operand as lanes × its reduction axis, so per-row
+   * scales are constant along the sum and 1-D blocks run along it.
+   */
+  byRow(scaling: S): boolean;
   /** The GEMM operand decoder, or what the GEMM lowering would have to read ("one scale per channel") when it cannot yet. */
   gemmOperand(operand: "a" | "b", format: ResolvedFormat, scaling: S): OperandDecoder | string;
 }

@@ -22,7 +22,7 @@ import { dequantize, fakeQuantize, quantize, type ScaleMeta, type ScalingState }
 import { loadJs } from "../../src/targets/js/load.ts";
 import { runPlan, type BufferArray, type PlanKernel } from "../../src/package-runtime/run-plan.js";
 import { builtin } from "../support/formats.ts";
-import { perChannel } from "../support/plans.ts";
+import { byRow } from "../support/plans.ts";
 
 type Kernels = Readonly<Record<string, PlanKernel>>;
 
@@ -233,7 +233,7 @@ function sweep(lowered: Lowered, seeds: readonly number[], sizes = SIZES, kinds 
   let compared = 0;
   // Channels only change what a per-channel scaling does; elsewhere the first and last count do.
   for (const n of sizes)
-    for (const channels of perChannel(lowered.format) ? CHANNEL_COUNTS[n] : [...new Set([CHANNEL_COUNTS[n][0], CHANNEL_COUNTS[n].at(-1) ?? 1])])
+    for (const channels of byRow(lowered.format) ? CHANNEL_COUNTS[n] : [...new Set([CHANNEL_COUNTS[n][0], CHANNEL_COUNTS[n].at(-1) ?? 1])])
       for (const kind of kinds)
         for (const seed of seeds) {
           const x = tensor(kind, n, 1000 * n + 17 * channels + seed, channels);

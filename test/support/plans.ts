@@ -2,7 +2,7 @@
 import type { RunResult } from "../../src/package-runtime/run-plan.js";
 
 /** Whether the format's scaling groups by channel (so several channel counts are worth testing): the runtime's own test. */
-export { scalesPerChannel as perChannel } from "../../src/recipes/precision.ts";
+export { quantizesByRow as byRow } from "../../src/recipes/precision.ts";
 
 /**
  * Every word of every buffer of a result, by part and name, f32 by its bits. With `sameNaN`

@@ -77,6 +77,6 @@ export const amaxKind: ScalingKind<AmaxScaling, AmaxMeta> = {
       .join(" "),
   sentence: (s) =>
     `amax per ${s.granularity}, ${s.history.mode === "delayed" ? `delayed over ${s.history.length} steps` : "current"}, margin ${s.margin}, ${s.scale} scale`,
-  perChannel: (s) => s.granularity === "channel",
+  byRow: (s) => s.granularity === "channel",
   gemmOperand: (_operand, _format, s) => `one scale per ${s.granularity}`,
 };

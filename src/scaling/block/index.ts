@@ -140,7 +140,8 @@ export const blockKind: ScalingKind<BlockScaling, BlockMeta> = {
     const level = s.tensorScale !== null ? ", under a float32 per-tensor scale" : "";
     return `${g} sharing a ${s.scaleFormat.name} scale, rounded ${s.scaleRounding}${level}`;
   },
-  perChannel: () => false,
+  // Tiles are laid out on rows: a GEMM operand as lanes × K gets its 1-D blocks along K.
+  byRow: () => true,
   gemmOperand: (_operand, _format, s) =>
     `a ${s.scaleFormat.name} scale per ${"tile" in s.granularity ? `${s.granularity.tile.join("×")} tile` : `block of ${s.granularity.block}`}`,
 };

@@ -34,6 +34,6 @@ export const noneKind: ScalingKind<NoScaling, NoMeta> = {
   toJson: () => ({ kind: "none" }),
   label: () => "",
   sentence: () => "none",
-  perChannel: () => false,
+  byRow: () => false,
   gemmOperand: (_operand, format) => elementOperand(format),
 };

@@ -60,6 +60,6 @@ export const shiftGroupsKind: ScalingKind<ShiftGroupsScaling, ShiftGroupsMeta> =
   toJson: (scaling) => ({ ...scaling }),
   label: (s) => `shift-groups${s.groups}`,
   sentence: (s) => `shift-groups (ShiftQuant), ${s.groups} power-of-two groups`,
-  perChannel: () => true,
+  byRow: () => true,
   gemmOperand: (_operand, format) => shiftGroupsOperand(format),
 };

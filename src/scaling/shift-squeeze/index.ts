@@ -55,6 +55,6 @@ export const shiftSqueezeKind: ScalingKind<ShiftSqueezeScaling, ShiftSqueezeMeta
   toJson: (scaling) => ({ ...scaling }),
   label: (s) => `shift-squeeze ${s.targetMaxLog2}`,
   sentence: (s) => `shift-squeeze (S2FP8), target max log2 ${s.targetMaxLog2}`,
-  perChannel: () => false,
+  byRow: () => false,
   gemmOperand: () => "S2FP8 per-tensor α, β",
 };

@@ -12,7 +12,7 @@ import { createWasmAssembler, type WasmAssembler } from "../../../src/targets/wa
 import { compileWasmWith, instantiateWasm } from "../../../src/targets/wasm/load.ts";
 import { runPlan, type BufferArray, type PlanKernel } from "../../../src/package-runtime/run-plan.js";
 import { planTensor as tensor } from "../../support/inputs.ts";
-import { perChannel, resultWords as words } from "../../support/plans.ts";
+import { byRow, resultWords as words } from "../../support/plans.ts";
 import { builtin, e4m3AmaxVariants, builtinNames } from "../../support/formats.ts";
 
 let assembler: WasmAssembler;
@@ -39,7 +39,7 @@ describe("every format's kernels through the plans: wasm = JS", () => {
       expect(compiled.simd).toBe(true);
       const wasm = instantiateWasm(compiled).kernels as unknown as Kernels;
       for (const [n, channelCounts] of [[0, [1]], [1, [1]], [7, [1, 7]], [33, [1, 3, 11]], [257, [1]], [1000, [1, 8, 125]]] as const)
-        for (const channels of perChannel(format) ? channelCounts : [1]) {
+        for (const channels of byRow(format) ? channelCounts : [1]) {
           let stateJs: Record<string, BufferArray> = {};
           let stateWasm: Record<string, BufferArray> = {};
           for (const seed of [1, 2]) {

@@ -15,7 +15,7 @@ import { loadJs } from "../../../src/targets/js/load.ts";
 import { createWasmAssembler, type WasmAssembler } from "../../../src/targets/wasm/assemble.ts";
 import { compileWasmWith, instantiateWasm } from "../../../src/targets/wasm/load.ts";
 import { planTensor } from "../../support/inputs.ts";
-import { perChannel, resultWords } from "../../support/plans.ts";
+import { byRow, resultWords } from "../../support/plans.ts";
 import { builtin, builtinNames, e4m3AmaxVariants } from "../../support/formats.ts";
 
 type Kernels = Readonly<Record<string, PlanKernel>>;
@@ -48,7 +48,7 @@ describe("resident plans = runPlan over the copying kernels", () => {
       const resident = residentPlanRunner(compiled.kernels, instance.raw, instance.heap);
       const base = instance.heap.mark();
       for (const [n, channelCounts] of [[0, [1]], [1, [1]], [7, [1, 7]], [33, [1, 3, 11]], [257, [1]], [1001, [1, 7, 143]]] as const)
-        for (const channels of perChannel(format) ? channelCounts : [1]) {
+        for (const channels of byRow(format) ? channelCounts : [1]) {
           let stateCopying: Record<string, BufferArray> = {};
           let stateResident: Record<string, BufferArray> = {};
           for (const seed of [1, 2, 3]) {

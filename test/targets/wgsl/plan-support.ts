@@ -19,5 +19,5 @@ export const PLAN_FORMATS: readonly ResolvedFormat[] = [
 
 /** The plan tests' tensor (test/support/inputs.ts), per-channel formats and result words (test/support/plans.ts). */
 export { planTensor as tensor } from "../../support/inputs.ts";
-export { perChannel, resultWords as words } from "../../support/plans.ts";
+export { byRow, resultWords as words } from "../../support/plans.ts";
 

@@ -15,7 +15,7 @@ import { compileWgsl } from "../../../src/targets/wgsl/compile.ts";
 import { instantiateWgsl, runPlanWgsl } from "../../../src/targets/wgsl/runner.ts";
 import { runPlan, type BufferArray, type PlanKernel } from "../../../src/package-runtime/run-plan.js";
 import { useWgslDevice } from "./gpu.ts";
-import { PLAN_FORMATS, perChannel, tensor, words } from "./plan-support.ts";
+import { PLAN_FORMATS, byRow, tensor, words } from "./plan-support.ts";
 
 type Kernels = Readonly<Record<string, PlanKernel>>;
 
@@ -44,7 +44,7 @@ describe("large tensors: many workgroups, reductions over thousands of partial m
       const js = loadJs({ kernels }) as unknown as Kernels;
       const gpu = await instantiateWgsl(compileWgsl({ kernels }), await device());
       const n = 300_007;
-      const channels = perChannel(format) ? 7 : 1;
+      const channels = byRow(format) ? 7 : 1;
       const x = tensor(n - (n % channels), 99);
       const call = { channels, seed: 5 };
       const encJs = runPlan(plans.encode, js, { x }, call);
@@ -62,7 +62,7 @@ describe("every format's plans: WGSL = JS = wasm", () => {
       const wasm = instantiateWasm(compileWasmWith(assembler, { kernels })).kernels as unknown as Kernels;
       const gpu = await instantiateWgsl(compileWgsl({ kernels }), await device());
       for (const [n, channelCounts] of LAYOUTS)
-        for (const channels of perChannel(format) ? channelCounts : [1]) {
+        for (const channels of byRow(format) ? channelCounts : [1]) {
           let stateJs: Record<string, BufferArray> = {};
           let stateGpu: Record<string, BufferArray> = {};
           for (const seed of [1, 2]) {

@@ -12,7 +12,7 @@ import { lowerForWgsl } from "../../../src/targets/wgsl/compile.ts";
 import { runPlan, type BufferArray, type PlanKernel } from "../../../src/package-runtime/run-plan.js";
 import type { ResolvedFormat } from "../../../src/dsl/resolved.ts";
 import { builtin } from "../../support/formats.ts";
-import { PLAN_FORMATS, perChannel, tensor, words } from "./plan-support.ts";
+import { PLAN_FORMATS, byRow, tensor, words } from "./plan-support.ts";
 import { simulatedKernel } from "./simulate.ts";
 
 type Kernels = Readonly<Record<string, PlanKernel>>;
@@ -100,7 +100,7 @@ describe("WGSL lowering simulated with the interpreter = JS target, race-free", 
       const races: string[] = [];
       const sim = Object.fromEntries(kernels.map((k) => [k.name, simulatedKernel(k, races)])) as unknown as Kernels;
       for (const [n, channelCounts] of [[0, [1]], [1, [1]], [6, [1, 6]], [33, [1, 3, 11]], [130, [1, 26]], [300, [1]]] as const)
-        for (const channels of perChannel(format) ? channelCounts : [1]) {
+        for (const channels of byRow(format) ? channelCounts : [1]) {
           let stateJs: Record<string, BufferArray> = {};
           let stateSim: Record<string, BufferArray> = {};
           for (const seed of [1, 2]) {
