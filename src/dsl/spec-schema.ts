@@ -105,7 +105,7 @@ const formatSpecBase = {
     $schema: { type: "string" },
     name: { type: "string", pattern: "^[a-z0-9][a-z0-9_-]{0,63}$", description: "Lower-case identifier used on the command line." },
     summary: { type: "string", maxLength: 200 },
-    element: { type: "object", required: ["kind"], discriminator: { propertyName: "kind" }, oneOf: [floatElement, positElement, intElement] },
+    element: { type: "object", required: ["kind"], oneOf: [floatElement, positElement, intElement] },
     rounding: roundingMode,
     overflow: {
       enum: ["saturate", "infinity"],
@@ -119,10 +119,72 @@ const formatSpecBase = {
   },
 } as const;
 
-/** The format spec schema: the base with each registered scaling kind's schema under `scaling`. */
-export const currentFormatSpecSchema = () => ({ ...formatSpecBase, properties: { ...formatSpecBase.properties, scaling: scalingSchema() } }) as const;
-/** The schema with the built-in scaling kinds (formats/format.schema.json). */
-export const formatSpecSchema = currentFormatSpecSchema();
+const ELEMENTS = { float: floatElement, posit: positElement, int: intElement } as const;
+
+/** `element`: its `kind` picks the fields (if/then, so errors point into the chosen kind; no custom keywords). */
+const elementSchema = {
+  type: "object",
+  required: ["kind"],
+  description: "How one value is encoded: float (sign, exponent, mantissa), posit, or int.",
+  properties: { kind: { enum: Object.keys(ELEMENTS) } },
+  allOf: Object.entries(ELEMENTS).map(([kind, schema]) => ({ if: { type: "object", properties: { kind: { const: kind } }, required: ["kind"] }, then: schema })),
+};
+
+/** "element has these field values" (each field present). */
+const elementIs = (properties: Readonly<Record<string, object>>) => ({
+  type: "object",
+  required: ["element"],
+  properties: { element: { type: "object", properties, required: Object.keys(properties) } },
+});
+
+/** "element's fields, where present, satisfy these". */
+const elementFields = (properties: Readonly<Record<string, object>>) => ({ type: "object", properties: { element: { type: "object", properties } } });
+
+/** "scaling is of this kind". */
+const scalingIs = (kind: string) => ({ type: "object", required: ["scaling"], properties: { scaling: { type: "object", properties: { kind: { const: kind } }, required: ["kind"] } } });
+
+/** "the spec has `field`" (strict validators want a required field declared beside it). */
+const has = (field: string) => ({ type: "object", properties: { [field]: true }, required: [field] });
+
+/**
+ * Rules across fields that JSON Schema can state, for editors (resolve states them too, with
+ * longer messages): an IEEE infinity needs IEEE NaN; nanInput exactly when the format has no NaN
+ * (ints, floats with nan "none"); only floats overflow to infinity; posits round to nearest even;
+ * the flags of a float element that exclude each other; the element kinds scalings need. Rules
+ * on numbers (bias ranges, fraction bits < bits) or other files (scale formats) are resolve's only.
+ */
+const crossFieldRules = [
+  { if: elementIs({ infinity: { const: true } }), then: { type: "object", properties: { element: { type: "object", properties: { nan: { const: "ieee" } } } } } },
+  { if: elementIs({ kind: { const: "int" } }), then: has("nanInput") },
+  { if: elementIs({ kind: { const: "float" }, nan: { const: "none" } }), then: has("nanInput") },
+  { if: elementIs({ kind: { const: "posit" } }), then: { type: "object", not: has("nanInput") } },
+  { if: elementIs({ kind: { const: "float" }, nan: { enum: ["ieee", "all-ones", "negative-zero"] } }), then: { type: "object", not: has("nanInput") } },
+  { if: { type: "object", properties: { overflow: { const: "infinity" } }, required: ["overflow"] }, then: { type: "object", properties: { element: { type: "object", properties: { kind: { const: "float" } } } } } },
+  { if: elementIs({ kind: { const: "posit" } }), then: { type: "object", properties: { rounding: { const: "nearest-even" } } } },
+  // Inside a float element.
+  { if: elementIs({ nan: { const: "ieee" } }), then: elementFields({ mantissaBits: { type: "integer", minimum: 1 } }) },
+  { if: elementIs({ nan: { const: "negative-zero" } }), then: elementFields({ negativeZero: { const: false }, zero: { const: true } }) },
+  { if: elementIs({ zero: { const: false } }), then: elementFields({ subnormals: { const: false }, negativeZero: { const: false } }) },
+  { if: elementIs({ kind: { const: "float" }, signed: { const: false } }), then: elementFields({ negativeZero: { const: false } }) },
+  { if: elementIs({ kind: { const: "int" }, signed: { const: false } }), then: elementFields({ range: { const: "full" } }) },
+  // Scalings that need an element kind.
+  { if: scalingIs("shift-squeeze"), then: elementFields({ kind: { const: "float" } }) },
+  { if: scalingIs("shift-groups"), then: elementFields({ kind: { const: "int" }, signed: { const: true } }) },
+  { if: scalingIs("block"), then: elementFields({ kind: { enum: ["float", "int"] } }) },
+];
+
+/**
+ * The format spec schema as validated: the base with the element kinds and each registered
+ * scaling kind's schema under if/then. `crossField` adds the rules across fields (the file
+ * editors read has them; `check` leaves them to resolve, whose messages explain more).
+ */
+export const currentFormatSpecSchema = (options: { readonly crossField?: boolean } = {}) => ({
+  ...formatSpecBase,
+  properties: { ...formatSpecBase.properties, element: elementSchema, scaling: scalingSchema() },
+  ...(options.crossField === true ? { allOf: crossFieldRules } : {}),
+});
+/** The schema of formats/format.schema.json: the built-in scaling kinds and the cross-field rules. */
+export const formatSpecSchema = currentFormatSpecSchema({ crossField: true });
 
 /** A spec's `scaling` object; the kind's own schema (src/scaling/<kind>) gives its fields a type. */
 export type ScalingSpec = { readonly kind: string } & Readonly<Record<string, unknown>>;

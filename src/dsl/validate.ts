@@ -9,9 +9,9 @@ import { currentFormatSpecSchema, type FormatSpec } from "./spec-schema.ts";
 import { retiredScalingShape, scalingGeneration } from "../scaling/registry.ts";
 import { excerpt, SpecError } from "./errors.ts";
 
-/** Compiles a schema once; `discriminator` makes oneOf-by-kind errors point at the chosen branch. */
+/** Compiles a schema once (standard draft 2020-12, strict: no custom keywords). */
 export function compileSchema<T>(schema: object): ValidateFunction<T> {
-  const ajv = new Ajv2020({ allErrors: false, verbose: true, discriminator: true, strict: true, strictTuples: false, strictRequired: false });
+  const ajv = new Ajv2020({ allErrors: false, verbose: true, strict: true, strictTuples: false });
   return ajv.compile<T>(schema);
 }
 
@@ -87,11 +87,6 @@ function describeError(error: ErrorObject): { pointer: string; message: string }
     case "maxLength":
     case "minLength":
       return { pointer: at, message: `${String(error.message)}${got}` };
-    case "discriminator": {
-      const branches = ((error.parentSchema as { oneOf?: { properties?: { kind?: { const?: string } } }[] }).oneOf ?? [])
-        .map((b) => JSON.stringify(b.properties?.kind?.const));
-      return { pointer: `${at}/kind`, message: `"kind" must be one of ${branches.join(", ")}${p.tagValue === undefined ? "" : ` (got ${show(p.tagValue)})`}` };
-    }
     case "oneOf":
       return { pointer: at, message: `must be one of: ${describeAlternatives(error.parentSchema)}${got}` };
     default:

@@ -52,7 +52,7 @@ const schema = {
       properties: { format: { const: "fp32" } },
     },
   },
-  if: { type: "object", required: ["tensorScale"] },
+  if: { type: "object", properties: { tensorScale: true }, required: ["tensorScale"] },
   then: { type: "object", properties: { scale: { type: "object", properties: { rounding: { const: "nearest-even" } } } } },
 } as const;
 
