@@ -1,6 +1,6 @@
 /**
  * Kernels equal the semantics for every spec that validates (issue 15): a fixed, seeded sample of
- * generated specs over the whole element space (spec-space.ts) — each validated and resolved as a
+ * generated specs over the whole element space and every scaling kind (spec-space.ts) — each validated and resolved as a
  * spec file is, compiled for JS, wasm and WGSL (on a real WebGPU device: lavapipe without a GPU),
  * and its encode, decode and fake-quantize plans compared with the semantics on every element of
  * random float32 bit patterns, specials, the format's ties and bands, and every code of a
@@ -45,7 +45,7 @@ describe("the generated specs", () => {
     expect(schemaRejects).toEqual([]);
     const rejected = resolutions.filter((r) => "stage" in r);
     expect(rejected.length / specs.length).toBeLessThan(0.2);
-    for (const r of rejected) if ("reason" in r) expect(r.reason).toMatch(/^\/(element|rounding|overflow|nanInput)(\/\w+)?: \S/);
+    for (const r of rejected) if ("reason" in r) expect(r.reason).toMatch(/^\/(element|rounding|overflow|nanInput|scaling)(\/\w+)*: \S/);
   });
 
   it("cover every element kind and flag, rounding and overflow", () => {
@@ -57,6 +57,8 @@ describe("the generated specs", () => {
         for (const flag of ["signed", "infinity", "negativeZero", "subnormals", "zero"] as const) seen.add(`float ${flag} ${el[flag]}`).add(`float nan ${el.nan}`).add(`float wide ${el.bits > 16}`);
       if (el.kind === "int") seen.add(`int signed ${el.signed}`).add(`int symmetric ${el.minInt === -el.maxInt}`).add(`int fraction ${el.fractionBits > 0}`);
       if (el.kind === "posit") seen.add(`posit wide ${el.bits > 16}`);
+      seen.add(`scaling ${format.scaling.kind}`);
+      if (format.scaling.kind === "block") seen.add(`block ${format.scaling.scaleRounding}`).add(`block level ${format.scaling.tensorScale !== null}`).add(`block ${"tile" in format.scaling.granularity ? "tile" : "1-D"}`);
     };
     for (const { format } of valid) note(format);
     const wanted = [
@@ -65,6 +67,9 @@ describe("the generated specs", () => {
       ...["signed", "infinity", "negativeZero", "subnormals", "zero"].flatMap((f) => [`float ${f} true`, `float ${f} false`]),
       "float wide true", "float wide false",
       "int signed true", "int signed false", "int symmetric true", "int symmetric false", "int fraction true", "int fraction false", "posit wide true", "posit wide false",
+      ...["none", "amax", "block", "shift-squeeze", "shift-groups"].map((k) => `scaling ${k}`),
+      ...["floor", "ceil", "even", "nearest-even", "ceil-power-of-two"].map((r) => `block ${r}`),
+      "block level true", "block level false", "block tile", "block 1-D",
     ];
     expect(wanted.filter((w) => !seen.has(w))).toEqual([]);
   });

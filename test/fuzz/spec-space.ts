@@ -7,11 +7,11 @@
  * bias is drawn inside the window that keeps the range in float32); a small share is drawn from
  * the schema's whole range, so resolve's rejections are exercised too.
  *
- * Scaling: SCALINGS lists the scaling arbitraries the generator picks from. Only `{ kind: "none" }`
- * is there now; a scaling kind joins the fuzz by adding an entry (an arbitrary of its spec object,
- * given the element spec it will scale, so it can stay valid for it) — the harness (check.ts)
- * already runs a scaled format's plans against the tensor semantics, as the test on the scaled
- * built-ins shows.
+ * Scaling: SCALINGS lists the scaling arbitraries the generator picks from, one per kind (none,
+ * amax, block, shift-squeeze, shift-groups), each given the element spec it will scale (null where
+ * the kind does not apply to it) so it mostly stays valid for it; a new kind joins the fuzz by
+ * adding an entry. The harness
+ * (check.ts) holds a scaled format's plans to the tensor semantics.
  */
 import fc from "fast-check";
 import type { PositElementSpec, RoundingSpec, ScalingSpec } from "../../src/dsl/spec-schema.ts";
@@ -135,10 +135,49 @@ export const roundingSpec: fc.Arbitrary<RoundingSpec> = fc.oneof(
 );
 
 /**
- * The scaling arbitraries the generator draws from, each given the element it scales. Add a kind
- * here to fuzz it (the harness compares every plan of the format with the tensor semantics).
+ * The scaling arbitraries the generator draws from, each given the element it scales (null: not
+ * for this element). Add a kind here to fuzz it (the harness compares every plan of the format with the tensor semantics).
  */
-export const SCALINGS: readonly ((element: WrittenElement) => fc.Arbitrary<ScalingSpec>)[] = [() => fc.constant({ kind: "none" })];
+export const SCALINGS: readonly ((element: WrittenElement) => fc.Arbitrary<ScalingSpec> | null)[] = [
+  () => fc.constant({ kind: "none" }),
+  () =>
+    fc.record({
+      kind: fc.constant("amax"),
+      granularity: fc.constantFrom("tensor", "channel"),
+      history: fc.oneof(fc.constant("current"), fc.record({ mode: fc.constant("delayed"), length: fc.integer({ min: 1, max: 4 }) })),
+      margin: fc.integer({ min: 0, max: 3 }),
+      scale: fc.constantFrom("fp32", "power-of-two"),
+    }),
+  // Block scaling over floats and ints: power-of-two (MX) or float32-quotient scales, 1-D blocks or tiles, with or without a tensor level.
+  (element) =>
+    element.kind === "posit"
+      ? null
+      : fc
+          .record({
+            granularity: fc.oneof(
+              fc.record({ block: fc.integer({ min: 1, max: 40 }) }),
+              fc.record({ tile: fc.tuple(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 9 })) }),
+            ),
+            scale: fc.oneof(
+              fc.record({ format: fc.constant("e8m0"), rounding: fc.constantFrom("floor", "ceil", "even") }),
+              fc.record({ format: fc.constantFrom("fp32", "e4m3", "bf16", "fp16"), rounding: fc.constantFrom("nearest-even", "ceil-power-of-two") }),
+            ),
+            level: fc.boolean(),
+          })
+          .map(({ granularity, scale, level }) => ({
+            kind: "block",
+            granularity,
+            scale,
+            ...(level && scale.rounding === "nearest-even" ? { tensorScale: { format: "fp32" } } : {}),
+          })),
+  // S2FP8 needs a float whose largest value is at least 2^targetMaxLog2: the top binade, less one for safety (NaN codes there).
+  (element) => {
+    if (element.kind !== "float") return null;
+    const top = 2 ** element.exponentBits - 1 - (element.infinity || element.nan === "ieee" ? 1 : 0) - element.bias - 1;
+    return top >= 1 ? fc.record({ kind: fc.constant("shift-squeeze"), targetMaxLog2: fc.integer({ min: 1, max: Math.min(top, 8) }) }) : null;
+  },
+  (element) => (element.kind === "int" && element.signed ? fc.record({ kind: fc.constant("shift-groups"), groups: fc.integer({ min: 1, max: 6 }) }) : null),
+];
 
 /** Whether the element has a NaN code (resolve's rule; decides whether nanInput is required). */
 function hasNan(element: WrittenElement): boolean {
@@ -157,7 +196,7 @@ export const formatSpec: fc.Arbitrary<WrittenSpec> = elementSpec.chain((element)
       rounding: roundingSpec,
       overflow: fc.constantFrom("saturate" as const, "infinity" as const),
       nanInput: fc.constantFrom("zero" as const, "max" as const, "min" as const),
-      scaling: fc.oneof(...SCALINGS.map((s) => s(element))),
+      scaling: fc.oneof(...SCALINGS.flatMap((s) => s(element) ?? [])),
       strict: mostlyStrict,
     })
     .map(({ rounding, overflow, nanInput, scaling, strict }): WrittenSpec => {

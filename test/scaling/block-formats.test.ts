@@ -25,6 +25,7 @@ import { compileWasmWith, instantiateWasm } from "../../src/targets/wasm/load.ts
 import { compileWgsl } from "../../src/targets/wgsl/compile.ts";
 import { instantiateWgsl, runPlanWgsl } from "../../src/targets/wgsl/runner.ts";
 import { builtin } from "../support/formats.ts";
+import { resolveSpec, type WrittenSpec } from "../fuzz/resolve-spec.ts";
 import { resultWords } from "../support/plans.ts";
 import { useWgslDevice } from "../targets/wgsl/gpu.ts";
 
@@ -208,4 +209,43 @@ describe("wasm and WGSL = JS on every shape and axis", () => {
             expect(resultWords(await runPlanWgsl(plans.decode, gpu, bindings, call)), `${label} decode WGSL`).toEqual(want);
           }
     });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Cases the spec-space fuzz found (test/fuzz), kept here by name
+
+describe("fuzz findings", () => {
+  it("MX over an unsigned element: a tiny negative whose scaled value underflows float32 still encodes as a negative (NaN), not as 0", () => {
+    const spec = {
+      name: "fuzz", summary: "unsigned E2M1-like under MX",
+      element: { kind: "float", signed: false, exponentBits: 2, mantissaBits: 1, infinity: false, nan: "all-ones", negativeZero: false, subnormals: false, zero: true, bias: -88 },
+      rounding: "nearest-away", overflow: "saturate", scaling: { kind: "block", granularity: { block: 5 }, scale: { format: "e8m0", rounding: "ceil" } },
+    } as const;
+    const resolved = resolveSpec(spec as unknown as WrittenSpec);
+    if (!("format" in resolved)) throw new Error(`the spec does not resolve: ${JSON.stringify(resolved)}`);
+    const format = resolved.format;
+    const x = Float32Array.of(2 ** 100, -(2 ** -149), 3, -5e-28, 0, -0, 1e30, -1e-40, 7, 2 ** 90);
+    const q = quantize(format, x);
+    const { kernels, plans } = lowerFormat(format);
+    const js = loadJs({ kernels }) as unknown as Kernels;
+    expect(Array.from(runPlan(plans.encode, js, { x }, { n: x.length }).outputs.codes)).toEqual(Array.from(q.codes));
+    expect(words(runPlan(plans.fakeQuantize, js, { x }, { n: x.length }).outputs.values)).toEqual(words(fakeQuantize(format, x).values));
+    expect(Number.isNaN(fakeQuantize(format, x).values[1])).toBe(true);
+  });
+
+  it("S2FP8-style squeeze over a float without mantissa bits lowers (one code per binade) and equals the semantics", () => {
+    const spec = {
+      name: "fuzz", summary: "E5M0 under shift-squeeze",
+      element: { kind: "float", exponentBits: 5, mantissaBits: 0, infinity: false, nan: "all-ones", negativeZero: true, subnormals: true, bias: 15 },
+      rounding: "nearest-even", overflow: "saturate", scaling: { kind: "shift-squeeze", targetMaxLog2: 8 },
+    } as const;
+    const resolved = resolveSpec(spec as unknown as WrittenSpec);
+    if (!("format" in resolved)) throw new Error(`the spec does not resolve: ${JSON.stringify(resolved)}`);
+    const format = resolved.format;
+    const x = tensor("binades", 300, 4);
+    const { kernels, plans } = lowerFormat(format);
+    const js = loadJs({ kernels }) as unknown as Kernels;
+    expect(Array.from(runPlan(plans.encode, js, { x }, { n: x.length }).outputs.codes)).toEqual(Array.from(quantize(format, x).codes));
+    expect(words(runPlan(plans.fakeQuantize, js, { x }, { n: x.length }).outputs.values)).toEqual(words(fakeQuantize(format, x).values));
+  });
 });

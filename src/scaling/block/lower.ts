@@ -17,7 +17,7 @@
 import type { ResolvedFloat, ResolvedFormat } from "../../dsl/resolved.ts";
 import { encode } from "../../dsl/semantics/scalar.ts";
 import {
-  Builder, abs, add, and, bitsOf, bool, clz, div, eq, f32, fromBits, gt, i32, kernel, le, load, lt, max, min, mul, neg, not, or, select, shl, shr, sub, u32,
+  Builder, abs, add, and, bitsOf, bool, clz, div, eq, f32, fromBits, gt, i32, kernel, le, load, lt, max, min, mul, ne, neg, not, or, select, shl, shr, sub, u32,
 } from "../../codegen/ir/build.ts";
 import type { Expr, Kernel, Param } from "../../codegen/ir/nodes.ts";
 import type { StepArg } from "../../codegen/plan.ts";
@@ -186,7 +186,14 @@ function tileElementwise(format: ResolvedFormat, scaling: BlockScaling, name: st
       let transforms: Parameters<Element>[2];
       if (mx) {
         const down = names.has(TILE_EXPONENT) ? pow2(body, neg(load("i32", TILE_EXPONENT, t))) : null;
-        transforms = { down: (_b, x) => mul(x, down as Expr), up: (_b, q) => mul(q, scale as Expr) };
+        // The semantics scale exactly; in float32 a tiny x·2^−E can underflow to ±0, which every rounding
+        // treats like the tiny value (exact.ts) except by its sign's absence of magnitude: an unsigned
+        // format takes −tiny to NaN but −0 to 0. So a product that underflowed keeps a magnitude, ±2^−149.
+        const scaled = (inner: Builder, x: Expr) => {
+          const v = inner.let("scaled", mul(x, down as Expr));
+          return select(and(eq(v, f32(0)), ne(x, f32(0))), select(lt(x, f32(0)), f32(-(2 ** -149)), f32(2 ** -149)), v);
+        };
+        transforms = { down: scaled, up: (_b, q) => mul(q, scale as Expr) };
       } else if (tensorScale !== null) {
         const d = scale as Expr;
         const e = body.let("element_scale", select(eq(d, f32(0)), f32(0), div(tensorScale, d)));

@@ -198,9 +198,10 @@ function verified(format: ResolvedFormat, rule: SqueezeCodeRule, binades: Readon
   return payloads.every((p) => encode(format, fromF32Bits(p)) === rule.nan.positive && encode(format, fromF32Bits((p | 0x80000000) >>> 0)) === rule.nan.negative);
 }
 
-/** #{s : frac ≥ steps[s]} as an i32. */
+/** #{s : frac ≥ steps[s]} as an i32 (0 with no steps: a format without mantissa bits has one code per binade). */
 function stepsPassed(frac: Expr, steps: readonly number[]): Expr {
-  return steps.map((s) => asI32(asU32(ge(frac, f32(s))))).reduce((a, b) => add(a, b));
+  const passed = steps.map((s) => asI32(asU32(ge(frac, f32(s)))));
+  return passed.length === 0 ? i32(0) : passed.reduce((a, b) => add(a, b));
 }
 
 /**
