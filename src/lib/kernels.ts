@@ -54,7 +54,11 @@ export async function compileKernels(format: Format, options: { readonly target:
   }
 }
 
-/** Writes the kernel package of a format (what `numforge compile` writes); an existing folder that is not a numforge package is refused unless `force`. */
+/**
+ * Writes the kernel package of a format (what `numforge compile` writes). A folder numforge wrote is
+ * updated (only the files its manifest lists); another non-empty folder is refused unless `force`,
+ * which adds the package beside the files there and never replaces one of them.
+ */
 export async function writePackage(format: Format, options: WritePackageOptions): Promise<WrittenPackage> {
   if (typeof options?.out !== "string" || options.out === "") inputError("out", "the package folder to write is required");
   const { TARGETS } = await import("../targets/registry.ts");
