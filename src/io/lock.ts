@@ -62,29 +62,37 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 /** An unreadable lock file older than this is a holder killed between creating and writing it. */
 const UNWRITTEN_GRACE_MS = 5_000;
 
+/**
+ * One try of a lock call that started at `started`: the release function, or how long to wait
+ * before the next try; throws LockHeldError once the call's waiting time is spent. The one loop
+ * body of acquireLock and acquireLockSync, which differ only in how they wait.
+ */
+function attemptLock(path: string, options: LockOptions, started: number): { readonly release: () => void } | { readonly retryInMs: number } {
+  const timeout = options.wait === true ? (options.timeoutMs ?? DEFAULT_TIMEOUT_MS) : 0;
+  const attempt = tryAcquire(path, options.what ?? "");
+  if (attempt.release !== undefined) return { release: attempt.release };
+  const waited = Date.now() - started;
+  if (waited >= timeout) throw new LockHeldError(path, attempt.holder, options.wait === true ? waited : 0);
+  return { retryInMs: Math.min(POLL_MS, timeout - waited) };
+}
+
 /** Takes the lock at `path`; resolves to its release function (idempotent). */
 export async function acquireLock(path: string, options: LockOptions = {}): Promise<() => void> {
   const started = Date.now();
-  const timeout = options.wait === true ? (options.timeoutMs ?? DEFAULT_TIMEOUT_MS) : 0;
   for (;;) {
-    const attempt = tryAcquire(path, options.what ?? "");
-    if (attempt.release !== undefined) return attempt.release;
-    const waited = Date.now() - started;
-    if (waited >= timeout) throw new LockHeldError(path, attempt.holder, options.wait === true ? waited : 0);
-    await new Promise((r) => setTimeout(r, Math.min(POLL_MS, timeout - waited)));
+    const next = attemptLock(path, options, started);
+    if ("release" in next) return next.release;
+    await new Promise((r) => setTimeout(r, next.retryInMs));
   }
 }
 
 /** The synchronous form of acquireLock (waiting blocks the thread; prefer acquireLock where you can). */
 export function acquireLockSync(path: string, options: LockOptions = {}): () => void {
   const started = Date.now();
-  const timeout = options.wait === true ? (options.timeoutMs ?? DEFAULT_TIMEOUT_MS) : 0;
   for (;;) {
-    const attempt = tryAcquire(path, options.what ?? "");
-    if (attempt.release !== undefined) return attempt.release;
-    const waited = Date.now() - started;
-    if (waited >= timeout) throw new LockHeldError(path, attempt.holder, options.wait === true ? waited : 0);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(POLL_MS, timeout - waited));
+    const next = attemptLock(path, options, started);
+    if ("release" in next) return next.release;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, next.retryInMs);
   }
 }
 
