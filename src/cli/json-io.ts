@@ -113,6 +113,18 @@ export function parseValues(json: unknown, label = ""): Effect.Effect<number[], 
   );
 }
 
+/** What the commands that read a tensor take on stdin, in words. */
+export const STDIN_VALUES = `a JSON array of numbers (or "NaN", "Infinity", "-Infinity", "-0")`;
+
+/** Numbers on stdin as the commands that read tensors take them (`example`: a command line that works, for messages). */
+export function readStdinValues(io: Io, example: string): Effect.Effect<number[], InputError> {
+  const expected = `${STDIN_VALUES}, e.g. ${example}`;
+  return readStdin(io, expected).pipe(
+    Effect.flatMap((text) => parseStdinJson(text, expected)),
+    Effect.flatMap((json) => parseValues(json)),
+  );
+}
+
 /** Integers in [min, max]; `what` introduces the range in messages ("e4m3 codes are"). */
 export function parseIntegers(json: unknown, min: number, max: number, what: string, label = ""): Effect.Effect<number[], InputError> {
   return array(json, `a JSON array of integers (${what} ${min}..${max})`, label).pipe(

@@ -5,7 +5,7 @@
  * (src/scaling/<kind>); these ask the format's kind.
  */
 import type { ResolvedFormat } from "../dsl/resolved.ts";
-import type { ScaleMeta, ScalingState } from "../dsl/semantics/tensor.ts";
+import { callOf, type ScaleMeta, type ScalingState } from "../dsl/semantics/tensor.ts";
 import type { BlockAxis } from "../scaling/kind.ts";
 import { scalingKindOf } from "../scaling/registry.ts";
 import type { BufferDecl } from "./plan.ts";
@@ -22,8 +22,6 @@ export interface CallLayout {
   readonly blockAxis?: BlockAxis;
 }
 
-const shapeOf = ({ n, channels = 1, blockAxis = 1 }: CallLayout) => ({ shape: { rows: channels, cols: channels === 0 ? 0 : n / channels }, blockAxis, state: undefined });
-
 /** The metadata buffers of the format's scaling, with the given role (meta for encode, input for decode). */
 export function metaLayout(format: ResolvedFormat, role: BufferDecl["role"] = "meta"): readonly BufferDecl[] {
   return scalingKindOf(format.scaling).metaLayout(format, format.scaling, role);
@@ -36,7 +34,7 @@ export function stateLayout(format: ResolvedFormat): readonly BufferDecl[] {
 
 /** The semantics' ScaleMeta from the meta buffers a plan returned for a call. */
 export function metaFromBuffers(format: ResolvedFormat, buffers: Readonly<Record<string, ArrayLike<number>>>, call: CallLayout): ScaleMeta {
-  return scalingKindOf(format.scaling).metaFromBuffers(format, format.scaling, buffers, shapeOf(call));
+  return scalingKindOf(format.scaling).metaFromBuffers(format, format.scaling, buffers, callOf(call.n, call));
 }
 
 /** The meta buffers that carry `meta` (for a decode plan); fails if its kind is not the format's. */

@@ -9,20 +9,17 @@ import { BLOCK_AXIS_FLAG, SHAPE_FLAG, formatPositional, jsonFlag } from "../comm
 import { attempt } from "../attempt.ts";
 import { UsageError } from "../errors.ts";
 import { printLine } from "../io.ts";
-import { jsonText, parseStdinJson, parseValues, readStdin } from "../json-io.ts";
+import { STDIN_VALUES, jsonText, readStdinValues } from "../json-io.ts";
 import { metaToJson } from "../meta-json.ts";
 import { affineFlags, booleanFlag, layoutFlags, overflowFlag, roundingFlag, seedFlag, stringFlag } from "../options.ts";
 import { renderColumns } from "../render/columns.ts";
 import { exactNumber, hexCode } from "../render/numbers.ts";
 
-const VALUES = `a JSON array of numbers (or "NaN", "Infinity", "-Infinity", "-0")`;
-const expected = (format: string) => `${VALUES}, e.g. echo '[1.5, -0.1]' | numforge encode ${format} --json`;
-
 /** encode FORMAT: values on stdin, codes (or codes + meta) on stdout. */
 export const command: CommandDefinition = {
   usage: "FORMAT [--rounding R] [--overflow O] [--seed N] [--scale S --zero-point Z] [--shape R,C] [--block-axis A] [--json]",
   description:
-    `Reads ${VALUES} from stdin and prints their codes. Each value is rounded once, from the ` +
+    `Reads ${STDIN_VALUES} from stdin and prints their codes. Each value is rounded once, from the ` +
     "exact double. Stochastic rounding draws counterRandom(seed, index) for element index. For a format with tensor " +
     "scaling (amax, block, shift-squeeze, shift-groups) the input is one float32 tensor and the output is " +
     `{"codes": [...], "meta": {...}}, which \`numforge decode\` takes back.`,
@@ -55,10 +52,7 @@ export const command: CommandDefinition = {
       const affine = yield* affineFlags("encode", args, format);
       if (format.scaling.kind !== "none" && stringFlag(args, "overflow") !== undefined)
         return yield* new UsageError({ command: "encode", message: `--overflow applies to unscaled formats; ${format.name} is encoded with its own overflow` });
-      const values = yield* readStdin(io, expected(format.name)).pipe(
-        Effect.flatMap((text) => parseStdinJson(text, expected(format.name))),
-        Effect.flatMap((json) => parseValues(json)),
-      );
+      const values = yield* readStdinValues(io, `echo '[1.5, -0.1]' | numforge encode ${format.name} --json`);
       const json = booleanFlag(args, "json");
       if (format.scaling.kind === "none") {
         const random = (i: number) => (rounding.mode === "stochastic" ? counterRandom(seed, i) : undefined);

@@ -5,18 +5,15 @@ import type { CommandDefinition } from "../command.ts";
 import { BLOCK_AXIS_FLAG, SHAPE_FLAG, formatPositional, jsonFlag } from "../command.ts";
 import { attempt } from "../attempt.ts";
 import { printLine } from "../io.ts";
-import { jsonText, parseStdinJson, parseValues, readStdin, valueToJson } from "../json-io.ts";
+import { STDIN_VALUES, jsonText, readStdinValues, valueToJson } from "../json-io.ts";
 import { booleanFlag, layoutFlags, roundingFlag, seedFlag } from "../options.ts";
 import { renderColumns } from "../render/columns.ts";
 import { exactNumber } from "../render/numbers.ts";
 
-const VALUES = `a JSON array of numbers (or "NaN", "Infinity", "-Infinity", "-0")`;
-const expected = (format: string) => `${VALUES}, e.g. echo '[1.5, -0.1]' | numforge fake-quantize ${format} --json`;
-
 export const command: CommandDefinition = {
   usage: "FORMAT [--shape R,C] [--block-axis A] [--rounding R] [--seed N] [--json]",
   description:
-    `Reads ${VALUES} from stdin as one float32 tensor and prints the value each element takes when the tensor is ` +
+    `Reads ${STDIN_VALUES} from stdin as one float32 tensor and prints the value each element takes when the tensor is ` +
     "stored in the format and read back: its tensor scaling (computed from these values, laid out by --shape and " +
     "--block-axis), then the element rounding — what training under the format sees.",
   positionals: [formatPositional],
@@ -36,10 +33,7 @@ export const command: CommandDefinition = {
       const format = yield* registry.get(args.positionals[0]);
       const rounding = yield* roundingFlag("fake-quantize", args, format);
       const seed = yield* seedFlag("fake-quantize", args);
-      const values = yield* readStdin(io, expected(format.name)).pipe(
-        Effect.flatMap((text) => parseStdinJson(text, expected(format.name))),
-        Effect.flatMap((json) => parseValues(json)),
-      );
+      const values = yield* readStdinValues(io, `echo '[1.5, -0.1]' | numforge fake-quantize ${format.name} --json`);
       const layout = yield* layoutFlags("fake-quantize", args, format, values.length);
       const result = yield* attempt(() => fakeQuantize(format, Float32Array.from(values), { seed, rounding, ...layout }));
       const out = Array.from(result.values);
