@@ -5,8 +5,9 @@
 //    - Mesa's lavapipe Vulkan driver from bookworm-backports, so the WGSL tests run WebGPU on the
 //      CPU (scripts/setup-webgpu.sh);
 //    - a one-node Slurm cluster on this machine for the `compare --executor slurm` tests
-//      (scripts/setup-slurm.sh).
-//    Both return at once when already in place. Installing needs root (CI runs as root); without
+//      (scripts/setup-slurm.sh);
+//    - Debian's chromium, which the report and explore page tests drive headless (scripts/setup-chromium.sh).
+//    Each returns at once when already in place. Installing needs root (CI runs as root); without
 //    it, and without them, this says exactly what to run instead and stops before the tests.
 // Idempotent and quick when nothing is to do.
 import { execSync, spawnSync } from "node:child_process";
@@ -29,6 +30,7 @@ if (forTests && process.platform === "linux") {
   const parts = [
     { script: "scripts/setup-webgpu.sh", what: "lavapipe (a CPU Vulkan driver, for the WGSL tests)", tests: testsMentioning(/createBackend\("webgpu"\)|from "webgpu"|wgsl\/(runner|device)\.ts|requestAdapter|"--backend", "webgpu"/) },
     { script: "scripts/setup-slurm.sh", what: "a one-node Slurm cluster (for the --executor slurm tests)", tests: ["test/slurm/**"] },
+    { script: "scripts/setup-chromium.sh", what: "Debian's chromium (for the headless browser tests of the report and explore pages)", tests: testsMentioning(/support\/chromium(\.ts)?"/) },
   ];
   const missing = [];
   for (const part of parts) {
@@ -51,7 +53,7 @@ if (forTests && process.platform === "linux") {
   }
 }
 
-/** Test files whose text matches `pattern` (those that open a WebGPU device), as paths from the root. */
+/** Test files whose text matches `pattern` (those that open a WebGPU device, or a browser), as paths from the root. */
 function testsMentioning(pattern) {
   const found = [];
   const walk = (dir) => {
