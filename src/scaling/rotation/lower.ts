@@ -1,0 +1,54 @@
+/**
+ * The rotation as an IR kernel, one per size n (the butterflies are unrolled at lowering time, so
+ * the n values of a block live in locals — the IR has no local arrays). It computes exactly
+ * semantics.ts: signs, log2(n) stages of fl(a ± b), then one multiply by fl(1/√n), block by block,
+ * the tail of each lane copied. Reading x and writing y (never the same buffer) keeps the kernel
+ * a plain loop nest for every target.
+ */
+import { add, f32, i32, kernel, load, mul, ref, shl, shr, sub } from "../../codegen/ir/build.ts";
+import type { Expr, Kernel, KernelModule } from "../../codegen/ir/nodes.ts";
+import { HADAMARD_SIZES, rotationScale, type HadamardSize } from "./hadamard.ts";
+
+/** The kernel's name for size n; its parameters are (x, y, signs, lanes, k). */
+export const rotationKernelName = (n: HadamardSize) => `rotate_hadamard_${n}`;
+
+/** rotate_hadamard_n(x, y, signs, lanes, k): y = the rotation of x (lanes × k) with the n signs given. */
+export function lowerRotation(n: HadamardSize): Kernel {
+  const log2n = Math.log2(n);
+  const params = [
+    { kind: "buffer", name: "x", storage: "f32", access: "read" },
+    { kind: "buffer", name: "y", storage: "f32", access: "write" },
+    { kind: "buffer", name: "signs", storage: "f32", access: "read" },
+    { kind: "scalar", name: "lanes", type: "i32" },
+    { kind: "scalar", name: "k", type: "i32" },
+  ] as const;
+  return kernel(rotationKernelName(n), params, (b) => {
+    const k = ref("i32", "k");
+    const blocks = b.let("blocks", shr(k, i32(log2n)));
+    const full = b.let("full", shl(blocks, i32(log2n)));
+    b.for("lane", i32(0), ref("i32", "lanes"), (lane, body) => {
+      const base = body.let("base", mul(lane, k));
+      body.for("block", i32(0), blocks, (block, inner) => {
+        const start = inner.let("start", add(base, shl(block, i32(log2n))));
+        let v: Expr[] = [];
+        for (let j = 0; j < n; j++) v.push(inner.let(`v${j}`, mul(load("f32", "x", add(start, i32(j))), load("f32", "signs", i32(j)))));
+        for (let h = 1; h < n; h <<= 1) {
+          const next = v.slice();
+          for (let j = 0; j < n; j++) {
+            if ((j & h) !== 0) continue;
+            next[j] = inner.let(`s${h}_${j}`, add(v[j], v[j + h]));
+            next[j + h] = inner.let(`d${h}_${j}`, sub(v[j], v[j + h]));
+          }
+          v = next;
+        }
+        for (let j = 0; j < n; j++) inner.store("y", add(start, i32(j)), mul(v[j], f32(rotationScale(n))));
+      });
+      body.for("tail", full, k, (j, inner) => inner.store("y", add(base, j), load("f32", "x", add(base, j))));
+    });
+  });
+}
+
+/** Every size's kernel, as one module a target compiles. */
+export function rotationModule(): KernelModule {
+  return { kernels: HADAMARD_SIZES.map(lowerRotation) };
+}
