@@ -48,9 +48,13 @@ export function negateCode({ n }: PositShape, code: number): number {
   return (2 ** n - code) % 2 ** n;
 }
 
-/** Invariant: the exact value of an n-bit code (integer in [0, 2^n)). */
+/**
+ * Invariant: the exact value of an n-bit code (integer in [0, 2^n)). Accepts n up to 52 besides
+ * the arithmetic formats: the tie points between neighbouring n-bit posits are (n+1)-bit posits.
+ */
 export function positToExact(shape: PositShape, code: number): ExactValue {
-  checkShape(shape);
+  if (!Number.isInteger(shape.n) || shape.n < 2 || shape.n > 52) throw new RangeError(`posit: n must be an integer from 2 to 52, got ${shape.n}`);
+  if (!Number.isInteger(shape.es) || shape.es < 0 || shape.es > 31) throw new RangeError(`posit: es must be an integer from 0 to 31, got ${shape.es}`);
   const { n, es } = shape;
   if (!Number.isInteger(code) || code < 0 || code >= 2 ** n) throw new RangeError(`posit: code must be an integer in [0, 2^${n}), got ${code}`);
   if (code === 0) return ZERO;
