@@ -14,6 +14,7 @@ import { readUserTextFile } from "../dsl/user-text.ts";
 import { closeMatches, type Registry } from "../dsl/registry.ts";
 import type { ResolvedFormat } from "../dsl/resolved.ts";
 import { compileSchema, schemaError } from "../dsl/validate.ts";
+import type { HadamardRotation } from "../scaling/rotation/hadamard.ts";
 import { UnknownRecipeError } from "./errors.ts";
 import { resolveRef, type RefContext } from "./formats.ts";
 import { GEMM_OPERANDS, RECIPE_ROLES, type FormatRef, type GemmName, type LossScaling, type LossScalingSpec, type RecipeSpec, type ResolvedRecipe } from "./types.ts";
@@ -112,13 +113,15 @@ function loadRecipeFile(path: string, formats: Registry, expectedName?: string):
     for (const role of RECIPE_ROLES) roles[role] = yield* ref(spec.roles[role], `/roles/${role}`, role);
     const standalone = spec.master === "none";
     const master = spec.master === "none" ? yield* ref(spec.roles.weights, "/roles/weights", "master") : yield* ref(spec.master, "/master", "master");
-    const gemms = { forward: {}, inputGradient: {}, weightGradient: {} } as Record<GemmName, Record<string, ResolvedFormat>>;
+    const gemms = { forward: {}, inputGradient: {}, weightGradient: {} } as Record<GemmName, Record<string, ResolvedFormat | HadamardRotation>>;
     for (const gemm of Object.keys(GEMM_OPERANDS) as GemmName[]) {
       const given = (spec.gemms?.[gemm] ?? {}) as Record<string, FormatRef | undefined>;
       for (const operand of GEMM_OPERANDS[gemm]) {
         const value = given[operand];
         if (value !== undefined) gemms[gemm][operand] = yield* ref(value, `/gemms/${gemm}/${operand}`, operand);
       }
+      const rotation = spec.gemms?.[gemm]?.rotation;
+      if (rotation !== undefined) gemms[gemm].rotation = rotation;
     }
     return finish({
       name: spec.name,

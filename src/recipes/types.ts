@@ -3,6 +3,7 @@
  * (every format reference turned into a ResolvedFormat, rounding overrides applied).
  */
 import type { ResolvedFormat } from "../dsl/resolved.ts";
+import type { HadamardRotation } from "../scaling/rotation/hadamard.ts";
 
 /** The tensor roles a recipe names (the runtime's TensorRole, in the recipe's plural words). */
 export const RECIPE_ROLES = ["weights", "activations", "errors", "weightGradients", "optimizerState"] as const;
@@ -41,7 +42,7 @@ export interface RecipeSpec {
   readonly roles: Readonly<Record<RecipeRole, FormatRef>>;
   readonly master: "none" | FormatRef;
   readonly accumulation?: "fp32";
-  readonly gemms?: { readonly [G in GemmName]?: { readonly [R in (typeof GEMM_OPERANDS)[G][number]]?: FormatRef } };
+  readonly gemms?: { readonly [G in GemmName]?: { readonly [R in (typeof GEMM_OPERANDS)[G][number]]?: FormatRef } & { readonly rotation?: HadamardRotation } };
   readonly rounding?: { readonly [R in RecipeRole | "master"]?: RoundingSpecJson };
   readonly lossScaling?: LossScalingSpec;
   readonly highPrecision?: readonly string[];
@@ -73,7 +74,8 @@ export interface ResolvedRecipe {
   readonly standalone: boolean;
   /** The format the parameters are stored in (the weights format, with any master rounding, when standalone). */
   readonly master: ResolvedFormat;
-  readonly gemms: { readonly [G in GemmName]: { readonly [R in (typeof GEMM_OPERANDS)[G][number]]?: ResolvedFormat } };
+  /** Per GEMM: operand formats that replace the roles' formats, and the rotation of both operands along its K (absent: none). */
+  readonly gemms: { readonly [G in GemmName]: { readonly [R in (typeof GEMM_OPERANDS)[G][number]]?: ResolvedFormat } & { readonly rotation?: HadamardRotation } };
   readonly lossScaling: LossScaling;
   readonly highPrecision: readonly string[];
   readonly optimizer: { readonly epsilon: number | null };
