@@ -5,6 +5,7 @@
  */
 import { compileFormat, type CompiledFormat } from "../../codegen/compile.ts";
 import { JS_GEMM_SCHEDULE, WASM_GEMM_SCHEDULE } from "../../codegen/schedule.ts";
+import type { KernelModule } from "../../codegen/ir/nodes.ts";
 import type { ResolvedFormat } from "../../dsl/resolved.ts";
 import { runPlan, type BufferArray, type OpPlan, type PlanKernel, type RunCall, type RunResult } from "../../package-runtime/run-plan.js";
 import { residentPlanRunner } from "../../package-runtime/wasm-runtime.js";
@@ -32,13 +33,24 @@ export interface LoadedFormat {
 export interface KernelSource {
   readonly target: "js" | "wasm";
   load(format: ResolvedFormat): LoadedFormat;
+  /** Compiles a module that belongs to no format (e.g. the rotations) once per `name`, on this target. */
+  loadModule(name: string, module: () => KernelModule): Kernels;
 }
 
 /** Caches `build` by the JSON text of the format (formats are plain frozen data). */
-function cached(target: KernelSource["target"], build: (format: ResolvedFormat) => LoadedFormat): KernelSource {
+function cached(target: KernelSource["target"], build: (format: ResolvedFormat) => LoadedFormat, buildModule: (module: KernelModule) => Kernels): KernelSource {
   const cache = new Map<string, LoadedFormat>();
+  const modules = new Map<string, Kernels>();
   return {
     target,
+    loadModule(name, module) {
+      let hit = modules.get(name);
+      if (hit === undefined) {
+        hit = buildModule(module());
+        modules.set(name, hit);
+      }
+      return hit;
+    },
     load(format) {
       const key = JSON.stringify(format);
       let hit = cache.get(key);
@@ -57,7 +69,7 @@ export function jsKernelSource(): KernelSource {
     const compiled = compileFormat(format, JS_GEMM_SCHEDULE);
     const kernels = loadJs(compiled.module) as unknown as Kernels;
     return { compiled, kernels, runPlan: (plan, bindings, call) => runPlan(plan, kernels, bindings, call) };
-  });
+  }, (module) => loadJs(module) as unknown as Kernels);
 }
 
 /** The wasm target (SIMD where the engine validates it, else scalar), synchronous once wabt is up. */
@@ -67,7 +79,7 @@ export function wasmKernelSourceWith(assembler: WasmAssembler): KernelSource {
     const binary = compileWasmWith(assembler, compiled.module);
     const wasm = instantiateWasm(binary);
     return { compiled, kernels: wasm.kernels as unknown as Kernels, runPlan: residentPlanRunner(binary.kernels, wasm.raw, wasm.heap), wasm };
-  });
+  }, (module) => instantiateWasm(compileWasmWith(assembler, module)).kernels as unknown as Kernels);
 }
 
 /** Starts the WebAssembly assembler (wabt) and returns a wasm kernel source. */
