@@ -11,6 +11,7 @@ export const commands: readonly CommandEntry[] = [
   { name: "table", summary: "print every code of a format (at most 16 bits) and its value", load: () => import("./commands/table.ts") },
   { name: "encode", summary: "encode numbers read from stdin into codes", load: () => import("./commands/encode.ts") },
   { name: "decode", summary: "decode codes read from stdin into values", load: () => import("./commands/decode.ts") },
+  { name: "eval", summary: "posit arithmetic on codes from stdin: add, sub, mul, div, sqrt, fma (exact, rounded once)", load: () => import("./commands/eval.ts") },
   { name: "fake-quantize", summary: "the values numbers from stdin take when stored in a format", load: () => import("./commands/fake-quantize.ts") },
   { name: "compile", summary: "compile a format into an npm package of kernels", load: () => import("./commands/compile.ts") },
   { name: "compare", summary: "train a model once per format recipe and report accuracy and loss curves", load: () => import("./commands/compare.ts") },
