@@ -43,9 +43,22 @@ export declare function residentPlanRunner(
   signatures: readonly KernelSignature[],
   raw: Readonly<Record<string, RawKernel>>,
   heap: WasmHeap,
+  runStep?: (
+    entry: { readonly step: unknown; readonly kernel: RawKernel; readonly signature: KernelSignature["params"] },
+    args: number[],
+    scalars: Readonly<Record<string, number>>,
+    offsets: ReadonlyMap<string, number>,
+    buffers: ReadonlyMap<string, unknown>,
+  ) => void,
 ): (plan: OpPlan, bindings: Readonly<Record<string, BufferArray>>, call?: RunCall) => RunResult;
 
 export declare function instantiateWasm(compiled: { readonly wasm: BufferSource; readonly kernels: readonly KernelSignature[]; readonly minPages: number }): {
+  readonly kernels: Readonly<Record<string, CopyingKernel>>;
+  readonly raw: Readonly<Record<string, RawKernel>>;
+  readonly heap: WasmHeap;
+};
+
+export declare function instantiateOn(module: WebAssembly.Module, memory: WebAssembly.Memory, signatures: readonly KernelSignature[]): {
   readonly kernels: Readonly<Record<string, CopyingKernel>>;
   readonly raw: Readonly<Record<string, RawKernel>>;
   readonly heap: WasmHeap;

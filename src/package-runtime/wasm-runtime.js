@@ -154,8 +154,10 @@ const STORAGE_BYTES = { f32: 4, i32: 4, u32: 4, u16: 2, u8: 1, i8: 1 };
  * @param {readonly {name: string, params: readonly {kind: string, name: string, type?: string}[]}[]} signatures
  * @param {Readonly<Record<string, (...args: number[]) => void>>} raw
  * @param {WasmHeap} heap
+ * @param {(entry: { step: object, kernel: Function, signature: readonly object[] }, args: number[], scalars: object, offsets: Map<string, number>, buffers: Map<string, object>) => void} [runStep]
+ *   runs one step in place of calling its kernel here (wasm-parallel.js splits steps across threads)
  */
-export function residentPlanRunner(signatures, raw, heap) {
+export function residentPlanRunner(signatures, raw, heap, runStep) {
   const params = new Map(signatures.map((k) => [k.name, k.params]));
   /** Each plan's steps checked against the kernels' signatures once (a training run calls one plan thousands of times). */
   const checkedSteps = new WeakMap();
@@ -188,9 +190,12 @@ export function residentPlanRunner(signatures, raw, heap) {
         else heap.write(offset, r.given);
         offsets.set(r.decl.name, offset);
       }
-      for (const { step, kernel, signature } of steps) {
-        const args = stepArguments(step, (name) => offsets.get(name), scalars);
-        kernel(...args.map((a, i) => (signature[i].kind === "scalar" ? scalarArgument(signature[i].type, a) : a)));
+      const byName = runStep === undefined ? undefined : new Map(buffers.map((r) => [r.decl.name, r]));
+      for (const entry of steps) {
+        const { step, kernel, signature } = entry;
+        const args = stepArguments(step, (name) => offsets.get(name), scalars).map((a, i) => (signature[i].kind === "scalar" ? scalarArgument(signature[i].type, a) : a));
+        if (runStep === undefined) kernel(...args);
+        else runStep(entry, args, scalars, offsets, byName);
       }
       const read = {};
       for (const r of buffers) {
@@ -211,15 +216,24 @@ export function residentPlanRunner(signatures, raw, heap) {
  * @param {{ wasm: BufferSource, kernels: readonly {name: string, params: readonly object[]}[], minPages: number }} compiled
  */
 export function instantiateWasm(compiled) {
-  const memory = createMemory(compiled.minPages);
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(compiled.wasm), { env: { memory } });
+  return instantiateOn(new WebAssembly.Module(compiled.wasm), createMemory(compiled.minPages), compiled.kernels);
+}
+
+/**
+ * Instantiates a compiled module on a given memory (a shared one for threads: wasm-threads.js).
+ * @param {WebAssembly.Module} module
+ * @param {WebAssembly.Memory} memory
+ * @param {readonly {name: string, params: readonly object[]}[]} signatures
+ */
+export function instantiateOn(module, memory, signatures) {
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
   const exports = instance.exports;
   const base = exports[HEAP_BASE];
   if (!(base instanceof WebAssembly.Global)) throw new Error(`the module does not export ${HEAP_BASE}`);
   const heap = new WasmHeap(memory, base.value);
   const raw = {};
   const kernels = {};
-  for (const k of compiled.kernels) {
+  for (const k of signatures) {
     const fn = exports[k.name];
     if (typeof fn !== "function") throw new Error(`the module does not export kernel ${k.name}`);
     raw[k.name] = fn;

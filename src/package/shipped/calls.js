@@ -126,6 +126,55 @@ function operandKind(value, name) {
   throw new TypeError(`gemm: ${name} must be a Float32Array or a ${CODE_ARRAY.name} of ${format.name} codes (got ${describe(value)})`);
 }
 
+/**
+ * B prepared once for many GEMMs (prepareB): the operand, its metadata and layout, and where the
+ * backend keeps it (resident: { offset, kind: "f" | "c", release }, or null to pass `b` itself).
+ */
+export class PreparedB {
+  constructor(b, k, n, transB, metaB, resident) {
+    this.b = b;
+    this.k = k;
+    this.n = n;
+    this.transB = transB;
+    this.metaB = metaB;
+    this.resident = resident;
+    this.released = false;
+  }
+
+  /** Frees the backend memory holding B; the handle may not be used afterwards. */
+  release() {
+    if (this.released) return;
+    this.released = true;
+    this.resident?.release();
+  }
+}
+
+/** prepareB(b, { k, n, transB?, meta? }): the checked operand and layout, before the backend keeps it. */
+export function prepareBCall(b, options) {
+  if (options === null || typeof options !== "object") throw new TypeError(`prepareB: takes (b, { k, n, transB?, meta? }) (got ${describe(options)} as options)`);
+  for (const key of Object.keys(options)) {
+    if (!["k", "n", "transB", "meta"].includes(key)) throw new TypeError(`prepareB: unknown option "${key}"; the options are k, n, transB, meta`);
+  }
+  const { k, n, transB = false, meta } = options;
+  dimension("k", k);
+  dimension("n", n);
+  flag("transB", transB);
+  operandKind(b, "b");
+  if (b.length < k * n) throw new RangeError(`prepareB: b holds ${b.length} elements but k·n = ${k * n}`);
+  return { b, k, n, transB, meta };
+}
+
+/** gemm's parameters with a PreparedB in `b` replaced by its operand (its k, n and transB checked against the call's). */
+export function unwrapPrepared(params) {
+  if (params === null || typeof params !== "object" || !(params.b instanceof PreparedB)) return { params, prepared: null };
+  const prepared = params.b;
+  if (prepared.released) throw new TypeError("gemm: b was released (prepareB's handle cannot be used after release())");
+  if (params.k !== prepared.k || params.n !== prepared.n) throw new RangeError(`gemm: b was prepared for k = ${prepared.k}, n = ${prepared.n}; this call has k = ${shown(params.k)}, n = ${shown(params.n)}`);
+  if (params.transB !== undefined && params.transB !== prepared.transB) throw new TypeError(`gemm: b was prepared with transB = ${prepared.transB}; leave transB out or pass the same`);
+  if (params.metaB !== undefined) throw new TypeError("gemm: b was prepared with its meta; leave metaB out");
+  return { params: { ...params, b: prepared.b, transB: prepared.transB, ...(prepared.metaB === undefined ? {} : { metaB: prepared.metaB }) }, prepared };
+}
+
 const GEMM_PARAMS = ["a", "b", "c", "m", "n", "k", "transA", "transB", "alpha", "beta", "metaA", "metaB"];
 
 /** A value as an error message shows it: strings quoted, so "false" is not read as false. */

@@ -3,12 +3,13 @@
 // package's targets fastest first) that is usable in this engine. Everything here is synchronous
 // (no top-level await), so the package can be imported, and required where Node requires ES
 // modules (20.19+, 22.12+). The API is the same for every target; every argument is checked
-// (calls.js) before any kernel runs. WebGPU kernels, when the package has them, are
-// asynchronous: see ./wgsl/index.js.
+// (calls.js) before any kernel runs. createKernels({ threads }) gives the same API on several
+// threads (asynchronous to start, synchronous to call). WebGPU kernels, when the package has
+// them, are asynchronous: see ./wgsl/index.js.
 import { format, gemmKernels } from "./format.js";
 import { backends } from "./backends.js";
 import { runPlan } from "./run-plan.js";
-import { decodeCall, encodeCall, fakeQuantizeCall, gemmCall } from "./calls.js";
+import { PreparedB, decodeCall, encodeCall, fakeQuantizeCall, gemmCall, prepareBCall, unwrapPrepared } from "./calls.js";
 
 function loadBackend() {
   const reasons = [];
@@ -24,29 +25,6 @@ function loadBackend() {
   throw new Error(`no usable backend for ${format.name}: ${reasons.join("; ")}`);
 }
 
-const backend = loadBackend();
-
-export { format };
-/** The target whose kernels run here ("wasm" when the engine has WebAssembly SIMD, else "js"). */
-export const target = backend.name;
-
-const run = (op) => op.finish(runPlan(op.plan, backend.kernels, op.bindings, op.call));
-
-/** Encodes a float32 tensor: `{ codes, meta }` (meta holds the scaling kind's metadata). */
-export function encode(x, out, options) {
-  return run(encodeCall(x, out, options));
-}
-
-/** Decodes codes with the meta encode returned: a Float32Array. */
-export function decode(codes, meta, out) {
-  return run(decodeCall(codes, meta, out));
-}
-
-/** The values x takes when stored in the format: `{ values, meta, state }`; pass state to the next call. */
-export function fakeQuantize(x, out, state, options) {
-  return run(fakeQuantizeCall(x, out, state, options));
-}
-
 function scratchLength(buffer, shape, kc) {
   if (buffer.needed === "k>kc" && shape.k <= kc) return 1;
   let length = 1;
@@ -57,26 +35,110 @@ function scratchLength(buffer, shape, kc) {
   return Math.max(1, length);
 }
 
+/** The package's functions over one backend (the synchronous entry's, or a threaded one's). */
+function apiOf(backend) {
+  const planRunner = backend.runPlan ?? ((plan, bindings, call) => runPlan(plan, backend.kernels, bindings, call));
+  const run = (op) => op.finish(planRunner(op.plan, op.bindings, op.call));
+  const encode = (x, out, options) => run(encodeCall(x, out, options));
+  const decode = (codes, meta, out) => run(decodeCall(codes, meta, out));
+  const fakeQuantize = (x, out, state, options) => run(fakeQuantizeCall(x, out, state, options));
+  const variants = gemmKernels[backend.name];
+
+  /** A ShiftQuant variant's a_NAME / b_NAME parameters: the lane-group buffers of that operand's metadata. */
+  const laneMeta = (variant, g) => {
+    const extra = {};
+    for (const name of variant.params) {
+      const meta = name.startsWith("a_") ? g.metaA : name.startsWith("b_") ? g.metaB : null;
+      if (meta !== null && meta?.buffers[name.slice(2)] !== undefined) extra[name] = meta.buffers[name.slice(2)];
+    }
+    return extra;
+  };
+
+  const gemm = (input) => {
+    const { params, prepared } = unwrapPrepared(input);
+    const g = gemmCall(params, variants);
+    const { variant } = g;
+    const extra = laneMeta(variant, g);
+    // A prepared B is used where it is what this call multiplies: decoded when the call decodes it, codes when it does not.
+    const residentB = prepared?.resident !== null && prepared?.resident !== undefined && prepared.resident.kind === (g.decodeB ? "f" : "c") && Object.keys(extra).every((name) => !name.startsWith("b_")) ? prepared.resident : null;
+    const a = g.decodeA ? decode(g.a, g.metaA) : g.a;
+    if (backend.gemm !== undefined) {
+      const b = residentB !== null ? null : g.decodeB ? decode(g.b, g.metaB) : g.b;
+      backend.gemm(g, a, b, residentB?.offset, extra);
+      return g.c;
+    }
+    const b = g.decodeB ? decode(g.b, g.metaB) : g.b;
+    const shape = { m: g.m, n: g.n, k: g.k };
+    const scalars = { a, b, c: g.c, m: g.m, n: g.n, k: g.k, transA: g.transA, transB: g.transB, alpha: g.alpha, beta: g.beta };
+    const args = variant.params.map((name) => {
+      if (name in scalars) return scalars[name];
+      if (extra[name] !== undefined) return extra[name];
+      const scratch = variant.scratch.find((s) => s.name === name);
+      if (scratch === undefined) throw new Error(`gemm: internal: no value for parameter ${name}`);
+      return new (scratch.storage === "f32" ? Float32Array : Int32Array)(scratchLength(scratch, shape, variant.kc));
+    });
+    backend.kernels[variant.kernel](...args);
+    return g.c;
+  };
+
+  const prepareB = (b, options) => {
+    const p = prepareBCall(b, options);
+    let resident = null;
+    if (backend.keep !== undefined) {
+      // Kept as the GEMM will multiply it: codes where a code variant takes them, else decoded to float32 once.
+      const kind = b instanceof Float32Array ? "f" : variants.fc !== undefined || variants.cc !== undefined ? "c" : "f";
+      const operand = kind === "c" || b instanceof Float32Array ? b.subarray(0, p.k * p.n) : decode(b, p.meta).subarray(0, p.k * p.n);
+      resident = { ...backend.keep(operand), kind: b instanceof Float32Array ? "f" : kind };
+    }
+    return new PreparedB(p.b, p.k, p.n, p.transB, p.meta, resident);
+  };
+
+  return { encode, decode, fakeQuantize, gemm, prepareB };
+}
+
+const backend = loadBackend();
+const api = apiOf(backend);
+
+export { format };
+/** The target whose kernels run here ("wasm" when the engine has WebAssembly SIMD, else "js"). */
+export const target = backend.name;
+
+/** Encodes a float32 tensor: `{ codes, meta }` (meta holds the scaling kind's metadata). */
+export const encode = api.encode;
+
+/** Decodes codes with the meta encode returned: a Float32Array. */
+export const decode = api.decode;
+
+/** The values x takes when stored in the format: `{ values, meta, state }`; pass state to the next call. */
+export const fakeQuantize = api.fakeQuantize;
+
 /**
  * C = α·op(A)·op(B) + β·C, row-major; op transposes when transA / transB. A and B are Float32Arrays
- * or code arrays of this format (with metaA / metaB from encode for scaled formats).
+ * or code arrays of this format (with metaA / metaB from encode for scaled formats); B may be a
+ * handle from prepareB.
  */
-export function gemm(params) {
-  const g = gemmCall(params, gemmKernels[backend.name]);
-  const a = g.decodeA ? decode(g.a, g.metaA) : g.a;
-  const b = g.decodeB ? decode(g.b, g.metaB) : g.b;
-  const { variant } = g;
-  const shape = { m: g.m, n: g.n, k: g.k };
-  const scalars = { a, b, c: g.c, m: g.m, n: g.n, k: g.k, transA: g.transA, transB: g.transB, alpha: g.alpha, beta: g.beta };
-  const args = variant.params.map((name) => {
-    if (name in scalars) return scalars[name];
-    // a_NAME / b_NAME: buffer NAME of that operand's metadata (ShiftQuant lane groups).
-    const meta = name.startsWith("a_") ? g.metaA : name.startsWith("b_") ? g.metaB : null;
-    if (meta !== null && meta.buffers[name.slice(2)] !== undefined) return meta.buffers[name.slice(2)];
-    const scratch = variant.scratch.find((s) => s.name === name);
-    if (scratch === undefined) throw new Error(`gemm: internal: no value for parameter ${name}`);
-    return new (scratch.storage === "f32" ? Float32Array : Int32Array)(scratchLength(scratch, shape, variant.kc));
-  });
-  backend.kernels[variant.kernel](...args);
-  return g.c;
+export const gemm = api.gemm;
+
+/** B kept in the kernels' memory for many gemm calls (a snapshot of b now): pass the handle as gemm's b; release() frees it. */
+export const prepareB = api.prepareB;
+
+/**
+ * The same API on `threads` threads (wasm on shared memory: worker_threads in Node, Web Workers
+ * in cross-origin-isolated pages). Resolves to { ...api, target, threads, note, close }: `threads`
+ * is how many run, `note` says why it is one where more were asked (null otherwise).
+ */
+export async function createKernels(options = {}) {
+  if (options === null || typeof options !== "object") throw new TypeError(`createKernels: takes { threads } (got ${options === null ? "null" : typeof options})`);
+  for (const key of Object.keys(options)) {
+    if (key !== "threads") throw new TypeError(`createKernels: unknown option "${key}"; the option is threads`);
+  }
+  const wanted = options.threads ?? 1;
+  if (!Number.isInteger(wanted) || wanted < 1 || wanted > 256) throw new RangeError(`createKernels: threads must be an integer in [1, 256] (got ${String(wanted)})`);
+  const threadedModule = backends.find(([name]) => name === backend.name)?.[1];
+  if (wanted === 1 || threadedModule?.createThreaded === undefined) {
+    const note = wanted === 1 ? null : `one thread: the ${backend.name} target runs on one thread`;
+    return { ...apiOf(backend), target: backend.name, threads: 1, note, close: async () => undefined };
+  }
+  const { backend: threaded, note } = await threadedModule.createThreaded(wanted, /^stochastic/.test(format.rounding?.mode ?? ""));
+  return { ...apiOf(threaded), target: threaded.name, threads: threaded.threads ?? 1, note, close: async () => threaded.close?.() };
 }

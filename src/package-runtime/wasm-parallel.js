@@ -1,0 +1,228 @@
+/**
+ * How numforge's wasm kernels split across threads (wasm-threads.js's pool) so that every thread
+ * computes exactly what one thread computes for its part, bit for bit:
+ *
+ * - GEMM: ranges of rows of C whose boundaries are multiples of the kernel's row block (mc), so
+ *   each part packs the same A panels and accumulates in the same order as one thread would.
+ *   op(A) transposed is gathered into rows first (each thread gathers its own rows).
+ * - Element plans: each step that writes only per-element, per-block, per-tile or per-channel
+ *   buffers runs on ranges of elements (cut at scale-block boundaries) or of rows; a step that
+ *   writes a whole-tensor value (a tensor amax, a group table) runs on one thread, so reductions
+ *   are computed before the steps that use them, as with one thread. Steps that round
+ *   stochastically keep one thread (their random stream is keyed by element index).
+ *
+ * Shipped verbatim in generated kernel packages and used by numforge itself: plain ES2022.
+ */
+import { OP_CALL, OP_GATHER_COLUMNS, splitRange } from "./wasm-threads.js";
+
+/** Elements below which an element step stays on one thread (the hand-off costs more). */
+const MIN_ELEMENTS_PER_THREAD = 32768;
+/** Rows of C below which a GEMM part is not worth a thread. */
+const DEFAULT_ROW_BLOCK = 64;
+
+/** Bytes per element of each storage type. */
+const STORAGE_BYTES = { f32: 4, i32: 4, u32: 4, u16: 2, u8: 1, i8: 1 };
+
+/**
+ * Length of a GEMM scratch buffer for a shape (the variant's factors, rounded up to their multiple and capped at their block).
+ * @param {{ needed: string, factors: readonly { dim: "m" | "n" | "k", multiple: number, block: number | null }[] }} buffer
+ * @param {{ m: number, n: number, k: number }} shape
+ * @param {number} kc
+ */
+export function scratchLength(buffer, shape, kc) {
+  if (buffer.needed === "k>kc" && shape.k <= kc) return 1;
+  let length = 1;
+  for (const f of buffer.factors) {
+    const rounded = Math.ceil(shape[f.dim] / f.multiple) * f.multiple;
+    length *= f.block === null ? rounded : Math.min(f.block, rounded);
+  }
+  return Math.max(1, length);
+}
+
+/** Runs one job on this thread with the raw exports (the calling thread's half of a pool job). */
+export function localJobRunner(raw, memory) {
+  return (job) => {
+    for (const op of job) {
+      if (op[0] === OP_CALL) raw[op[1]](...op.slice(2));
+      else if (op[0] === OP_GATHER_COLUMNS) gatherColumns(memory, op[1], op[2], op[3], op[4], op[5], op[6]);
+      else throw new Error(`threads: unknown job operation ${op[0]}`);
+    }
+  };
+}
+
+/** dst[r][j] = src[j][c0 + r] (r < count, j < depth) in float32s: columns of a row-major matrix of `stride` columns, as rows. */
+function gatherColumns(memory, src, dst, stride, c0, count, depth) {
+  const f32 = new Float32Array(memory.buffer);
+  const s = src / 4;
+  const d = dst / 4;
+  for (let j = 0; j < depth; j++) {
+    const row = s + j * stride + c0;
+    for (let r = 0; r < count; r++) f32[d + r * depth + j] = f32[row + r];
+  }
+}
+
+/**
+ * A GEMM variant on operands resident in `heap` (byte offsets), split by rows of C over `pool`
+ * when there is one (else one thread). The scratch each part needs is placed above the heap's
+ * mark for the call.
+ * @param {{ heap: import("./wasm-runtime.js").WasmHeap, raw: Record<string, (...args: number[]) => void>, pool?: any }} env
+ */
+export function gemmRunner({ heap, raw, pool }) {
+  const local = pool === undefined ? undefined : localJobRunner(raw, heap.memory);
+  /**
+   * @param {{ kernel: string, params: readonly string[], scratch: readonly any[], kc: number }} variant
+   * @param {{ a: number, b: number, c: number, aBytes: number, m: number, n: number, k: number, transA: 0 | 1, transB: 0 | 1, alpha: number, beta: number, extra?: Record<string, number> }} g
+   */
+  return (variant, g) => {
+    const mBlock = variant.scratch.flatMap((s) => s.factors).find((f) => f.dim === "m")?.block ?? DEFAULT_ROW_BLOCK;
+    const hasLaneMeta = variant.params.some((p) => p.startsWith("a_") || p.startsWith("b_"));
+    // Lane-group metadata is indexed by row of A (not offset per part); a transposed code A would need a gather by its width: one thread.
+    const threads = pool === undefined || hasLaneMeta || (g.transA === 1 && g.aBytes !== 4) ? 1 : pool.threads;
+    const parts = threads === 1 ? [[0, g.m]] : splitRange(g.m, threads, mBlock, mBlock);
+    const mark = heap.mark();
+    try {
+      const jobs = parts.map(([r0, r1]) => {
+        const rows = r1 - r0;
+        const shape = { m: rows, n: g.n, k: g.k };
+        const scratch = new Map(variant.scratch.map((s) => [s.name, heap.alloc(scratchLength(s, shape, variant.kc) * STORAGE_BYTES[s.storage ?? "f32"])]));
+        const job = [];
+        let a = g.a + r0 * g.k * g.aBytes;
+        let transA = g.transA;
+        if (g.transA === 1 && parts.length > 1) {
+          a = heap.alloc(rows * g.k * 4);
+          job.push([OP_GATHER_COLUMNS, g.a, a, g.m, r0, rows, g.k]);
+          transA = 0;
+        } else if (g.transA === 1) a = g.a;
+        const values = { a, b: g.b, c: g.c + r0 * g.n * 4, m: rows, n: g.n, k: g.k, transA, transB: g.transB, alpha: g.alpha, beta: g.beta };
+        const args = variant.params.map((name) => {
+          if (name in values) return values[name];
+          const offset = scratch.get(name) ?? g.extra?.[name];
+          if (offset === undefined) throw new Error(`gemm: internal: no value for parameter ${name}`);
+          return offset;
+        });
+        job.push([OP_CALL, variant.kernel, ...args]);
+        return job;
+      });
+      if (jobs.length === 1 && pool === undefined) raw[variant.kernel](...jobs[0][0].slice(2));
+      else if (jobs.length === 1) local(jobs[0]);
+      else pool.run(jobs, local);
+    } finally {
+      heap.release(mark);
+    }
+  };
+}
+
+/**
+ * How a step's buffer parameter moves with a part: bytes per element of the range (elements or
+ * columns of one row), per row, per tile of the range, per block of `blockSize`; or null when the
+ * buffer is passed whole (read-only whole-tensor values).
+ */
+function bufferStride(length, storage, axis, blockAxis) {
+  const bytes = STORAGE_BYTES[storage];
+  const keys = Object.keys(length).filter((key) => length[key] !== undefined && length[key] !== 0);
+  if (keys.length !== 1) return keys.length === 0 ? { whole: true } : null;
+  const key = keys[0];
+  if (key === "constant") return { whole: true };
+  if (key === "perElement") return { perElement: length.perElement * bytes };
+  if (key === "perChannel") return axis === "rows" ? { perRow: length.perChannel * bytes } : null;
+  if (key === "perTile" && axis === "flat") return null;
+  if (key === "perBlock") return axis === "flat" ? { perBlock: length.perBlock.blockSize, bytes: length.perBlock.count * bytes } : null;
+  if (key === "perTile") {
+    const { tile, count } = length.perTile;
+    if (typeof tile === "number" && blockAxis === 1) return { tile1: tile, bytes: count * bytes };
+    // Tiles of several rows: whole tile rows per part (rows only; one row cannot be cut across its tiles' rows).
+    if (axis !== "rows") return null;
+    return typeof tile === "number" ? { tileRows: tile, tileCols: 1, bytes: count * bytes } : { tileRows: tile[0], tileCols: tile[1], bytes: count * bytes };
+  }
+  return null;
+}
+
+/**
+ * The parts of one step for a call, as argument lists, or null to run it on one thread.
+ * @param {{ params: readonly string[], args: Record<string, any> }} step
+ * @param {readonly { kind: string, name: string, access?: string }[]} signature
+ * @param {Map<string, { decl: any }>} buffers the plan's buffers by name
+ * @param {{ n: number, channels: number, channelLength: number, blockAxis: 0 | 1, seed: number }} scalars
+ * @param {(name: string) => number} offsetOf
+ * @param {number} threads
+ * @param {boolean} stochastic whether the format rounds stochastically
+ */
+export function stepParts(step, signature, buffers, scalars, offsetOf, threads, stochastic) {
+  if (threads < 2 || scalars.n < 2 * MIN_ELEMENTS_PER_THREAD) return null;
+  const usesScalar = (s) => step.params.some((p) => step.args[p]?.scalar === s);
+  if (stochastic && usesScalar("seed")) return null;
+  const rowsScalars = usesScalar("channels") || usesScalar("channelLength");
+  // "flat": the step sees n elements; "rows": channels rows of channelLength, cut by rows (or, one row, by columns).
+  const axis = rowsScalars ? (scalars.channels > 1 ? "rows" : "columns") : "flat";
+  if (axis === "flat" && !usesScalar("n")) return null;
+  const rows = scalars.channels;
+  const cols = scalars.channelLength;
+  const strides = [];
+  let granule = 1;
+  for (let i = 0; i < step.params.length; i++) {
+    const a = step.args[step.params[i]];
+    if (!("buffer" in a)) continue;
+    const decl = buffers.get(a.buffer).decl;
+    const stride = bufferStride(decl.length, decl.storage, axis, scalars.blockAxis);
+    if (stride === null) return null;
+    if (stride.whole && signature[i].access !== "read") return null;
+    if (stride.perBlock !== undefined) granule = lcm(granule, stride.perBlock);
+    if (stride.tile1 !== undefined && axis === "columns") granule = lcm(granule, stride.tile1);
+    if (stride.tileRows !== undefined) granule = lcm(granule, stride.tileRows);
+    strides.push({ index: i, name: a.buffer, stride });
+  }
+  const total = axis === "rows" ? rows : axis === "columns" ? cols : scalars.n;
+  const perUnit = axis === "rows" ? cols : 1;
+  const ranges = splitRange(total, threads, granule, Math.ceil(MIN_ELEMENTS_PER_THREAD / perUnit));
+  if (ranges.length < 2) return null;
+  return ranges.map(([u0, u1]) => {
+    const scalarValues =
+      axis === "rows"
+        ? { ...scalars, n: (u1 - u0) * cols, channels: u1 - u0 }
+        : axis === "columns"
+          ? { ...scalars, n: u1 - u0, channelLength: u1 - u0 }
+          : { ...scalars, n: u1 - u0 };
+    const args = step.params.map((p) => {
+      const a = step.args[p];
+      if ("scalar" in a) return scalarValues[a.scalar];
+      if ("constant" in a) return a.constant;
+      return offsetOf(a.buffer);
+    });
+    for (const { index, stride } of strides) {
+      if (stride.whole) continue;
+      let shift = 0;
+      if (stride.perElement !== undefined) shift = u0 * perUnit * stride.perElement;
+      else if (stride.perRow !== undefined) shift = u0 * stride.perRow;
+      else if (stride.perBlock !== undefined) shift = (u0 / stride.perBlock) * stride.bytes;
+      else if (stride.tile1 !== undefined) shift = axis === "rows" ? u0 * Math.ceil(cols / stride.tile1) * stride.bytes : (u0 / stride.tile1) * stride.bytes;
+      else if (stride.tileRows !== undefined) shift = (u0 / stride.tileRows) * Math.ceil(cols / stride.tileCols) * stride.bytes;
+      args[index] += shift;
+    }
+    return args;
+  });
+}
+
+function lcm(a, b) {
+  const gcd = (x, y) => (y === 0 ? x : gcd(y, x % y));
+  return (a / gcd(a, b)) * b;
+}
+
+/**
+ * A step runner for wasm-runtime.js's residentPlanRunner that splits each step over `pool`
+ * where stepParts allows, else calls it here.
+ * @param {{ pool: any, raw: Record<string, (...args: number[]) => void>, memory: WebAssembly.Memory, stochastic: boolean }} env
+ */
+export function parallelStepRunner({ pool, raw, memory, stochastic }) {
+  const local = localJobRunner(raw, memory);
+  return ({ step, kernel, signature }, args, scalars, offsets, buffers) => {
+    const parts = stepParts(step, signature, buffers, scalars, (name) => offsets.get(name), pool.threads, stochastic);
+    if (parts === null) {
+      kernel(...args);
+      return;
+    }
+    pool.run(
+      parts.map((partArgs) => [[OP_CALL, step.kernel, ...partArgs.map((a, i) => (signature[i].kind === "scalar" && signature[i].type !== "f32" ? a | 0 : a))]]),
+      local,
+    );
+  };
+}
