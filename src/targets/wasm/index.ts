@@ -13,6 +13,8 @@ import { compileWasmWith } from "./load.ts";
 
 const BACKEND = readFileSync(new URL("../../package/shipped/wasm-backend.js", import.meta.url), "utf8");
 const RUNTIME = readFileSync(new URL("../../package-runtime/wasm-runtime.js", import.meta.url), "utf8");
+/** Threads (shared memory, workers) and how the kernels split across them: loaded by the backend's createThreaded. */
+const THREADS = ["wasm-threads.js", "wasm-parallel.js"].map((path) => ({ path, contents: readFileSync(new URL(`../../package-runtime/${path}`, import.meta.url), "utf8") }));
 
 const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
 
@@ -49,6 +51,7 @@ export const wasmTarget: Target = {
         },
         { path: "wasm/backend.js", contents: BACKEND },
         { path: "wasm-runtime.js", contents: RUNTIME },
+        ...THREADS,
       ],
     };
   },
