@@ -18,7 +18,9 @@ import type { ResolvedFormat } from "../dsl/resolved.ts";
 import { scalingKindOf } from "../scaling/registry.ts";
 import type { BufferArray } from "../package-runtime/run-plan.js";
 import type { KernelSource, PlanRunner } from "../runtime/backends/kernel-source.ts";
-import { gatherChannels, sameChannels, scatterChannels, checkLayout, type ChannelLayout, type GemmPass, type Precision, type TensorRole } from "../runtime/precision.ts";
+import { gatherChannels, laneCount, sameChannels, scatterChannels, checkLayout, type ChannelLayout, type GemmPass, type Precision, type TensorRole } from "../runtime/precision.ts";
+import { rotationSigns, type HadamardRotation } from "../scaling/rotation/hadamard.ts";
+import { rotationKernelName, rotationModule } from "../scaling/rotation/lower.ts";
 import { hash32, mix32 } from "../runtime/random.ts";
 import type { FloatArray } from "../runtime/tensor.ts";
 import type { ResolvedRecipe } from "./types.ts";
@@ -32,6 +34,8 @@ interface Quantizer {
   readonly stochastic: boolean;
   /** The format scales each channel of a layout (else the layout is ignored). */
   readonly byRow: boolean;
+  /** Its scale groups run along each lane's K (see ScalingKind.blocksAlongK). */
+  readonly blocksAlongK: boolean;
 }
 
 /** The saved per-site scaling state, for checkpoints: state key → buffer name → buffer. */
@@ -84,33 +88,68 @@ export class RecipePrecision implements Precision {
   }
 
   active(role: TensorRole, site: string, pass?: GemmPass): boolean {
-    return this.quantizer(role, site, pass) !== null;
+    return this.quantizer(role, site, pass) !== null || this.rotationOf(role, site, pass) !== null;
+  }
+
+  quantizesAlongK(role: TensorRole, site: string, pass: GemmPass): boolean {
+    const q = this.quantizer(role, site, pass);
+    return (q !== null && q.blocksAlongK) || this.rotationOf(role, site, pass) !== null;
+  }
+
+  rotates(site: string, pass: GemmPass): boolean {
+    return this.rotationOf("error", site, pass) !== null;
   }
 
   differs(role: TensorRole, site: string, a: GemmPass, b: GemmPass, layoutA?: ChannelLayout, layoutB?: ChannelLayout): boolean {
+    // A rotated operand belongs to its own GEMM: the rotation runs along that GEMM's K.
+    if (this.rotationOf(role, site, a) !== null || this.rotationOf(role, site, b) !== null) return true;
     const qa = this.quantizer(role, site, a);
     const qb = this.quantizer(role, site, b);
     if ((qa?.key ?? null) !== (qb?.key ?? null)) return true;
     return qa !== null && qa.byRow && !sameChannels(layoutA, layoutB);
   }
 
+  /**
+   * Rotates (when the recipe rotates GEMM `pass` and `layout` marks a GEMM operand), then
+   * quantizes. Both need the operand as lanes × K: a layout whose lanes do not lead is handled
+   * on a lane-major copy (gatherChannels) whose values are scattered back.
+   */
   quantize(role: TensorRole, t: FloatArray, site: string, pass?: GemmPass, layout?: ChannelLayout): void {
     const q = this.quantizer(role, site, pass);
-    if (q === null) return;
+    const rotation = layout?.unrotated === true ? null : this.rotationOf(role, site, pass);
+    if (q === null && rotation === null) return;
     const where = `${role} at ${site}`;
-    const channels = q.byRow && layout !== undefined ? checkLayout(t, layout, where).channels : 1;
-    // A layout whose channels do not lead is quantized channel-major and scattered back.
-    const moved = channels > 1 && layout!.outer > 1;
-    const x = moved ? gatherChannels(t, layout!, where) : t instanceof Float32Array ? t : Float32Array.from(t);
-    const stateKey = `${role}@${site}#${pass ?? ""}`;
-    const seed = q.stochastic ? hash32(this.seed, streamOf(stateKey), this.step) : 0;
-    const previous = q.stateful ? this.states.get(stateKey) : undefined;
-    // The values are written over x itself (the plan runner keeps the kernels' input apart).
-    const bindings = { x, values: x, ...previous };
-    const result = q.runPlan(q.plan, bindings, { n: x.length, channels, seed });
-    if (q.stateful) this.states.set(stateKey, result.state);
+    const byLane = layout !== undefined && (rotation !== null || q!.byRow);
+    const lanes = byLane ? laneCount(checkLayout(t, layout!, where)) : 1;
+    const moved = lanes > 1 && layout!.outer > 1;
+    let x = moved ? gatherChannels(t, layout!, where) : t instanceof Float32Array ? t : Float32Array.from(t);
+    if (rotation !== null) x = this.rotate(x, lanes, rotation);
+    if (q !== null) {
+      const stateKey = `${role}@${site}#${pass ?? ""}`;
+      const seed = q.stochastic ? hash32(this.seed, streamOf(stateKey), this.step) : 0;
+      const previous = q.stateful ? this.states.get(stateKey) : undefined;
+      // The values are written over x itself (the plan runner keeps the kernels' input apart).
+      const bindings = { x, values: x, ...previous };
+      const result = q.runPlan(q.plan, bindings, { n: x.length, channels: q.byRow ? lanes : 1, seed });
+      if (q.stateful) this.states.set(stateKey, result.state);
+    }
     if (moved) scatterChannels(x, layout!, t);
     else if (x !== t) t.set(x);
+  }
+
+  /** The rotation of `x` (lanes × K, lane-major) by the backend's rotation kernel. */
+  private rotate(x: Float32Array, lanes: number, rotation: HadamardRotation): Float32Array {
+    const kernels = this.kernels.loadModule("rotations", rotationModule);
+    const y = new Float32Array(x.length);
+    if (x.length > 0) kernels[rotationKernelName(rotation.size)](x, y, rotationSigns(rotation), lanes, x.length / lanes);
+    return y;
+  }
+
+  /** The rotation of GEMM `pass` for its operand `role` at `site`, or null (no rotation, not a GEMM operand, or a full-precision site). */
+  private rotationOf(role: TensorRole, site: string, pass?: GemmPass): HadamardRotation | null {
+    if (pass === undefined || (role !== "weight" && role !== "activation" && role !== "error")) return null;
+    if (this.highPrecision.some((match) => match(site))) return null;
+    return this.recipe.gemms[pass].rotation ?? null;
   }
 
   /** The delayed-scaling state of every site (live buffers). */
@@ -165,7 +204,7 @@ export class RecipePrecision implements Precision {
       const plan = loaded.compiled.plans.fakeQuantize;
       q = {
         key, plan, runPlan: loaded.runPlan, stateful: plan.buffers.some((b) => b.role === "state"), stochastic: format.rounding.mode === "stochastic",
-        byRow: quantizesByRow(format),
+        byRow: quantizesByRow(format), blocksAlongK: scalingKindOf(format.scaling).blocksAlongK?.(format.scaling) === true,
       };
       this.byFormat.set(key, q);
     }

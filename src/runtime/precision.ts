@@ -25,6 +25,22 @@ export interface ChannelLayout {
   readonly outer: number;
   readonly channels: number;
   readonly inner: number;
+  /**
+   * Independent blocks ahead of `outer` (default 1): attention's batch × heads, whose GEMMs are
+   * separate. Element (g, o, c, i) sits at ((g·outer + o)·channels + c)·inner + i, and each
+   * (group, channel) is its own lane, so a lane never runs across two groups' reduction axes.
+   */
+  readonly groups?: number;
+  /**
+   * The GEMM's other operand is never stored (the embedding's one-hot matrix), so a rotation,
+   * which must turn both operands, is not applied to this one.
+   */
+  readonly unrotated?: true;
+}
+
+/** The lanes of a layout: one per (group, channel). */
+export function laneCount(layout: ChannelLayout): number {
+  return (layout.groups ?? 1) * layout.channels;
 }
 
 /** One channel per row of a rows×cols matrix (the leading axis: no data movement to quantize). */
@@ -37,11 +53,16 @@ export function columnChannels(rows: number, cols: number): ChannelLayout {
   return { outer: rows, channels: cols, inner: 1 };
 }
 
+/** One channel per column of each of `groups` consecutive rows×cols matrices (attention's per-head operands). */
+export function groupedColumnChannels(groups: number, rows: number, cols: number): ChannelLayout {
+  return groups === 1 ? columnChannels(rows, cols) : { groups, outer: rows, channels: cols, inner: 1 };
+}
+
 /** Whether two layouts put every element of a tensor in the same channel (no layout: one channel). */
 export function sameChannels(a: ChannelLayout | undefined, b: ChannelLayout | undefined): boolean {
-  const channels = (l: ChannelLayout | undefined) => l?.channels ?? 1;
-  if (channels(a) === 1 || channels(b) === 1) return channels(a) === channels(b);
-  return a!.channels === b!.channels && a!.inner === b!.inner;
+  const lanes = (l: ChannelLayout | undefined) => (l === undefined ? 1 : laneCount(l));
+  if (lanes(a) === 1 || lanes(b) === 1) return lanes(a) === lanes(b);
+  return a!.channels === b!.channels && a!.inner === b!.inner && (a!.groups ?? 1) === (b!.groups ?? 1);
 }
 
 /**
@@ -53,24 +74,32 @@ export function sameChannels(a: ChannelLayout | undefined, b: ChannelLayout | un
 export function gatherChannels(data: FloatArray, layout: ChannelLayout, where: string): Float32Array {
   const { outer, channels, inner } = checkLayout(data, layout, where);
   const out = new Float32Array(data.length);
-  for (let o = 0, src = 0; o < outer; o++)
-    for (let c = 0; c < channels; c++, src += inner) out.set(data.subarray(src, src + inner), (c * outer + o) * inner);
+  const block = outer * channels * inner;
+  for (let g = 0, src = 0; g < (layout.groups ?? 1); g++)
+    for (let o = 0; o < outer; o++)
+      for (let c = 0; c < channels; c++, src += inner) out.set(data.subarray(src, src + inner), g * block + (c * outer + o) * inner);
   return out;
 }
 
 /** Writes a channel-major copy (gatherChannels) back into `data`'s own order. */
 export function scatterChannels(channelMajor: Float32Array, layout: ChannelLayout, data: FloatArray): void {
   const { outer, channels, inner } = layout;
-  for (let o = 0, dst = 0; o < outer; o++)
-    for (let c = 0; c < channels; c++, dst += inner) data.set(channelMajor.subarray((c * outer + o) * inner, (c * outer + o + 1) * inner), dst);
+  const block = outer * channels * inner;
+  for (let g = 0, dst = 0; g < (layout.groups ?? 1); g++)
+    for (let o = 0; o < outer; o++)
+      for (let c = 0; c < channels; c++, dst += inner) {
+        const from = g * block + (c * outer + o) * inner;
+        data.set(channelMajor.subarray(from, from + inner), dst);
+      }
 }
 
 /** Throws a RangeError naming `where` unless the layout covers exactly the tensor's elements. */
 export function checkLayout(data: FloatArray, layout: ChannelLayout, where: string): ChannelLayout {
   const { outer, channels, inner } = layout;
-  const whole = [outer, channels, inner].every((d) => Number.isInteger(d) && d >= 1);
-  if (!whole || outer * channels * inner !== data.length)
-    throw new RangeError(`${where}: channel layout [${outer}, ${channels}, ${inner}] does not cover a tensor of ${data.length} elements`);
+  const groups = layout.groups ?? 1;
+  const whole = [groups, outer, channels, inner].every((d) => Number.isInteger(d) && d >= 1);
+  if (!whole || groups * outer * channels * inner !== data.length)
+    throw new RangeError(`${where}: channel layout [${groups > 1 ? `${groups}, ` : ""}${outer}, ${channels}, ${inner}] does not cover a tensor of ${data.length} elements`);
   return layout;
 }
 
@@ -87,9 +116,19 @@ export interface Precision {
    * (a layer name such as "stage1.block0.conv1"), leaving it in the array's own dtype. `pass`
    * names the GEMM a GEMM operand is for (absent for optimizer state, master weights, weight
    * gradients); `layout` its scaling channels, along the axis that GEMM does not sum (absent:
-   * the whole tensor is one channel). Formats scaled per tensor ignore the layout.
+   * the whole tensor is one channel). Formats scaled per tensor ignore the layout. A GEMM
+   * operand with a layout is rotated along its K first when the recipe rotates that GEMM.
    */
   quantize(role: TensorRole, t: FloatArray, site: string, pass?: GemmPass, layout?: ChannelLayout): void;
+  /**
+   * Optional: whether the operand `role` of GEMM `pass` at `site` must be quantized in that GEMM's
+   * own lanes × K layout — its format's scales run along the reduction axis (1-D blocks, tiles),
+   * or the GEMM rotates its operands. An op that reshapes an operand for its GEMM (conv2d's im2col)
+   * then quantizes the reshaped copy rather than the tensor it came from.
+   */
+  quantizesAlongK?(role: TensorRole, site: string, pass: GemmPass): boolean;
+  /** Optional: whether GEMM `pass` at `site` rotates its operands (the rotated copies then serve that GEMM only). */
+  rotates?(site: string, pass: GemmPass): boolean;
   /**
    * Optional: whether quantizing `role` at `site` for GEMM `a` (with `layoutA`) and for GEMM `b`
    * (with `layoutB`) can give different values: different formats, or a per-channel format

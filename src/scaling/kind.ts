@@ -105,6 +105,12 @@ export interface ScalingKind<S extends { readonly kind: string }, M extends { re
    * scales are constant along the sum and 1-D blocks run along it.
    */
   byRow(scaling: S): boolean;
+  /**
+   * Optional (default false): whether the scale groups run along each lane's reduction axis
+   * (1-D blocks, tiles) rather than covering whole lanes. Such an operand is quantized in its
+   * GEMM's own lanes × K layout even where an op reshapes it for the GEMM (conv2d's im2col).
+   */
+  blocksAlongK?(scaling: S): boolean;
   /** The GEMM operand decoder, or what the GEMM lowering would have to read ("one scale per channel") when it cannot yet. */
   gemmOperand(operand: "a" | "b", format: ResolvedFormat, scaling: S): OperandDecoder | string;
 }

@@ -19,7 +19,7 @@
  */
 import { gemmBatched } from "../backend.ts";
 import { recording, type Ctx } from "../context.ts";
-import { columnChannels, operandFor, quantizedView, rowChannels } from "../precision.ts";
+import { groupedColumnChannels, operandFor, quantizedView, rowChannels } from "../precision.ts";
 import { expectRank, expectSameDType, gradOf, Tensor, zerosLike, type FloatArray } from "../tensor.ts";
 
 /** Heads and masks of one attention call. */
@@ -142,9 +142,10 @@ function attentionShape(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptio
  * per column across every (batch, head) block, which still keeps each scale constant along the sum.
  */
 function operandLayouts(groups: number, tq: number, tk: number, headDim: number) {
-  const both = (rows: number, cols: number) => ({ rows: rowChannels(rows, cols), columns: columnChannels(rows, cols) });
-  const query = both(groups * tq, headDim);
-  return { query, context: query, key: both(groups * tk, headDim), value: both(groups * tk, headDim), probs: both(groups * tq, tk) };
+  // Rows are lanes within one (batch, head) already; columns are lanes per group, so no lane (and no block along K) runs across heads.
+  const both = (rows: number, cols: number) => ({ rows: rowChannels(groups * rows, cols), columns: groupedColumnChannels(groups, rows, cols) });
+  const query = both(tq, headDim);
+  return { query, context: query, key: both(tk, headDim), value: both(tk, headDim), probs: both(tq, tk) };
 }
 
 /** [B, T, H·d_h] → a fresh [B, H, T, d_h] copy, so each (batch, head) block is contiguous for the GEMMs. */

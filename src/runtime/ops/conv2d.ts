@@ -14,7 +14,9 @@ export interface Conv2dOptions {
 /**
  * x [N, C, H, W], w [F, C, KH, KW], b [F] or null → [N, F, OH, OW] (cross-correlation, as in
  * every framework). Quantization sites as in `linear`: the activation is quantized before
- * im2col (so duplicated window entries do not skew tensor statistics). Scaling channels run
+ * im2col (so duplicated window entries do not skew tensor statistics), except where its format
+ * blocks along K or the GEMM rotates its operands (Precision.quantizesAlongK): then the im2col
+ * matrix is quantized, as lanes × C·KH·KW (forward) or C·KH·KW lanes × N·OH·OW (weight gradient). Scaling channels run
  * along the axis each GEMM does not sum: W by filters (forward) or by its C·KH·KW columns (input
  * gradient), the channel-major error by columns (input gradient) or filters (weight gradient).
  * The im2col matrix's unsummed axis exists only after im2col, so x is split by a coarser axis
@@ -39,10 +41,13 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
 
   const xLayout = rowChannels(n, x.size / n);
   const wLayout = rowChannels(f, ckk);
-  const xq = quantizedView(precision, "activation", x.data, site, "forward", xLayout);
+  // Blocks along K (C·KH·KW) and rotations exist only on the im2col matrix: quantize that instead.
+  const xAlongK = precision.quantizesAlongK?.("activation", site, "forward") === true;
+  const xq = xAlongK ? x.data : quantizedView(precision, "activation", x.data, site, "forward", xLayout);
   const wq = quantizedView(precision, "weight", w.data, site, "forward", wLayout);
   const colm = zerosLike(x.data, ckk * cols);
   im2col(xq, geo, colm);
+  if (xAlongK) precision.quantize("activation", colm, site, "forward", columnChannels(ckk, cols));
   const yCols = zerosLike(x.data, f * cols);
   backend.gemm({ a: wq, b: colm, c: yCols, m: f, n: cols, k: ckk, transA: false, transB: false, alpha: 1, beta: 0 });
   const y = zerosLike(x.data, n * f * spatial);
@@ -64,7 +69,12 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
       const gw = operandFor(precision, "error", gRaw, g, site, "inputGradient", "weightGradient", gLayouts);
       let colw = colm;
       const xwLayout: ChannelLayout = { outer: n, channels: wc, inner: x.size / (n * wc) };
-      if (precision.differs?.("activation", site, "forward", "weightGradient", xLayout, xwLayout) === true) {
+      if (precision.quantizesAlongK?.("activation", site, "weightGradient") === true) {
+        // The weight-gradient GEMM sums over N·OH·OW: each im2col row is a lane.
+        colw = zerosLike(x.data, ckk * cols);
+        im2col(x.data, geo, colw);
+        precision.quantize("activation", colw, site, "weightGradient", rowChannels(ckk, cols));
+      } else if (xAlongK || precision.differs?.("activation", site, "forward", "weightGradient", xLayout, xwLayout) === true) {
         colw = zerosLike(x.data, ckk * cols);
         im2col(quantizedView(precision, "activation", x.data, site, "weightGradient", xwLayout), geo, colw);
       }
@@ -72,7 +82,9 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
         backend.gemm({ a: gw, b: colw, c: dst, m: f, n: ckk, k: cols, transA: false, transB: true, alpha: 1, beta }));
     }
     if (b !== null && b.requiresGrad) {
-      addWeightGradient(precision, b, `${site}.bias`, (dst, beta) => rowSums(g, f, cols, dst, beta));
+      // A rotated error serves its GEMM only; the bias then sums the error as it came.
+      const gb = precision.rotates?.(site, "inputGradient") === true ? gRaw : g;
+      addWeightGradient(precision, b, `${site}.bias`, (dst, beta) => rowSums(gb, f, cols, dst, beta));
     }
     if (x.requiresGrad) {
       const dcols = zerosLike(x.data, ckk * cols);

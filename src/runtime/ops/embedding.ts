@@ -7,7 +7,7 @@
 import { recording, type Ctx } from "../context.ts";
 import { Tensor, zerosLike, type FloatArray } from "../tensor.ts";
 import { addWeightGradient } from "./common.ts";
-import { quantizedView } from "../precision.ts";
+import { columnChannels, quantizedView } from "../precision.ts";
 
 /**
  * table [V, D], indices (any length L, values in 0..V−1) → [...shape, D] where `shape`
@@ -24,17 +24,24 @@ export function embedding(ctx: Ctx, table: Tensor, indices: ArrayLike<number>, s
   }
   const { precision } = ctx;
   const y = zerosLike(table.data, indices.length * dim);
-  const td = table.data;
+  // As a GEMM, the look-up is one-hot [L, V] · table [V, D]: K runs along the table's rows. A
+  // format blocked along K quantizes the whole table in that layout (D lanes × V); the one-hot
+  // operand is never stored, so a rotation is not applied (it must turn both operands).
+  const alongK = precision.quantizesAlongK?.("weight", site, "forward") === true;
+  const td = alongK ? table.data.slice() : table.data;
+  if (alongK) precision.quantize("weight", td, site, "forward", { ...columnChannels(rows, dim), unrotated: true });
   for (let i = 0; i < indices.length; i++) y.set(td.subarray(indices[i] * dim, (indices[i] + 1) * dim), i * dim);
   // Quantizing the gathered rows equals quantizing the rows they came from for elementwise
-  // formats; scaled formats see the rows this batch uses, as a GEMM operand would.
-  if (precision.active("weight", site, "forward")) precision.quantize("weight", y, site, "forward");
+  // formats; formats scaled per tensor or channel see the rows this batch uses.
+  if (!alongK && precision.active("weight", site, "forward")) precision.quantize("weight", y, site, "forward");
   const rec = recording(ctx, table);
   const out = new Tensor([...shape, dim], y, rec);
   if (!rec) return out;
   ctx.tape!.record(() => {
     if (out.grad === null) return;
-    const g = quantizedView(precision, "error", out.grad, site, "weightGradient");
+    // The gradient GEMM one-hotᵀ · g sums over the L positions: D lanes × L for a format blocked along K.
+    const gLayout = precision.quantizesAlongK?.("error", site, "weightGradient") === true ? { ...columnChannels(indices.length, dim), unrotated: true as const } : undefined;
+    const g = quantizedView(precision, "error", out.grad, site, "weightGradient", gLayout);
     addWeightGradient(precision, table, site, (dst: FloatArray, beta) => {
       if (beta === 0) dst.fill(0);
       for (let i = 0; i < indices.length; i++) {

@@ -53,7 +53,9 @@ export function linear(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
         backend.gemm({ a: gw, b: xw, c: dst, m: outF, n: inF, k: rows, transA: true, transB: false, alpha: 1, beta }));
     }
     if (b !== null && b.requiresGrad) {
-      addWeightGradient(precision, b, `${site}.bias`, (dst, beta) => columnSums(g, rows, outF, dst, beta));
+      // A rotated error serves its GEMM only; the bias then sums the error as it came.
+      const gb = precision.rotates?.(site, "inputGradient") === true ? out.grad : g;
+      addWeightGradient(precision, b, `${site}.bias`, (dst, beta) => columnSums(gb, rows, outF, dst, beta));
     }
   });
   return out;

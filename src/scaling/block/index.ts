@@ -142,6 +142,7 @@ export const blockKind: ScalingKind<BlockScaling, BlockMeta> = {
   },
   // Tiles are laid out on rows: a GEMM operand as lanes × K gets its 1-D blocks along K.
   byRow: () => true,
+  blocksAlongK: () => true,
   gemmOperand: (_operand, _format, s) =>
     `a ${s.scaleFormat.name} scale per ${"tile" in s.granularity ? `${s.granularity.tile.join("×")} tile` : `block of ${s.granularity.block}`}`,
 };
