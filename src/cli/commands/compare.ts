@@ -30,7 +30,7 @@ function integer(args: ParsedArgs, name: string, min: number, max: number, fallb
 }
 
 export const command: CommandDefinition = {
-  usage: "[--formats LIST] [--model resnet|transformer|ncf|all] [--epochs N] [--seeds K] [--out DIR] [--json] [--backend B] [--data PATH] [--scale S] [--batch-size N] [--steps-per-epoch N] [--width W] [--augment-shift PX] [--optimizer sgd|adam] [--lr X] [--jobs N] [--shard I/N] [--executor local|slurm] [--slurm OPTIONS] [--no-wait]",
+  usage: "[--formats LIST] [--model resnet|transformer|ncf|all] [--epochs N] [--seeds K] [--out DIR] [--json] [--backend B] [--data PATH] [--scale S] [--batch-size N] [--steps-per-epoch N] [--width W] [--augment-shift PX] [--optimizer sgd|adam] [--lr X] [--jobs N] [--numerics-every N] [--shard I/N] [--executor local|slurm] [--slurm OPTIONS] [--no-wait]",
   description:
     "Trains each model once per (recipe, seed) and evaluates it on its test split after every epoch: a residual CNN on MNIST digits " +
     "(test accuracy), a Transformer on grapheme-to-phoneme conversion of the CMU Pronouncing Dictionary (word accuracy, phoneme error rate) " +
@@ -60,6 +60,7 @@ export const command: CommandDefinition = {
     { name: "optimizer", value: "NAME", description: "sgd (momentum 0.9, weight decay 5e-4) or adam (a recipe may set its epsilon); default per model" },
     { name: "lr", value: "X", description: "peak learning rate (default per model and optimizer)" },
     { name: "jobs", value: "N", description: "train N runs at once on worker threads (default 1; at most the number of cores is useful)" },
+    { name: "numerics-every", value: "N", description: "record quantization statistics (underflow, saturation, SQNR, log2 histograms, scales) at every GEMM operand every N steps (default: about 10 samples per run; 0: none); see docs/numerics.md" },
     { name: "executor", value: "E", description: "local (default: train here) or slurm: submit the runs not yet finished as one Slurm job array, one task per run, all writing into --out (a folder every node sees: see docs/cluster.md); waits for the array and writes the reports" },
     { name: "slurm", value: "OPTIONS", description: 'sbatch options for --executor slurm, e.g. --slurm="--partition=cpu --time=2:00:00 --cpus-per-task=2"' },
     { name: "no-wait", description: "with --executor slurm: return once the array is submitted; the same command later shows progress, resubmits runs whose task died, and writes the reports when every run is finished" },
@@ -100,6 +101,8 @@ export const command: CommandDefinition = {
       const augmentShift = yield* integer(args, "augment-shift", 0, 8, 0);
       if (augmentShift > 0 && !families.some((f) => f.name === "resnet")) return yield* usage("--augment-shift translates digits: it applies to --model resnet (or all)");
       const jobs = yield* integer(args, "jobs", 1, 256, 1);
+      const numericsText = stringFlag(args, "numerics-every");
+      const numericsEvery = numericsText === undefined ? undefined : yield* integer(args, "numerics-every", 0, 1_000_000, 0);
       const stepsText = stringFlag(args, "steps-per-epoch");
       const stepsPerEpoch = stepsText === undefined ? null : yield* integer(args, "steps-per-epoch", 1, 1_000_000, 0);
       const out = stringFlag(args, "out") ?? "runs/compare";
@@ -185,6 +188,7 @@ export const command: CommandDefinition = {
         seeds: Array.from({ length: seedCount }, (_, i) => i),
         outDir: out,
         shard,
+        ...(numericsEvery === undefined ? {} : { numericsEvery }),
         numforgeVersion: COMPILER_VERSION,
         onEvent: progressReporter(io.stderr, process.stderr.isTTY === true && !json, undefined, families.length > 1),
         afterResults: (r: ResultsFile) => {

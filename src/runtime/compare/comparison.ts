@@ -46,6 +46,8 @@ export interface ComparisonOptions {
   readonly numforgeVersion: string;
   /** Train only this slice of the grid (the rest is left to other processes sharing the folder). */
   readonly shard?: Shard;
+  /** Record numerics every this many steps (0: not at all; absent: about 10 samples per run). */
+  readonly numericsEvery?: number;
   readonly onEvent?: (event: ComparisonEvent) => void;
   /** Called under the results lock after results.json was rewritten (the CLI regenerates the reports here). */
   readonly afterResults?: (results: ResultsFile) => void;
@@ -167,6 +169,7 @@ export function openComparison(options: ComparisonOptions) {
   const skipped = (run: GridRun) => emit({ kind: "run-skip", ...run.id, index: run.index, count: grid.length });
   const spec = (run: GridRun): RunSpec => ({
     settings: run.model, settingsFingerprint: fingerprint, recipe: run.recipe, seed: run.seed, checkpointPath: paths.checkpoint(run.id), index: run.index, count: grid.length,
+    ...(options.numericsEvery === undefined ? {} : { numericsEvery: options.numericsEvery }),
   });
   /** Run events, with set-aside checkpoints recorded in results.json as they happen. */
   const onRunEvent = (event: RunEvent) => {

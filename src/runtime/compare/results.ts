@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "../checkpoint.ts";
 import { ComparisonError } from "./folder.ts";
+import type { RunNumerics } from "../numerics/types.ts";
 import type { MetricInfo } from "../tasks/task.ts";
 import type { ComparisonSettings } from "./settings.ts";
 
@@ -60,6 +61,12 @@ export interface RunResult {
   readonly wallSeconds: number;
   readonly lossScale: { readonly final: number; readonly skippedSteps: number };
   readonly backend: string;
+  /**
+   * What quantization did at every GEMM operand site, sampled every few steps, and the learning
+   * rate of every step (docs/numerics.md). Absent in results written before it was recorded, or
+   * with `compare --numerics-every 0`.
+   */
+  readonly numerics?: RunNumerics;
 }
 
 /** A recipe as the results describe it. */

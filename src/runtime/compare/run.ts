@@ -9,6 +9,8 @@ import type { ResolvedRecipe } from "../../recipes/types.ts";
 import type { KernelBackend } from "../backends/js.ts";
 import { CheckpointError, readCheckpoint, writeCheckpoint, type Checkpoint } from "../checkpoint.ts";
 import { TrainingSession, type EpochRecord, type StepEvent } from "../session.ts";
+import { defaultInterval, NumericsRecorder } from "../numerics/recorder.ts";
+import type { RunNumerics } from "../numerics/types.ts";
 import { familyFor } from "../tasks/families.ts";
 import type { MetricInfo } from "../tasks/task.ts";
 import { jsonNumber, type RunResult } from "./results.ts";
@@ -45,6 +47,8 @@ export interface RunSpec {
   /** Position in the comparison, for progress displays. */
   readonly index: number;
   readonly count: number;
+  /** Record numerics every this many steps (0: not at all; absent: about 10 samples per run). */
+  readonly numericsEvery?: number;
 }
 
 /** What a checkpoint must carry to be resumed from: the run and the settings it was trained with. */
@@ -65,32 +69,37 @@ export function trainRun(
   const start = () => {
     const task = familyFor(settings).createTask(settings, seed, { normalization: recipe.normalization });
     const optimizer = buildOptimizer(settings, task.parameters(), recipe.optimizer.epsilon);
-    const precision = new RecipePrecision(recipe, backend.kernels, seed);
     const stepsPerEpoch = Math.min(task.batchesPerEpoch(settings.batchSize), settings.stepsPerEpoch ?? Infinity);
+    // The recorder only reads: the recipe's precision sees the same calls with or without it.
+    const schedule = buildSchedule(settings, stepsPerEpoch * settings.epochs);
+    const precision = new NumericsRecorder(new RecipePrecision(recipe, backend.kernels, seed), backend.kernels, spec.numericsEvery ?? defaultInterval(stepsPerEpoch * settings.epochs), schedule);
     const session = new TrainingSession({
       task, optimizer, precision, backend, seed,
-      schedule: buildSchedule(settings, stepsPerEpoch * settings.epochs),
+      schedule,
       epochs: settings.epochs,
       batchSize: settings.batchSize,
       stepsPerEpoch: settings.stepsPerEpoch ?? undefined,
       lossScaling: recipe.lossScaling,
     });
-    return { task, session };
+    return { task, session, precision };
   };
-  let { task, session } = start();
+  let { task, session, precision } = start();
   const id: RunId = { model: task.name, recipe: recipe.name, seed };
   const tag: CheckpointTag = { model: settings.model, settingsFingerprint: spec.settingsFingerprint, recipeFingerprint: recipe.fingerprint, seed };
-  const problem = existsSync(checkpointPath) ? resume(checkpointPath, tag, session) : null;
+  const problem = existsSync(checkpointPath) ? resume(checkpointPath, tag, session, precision) : null;
   if (problem !== null) {
     // Restoring may have filled some of the parameters before it failed: start from fresh ones.
-    ({ task, session } = start());
+    ({ task, session, precision } = start());
     onEvent?.({ kind: "checkpoint-set-aside", ...id, ...setAside(checkpointPath, problem) });
   }
   onEvent?.({ kind: "run-start", ...id, index: spec.index, count: spec.count, totalSteps: session.totalSteps, resumedAtEpoch: session.epoch, metrics: task.metrics });
   while (!session.finished) {
-    const record = session.runEpoch((e) => onEvent?.({ kind: "step", ...id, ...e }));
+    const record = session.runEpoch((e) => {
+      precision.stepDone(e.step);
+      onEvent?.({ kind: "step", ...id, ...e });
+    });
     const c = session.checkpoint();
-    writeCheckpoint(checkpointPath, { meta: { tag, session: c.meta }, arrays: c.arrays });
+    writeCheckpoint(checkpointPath, { meta: { tag, session: c.meta, numerics: precision.numerics(session.step) }, arrays: c.arrays });
     if (record !== null) onEvent?.({ kind: "epoch", ...id, record });
     afterCheckpoint?.({ ...id, epoch: session.epoch });
   }
@@ -111,11 +120,12 @@ export function trainRun(
     wallSeconds: Math.round(session.elapsedMs) / 1000,
     lossScale: { final: session.lossScale.scale, skippedSteps: session.lossScale.skippedSteps },
     backend: backend.name,
+    ...(precision.every > 0 ? { numerics: precision.numerics(session.step) } : {}),
   };
 }
 
 /** Restores `session` from the checkpoint at `path`; returns why it cannot be used, or null when it was. */
-function resume(path: string, tag: CheckpointTag, session: TrainingSession): { readonly kind: "damaged" | "foreign"; readonly reason: string } | null {
+function resume(path: string, tag: CheckpointTag, session: TrainingSession, recorder: NumericsRecorder): { readonly kind: "damaged" | "foreign"; readonly reason: string } | null {
   let saved: Checkpoint;
   try {
     saved = readCheckpoint(path);
@@ -123,7 +133,7 @@ function resume(path: string, tag: CheckpointTag, session: TrainingSession): { r
     if (!(e instanceof CheckpointError)) throw e;
     return { kind: e.problem === "damaged" ? "damaged" : "foreign", reason: e.detail };
   }
-  const meta = saved.meta as { tag?: Partial<CheckpointTag>; session?: unknown } | null;
+  const meta = saved.meta as { tag?: Partial<CheckpointTag>; session?: unknown; numerics?: RunNumerics } | null;
   const found = meta?.tag;
   if (JSON.stringify(found) !== JSON.stringify(tag)) {
     const differs = found === undefined ? ["no run tag"] : (Object.keys(tag) as (keyof CheckpointTag)[]).filter((k) => found[k] !== tag[k]).map((k) => `${k} ${JSON.stringify(found[k])}, this run's ${JSON.stringify(tag[k])}`);
@@ -134,6 +144,8 @@ function resume(path: string, tag: CheckpointTag, session: TrainingSession): { r
   } catch (e) {
     return { kind: "foreign", reason: `checkpoint does not fit this run (${(e as Error).message.replace(/^checkpoint: /, "")})` };
   }
+  // Checkpoints written before numerics were recorded have none: the samples of later steps still come.
+  if (meta?.numerics !== undefined) recorder.resume(meta.numerics);
   return null;
 }
 
