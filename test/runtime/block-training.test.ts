@@ -3,8 +3,9 @@
  * reduction axis K, in each orientation, quantized from the high-precision tensor (the runtime
  * views an operand as lanes × K through its channel layout; block scaling's tiles are laid out on
  * those rows). Checked exactly against the semantics for a linear layer (X and W in both
- * orientations). conv2d (which quantizes its input before im2col) and attention's per-head
- * GEMMs do not block along K yet: docs/scaling.md "Not yet".
+ * orientations) and the embedding (the table D lanes × V, its gradient D lanes × L), and by a
+ * property of every GEMM's operands for conv2d (the im2col matrix is quantized) and attention's
+ * per-head GEMMs (no lane crosses a head).
  */
 import * as Effect from "effect/Effect";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -21,7 +22,10 @@ import type { ResolvedRecipe } from "../../src/recipes/types.ts";
 import type { Backend, GemmParams } from "../../src/runtime/backend.ts";
 import { createJsBackend } from "../../src/runtime/backends/js.ts";
 import { trainContext } from "../../src/runtime/context.ts";
-import { sum } from "../../src/runtime/ops/elementwise.ts";
+import { mul, sum } from "../../src/runtime/ops/elementwise.ts";
+import { attention } from "../../src/runtime/ops/attention.ts";
+import { conv2d } from "../../src/runtime/ops/conv2d.ts";
+import { embedding } from "../../src/runtime/ops/embedding.ts";
 import { linear } from "../../src/runtime/ops/linear.ts";
 import { Rng } from "../../src/runtime/random.ts";
 import { parameter, Tensor } from "../../src/runtime/tensor.ts";
@@ -115,5 +119,56 @@ describe("linear: each GEMM's operands are blocked along its own K, from the hig
     expectEveryGemmBlockedAlongK(spy.calls);
     // W as the forward GEMM quantized it, read along the input-gradient GEMM's K, is not blocked there.
     expect(notBlockedAlongK((j, p) => forward.b[p * inputs + j], inputs, outputs)).not.toBeNull();
+  });
+});
+
+describe("conv2d: the im2col matrix is blocked along each GEMM's K", () => {
+  const [n, c, h, wd, f, k] = [2, 3, 5, 4, 5, 3];
+  const x = spread(n * c, h * wd, 7);
+  const w = spread(f, c * k * k, 13);
+  const spy = spying(backend);
+  const ctx = trainContext(spy, new RecipePrecision(recipe, backend.kernels, 3));
+  const xt = new Tensor([n, c, h, wd], x.slice(), true);
+  const wt = parameter("conv.weight", [f, c, k, k], w.slice());
+  ctx.tape.backward(sum(ctx, conv2d(ctx, xt, wt, null, "conv", { padding: 1 })));
+
+  it("forward (K = C·KH·KW), weight gradient (K = N·OH·OW) and input gradient (K = F): every operand", () => {
+    expect(spy.calls.length).toBe(3);
+    expectEveryGemmBlockedAlongK(spy.calls);
+  });
+});
+
+describe("attention: the per-head GEMMs are blocked along their K, no lane crossing heads", () => {
+  const [batch, t, width, heads] = [2, 6, 8, 2];
+  const spy = spying(backend);
+  const ctx = trainContext(spy, new RecipePrecision(recipe, backend.kernels, 3));
+  const inputs = [17, 19, 23].map((seed) => new Tensor([batch, t, width], spread(batch * t, width, seed), true));
+  ctx.tape.backward(sum(ctx, attention(ctx, inputs[0], inputs[1], inputs[2], { heads, site: "attn" })));
+
+  it("scores Q·Kᵀ, context P·V and their gradients: every operand of every head's GEMM", () => {
+    expect(spy.calls.length).toBe(6 * batch * heads);
+    expectEveryGemmBlockedAlongK(spy.calls);
+  });
+});
+
+describe("embedding: one-hot · table, blocked along the table's rows (K = V) and the gradient along the positions (K = L)", () => {
+  const [vocab, dim] = [10, 6];
+  const indices = [3, 0, 7, 9, 1, 4, 8];
+  const table = spread(vocab, dim, 29);
+  const ctx = trainContext(backend, new RecipePrecision(recipe, backend.kernels, 3));
+  const tt = parameter("emb.weight", [vocab, dim], table.slice());
+  const out = embedding(ctx, tt, indices, "emb");
+  const gradient = spread(indices.length, dim, 31);
+  ctx.tape.backward(sum(ctx, mul(ctx, out, new Tensor([indices.length, dim], gradient.slice(), false))));
+
+  it("the looked-up rows come from the table quantized down its columns", () => {
+    const q = fakeQuantize(format, table, { channels: vocab, blockAxis: 0 }).values;
+    const want = indices.flatMap((r) => Array.from(q.subarray(r * dim, (r + 1) * dim)));
+    expect(Array.from(out.data)).toEqual(want);
+  });
+
+  it("the table's gradient rows are the error quantized down its columns (L positions)", () => {
+    const q = fakeQuantize(format, gradient, { channels: indices.length, blockAxis: 0 }).values;
+    for (const [i, r] of indices.entries()) expect(Array.from(tt.grad!.subarray(r * dim, (r + 1) * dim)), `row ${r}`).toEqual(Array.from(q.subarray(i * dim, (i + 1) * dim)));
   });
 });
