@@ -295,8 +295,13 @@ function poolOf(workers, { jobs, ctl }, names) {
     words[0] = job.length;
   };
 
+  let splitCalls = 0;
   return {
     threads: workers.length + 1,
+    /** How many run() calls handed work to workers (a diagnostic: tests check that work was split). */
+    get splitCalls() {
+      return splitCalls;
+    },
     /**
      * Runs jobs[0] here (through `local`, which executes one job on this thread) and jobs[1..] on the workers; returns when all are done.
      * @param {readonly (readonly (string | number)[][])[]} jobList
@@ -306,6 +311,7 @@ function poolOf(workers, { jobs, ctl }, names) {
       if (closed) throw new Error("threads: the kernels were closed");
       if (jobList.length > workers.length + 1) throw new Error(`threads: ${jobList.length} jobs for ${workers.length + 1} threads`);
       generation++;
+      if (jobList.length > 1) splitCalls++;
       for (let w = 1; w < jobList.length; w++) {
         encode(w - 1, jobList[w]);
         Atomics.store(ctl, (w - 1) * SLOT, generation);

@@ -41,9 +41,31 @@ export declare function encode(x: Float32Array, out?: CodeArray, options?: CallO
 export declare function decode(codes: CodeArray, meta?: Meta, out?: Float32Array): Float32Array;
 export declare function fakeQuantize(x: Float32Array, out?: Float32Array, state?: State, options?: Omit<CallOptions, "state">): { values: Float32Array; meta: Meta; state: State };
 
+/** B kept in the kernels' memory for many gemm calls (prepareB); pass it as gemm's `b`. */
+export declare class PreparedB {
+  private constructor();
+  readonly k: number;
+  readonly n: number;
+  readonly transB: boolean;
+  /** Frees the memory holding B; gemm refuses the handle afterwards. */
+  release(): void;
+}
+
+export interface PrepareBOptions {
+  /** The rows of op(B) (the GEMM's depth). */
+  readonly k: number;
+  /** The columns of op(B). */
+  readonly n: number;
+  /** B is stored n×k and used transposed (default false); gemm calls with this handle use the same. */
+  readonly transB?: boolean;
+  /** The metadata encode returned, for codes of a scaled format. */
+  readonly meta?: Meta;
+}
+
 export interface GemmParams {
   readonly a: Float32Array | CodeArray;
-  readonly b: Float32Array | CodeArray;
+  /** B, or a handle from prepareB (then leave metaB out, and transB out or the same as prepared). */
+  readonly b: Float32Array | CodeArray | PreparedB;
   readonly c: Float32Array;
   readonly m: number;
   readonly n: number;
@@ -60,3 +82,38 @@ export interface GemmParams {
 
 /** C = α·op(A)·op(B) + β·C (row-major); returns c. */
 export declare function gemm(params: GemmParams): Float32Array;
+
+/**
+ * Keeps B in the kernels' memory (a snapshot of `b` now; codes of a scaled format decoded once) so
+ * that gemm calls with the handle copy only A and C: for a weight matrix multiplied many times.
+ */
+export declare function prepareB(b: Float32Array | CodeArray, options: PrepareBOptions): PreparedB;
+
+/** The package's functions on some number of threads. */
+export interface Kernels {
+  readonly encode: typeof encode;
+  readonly decode: typeof decode;
+  readonly fakeQuantize: typeof fakeQuantize;
+  readonly gemm: typeof gemm;
+  readonly prepareB: typeof prepareB;
+  readonly target: "wasm" | "js";
+  /** How many threads run the kernels. */
+  readonly threads: number;
+  /** Why it is one thread where more were asked (no shared memory: a page that is not cross-origin isolated; the js target), else null. */
+  readonly note: string | null;
+  /** How many calls so far ran on more than one thread (calls too small to split stay on one). */
+  splitCalls(): number;
+  /** Stops the worker threads; the functions may not be called afterwards. */
+  close(): Promise<void>;
+}
+
+export interface CreateKernelsOptions {
+  /** Threads to run on, this one included (default 1): wasm kernels on one shared memory, in workers. */
+  readonly threads?: number;
+}
+
+/**
+ * The same API on several threads (asynchronous to start, synchronous to call): worker_threads in
+ * Node, Web Workers in a cross-origin-isolated page; results are bit-identical to one thread.
+ */
+export declare function createKernels(options?: CreateKernelsOptions): Promise<Kernels>;

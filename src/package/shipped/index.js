@@ -125,7 +125,8 @@ export const prepareB = api.prepareB;
 /**
  * The same API on `threads` threads (wasm on shared memory: worker_threads in Node, Web Workers
  * in cross-origin-isolated pages). Resolves to { ...api, target, threads, note, close }: `threads`
- * is how many run, `note` says why it is one where more were asked (null otherwise).
+ * is how many run, `note` says why it is one where more were asked (null otherwise),
+ * `splitCalls()` how many calls so far ran on more than one thread (small ones stay on one).
  */
 export async function createKernels(options = {}) {
   if (options === null || typeof options !== "object") throw new TypeError(`createKernels: takes { threads } (got ${options === null ? "null" : typeof options})`);
@@ -137,8 +138,8 @@ export async function createKernels(options = {}) {
   const threadedModule = backends.find(([name]) => name === backend.name)?.[1];
   if (wanted === 1 || threadedModule?.createThreaded === undefined) {
     const note = wanted === 1 ? null : `one thread: the ${backend.name} target runs on one thread`;
-    return { ...apiOf(backend), target: backend.name, threads: 1, note, close: async () => undefined };
+    return { ...apiOf(backend), target: backend.name, threads: 1, note, splitCalls: () => 0, close: async () => undefined };
   }
   const { backend: threaded, note } = await threadedModule.createThreaded(wanted, /^stochastic/.test(format.rounding?.mode ?? ""));
-  return { ...apiOf(threaded), target: threaded.name, threads: threaded.threads ?? 1, note, close: async () => threaded.close?.() };
+  return { ...apiOf(threaded), target: threaded.name, threads: threaded.threads ?? 1, note, splitCalls: () => threaded.splitCalls?.() ?? 0, close: async () => threaded.close?.() };
 }

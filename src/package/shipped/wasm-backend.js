@@ -94,6 +94,7 @@ function backendOf(variant, instance, pool, stochastic) {
     raw,
     heap,
     threads: pool?.threads ?? 1,
+    splitCalls: () => pool?.splitCalls ?? 0,
     runPlan: residentPlanRunner(kernels, raw, heap, steps),
     gemm,
     keep,
