@@ -15,4 +15,5 @@ export const commands: readonly CommandEntry[] = [
   { name: "fake-quantize", summary: "the values numbers from stdin take when stored in a format", load: () => import("./commands/fake-quantize.ts") },
   { name: "compile", summary: "compile a format into an npm package of kernels", load: () => import("./commands/compile.ts") },
   { name: "compare", summary: "train a model once per format recipe and report accuracy and loss curves", load: () => import("./commands/compare.ts") },
+  { name: "explore", summary: "write a static page that shows formats and runs their kernels in the browser", load: () => import("./commands/explore.ts") },
 ];
