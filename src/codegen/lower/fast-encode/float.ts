@@ -1,0 +1,132 @@
+/**
+ * Fast encode of sign-exponent-mantissa elements (m in [1, 21] mantissa bits, zero and subnormals,
+ * the whole subnormal grid within float32's reach), lane-wise and without lookups:
+ *
+ *   |x| is clamped to the largest finite float32 (so ±∞ and NaN compute some finite code, replaced
+ *   below), its binade exponent e is raised to the format's emin (the subnormal binades share
+ *   emin's quantum), and y = |x|·2^(m − e) — one exact multiplication by a power of two built from
+ *   exponent bits — is the position on the format's grid in units of the quantum: y ∈ [2^m, 2^(m+1))
+ *   in a normal binade, y < 2^m below it. y rounds to an integer n by the probed decision
+ *   (round.ts), and the code's magnitude is ((e − emin) << m) + n: n = 2^(m+1) carries into the next
+ *   binade and n = 2^m below emin is the smallest normal, as the code layout does by itself.
+ *
+ * What arithmetic alone does not give is taken from the semantics at lowering time (probe.ts):
+ * the code of a magnitude beyond the largest finite one, of ±0 and of magnitude 0, of ±∞ and NaN,
+ * each per sign; a select is emitted only where the semantics differ from what the arithmetic
+ * already produced. Unsigned formats take one code for every negative non-zero input.
+ */
+import type { ResolvedFloat, ResolvedFormat } from "../../../dsl/resolved.ts";
+import { Builder, add, and, bitsOf, eq, f32, fromBits, gt, lt, max, min, mul, ne, or, select, shl, shr, sub, u32 } from "../../ir/build.ts";
+import type { Expr } from "../../ir/nodes.ts";
+import { MAX_F32, NEGATIVE_NAN, POSITIVE_NAN, probeDecision, sameDecision, type Encoder, type RoundingDecision } from "./probe.ts";
+import { lowerRoundByDecision } from "./round.ts";
+
+const F32_EXPONENT = 0x7f800000;
+const F32_MAX_BITS = 0x7f7fffff;
+
+/** What the float fast path needs, derived once per (format, rounding, overflow). */
+export interface FloatPlan {
+  readonly m: number;
+  readonly minNormalExponent: number;
+  /** Largest finite code magnitude. */
+  readonly maxMagnitude: number;
+  /** Code weight of the sign bit (0 for unsigned formats). */
+  readonly signWeight: number;
+  readonly decision: { readonly positive: RoundingDecision; readonly negative: RoundingDecision | null };
+  /** Codes from the semantics, [positive, negative]. */
+  readonly zero: readonly [number, number];
+  readonly beyondMax: readonly [number, number];
+  readonly infinity: readonly [number, number];
+  readonly nan: readonly [number, number];
+  /** Unsigned formats: the code of every negative non-zero input. */
+  readonly negativeCode: number | null;
+}
+
+export function planFloat(format: ResolvedFormat, enc: Encoder): FloatPlan | null {
+  if (format.element.kind !== "float") return null;
+  const el: ResolvedFloat = format.element;
+  const m = el.mantissaBits;
+  const emin = el.minNormalExponent;
+  if (m < 1 || m > 21 || !el.zero || !el.subnormals || emin < -126 || emin > m) return null;
+  if (!(format.maxFinite < MAX_F32)) return null;
+  const signWeight = el.signed ? 2 ** (el.bits - 1) : 0;
+  const magnitude = (code: number) => (el.signed && code >= signWeight ? code - signWeight : code);
+  const maxMagnitude = magnitude(enc(format.maxFinite));
+  if (!(maxMagnitude > 0)) return null;
+  const quantum = 2 ** (emin - m);
+  const value = (n: number) => n * quantum;
+  const decide = (sign: 1 | -1) => {
+    // The smallest normal binade and the subnormal one must decide alike.
+    const normal = probeDecision(enc, sign, 2 ** m, value, magnitude);
+    const subnormal = probeDecision(enc, sign, 0, value, magnitude);
+    return normal !== null && subnormal !== null && sameDecision(normal, subnormal) ? normal : null;
+  };
+  const positive = decide(1);
+  if (positive === null) return null;
+  let negative: RoundingDecision | null = null;
+  let negativeCode: number | null = null;
+  if (el.signed) {
+    negative = decide(-1);
+    if (negative === null) return null;
+  } else {
+    const codes = [-(2 ** -149), -quantum, -1, -MAX_F32, Number.NEGATIVE_INFINITY, NEGATIVE_NAN].map(enc);
+    if (codes.some((c) => c !== codes[0]) || enc(-0) !== enc(0)) return null;
+    negativeCode = codes[0];
+  }
+  const pair = (x: number) => [enc(x), enc(-x)] as const;
+  return {
+    m,
+    minNormalExponent: emin,
+    maxMagnitude,
+    signWeight,
+    decision: { positive, negative },
+    zero: pair(0),
+    beyondMax: pair(MAX_F32),
+    infinity: pair(Number.POSITIVE_INFINITY),
+    nan: [enc(POSITIVE_NAN), enc(NEGATIVE_NAN)],
+    negativeCode,
+  };
+}
+
+export function lowerFastFloatEncode(b: Builder, plan: FloatPlan, x: Expr): Expr {
+  const { m, minNormalExponent: emin, signWeight } = plan;
+  const bits = b.let("bits", bitsOf(x));
+  const absBits = b.let("abs_bits", and(bits, u32(0x7fffffff)));
+  const signBit = b.let("sign", shr(bits, u32(31)));
+  const negative = b.let("negative", ne(signBit, u32(0)));
+  const signBits = signWeight === 0 ? u32(0) : b.let("sign_bits", shl(signBit, u32(Math.log2(signWeight))));
+  /** The code pair [positive, negative] as one expression: a constant, the sign bit or'ed in, or a select. */
+  const bySign = ([p, n]: readonly [number, number]): Expr =>
+    p === n ? u32(p) : signWeight !== 0 && n === (p | signWeight) && p < signWeight ? or(u32(p), signBits) : select(negative, u32(n), u32(p));
+
+  const finite = b.let("finite_bits", min(absBits, u32(F32_MAX_BITS)));
+  const lowest = (emin + 127) * 2 ** 23;
+  const exponent = b.let("binade", max(and(finite, u32(F32_EXPONENT)), u32(lowest)));
+  const a = fromBits(finite);
+  // 2^(m − e) from exponent bits; below min normal e is emin, whose power may need two steps.
+  const scale = fromBits(sub(u32((254 + m) * 2 ** 23), exponent));
+  let y = mul(a, scale);
+  // Binades below 2^(m − 127) (only where emin is below it) need a power beyond float32's: two steps.
+  if (m - emin > 127) y = select(lt(exponent, u32(m * 2 ** 23)), mul(mul(a, f32(2 ** 64)), fromBits(sub(u32((190 + m) * 2 ** 23), exponent))), y);
+  const grid = b.let("grid", y);
+  const { positive, negative: negativeDecision } = plan.decision;
+  const rounded =
+    negativeDecision === null || sameDecision(positive, negativeDecision)
+      ? lowerRoundByDecision(b, grid, positive)
+      : select(negative, lowerRoundByDecision(b, grid, negativeDecision), lowerRoundByDecision(b, grid, positive));
+  // n ≤ 2^(m+1) ≤ 2^22: n + 2^23 is exact and its mantissa field is n.
+  const n = and(bitsOf(add(rounded, f32(2 ** 23))), u32(0x7fffff));
+  const magnitude = b.let("magnitude", add(shr(sub(exponent, u32(lowest)), u32(23 - m)), n));
+
+  let code: Expr;
+  const [maxPositive, maxNegative] = plan.beyondMax;
+  if (maxPositive === plan.maxMagnitude && (signWeight === 0 || maxNegative === plan.maxMagnitude + signWeight)) code = or(min(magnitude, u32(plan.maxMagnitude)), signBits);
+  else code = select(gt(magnitude, u32(plan.maxMagnitude)), bySign(plan.beyondMax), or(magnitude, signBits));
+  const [zeroPositive, zeroNegative] = plan.zero;
+  if (zeroPositive !== 0 || (signWeight !== 0 && zeroNegative !== signWeight)) code = select(eq(magnitude, u32(0)), bySign(plan.zero), code);
+  // ±∞ and NaN computed as ±max float32 above; replace them where the semantics differ.
+  if (plan.infinity[0] !== maxPositive || (signWeight !== 0 && plan.infinity[1] !== maxNegative)) code = select(eq(absBits, u32(F32_EXPONENT)), bySign(plan.infinity), code);
+  if (plan.nan[0] !== maxPositive || (signWeight !== 0 && plan.nan[1] !== maxNegative)) code = select(gt(absBits, u32(F32_EXPONENT)), bySign(plan.nan), code);
+  if (plan.negativeCode !== null) code = select(and(negative, ne(absBits, u32(0))), u32(plan.negativeCode), code);
+  return b.let("code", code);
+}
