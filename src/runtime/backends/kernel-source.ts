@@ -8,7 +8,9 @@ import { JS_GEMM_SCHEDULE, WASM_GEMM_SCHEDULE } from "../../codegen/schedule.ts"
 import type { KernelModule } from "../../codegen/ir/nodes.ts";
 import type { ResolvedFormat } from "../../dsl/resolved.ts";
 import { runPlan, type BufferArray, type OpPlan, type PlanKernel, type RunCall, type RunResult } from "../../package-runtime/run-plan.js";
-import { residentPlanRunner } from "../../package-runtime/wasm-runtime.js";
+import { instantiateOn, residentPlanRunner } from "../../package-runtime/wasm-runtime.js";
+import { parallelStepRunner } from "../../package-runtime/wasm-parallel.js";
+import { loadNodeWorkers, sharedModule, startThreadPoolSync, type ThreadPool } from "../../package-runtime/wasm-threads.js";
 import { loadJs } from "../../targets/js/load.ts";
 import { createWasmAssembler, type WasmAssembler } from "../../targets/wasm/assemble.ts";
 import { compileWasmWith, instantiateWasm, type WasmKernelSet } from "../../targets/wasm/load.ts";
@@ -27,22 +29,32 @@ export interface LoadedFormat {
   readonly runPlan: PlanRunner;
   /** Only for the wasm target: the instance's raw exports and heap, for callers that keep data resident. */
   readonly wasm?: WasmKernelSet;
+  /** Only for the wasm target on several threads: the workers sharing the instance's memory. */
+  readonly pool?: ThreadPool;
 }
 
 /** Compiles and loads formats for one target; `load` caches by the format's content. */
 export interface KernelSource {
   readonly target: "js" | "wasm";
+  /** Threads each format's kernels run on (wasm on a shared memory; 1 elsewhere). */
+  readonly threads: number;
   load(format: ResolvedFormat): LoadedFormat;
+  /** Stops the worker threads of every format loaded (a source on one thread has none). */
+  close(): Promise<void>;
   /** Compiles a module that belongs to no format (e.g. the rotations) once per `name`, on this target. */
   loadModule(name: string, module: () => KernelModule): Kernels;
 }
 
 /** Caches `build` by the JSON text of the format (formats are plain frozen data). */
-function cached(target: KernelSource["target"], build: (format: ResolvedFormat) => LoadedFormat, buildModule: (module: KernelModule) => Kernels): KernelSource {
+function cached(target: KernelSource["target"], build: (format: ResolvedFormat) => LoadedFormat, buildModule: (module: KernelModule) => Kernels, threads = 1): KernelSource {
   const cache = new Map<string, LoadedFormat>();
   const modules = new Map<string, Kernels>();
   return {
     target,
+    threads,
+    async close() {
+      await Promise.all([...cache.values()].map((loaded) => loaded.pool?.close()));
+    },
     loadModule(name, module) {
       let hit = modules.get(name);
       if (hit === undefined) {
@@ -73,16 +85,30 @@ export function jsKernelSource(): KernelSource {
 }
 
 /** The wasm target (SIMD where the engine validates it, else scalar), synchronous once wabt is up. */
-export function wasmKernelSourceWith(assembler: WasmAssembler): KernelSource {
+/**
+ * The wasm target (SIMD where the engine validates it, else scalar), synchronous once wabt is up.
+ * With `threads` > 1 (Node, after loadNodeWorkers) each format's module runs on a shared memory
+ * with threads − 1 workers: its GEMMs split by rows of C, its plans' element steps by ranges,
+ * bit-identical to one thread (wasm-parallel.js).
+ */
+export function wasmKernelSourceWith(assembler: WasmAssembler, threads = 1): KernelSource {
   return cached("wasm", (format) => {
     const compiled = compileFormat(format, WASM_GEMM_SCHEDULE);
     const binary = compileWasmWith(assembler, compiled.module);
-    const wasm = instantiateWasm(binary);
-    return { compiled, kernels: wasm.kernels as unknown as Kernels, runPlan: residentPlanRunner(binary.kernels, wasm.raw, wasm.heap), wasm };
-  }, (module) => instantiateWasm(compileWasmWith(assembler, module)).kernels as unknown as Kernels);
+    if (threads <= 1) {
+      const wasm = instantiateWasm(binary);
+      return { compiled, kernels: wasm.kernels as unknown as Kernels, runPlan: residentPlanRunner(binary.kernels, wasm.raw, wasm.heap), wasm };
+    }
+    const { memory, module } = sharedModule(binary.wasm, binary.minPages);
+    const wasm = instantiateOn(module, memory, binary.kernels) as WasmKernelSet;
+    const pool = startThreadPoolSync({ module, memory, names: binary.kernels.map((k) => k.name), threads });
+    const steps = parallelStepRunner({ pool, raw: wasm.raw, memory, stochastic: format.rounding.mode === "stochastic" });
+    return { compiled, kernels: wasm.kernels as unknown as Kernels, runPlan: residentPlanRunner(binary.kernels, wasm.raw, wasm.heap, steps), wasm, pool };
+  }, (module) => instantiateWasm(compileWasmWith(assembler, module)).kernels as unknown as Kernels, threads);
 }
 
-/** Starts the WebAssembly assembler (wabt) and returns a wasm kernel source. */
-export async function wasmKernelSource(): Promise<KernelSource> {
-  return wasmKernelSourceWith(await createWasmAssembler());
+/** Starts the WebAssembly assembler (wabt) and returns a wasm kernel source (on `threads` threads: see wasmKernelSourceWith). */
+export async function wasmKernelSource(threads = 1): Promise<KernelSource> {
+  if (threads > 1 && !(await loadNodeWorkers())) throw new Error("threads: the training runtime runs several threads only in Node");
+  return wasmKernelSourceWith(await createWasmAssembler(), threads);
 }

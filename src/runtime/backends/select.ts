@@ -34,6 +34,19 @@ export function engineHasWasmSimd(): boolean {
   return typeof WebAssembly === "object" && WebAssembly.validate(SIMD_PROBE);
 }
 
+/**
+ * The threads the wasm backend runs on: NUMFORGE_THREADS (an integer from 1 to 256; default 1).
+ * Results are bit-identical whatever the count (GEMMs split by rows of C, element steps by ranges).
+ */
+export function threadsFromEnvironment(env: Readonly<Record<string, string | undefined>> = process.env): number {
+  const text = env.NUMFORGE_THREADS;
+  if (text === undefined || text === "") return 1;
+  const threads = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isInteger(threads) || threads < 1 || threads > 256)
+    throw new Error(`NUMFORGE_THREADS = ${JSON.stringify(text)}: give an integer from 1 to 256 (the threads the wasm kernels run on)`);
+  return threads;
+}
+
 /** The fastest backend available here. */
 export function defaultBackendName(): BackendName {
   return engineHasWasmSimd() ? "wasm" : "js";
@@ -43,10 +56,10 @@ export function defaultBackendName(): BackendName {
  * Creates a backend by name (the wasm one starts its assembler, the webgpu one its GPU thread,
  * hence async). Call close() on it when done where it has one.
  */
-export async function createBackend(name: BackendName = defaultBackendName()): Promise<KernelBackend> {
+export async function createBackend(name: BackendName = defaultBackendName(), threads = threadsFromEnvironment()): Promise<KernelBackend> {
   switch (name) {
     case "wasm":
-      return createWasmBackend(await wasmKernelSource());
+      return createWasmBackend(await wasmKernelSource(threads));
     case "js":
       return createJsBackend();
     case "webgpu":
