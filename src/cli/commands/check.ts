@@ -10,13 +10,15 @@ import { jsonText } from "../json-io.ts";
 import { formatToJson } from "../format-json.ts";
 import { renderPairs } from "../render/columns.ts";
 import { propertyPairs } from "../render/describe.ts";
+import { formatSketch } from "../render/sketch.ts";
 
 /** check SPEC...: every spec validated, its properties or its one-line error. */
 export const command: CommandDefinition = {
   usage: "SPEC... [--json]",
   description:
     "Validates each SPEC (a path to a spec file, or a built-in name) against the schema and the consistency rules, then " +
-    "prints every derived constant and the codes of the special values. Each invalid spec prints one line " +
+    "prints every derived constant, the codes of the special values and a one-line sketch of how many codes each binade of the " +
+    "positive values holds. Each invalid spec prints one line " +
     "FILE: line L, column C: POINTER: MESSAGE on stderr (without the line and column where the problem is the file " +
     "itself: missing, too big, not UTF-8); the exit status is 2 if any spec is invalid. Spec files are at most 1 MiB. " +
     "With --json: the resolved format as an object (an array of them for several specs).",
@@ -36,7 +38,7 @@ export const command: CommandDefinition = {
       if (booleanFlag(args, "json")) {
         if (errors.length === 0) yield* printLine(io, jsonText(specs.length === 1 ? formatToJson(valid[0].format) : valid.map((v) => formatToJson(v.format))));
       } else {
-        for (const { spec, format } of valid) yield* printLine(io, `${renderPairs(propertyPairs(format))}\nok: ${spec} is a valid format${valid.length > 1 ? "\n" : ""}`);
+        for (const { spec, format } of valid) yield* printLine(io, `${renderPairs([...propertyPairs(format), ["codes per binade", formatSketch(format)]])}\nok: ${spec} is a valid format${valid.length > 1 ? "\n" : ""}`);
       }
       if (errors.length === 1) return yield* Effect.fail(errors[0]);
       if (errors.length > 1) return yield* new ManyErrors({ errors });

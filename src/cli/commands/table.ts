@@ -10,6 +10,7 @@ import { booleanFlag } from "../options.ts";
 import { jsonText, valueToJson } from "../json-io.ts";
 import { renderColumns } from "../render/columns.ts";
 import { hexCode, exactNumber } from "../render/numbers.ts";
+import { formatSketch } from "../render/sketch.ts";
 
 /** Widest format whose table is printed: 2^16 rows. */
 const MAX_TABLE_BITS = 16;
@@ -19,7 +20,7 @@ export const command: CommandDefinition = {
   usage: "FORMAT [--json]",
   description:
     "Prints code, hex, bit pattern and exact value of every code of FORMAT, in code order. Values are element values, " +
-    `before any tensor scaling. Formats wider than ${MAX_TABLE_BITS} bits are refused. With --json: ` +
+    `before any tensor scaling; a last line sketches how many codes each binade of the positive values holds. Formats wider than ${MAX_TABLE_BITS} bits are refused. With --json: ` +
     `[{"code": n, "value": v}, ...] with v a number or "NaN", "Infinity", "-Infinity", "-0".`,
   positionals: [formatPositional],
   flags: [jsonFlag],
@@ -48,6 +49,7 @@ export const command: CommandDefinition = {
           rows,
         ),
       );
+      yield* printLine(io, `\ncodes per binade  ${formatSketch(format)}`);
     }),
 };
 

@@ -12,10 +12,10 @@ import { quantizesByRow } from "../../recipes/precision.ts";
 import { scalingKindOf } from "../../scaling/registry.ts";
 import type { BufferArray } from "../../package-runtime/run-plan.js";
 import type { KernelSource } from "../backends/kernel-source.ts";
-import { jsonNumber, type JsonNumber } from "../compare/results.ts";
+import { jsonNumber } from "../compare/results.ts";
 import { gatherChannels, type ChannelLayout } from "../precision.ts";
 import { BinadeCounter, binadeOf } from "./measure.ts";
-import type { ScaleSummary } from "./types.ts";
+import type { ScaleSummary, ScaleValue } from "./types.ts";
 
 /** Fields of the metadata that describe its layout, not the scales. */
 const LAYOUT_FIELDS = new Set(["kind", "shape", "tile", "channelGroup"]);
@@ -24,7 +24,7 @@ const LAYOUT_FIELDS = new Set(["kind", "shape", "tile", "channelGroup"]);
 export function scalesOf(
   format: ResolvedFormat, kernels: KernelSource, x: Float32Array, layout: ChannelLayout | undefined,
   state: Readonly<Record<string, BufferArray>> | undefined,
-): Record<string, JsonNumber | ScaleSummary> | undefined {
+): Record<string, ScaleValue> | undefined {
   if (format.scaling.kind === "none") return undefined;
   const channels = quantizesByRow(format) && layout !== undefined ? layout.channels : 1;
   const values = channels > 1 && layout!.outer > 1 ? gatherChannels(x, layout!, "numerics") : x.slice();
@@ -37,14 +37,17 @@ export function scalesOf(
   const result = loaded.runPlan(plan, bindings, { n: values.length, channels, seed: 0 });
   const meta = metaFromBuffers(format, result.meta, { n: values.length, channels });
   const json = scalingKindOf(format.scaling).metaToJson(meta, format.scaling);
-  const out: Record<string, JsonNumber | ScaleSummary> = {};
+  const out: Record<string, ScaleValue> = {};
   for (const [field, value] of Object.entries(json)) {
     if (LAYOUT_FIELDS.has(field)) continue;
     const numbers = numbersOf(field, value, format);
     if (numbers === null) continue;
     out[field === "scaleCodes" ? "blockScales" : field] = numbers.length === 1 ? jsonNumber(numbers[0]) : summarize(numbers);
   }
-  if (state !== undefined) for (const [name, buffer] of Object.entries(state)) if (buffer instanceof Float32Array) out[`state.${name}`] = summarize(Array.from(buffer));
+  // Delayed scaling's state (the amax history before this call) is short: kept as it is.
+  if (state !== undefined)
+    for (const [name, buffer] of Object.entries(state))
+      if (buffer instanceof Float32Array) out[`state.${name}`] = buffer.length <= 64 ? Array.from(buffer, (v) => Number(v.toPrecision(6))) : summarize(Array.from(buffer));
   return out;
 }
 

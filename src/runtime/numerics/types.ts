@@ -39,6 +39,9 @@ export interface ScaleSummary {
   readonly histogram: BinadeHistogram;
 }
 
+/** One field of the scales: a scalar (S2FP8 α), a vector summarized (block scales), or a short list kept whole (an amax history). */
+export type ScaleValue = JsonNumber | ScaleSummary | readonly number[];
+
 /** What quantizing one site did on one sampled step. */
 export interface SiteSample {
   readonly step: number;
@@ -61,7 +64,7 @@ export interface SiteSample {
   /** log2 of the smallest non-zero and the largest |q| (null: every q was 0 or not finite). */
   readonly quantizedRange: { readonly minLog2: number; readonly maxLog2: number } | null;
   /** The scales the format chose on this call (absent for formats without tensor scaling), by meta field. */
-  readonly scales?: Readonly<Record<string, JsonNumber | ScaleSummary>>;
+  readonly scales?: Readonly<Record<string, ScaleValue>>;
 }
 
 /** One tensor site of a run. */
