@@ -5,16 +5,12 @@
  * random operands with the specials (0, NaR, ±1, ±minpos, ±maxpos) for wider and odd formats,
  * among them ⟨32,0⟩ whose significands have the most bits.
  */
-import { Effect } from "effect";
 import { beforeAll, describe, expect, it } from "vitest";
 import { lowerPositOpElements } from "../../src/codegen/lower/posit-arith-elements.ts";
 import type { KernelModule } from "../../src/codegen/ir/nodes.ts";
-import { createRegistry } from "../../src/dsl/registry.ts";
-import { resolveFormat } from "../../src/dsl/resolve.ts";
-import type { ResolvedFormat, ResolvedPosit } from "../../src/dsl/resolved.ts";
+import type { ResolvedFormat } from "../../src/dsl/resolved.ts";
 import { codeArray, type CodeArray } from "../../src/dsl/semantics/codes.ts";
-import { POSIT_OP_ARITY, positOp, type PositOp, type PositShape } from "../../src/dsl/semantics/posit-arith.ts";
-import { validateSpec } from "../../src/dsl/validate.ts";
+import { POSIT_OP_ARITY, positOp, type PositOp } from "../../src/dsl/semantics/posit-arith.ts";
 import { loadJs } from "../../src/targets/js/load.ts";
 import { createWasmAssembler, type WasmAssembler } from "../../src/targets/wasm/assemble.ts";
 import { compileWasmWith, instantiateWasm } from "../../src/targets/wasm/load.ts";
@@ -22,21 +18,15 @@ import { compileWgsl } from "../../src/targets/wgsl/compile.ts";
 import { instantiateWgsl } from "../../src/targets/wgsl/runner.ts";
 import { builtin } from "../support/formats.ts";
 import { useWgslDevice } from "../targets/wgsl/gpu.ts";
+import { positFormat, shapeOf } from "./support.ts";
 
 const OPS = Object.keys(POSIT_OP_ARITY) as PositOp[];
-const registry = createRegistry();
 const device = useWgslDevice();
 let assembler: WasmAssembler;
 beforeAll(async () => {
   assembler = await createWasmAssembler();
 });
 
-/** posit⟨bits, es⟩ resolved from a spec, as a user's format file would be. */
-function positFormat(bits: number, es: number): ResolvedFormat {
-  const spec = { name: `posit${bits}es${es}`, summary: `posit<${bits},${es}>`, element: { kind: "posit", bits, es }, rounding: "nearest-even", overflow: "saturate", scaling: { kind: "none" } };
-  return Effect.runSync(Effect.flatMap(validateSpec(spec, "test"), (s) => resolveFormat(s, "test", registry.get)));
-}
-const shapeOf = (f: ResolvedFormat): PositShape => ({ n: (f.element as ResolvedPosit).bits, es: (f.element as ResolvedPosit).es });
 
 /** Operand columns: every pair (every code for sqrt) of an 8-bit format, or fixed-seed random tuples with the specials. */
 function operands(format: ResolvedFormat, op: PositOp, exhaustive: boolean): CodeArray[] {

@@ -7,7 +7,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { lowerQuireGemm } from "../../src/codegen/lower/gemm/quire.ts";
-import type { ResolvedFormat, ResolvedPosit } from "../../src/dsl/resolved.ts";
+import type { ResolvedFormat } from "../../src/dsl/resolved.ts";
 import { codeArray } from "../../src/dsl/semantics/codes.ts";
 import { addExact, mulExact, negateCode, positToExact, ZERO, type ExactValue, type PositShape } from "../../src/dsl/semantics/posit-arith.ts";
 import { quireBits, quireGemm } from "../../src/dsl/semantics/posit-arith-quire.ts";
@@ -18,10 +18,10 @@ import { compileWgsl } from "../../src/targets/wgsl/compile.ts";
 import { instantiateWgsl } from "../../src/targets/wgsl/runner.ts";
 import { builtin } from "../support/formats.ts";
 import { useWgslDevice } from "../targets/wgsl/gpu.ts";
+import { positFormat, shapeOf } from "./support.ts";
 import { compareExact, exactTarget, roundingViolation } from "./rounding-certificate.ts";
 
-const FORMATS = ["posit8", "posit8es2", "posit16", "posit16es2", "posit32es2"].map(builtin);
-const shapeOf = (f: ResolvedFormat): PositShape => ({ n: (f.element as ResolvedPosit).bits, es: (f.element as ResolvedPosit).es });
+const FORMATS = [...["posit8", "posit8es2", "posit16", "posit16es2", "posit32es2"].map(builtin), positFormat(32, 0), positFormat(5, 1), positFormat(12, 3)];
 const device = useWgslDevice();
 let assembler: WasmAssembler;
 beforeAll(async () => {
