@@ -46,5 +46,10 @@ export const FORMAT_FACTS: Readonly<Record<string, FormatFacts>> = {
   // DeepSeek-V3 (arXiv 2412.19437): E4M3 (max 448) with fp32 tile scales.
   "fp8-block1x128": { bits: 8, maxFinite: 448, minSubnormal: 2 ** -9, hasNaN: true, hasInfinity: false, scaling: "block" },
   "fp8-block1x128-pow2": { bits: 8, maxFinite: 448, minSubnormal: 2 ** -9, hasNaN: true, hasInfinity: false, scaling: "block" },
+  // QLoRA NF4 (arXiv 2305.14314, bitsandbytes' table): 16 values in [−1, 1], smallest positive 0.0796.
+  nf4: { bits: 4, maxFinite: 1, minSubnormal: 0.07958029955625534, hasNaN: false, hasInfinity: false, scaling: "none" },
+  "nf4-block64": { bits: 4, maxFinite: 1, minSubnormal: 0.07958029955625534, hasNaN: false, hasInfinity: false, scaling: "block" },
+  // Offset-binary 4-bit: codes 0..15 stand for −8..7.
+  "uint4-zp8": { bits: 4, maxFinite: 7, minSubnormal: 1, hasNaN: false, hasInfinity: false, scaling: "none" },
   "fp8-block128x128": { bits: 8, maxFinite: 448, minSubnormal: 2 ** -9, hasNaN: true, hasInfinity: false, scaling: "block" },
 };

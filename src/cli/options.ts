@@ -42,29 +42,36 @@ function integerFlag(command: string, args: ParsedArgs, name: string, min: numbe
   );
 }
 
-/** --rounding: nearest-even | nearest-away | toward-zero | stochastic:BITS; posits only round to nearest-even. */
+const DETERMINISTIC_MODES = ["nearest-even", "nearest-away", "toward-zero", "toward-positive", "toward-negative", "odd"] as const;
+
+/** --rounding: one of DETERMINISTIC_MODES | stochastic:BITS; posits only round to nearest-even, tables never stochastically. */
 export function roundingFlag(command: string, args: ParsedArgs, format: ResolvedFormat): Check<Rounding> {
   const text = stringFlag(args, "rounding");
   if (text === undefined) return Effect.succeed(format.rounding);
   const stochastic = /^stochastic:(\d+)$/.exec(text);
   const rounding: Rounding | undefined =
-    text === "nearest-even" || text === "nearest-away" || text === "toward-zero" ? { mode: text, bits: 0 }
+    (DETERMINISTIC_MODES as readonly string[]).includes(text) ? { mode: text as (typeof DETERMINISTIC_MODES)[number], bits: 0 }
     : stochastic !== null ? { mode: "stochastic", bits: Number(stochastic[1]) }
     : undefined;
   if (rounding === undefined)
-    return usage(command, `--rounding must be nearest-even, nearest-away, toward-zero or stochastic:BITS (got "${excerpt(text)}")`);
+    return usage(command, `--rounding must be ${DETERMINISTIC_MODES.join(", ")} or stochastic:BITS (got "${excerpt(text)}")`);
   if (rounding.mode === "stochastic" && (rounding.bits < 1 || rounding.bits > 24))
     return usage(command, `stochastic rounding takes 1..24 random bits (got ${rounding.bits})`);
   if (format.element.kind === "posit" && rounding.mode !== "nearest-even")
     return usage(command, `${format.name} is a posit; posits always round to nearest-even on the bit pattern`);
+  if (format.element.kind === "table" && rounding.mode === "stochastic")
+    return usage(command, `${format.name} is a table (codebook); its values are not evenly spaced, so it takes a deterministic rounding`);
   return Effect.succeed(rounding);
 }
 
-/** --overflow: saturate | infinity; infinity needs a float format with an Inf or a NaN. */
+/** --overflow: saturate | infinity | saturate-propagate; infinity needs a float format with an Inf or a NaN, saturate-propagate one with an Inf. */
 export function overflowFlag(command: string, args: ParsedArgs, format: ResolvedFormat): Check<Overflow> {
   const text = stringFlag(args, "overflow");
   if (text === undefined) return Effect.succeed(format.overflow);
-  if (text !== "saturate" && text !== "infinity") return usage(command, `--overflow must be saturate or infinity (got "${excerpt(text)}")`);
+  if (text !== "saturate" && text !== "infinity" && text !== "saturate-propagate")
+    return usage(command, `--overflow must be saturate, infinity or saturate-propagate (got "${excerpt(text)}")`);
+  if (text === "saturate-propagate" && !format.hasInfinity)
+    return usage(command, `--overflow saturate-propagate keeps ±Inf, and ${format.name} has no infinity; use saturate or infinity`);
   if (text === "infinity" && (format.element.kind !== "float" || (!format.hasInfinity && !format.hasNaN)))
     return usage(command, `--overflow infinity needs a float format with an infinity or a NaN; ${format.name} saturates`);
   return Effect.succeed(text);

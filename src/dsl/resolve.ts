@@ -7,6 +7,7 @@ import { match } from "ts-pattern";
 import { scalingKindNamed } from "../scaling/registry.ts";
 import { SpecError, UnknownFormatError } from "./errors.ts";
 import type { FloatElementSpec, FormatSpec, IntElementSpec, PositElementSpec, RoundingSpec, ScalingSpec } from "./spec-schema.ts";
+import { resolveTable } from "./resolve-table.ts";
 import type {
   NanInput,
   ResolvedElement,
@@ -26,7 +27,7 @@ export type FormatLookup = (name: string) => Effect.Effect<ResolvedFormat, SpecE
 const F32_MAX_EXPONENT = 127;
 const F32_MIN_SUBNORMAL_EXPONENT = -149;
 
-interface Ranges {
+export interface Ranges {
   readonly element: ResolvedElement;
   readonly maxFinite: number;
   readonly minFinite: number;
@@ -36,6 +37,8 @@ interface Ranges {
   readonly codes: SpecialCodes;
 }
 
+export type Fail = (pointer: string, message: string) => Effect.Effect<never, SpecError>;
+
 /** Resolves a spec that already passed the schema; `file` is only used in messages. */
 export function resolveFormat(spec: FormatSpec, file: string, lookup: FormatLookup): Effect.Effect<ResolvedFormat, SpecError> {
   return Effect.gen(function* () {
@@ -44,6 +47,7 @@ export function resolveFormat(spec: FormatSpec, file: string, lookup: FormatLook
       .with({ kind: "float" }, (e) => resolveFloat(e, fail))
       .with({ kind: "posit" }, (e) => resolvePosit(e, fail))
       .with({ kind: "int" }, (e) => resolveInt(e, fail))
+      .with({ kind: "table" }, (e) => resolveTable(e, fail))
       .exhaustive();
     const element = ranges.element;
     const hasNaN = ranges.codes.nan !== null;
@@ -52,14 +56,20 @@ export function resolveFormat(spec: FormatSpec, file: string, lookup: FormatLook
 
     if (element.kind === "posit" && rounding.mode !== "nearest-even")
       return yield* fail("/rounding", "posits round to nearest, ties to even, on the bit pattern; rounding must be \"nearest-even\"");
-    if (spec.overflow === "infinity" && element.kind !== "float")
+    if (element.kind === "table" && rounding.mode === "stochastic")
+      return yield* fail("/rounding", "a table's values are not evenly spaced, so stochastic rounding is not defined for it; use a deterministic mode (nearest-even, nearest-away, toward-zero, toward-positive, toward-negative or odd)");
+    if (spec.overflow !== "saturate" && element.kind !== "float")
       return yield* fail("/overflow", `${element.kind} formats saturate; overflow must be "saturate"`);
+    if (spec.overflow === "saturate-propagate" && !hasInfinity)
+      return yield* fail("/overflow", "\"saturate-propagate\" keeps ±Inf as ±Inf, and this format has no infinity; use \"saturate\" (±Inf gives ±max) or \"infinity\"");
     if (spec.overflow === "infinity" && !hasNaN && !hasInfinity)
       return yield* fail("/overflow", "\"infinity\" needs a format with an infinity or a NaN to overflow to; use \"saturate\"");
     if (!hasNaN && spec.nanInput === undefined)
       return yield* fail("/nanInput", "missing: this format has no NaN, so the spec must say what NaN becomes (\"zero\", \"max\" or \"min\")");
     if (hasNaN && spec.nanInput !== undefined)
       return yield* fail("/nanInput", "this format has a NaN; nanInput applies only to formats without one");
+    if (spec.nanInput === "zero" && ranges.codes.positiveZero === null)
+      return yield* fail("/nanInput", "\"zero\": this table has no value 0 for NaN to encode to; add 0 to its values or use \"max\" or \"min\"");
 
     const bits = element.bits;
     const unscaled: ResolvedFormat = {
@@ -83,13 +93,15 @@ export function resolveFormat(spec: FormatSpec, file: string, lookup: FormatLook
       codes: ranges.codes,
     };
     const scaling = yield* resolveScaling(spec.scaling, unscaled, file, lookup);
+    if (scaling.kind !== "none" && !(ranges.maxFinite > 0))
+      return yield* fail("/scaling", `${scaling.kind} scaling maps a tensor's largest magnitude onto the element's largest value, and this format's largest value is ${ranges.maxFinite}; it needs a positive one, or scaling "none"`);
+    if (element.kind === "int" && element.zeroPoint !== 0 && scaling.kind !== "none" && scaling.kind !== "amax" && scaling.kind !== "block")
+      return yield* fail("/element/zeroPoint", `${scaling.kind} scaling has its own integer layout; a zero point works with scaling "none", "amax" or "block"`);
     return deepFreeze({ ...unscaled, scaling });
   });
 }
 
-type Fail = (pointer: string, message: string) => Effect.Effect<never, SpecError>;
-
-function resolveRounding(spec: RoundingSpec): Rounding {
+export function resolveRounding(spec: RoundingSpec): Rounding {
   return typeof spec === "string" ? { mode: spec, bits: 0 } : { mode: "stochastic", bits: spec.bits };
 }
 
@@ -214,17 +226,21 @@ function resolveInt(spec: IntElementSpec, fail: Fail): Effect.Effect<Ranges, Spe
     return fail("/element/fractionBits", `${fractionBits} fraction bits leave no integer bit in a ${n}-bit code; at most ${n - 1}`);
   const maxInt = spec.signed ? 2 ** (n - 1) - 1 : 2 ** n - 1;
   const minInt = !spec.signed ? 0 : spec.range === "symmetric" ? -maxInt : -(2 ** (n - 1));
+  const zeroPoint = spec.zeroPoint ?? 0;
+  if (zeroPoint < minInt || zeroPoint > maxInt)
+    return fail("/element/zeroPoint", `zero point ${zeroPoint} is not a code value of this ${n}-bit ${spec.signed ? "signed" : "unsigned"} format; it must be in ${minInt}..${maxInt}`);
   const unit = 2 ** -fractionBits;
-  const element: ResolvedInt = { kind: "int", bits: n, signed: spec.signed, minInt, maxInt, fractionBits };
+  const element: ResolvedInt = { kind: "int", bits: n, signed: spec.signed, minInt, maxInt, fractionBits, zeroPoint };
+  const zeroCode = zeroPoint < 0 ? zeroPoint + 2 ** n : zeroPoint;
   return Effect.succeed({
     element,
-    maxFinite: maxInt * unit,
-    minFinite: minInt * unit,
+    maxFinite: (maxInt - zeroPoint) * unit,
+    minFinite: (minInt - zeroPoint) * unit,
     minNormal: unit,
     minSubnormal: unit,
-    epsilon: maxInt * unit >= 1 ? unit : Number.NaN,
+    epsilon: (maxInt - zeroPoint) * unit >= 1 ? unit : Number.NaN,
     codes: {
-      positiveZero: 0, negativeZero: null, positiveInfinity: null, negativeInfinity: null, nan: null, negativeNan: null,
+      positiveZero: zeroCode, negativeZero: null, positiveInfinity: null, negativeInfinity: null, nan: null, negativeNan: null,
       maxFinite: maxInt, minFinite: minInt < 0 ? minInt + 2 ** n : 0,
     },
   });

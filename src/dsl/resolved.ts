@@ -3,7 +3,12 @@
  * Everything downstream (semantics, codegen, runtime) reads these numbers and never a name.
  */
 
-export type RoundingMode = "nearest-even" | "nearest-away" | "toward-zero" | "stochastic";
+/**
+ * nearest-even / nearest-away: to nearest, ties to the even code / away from zero; toward-zero,
+ * toward-positive, toward-negative: directed (IEEE 754 roundTowardZero/Positive/Negative); odd:
+ * an inexact value takes the neighbour whose code is odd (P3109 RoundToOdd); stochastic.
+ */
+export type RoundingMode = "nearest-even" | "nearest-away" | "toward-zero" | "toward-positive" | "toward-negative" | "odd" | "stochastic";
 
 /** How a value between two neighbours is rounded; `bits` random bits when stochastic. */
 export interface Rounding {
@@ -11,7 +16,11 @@ export interface Rounding {
   readonly bits: number;
 }
 
-export type Overflow = "saturate" | "infinity";
+/**
+ * saturate: finite overflow and ±Inf give ±max; infinity: beyond max gives ±Inf (IEEE, as the
+ * rounding direction says); saturate-propagate: finite overflow gives ±max, ±Inf stays ±Inf (P3109).
+ */
+export type Overflow = "saturate" | "infinity" | "saturate-propagate";
 export type NanInput = "zero" | "max" | "min";
 export type NanEncoding = "ieee" | "all-ones" | "negative-zero" | "none";
 
@@ -43,7 +52,7 @@ export interface ResolvedPosit {
   readonly es: number;
 }
 
-/** Integer (optionally fixed point): code c stands for c·2^−fractionBits. */
+/** Integer (optionally fixed point, optionally affine): code c stands for (c − zeroPoint)·2^−fractionBits. */
 export interface ResolvedInt {
   readonly kind: "int";
   readonly bits: number;
@@ -51,9 +60,19 @@ export interface ResolvedInt {
   readonly minInt: number;
   readonly maxInt: number;
   readonly fractionBits: number;
+  /** Added after rounding, subtracted before decoding (asymmetric quantization); minInt ≤ zeroPoint ≤ maxInt. */
+  readonly zeroPoint: number;
 }
 
-export type ResolvedElement = ResolvedFloat | ResolvedPosit | ResolvedInt;
+/** A codebook: code c (< values.length) stands for values[c]; values are float32s, strictly increasing. */
+export interface ResolvedTable {
+  readonly kind: "table";
+  /** ⌈log2(values.length)⌉, at least 1. */
+  readonly bits: number;
+  readonly values: readonly number[];
+}
+
+export type ResolvedElement = ResolvedFloat | ResolvedPosit | ResolvedInt | ResolvedTable;
 
 /** The resolved `scaling`: one of the registered scaling kinds' forms (src/scaling/registry.ts). */
 export type { ResolvedScaling } from "../scaling/registry.ts";

@@ -9,9 +9,9 @@ import { scalingSchema } from "../scaling/registry.ts";
 
 const roundingMode = {
   description:
-    "How a value between two representable neighbours is rounded. Stochastic rounding draws `bits` random bits per element from a counter-based generator keyed by (seed, element index).",
+    "How a value between two representable neighbours is rounded. nearest-even / nearest-away: to nearest, ties to the even code / away from zero; toward-zero, toward-positive, toward-negative: directed (IEEE 754); odd: an inexact value takes the neighbour with the odd code (P3109 round-to-odd; finite overflow saturates, as toward-zero). Stochastic rounding draws `bits` random bits per element from a counter-based generator keyed by (seed, element index).",
   oneOf: [
-    { type: "string", enum: ["nearest-even", "nearest-away", "toward-zero"] },
+    { type: "string", enum: ["nearest-even", "nearest-away", "toward-zero", "toward-positive", "toward-negative", "odd"] },
     {
       type: "object",
       additionalProperties: false,
@@ -89,6 +89,31 @@ const intElement = {
       default: 0,
       description: "Fixed-point fraction bits: a code c stands for c·2^−fractionBits (MXINT8 uses 6).",
     },
+    zeroPoint: {
+      type: "integer",
+      minimum: -32768,
+      maximum: 65535,
+      default: 0,
+      description:
+        "Asymmetric (affine) quantization: code q = clamp(round(x·2^fractionBits) + zeroPoint), value = (q − zeroPoint)·2^−fractionBits; a code value, so within the format's integer range.",
+    },
+  },
+} as const;
+
+const tableElement = {
+  type: "object",
+  additionalProperties: false,
+  required: ["kind", "values"],
+  properties: {
+    kind: { const: "table" },
+    values: {
+      type: "array",
+      minItems: 2,
+      maxItems: 256,
+      items: { type: "number" },
+      description:
+        "A codebook (NF4, FP4, learned): code c stands for values[c]. Float32 numbers, strictly increasing; codes take ⌈log2(count)⌉ bits and codes past the last value decode as the last value. Encode rounds to a neighbouring value (nearest: ties to the even code, or away from zero) and saturates at both ends.",
+    },
   },
 } as const;
 
@@ -105,11 +130,12 @@ const formatSpecBase = {
     $schema: { type: "string" },
     name: { type: "string", pattern: "^[a-z0-9][a-z0-9_-]{0,63}$", description: "Lower-case identifier used on the command line." },
     summary: { type: "string", maxLength: 200 },
-    element: { type: "object", required: ["kind"], oneOf: [floatElement, positElement, intElement] },
+    element: { type: "object", required: ["kind"], oneOf: [floatElement, positElement, intElement, tableElement] },
     rounding: roundingMode,
     overflow: {
-      enum: ["saturate", "infinity"],
-      description: "saturate: finite overflow and ±Inf give ±max finite; infinity: round first, then beyond max gives ±Inf (NaN where the format has no Inf).",
+      enum: ["saturate", "infinity", "saturate-propagate"],
+      description:
+        "saturate: finite overflow and ±Inf give ±max finite; infinity: round first, then beyond max gives ±Inf (NaN where the format has no Inf; directed roundings, odd and toward-zero give ±max where they round toward zero, as IEEE 754); saturate-propagate (P3109 SatPropagate, floats with an infinity): finite overflow gives ±max, ±Inf stays ±Inf.",
     },
     nanInput: {
       enum: ["zero", "max", "min"],
@@ -119,13 +145,13 @@ const formatSpecBase = {
   },
 } as const;
 
-const ELEMENTS = { float: floatElement, posit: positElement, int: intElement } as const;
+const ELEMENTS = { float: floatElement, posit: positElement, int: intElement, table: tableElement } as const;
 
 /** `element`: its `kind` picks the fields (if/then, so errors point into the chosen kind; no custom keywords). */
 const elementSchema = {
   type: "object",
   required: ["kind"],
-  description: "How one value is encoded: float (sign, exponent, mantissa), posit, or int.",
+  description: "How one value is encoded: float (sign, exponent, mantissa), posit, int, or table (a codebook).",
   properties: { kind: { enum: Object.keys(ELEMENTS) } },
   allOf: Object.entries(ELEMENTS).map(([kind, schema]) => ({ if: { type: "object", properties: { kind: { const: kind } }, required: ["kind"] }, then: schema })),
 };
@@ -149,18 +175,22 @@ const has = (field: string) => ({ type: "object", properties: { [field]: true },
 /**
  * Rules across fields that JSON Schema can state, for editors (resolve states them too, with
  * longer messages): an IEEE infinity needs IEEE NaN; nanInput exactly when the format has no NaN
- * (ints, floats with nan "none"); only floats overflow to infinity; posits round to nearest even;
+ * (ints, tables, floats with nan "none"); only floats overflow to infinity, and saturate-propagate
+ * needs a float with one; posits round to nearest even; tables do not round stochastically;
  * the flags of a float element that exclude each other; the element kinds scalings need. Rules
  * on numbers (bias ranges, fraction bits < bits) or other files (scale formats) are resolve's only.
  */
 const crossFieldRules = [
   { if: elementIs({ infinity: { const: true } }), then: { type: "object", properties: { element: { type: "object", properties: { nan: { const: "ieee" } } } } } },
   { if: elementIs({ kind: { const: "int" } }), then: has("nanInput") },
+  { if: elementIs({ kind: { const: "table" } }), then: has("nanInput") },
   { if: elementIs({ kind: { const: "float" }, nan: { const: "none" } }), then: has("nanInput") },
   { if: elementIs({ kind: { const: "posit" } }), then: { type: "object", not: has("nanInput") } },
   { if: elementIs({ kind: { const: "float" }, nan: { enum: ["ieee", "all-ones", "negative-zero"] } }), then: { type: "object", not: has("nanInput") } },
   { if: { type: "object", properties: { overflow: { const: "infinity" } }, required: ["overflow"] }, then: { type: "object", properties: { element: { type: "object", properties: { kind: { const: "float" } } } } } },
+  { if: { type: "object", properties: { overflow: { const: "saturate-propagate" } }, required: ["overflow"] }, then: elementIs({ kind: { const: "float" }, infinity: { const: true } }) },
   { if: elementIs({ kind: { const: "posit" } }), then: { type: "object", properties: { rounding: { const: "nearest-even" } } } },
+  { if: elementIs({ kind: { const: "table" } }), then: { type: "object", properties: { rounding: { type: "string" } } } },
   // Inside a float element.
   { if: elementIs({ nan: { const: "ieee" } }), then: elementFields({ mantissaBits: { type: "integer", minimum: 1 } }) },
   { if: elementIs({ nan: { const: "negative-zero" } }), then: elementFields({ negativeZero: { const: false }, zero: { const: true } }) },
@@ -170,7 +200,7 @@ const crossFieldRules = [
   // Scalings that need an element kind.
   { if: scalingIs("shift-squeeze"), then: elementFields({ kind: { const: "float" } }) },
   { if: scalingIs("shift-groups"), then: elementFields({ kind: { const: "int" }, signed: { const: true } }) },
-  { if: scalingIs("block"), then: elementFields({ kind: { enum: ["float", "int"] } }) },
+  { if: scalingIs("block"), then: elementFields({ kind: { enum: ["float", "int", "table"] } }) },
 ];
 
 /**
@@ -194,4 +224,5 @@ export type ElementSpec = FormatSpec["element"];
 export type FloatElementSpec = Extract<ElementSpec, { kind: "float" }>;
 export type PositElementSpec = Extract<ElementSpec, { kind: "posit" }>;
 export type IntElementSpec = Extract<ElementSpec, { kind: "int" }>;
+export type TableElementSpec = Extract<ElementSpec, { kind: "table" }>;
 export type RoundingSpec = FormatSpec["rounding"];

@@ -26,7 +26,7 @@ export type Meta = ScaleMeta;
 export type State = ScalingState;
 
 /** A rounding mode as the CLI spells it; `stochastic:B` draws B random bits per element. */
-export type RoundingOption = "nearest-even" | "nearest-away" | "toward-zero" | `stochastic:${number}`;
+export type RoundingOption = "nearest-even" | "nearest-away" | "toward-zero" | "toward-positive" | "toward-negative" | "odd" | `stochastic:${number}`;
 
 export interface EncodeOptions {
   /** Overrides the format's rounding (posits only round to nearest-even). */

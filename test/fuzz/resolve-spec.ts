@@ -3,13 +3,13 @@ import * as Effect from "effect/Effect";
 import { createRegistry } from "../../src/dsl/registry.ts";
 import { resolveFormat } from "../../src/dsl/resolve.ts";
 import type { ResolvedFormat } from "../../src/dsl/resolved.ts";
-import type { FloatElementSpec, FormatSpec, IntElementSpec, PositElementSpec } from "../../src/dsl/spec-schema.ts";
+import type { FloatElementSpec, FormatSpec, IntElementSpec, PositElementSpec, TableElementSpec } from "../../src/dsl/spec-schema.ts";
 import { validateSpec } from "../../src/dsl/validate.ts";
 
 /** A field the schema gives a default may be left out of a spec file. */
 type Defaulted<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
 /** An element as a spec file may write it. */
-export type WrittenElement = Defaulted<FloatElementSpec, "signed" | "zero"> | PositElementSpec | Defaulted<IntElementSpec, "fractionBits">;
+export type WrittenElement = Defaulted<FloatElementSpec, "signed" | "zero"> | PositElementSpec | Defaulted<IntElementSpec, "fractionBits" | "zeroPoint"> | TableElementSpec;
 /** A spec as a file may write it (FormatSpec is the type after the schema's defaults). */
 export type WrittenSpec = Omit<FormatSpec, "element"> & { readonly element: WrittenElement };
 

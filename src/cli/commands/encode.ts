@@ -25,8 +25,8 @@ export const command: CommandDefinition = {
     `{"codes": [...], "meta": {...}}, which \`numforge decode\` takes back.`,
   positionals: [formatPositional],
   flags: [
-    { name: "rounding", value: "R", description: "nearest-even | nearest-away | toward-zero | stochastic:BITS (default: the format's)" },
-    { name: "overflow", value: "O", description: "saturate | infinity (default: the format's; unscaled formats only)" },
+    { name: "rounding", value: "R", description: "nearest-even | nearest-away | toward-zero | toward-positive | toward-negative | odd | stochastic:BITS (default: the format's)" },
+    { name: "overflow", value: "O", description: "saturate | infinity | saturate-propagate (default: the format's; unscaled formats only)" },
     { name: "seed", value: "N", description: "u32 seed of the stochastic-rounding generator (default 0)" },
     { name: "scale", value: "S", description: "divide each value by S (in float32) before encoding; unscaled formats only" },
     { name: "zero-point", value: "Z", description: "int formats: add Z after rounding (clamped to the format's range)" },

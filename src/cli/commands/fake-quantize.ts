@@ -20,7 +20,7 @@ export const command: CommandDefinition = {
   flags: [
     SHAPE_FLAG,
     BLOCK_AXIS_FLAG,
-    { name: "rounding", value: "R", description: "nearest-even | nearest-away | toward-zero | stochastic:BITS (default: the format's)" },
+    { name: "rounding", value: "R", description: "nearest-even | nearest-away | toward-zero | toward-positive | toward-negative | odd | stochastic:BITS (default: the format's)" },
     { name: "seed", value: "N", description: "u32 seed of the stochastic-rounding generator (default 0)" },
     jsonFlag,
   ],

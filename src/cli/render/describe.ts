@@ -11,8 +11,10 @@ export function elementLabel(format: ResolvedFormat): string {
     .with({ kind: "posit" }, (e) => `posit<${e.bits},${e.es}>`)
     .with({ kind: "int" }, (e) => {
       const name = `${e.signed ? "int" : "uint"}${e.bits}${e.fractionBits > 0 ? `.${e.fractionBits}` : ""}`;
-      return e.signed && e.minInt === -e.maxInt ? `${name} sym` : name;
+      const zeroPoint = e.zeroPoint !== 0 ? ` zp${e.zeroPoint}` : "";
+      return e.signed && e.minInt === -e.maxInt ? `${name} sym${zeroPoint}` : `${name}${zeroPoint}`;
     })
+    .with({ kind: "table" }, (e) => `table${e.values.length}`)
     .exhaustive();
 }
 
@@ -61,6 +63,11 @@ export function propertyPairs(format: ResolvedFormat): [string, string][] {
     .with({ kind: "int" }, (e): [string, string][] => [
       ["layout", `${e.signed ? "signed" : "unsigned"} ${e.bits}-bit integer${e.fractionBits > 0 ? `, ${e.fractionBits} fraction bits` : ""}`],
       ["integer range", `${e.minInt} .. ${e.maxInt}`],
+      ...(e.zeroPoint !== 0 ? [["zero point", `${e.zeroPoint} (value = (code − ${e.zeroPoint})·2^−${e.fractionBits})`] as [string, string]] : []),
+    ])
+    .with({ kind: "table" }, (e): [string, string][] => [
+      ["layout", `codebook of ${e.values.length} values, ${e.bits}-bit codes (code = index)`],
+      ["values", e.values.map(exactNumber).join(", ")],
     ])
     .exhaustive();
   return [

@@ -10,7 +10,7 @@ import type { Expr } from "../ir/nodes.ts";
 import { lowerFloatDecode, lowerFloatEncode } from "./float-element.ts";
 import { lowerIntDecode, lowerIntEncode } from "./int-element.ts";
 import { lowerPositDecode, lowerPositEncode } from "./posit-element.ts";
-import { lowerFastEncode } from "./fast-encode/index.ts";
+import { lowerTableEncode } from "./table-element.ts";
 
 export interface ElementOptions {
   readonly rounding?: Rounding;
@@ -19,13 +19,11 @@ export interface ElementOptions {
 
 /** u32 code of the f32 `x` in the format's element encoding (no tensor scaling). */
 export function lowerEncodeElement(b: Builder, format: ResolvedFormat, x: Expr, random: Expr | null, options: ElementOptions = {}): Expr {
-  // Lane-wise fast paths where the format's numbers allow (src/codegen/lower/fast-encode).
-  const fast = lowerFastEncode(b, format, x, random, options.rounding ?? format.rounding, options.overflow ?? format.overflow);
-  if (fast !== null) return fast;
   return match(format.element)
     .with({ kind: "float" }, () => lowerFloatEncode(b, format, x, random, options.rounding ?? format.rounding, options.overflow ?? format.overflow))
     .with({ kind: "int" }, () => lowerIntEncode(b, format, x, random, options.rounding ?? format.rounding))
     .with({ kind: "posit" }, () => lowerPositEncode(b, format, x))
+    .with({ kind: "table" }, () => lowerTableEncode(b, format, x, options.rounding ?? format.rounding))
     .exhaustive();
 }
 
@@ -42,6 +40,9 @@ export function lowerDecodeElement(b: Builder, format: ResolvedFormat, code: Exp
     .with({ kind: "float" }, () => lowerFloatDecode(b, format, code))
     .with({ kind: "int" }, () => lowerIntDecode(b, format, code))
     .with({ kind: "posit" }, () => lowerPositDecode(b, format, code))
+    .with({ kind: "table" }, () => {
+      throw new Error(`${format.name}: table codes have at most 8 bits and decode through the table above`);
+    })
     .exhaustive();
 }
 

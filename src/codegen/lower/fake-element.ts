@@ -114,7 +114,7 @@ function roundBelowNormal(b: Builder, absBits: Expr, fused: FusedRounding): Expr
 }
 
 /**
- * Integers: the clamped integer encode computes, as the f32 the code decodes to — its two's
+ * Integers: the clamped integer encode computes, less the zero point, as the f32 the code decodes to — its two's
  * complement code round-trips it exactly (|n| ≤ 2^24), −0 aside, which the code turns into +0 —
  * times 2^−fractionBits (a normal power: one rounding, as the decode table's). NaN takes the
  * semantics' decode(encode(NaN)).
@@ -122,7 +122,9 @@ function roundBelowNormal(b: Builder, absBits: Expr, fused: FusedRounding): Expr
 function lowerFakeQuantizeInt(b: Builder, format: ResolvedFormat, x: Expr, random: Expr | null): Expr {
   const el = format.element as ResolvedInt;
   const { clamped, isNan } = lowerIntRounded(b, format, x, random);
-  const integer = b.let("integer", select(eq(clamped, f32(0)), f32(0), clamped));
+  // Less the zero point: both are integers of at most 2^24 + 2^16, so the f32 subtraction is exact.
+  const shifted = el.zeroPoint === 0 ? clamped : sub(clamped, f32(el.zeroPoint));
+  const integer = b.let("integer", select(eq(shifted, f32(0)), f32(0), shifted));
   const value = el.fractionBits === 0 ? integer : mul(integer, f32(2 ** -el.fractionBits));
   return b.let("fake_quantized", select(isNan, fromBits(u32(fakeBits(format, Number.NaN))), value));
 }

@@ -12,6 +12,7 @@ import {
 import type { Expr } from "../ir/nodes.ts";
 import { floorLog2Bits, scaleByPow2, splitSign } from "./pow2.ts";
 import { lowerRoundToInteger } from "./rounding.ts";
+import { overflowsToInfinity } from "../../dsl/semantics/rounding.ts";
 
 const QUIET_NAN = 0x7fc00000;
 
@@ -42,7 +43,7 @@ export function lowerFloatEncode(b: Builder, format: ResolvedFormat, x: Expr, ra
   const qe = b.let("qe", select(normal, sub(e, i32(m)), i32(subnormalQuantum)));
   const q = scaleByPow2(b, a, neg(qe));
   const parity = m === 0 ? select(normal, add(e, i32(el.bias - 1)), i32(0)) : i32(0);
-  let n = lowerRoundToInteger(b, q, rounding, random, parity);
+  let n = lowerRoundToInteger(b, q, rounding, random, parity, negative);
   if (!el.zero) n = b.let("n_nonzero", max(n, f32(1)));
   const value = scaleByPow2(b, n, qe);
   const overflowed = gt(value, f32(format.maxFinite));
@@ -50,7 +51,11 @@ export function lowerFloatEncode(b: Builder, format: ResolvedFormat, x: Expr, ra
   // 2^emin, whose code is n·2^m at quantum 2^(emin − m) — the binade's code for mantissa field 0.
   const [codeQe, codeN] = el.subnormals || m === 0 ? [qe, n] : [select(normal, qe, i32(el.minNormalExponent - m)), select(normal, n, mul(n, f32(2 ** m)))];
   const magnitude = add(asU32(shl(add(codeQe, i32(m + el.bias - 1)), i32(m))), convert("u32.fromF32", codeN));
-  const overflowCode = overflow === "saturate" || rounding.mode === "toward-zero" ? maxCode : infinityCode;
+  // As the semantics: ±max unless overflow is "infinity" and the mode rounds this sign away from zero.
+  const toInfinity = (neg: boolean) => overflow === "infinity" && overflowsToInfinity(rounding.mode, neg);
+  const overflowCode =
+    toInfinity(false) === toInfinity(true) ? (toInfinity(false) ? infinityCode : maxCode)
+    : select(negative, toInfinity(true) ? infinityCode : maxCode, toInfinity(false) ? infinityCode : maxCode);
   const infiniteInputCode = overflow === "saturate" ? maxCode : infinityCode;
 
   let code = select(overflowed, overflowCode, or(magnitude, signBits));

@@ -3,18 +3,33 @@
  * mirroring dsl/semantics/rounding.ts: stochastic rounding keeps the top `bits` bits of the
  * fraction and adds the top `bits` bits of the element's random draw.
  */
-import { Builder, add, and, bool, convert, eq, f32, floor, ge, gt, i32, mul, ne, or, select, shr, sub, u32 } from "../ir/build.ts";
+import { Builder, add, and, bool, convert, eq, f32, floor, ge, gt, i32, mul, ne, not, or, select, shr, sub, u32 } from "../ir/build.ts";
 import type { Expr } from "../ir/nodes.ts";
 import type { Rounding } from "../../dsl/resolved.ts";
 
-/** The integer q rounds to; `random` is the u32 draw, `parityOffset` an i32 (see semantics). */
-export function lowerRoundToInteger(b: Builder, q: Expr, rounding: Rounding, random: Expr | null, parityOffset: Expr = i32(0)): Expr {
+/**
+ * The integer q rounds to; `random` is the u32 draw, `parityOffset` an i32, `negative` a bool
+ * saying the value is −q (the directed modes need it; see semantics).
+ */
+export function lowerRoundToInteger(b: Builder, q: Expr, rounding: Rounding, random: Expr | null, parityOffset: Expr = i32(0), negative: Expr = bool(false)): Expr {
   const fl = b.let("fl", floor(q));
   const frac = b.let("frac", sub(q, fl));
+  const inexact = ne(frac, f32(0));
   let up: Expr = bool(false);
   switch (rounding.mode) {
     case "toward-zero":
       return fl;
+    case "toward-positive":
+      up = and(inexact, not(negative));
+      break;
+    case "toward-negative":
+      up = and(inexact, negative);
+      break;
+    case "odd": {
+      const even = eq(and(add(convert("i32.fromF32", fl), parityOffset), i32(1)), i32(0));
+      up = and(inexact, even);
+      break;
+    }
     case "nearest-away":
       up = ge(frac, f32(0.5));
       break;

@@ -5,7 +5,7 @@
  */
 import type { ResolvedFloat, ResolvedFormat, Overflow, Rounding } from "../resolved.ts";
 import { floorLog2, signBit } from "./bits.ts";
-import { roundToInteger } from "./rounding.ts";
+import { overflowsToInfinity, roundToInteger } from "./rounding.ts";
 import { nanInputCode } from "./nan-input.ts";
 
 /** The value of a code (NaN for NaN codes, ±Infinity for infinity codes). */
@@ -35,6 +35,7 @@ export function encodeFloat(format: ResolvedFormat, x: number, rounding: Roundin
   const signWeight = negative ? 2 ** (el.bits - 1) : 0;
   const a = Math.abs(x);
   if (a === Number.POSITIVE_INFINITY) {
+    // ±Inf is exact: only "saturate" changes it.
     if (overflow === "saturate") return codes.maxFinite + signWeight;
     return (negative ? codes.negativeInfinity : codes.positiveInfinity) ?? nanCode(format, negative);
   }
@@ -47,13 +48,13 @@ export function encodeFloat(format: ResolvedFormat, x: number, rounding: Roundin
   // Without mantissa bits, n ∈ {1, 2} steps the exponent field, whose last bit decides ties; below
   // the normal range n ∈ {0, 1} is the code itself.
   const parityOffset = m === 0 && e >= el.minNormalExponent ? e + el.bias - 1 : 0;
-  let n = roundToInteger(a * 2 ** -quantumExponent, rounding, random, parityOffset);
+  let n = roundToInteger(a * 2 ** -quantumExponent, rounding, random, parityOffset, negative);
   if (n === 0 && !el.zero) n = 1;
   if (n === 0) return zeroCode(format, negative);
   const value = n * 2 ** quantumExponent;
   if (value > format.maxFinite) {
-    // IEEE: rounding toward zero never produces an infinity from a finite input.
-    if (overflow === "saturate" || rounding.mode === "toward-zero") return codes.maxFinite + signWeight;
+    // IEEE: a mode that rounds this value toward zero never produces an infinity from a finite input.
+    if (overflow !== "infinity" || !overflowsToInfinity(rounding.mode, negative)) return codes.maxFinite + signWeight;
     return (negative ? codes.negativeInfinity : codes.positiveInfinity) ?? nanCode(format, negative);
   }
   const valueExponent = floorLog2(value);

@@ -7,6 +7,7 @@ import type { Overflow, ResolvedFormat, Rounding } from "../resolved.ts";
 import { decodeFloat, encodeFloat } from "./float.ts";
 import { decodeInt, encodeInt } from "./int.ts";
 import { decodePosit, encodePosit } from "./posit.ts";
+import { decodeTable, encodeTable } from "./table.ts";
 import { f32Bits } from "./bits.ts";
 
 export interface ScalarOptions {
@@ -18,7 +19,7 @@ export interface ScalarOptions {
   readonly random?: number;
   /** x is divided by this (in float32) before encoding and decoded values are multiplied by it. */
   readonly scale?: number;
-  /** Integer formats only: added after rounding, subtracted before decoding. */
+  /** Integer formats only: added after rounding, subtracted before decoding (default: the spec's zeroPoint). */
   readonly zeroPoint?: number;
 }
 
@@ -29,7 +30,8 @@ export function encode(format: ResolvedFormat, x: number, options: ScalarOptions
   return match(format.element)
     .with({ kind: "float" }, () => encodeFloat(format, scaled, rounding, options.overflow ?? format.overflow, options.random))
     .with({ kind: "posit" }, (el) => encodePosit(el.bits, el.es, scaled))
-    .with({ kind: "int" }, () => encodeInt(format, scaled, rounding, options.random, options.zeroPoint ?? 0))
+    .with({ kind: "int" }, (el) => encodeInt(format, scaled, rounding, options.random, options.zeroPoint ?? el.zeroPoint))
+    .with({ kind: "table" }, () => encodeTable(format, scaled, rounding))
     .exhaustive();
 }
 
@@ -38,7 +40,8 @@ export function decode(format: ResolvedFormat, code: number, options: Pick<Scala
   const value = match(format.element)
     .with({ kind: "float" }, (el) => decodeFloat(el, code))
     .with({ kind: "posit" }, (el) => decodePosit(el.bits, el.es, code))
-    .with({ kind: "int" }, (el) => decodeInt(el, code, options.zeroPoint ?? 0))
+    .with({ kind: "int" }, (el) => decodeInt(el, code, options.zeroPoint ?? el.zeroPoint))
+    .with({ kind: "table" }, (el) => decodeTable(el, code))
     .exhaustive();
   return options.scale === undefined ? value : value * options.scale;
 }

@@ -1,0 +1,76 @@
+/**
+ * Codebook (`table`) element encode lowered to IR, bit-identical to dsl/semantics/table.ts for
+ * float32 inputs by construction: the semantics' encode is monotone in x ordered as float32 bit
+ * patterns (−0 just below +0), so code(x) = #{c ≥ 1 : key(x) ≥ T_c}, where T_c is the smallest key
+ * whose value encodes to c or above, found here by bisecting the semantics' encode. The kernel
+ * compares u32 keys only (no float arithmetic: no NaN or subnormal flushing can interfere) with a
+ * branch-free binary search over the thresholds. Decode goes through the shared ≤ 8-bit table.
+ */
+import type { ResolvedFormat, ResolvedTable, Rounding } from "../../dsl/resolved.ts";
+import { f32Bits, fromF32Bits } from "../../dsl/semantics/bits.ts";
+import { nanInputCode } from "../../dsl/semantics/nan-input.ts";
+import { encodeTable } from "../../dsl/semantics/table.ts";
+import { Builder, add, and, bitsOf, ge, gt, ne, or, select, shr, u32, xor } from "../ir/build.ts";
+import type { Expr } from "../ir/nodes.ts";
+
+/** The order-preserving u32 key of float32 bits: negative patterns reversed below the positive ones. */
+export function orderedKey(bits: number): number {
+  return (bits & 0x80000000 ? ~bits : bits | 0x80000000) >>> 0;
+}
+
+function fromKey(key: number): number {
+  return fromF32Bits(key & 0x80000000 ? key & 0x7fffffff : ~key >>> 0);
+}
+
+/**
+ * T_c for c = 1 … 2^bits − 1 (entry c − 1): the smallest key with encode ≥ c; codes past the
+ * last value get 0xffffffff, which no non-NaN key reaches (+Inf's key is 0xff800000).
+ */
+export function tableThresholds(format: ResolvedFormat, rounding: Rounding): number[] {
+  const el = format.element as ResolvedTable;
+  const values = el.values;
+  const thresholds: number[] = [];
+  for (let c = 1; c < 2 ** el.bits; c++) {
+    if (c >= values.length) {
+      thresholds.push(0xffffffff);
+      continue;
+    }
+    // encode(values[c − 1]) = c − 1 < c ≤ encode(values[c]) = c: bisect the keys between.
+    let lo = orderedKey(f32Bits(values[c - 1]));
+    let hi = orderedKey(f32Bits(values[c]));
+    while (hi - lo > 1) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      if (encodeTable(format, fromKey(mid), rounding) >= c) hi = mid;
+      else lo = mid;
+    }
+    thresholds.push(hi);
+  }
+  return thresholds;
+}
+
+/** u32 code of the f32 `x`. */
+export function lowerTableEncode(b: Builder, format: ResolvedFormat, x: Expr, rounding: Rounding = format.rounding): Expr {
+  const el = format.element as ResolvedTable;
+  const thresholds = tableThresholds(format, rounding);
+  const name = `table_thresholds_${el.bits}_${hashWords(thresholds)}`;
+  const bits = b.let("x_bits", bitsOf(x));
+  const negative = ne(shr(bits, u32(31)), u32(0));
+  const key = b.let("key", select(negative, xor(bits, u32(0xffffffff)), or(bits, u32(0x80000000))));
+  let code: Expr = u32(0);
+  for (let step = 2 ** (el.bits - 1); step >= 1; step /= 2) {
+    const threshold = b.names.table(name, "u32", () => thresholds, add(code, u32(step - 1)));
+    code = b.let("table_code", select(ge(key, threshold), add(code, u32(step)), code));
+  }
+  const isNan = gt(and(bits, u32(0x7fffffff)), u32(0x7f800000));
+  return b.let("code", select(isNan, u32(nanInputCode(format)), code));
+}
+
+/** FNV-1a over 32-bit words, as 8 hex digits: a stable name for a constant table. */
+function hashWords(words: readonly number[]): string {
+  let h = 0x811c9dc5;
+  for (const w of words) {
+    h = Math.imul(h ^ (w & 0xffff), 0x01000193);
+    h = Math.imul(h ^ (w >>> 16), 0x01000193);
+  }
+  return (h >>> 0).toString(16).padStart(8, "0");
+}
