@@ -75,7 +75,7 @@ interface Trainer {
 }
 
 /** numforge's training step for `recipe` on `backend`, built as the comparison builds a run (Adam, the recipe's epsilon). */
-function numforgeTrainer(name: string, backend: KernelBackend, recipe: ResolvedRecipe, config: ResNetConfig, data: readonly Batch[], baseline: string): Trainer {
+export function numforgeTrainer(name: string, backend: KernelBackend, recipe: ResolvedRecipe, config: ResNetConfig, data: readonly Batch[], baseline: string): Trainer {
   if (recipe.lossScaling.kind !== "none") throw new Error(`training bench: recipe ${recipe.name} scales the loss, which this step does not model`);
   const model = createResNet(config);
   const optimizer = adam(model.parameters(), { eps: recipe.optimizer.epsilon ?? 1e-8 });
