@@ -25,3 +25,4 @@ export {
 } from "./lib/formats.ts";
 export { compileKernels, writePackage, type Kernels, type GpuKernelsModule, type TargetName, type WritePackageOptions, type WrittenPackage } from "./lib/kernels.ts";
 export { compare, type CompareOptions, type ResultsFile } from "./lib/compare.ts";
+export { positArithmetic, quireGemm, compilePositKernels, type PositKernels, type PositOp, type QuireGemmShape } from "./lib/posit.ts";
