@@ -76,20 +76,28 @@ export interface ErrorPoint {
 }
 
 /**
- * The element's rounding error at `points` inputs spaced evenly in log2 from a quarter of the
- * smallest positive value to twice the largest finite one (saturation and underflow included).
+ * The element's worst rounding error across its range: the log2 axis from a quarter of the
+ * smallest positive value to twice the largest finite one (underflow and saturation included) is
+ * cut into `bins` slices, `perBin` inputs spaced evenly in each, and each slice keeps its worst
+ * input, so the curve is the error's envelope rather than where samples happen to fall.
  * Stochastic formats are drawn at nearest-even, the rounding their expected value centres on.
  */
-export function errorCurve(format: ResolvedFormat, points = 1200): ErrorPoint[] {
+export function errorCurve(format: ResolvedFormat, bins = 480, perBin = 8): ErrorPoint[] {
   const lo = Math.log2(format.minSubnormal) - 2;
   const hi = Math.log2(format.maxFinite) + 1;
   const rounding = format.rounding.mode === "stochastic" ? { mode: "nearest-even" as const, bits: 0 } : format.rounding;
   const curve: ErrorPoint[] = [];
-  for (let i = 0; i < points; i++) {
-    const x = Math.fround(2 ** (lo + ((hi - lo) * i) / (points - 1)));
-    if (!(x > 0) || !Number.isFinite(x)) continue;
-    const stored = decode(format, encode(format, x, { rounding }));
-    curve.push({ x, stored, relative: Math.abs(stored - x) / x });
+  const points = bins * perBin;
+  for (let bin = 0; bin < bins; bin++) {
+    let worst: ErrorPoint | undefined;
+    for (let j = 0; j < perBin; j++) {
+      const x = Math.fround(2 ** (lo + ((hi - lo) * (bin * perBin + j)) / (points - 1)));
+      if (!(x > 0) || !Number.isFinite(x)) continue;
+      const stored = decode(format, encode(format, x, { rounding }));
+      const relative = Math.abs(stored - x) / x;
+      if (worst === undefined || !(relative <= worst.relative)) worst = { x, stored, relative };
+    }
+    if (worst !== undefined) curve.push(worst);
   }
   return curve;
 }

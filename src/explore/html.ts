@@ -76,7 +76,7 @@ export function indexHtml(data: SiteData): string {
 <section id="facts"><div id="facts-a"></div><div id="facts-b"></div></section>
 <section class="plot"><h2>Representable values</h2><p>Each positive finite value of the element as a tick on a log axis (negative values mirror them in signed formats).</p><canvas id="plot-values"></canvas></section>
 <section class="plot"><h2>Relative spacing per binade</h2><p>The gap from each value to the next, relative to the value: constant steps within a binade make a sawtooth.</p><canvas id="plot-spacing"></canvas></section>
-<section class="plot"><h2>Rounding error</h2><p>|stored − x| / x for x across the range, with the format's own rounding: below the smallest value inputs flush, above the largest they saturate or overflow.</p><canvas id="plot-error"></canvas></section>
+<section class="plot"><h2>Rounding error</h2><p>The worst |stored − x| / x in each slice of the range, with the format's own rounding: half a gap within the binades, all of x below the smallest value (flushed) and growing above the largest (saturated or overflowed).</p><canvas id="plot-error"></canvas></section>
 <section class="plot" id="distribution-panel">
   <h2>A distribution stored in the format</h2>
   <p><label for="distribution">Distribution</label> <select id="distribution"></select>

@@ -13,6 +13,9 @@ import { resolveFormat } from "../dsl/resolve.ts";
 import type { ResolvedFormat } from "../dsl/resolved.ts";
 import { validateSpec } from "../dsl/validate.ts";
 
+/** The name a pasted spec is reported under, where the CLI names the spec's file. */
+export const PASTED_SPEC_FILE = "pasted spec";
+
 /** The built-in specs by name, as the text of their files. */
 export type BuiltinSpecs = Readonly<Record<string, string>>;
 

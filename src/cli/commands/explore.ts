@@ -24,7 +24,7 @@ export const command: CommandDefinition = {
   positionals: [],
   flags: [
     { name: "out", value: "DIR", description: "the folder to write the site into" },
-    { name: "kernels", value: "LIST", description: "comma-separated built-ins whose kernels the page runs (default: every built-in; the page shows every built-in either way)" },
+    { name: "kernels", value: "LIST", description: "comma-separated built-ins whose kernels the page runs, or none (default: every built-in; the page shows every built-in either way)" },
   ],
   examples: ["numforge explore --out ./explore && python3 -m http.server -d ./explore", "numforge explore --out ./explore --kernels e4m3,e5m2,mxfp8"],
   run: ({ args, io, registry }) =>
@@ -35,7 +35,7 @@ export const command: CommandDefinition = {
       if (unsafe !== undefined) return yield* usage(`--out ${JSON.stringify(out)} ${unsafe}`);
       const names = registry.names();
       const list = stringFlag(args, "kernels");
-      const wanted = list === undefined ? names : list.split(",").map((n) => n.trim());
+      const wanted = list === undefined ? names : list === "none" ? [] : list.split(",").map((n) => n.trim());
       for (const name of wanted) {
         if (name === "") return yield* usage(`--kernels "${list}" has an empty entry; give a comma-separated list of built-in format names`);
         if (!names.includes(name)) return yield* usage(`--kernels names "${name}", which is not a built-in format; run \`numforge formats\` for the list`);
@@ -43,6 +43,7 @@ export const command: CommandDefinition = {
       const formats = yield* Effect.forEach([...new Set(wanted)], (name) => registry.get(name));
       const files = yield* Effect.promise(() => siteFiles(names, formats));
       const written = yield* writeSite(out, files, COMPILER_VERSION);
-      yield* printLine(io, `wrote the explorer site (${files.length + 1} files, kernels for ${formats.length} formats) to ${written}; serve it over http and open index.html?format=${formats[0]?.name ?? names[0]}`);
+      const example = names.includes("e4m3") ? "e4m3" : names[0];
+      yield* printLine(io, `wrote the explorer site (${files.length + 1} files, kernels for ${formats.length} formats) to ${written}; serve it over http and open index.html?format=${example}`);
     }),
 };

@@ -91,7 +91,7 @@ function sampleTable(format: ResolvedFormat, x: Float32Array, codes: Codes, valu
   const rows = Array.from(x, (v, i) =>
     element(
       "tr",
-      { "data-input": String(v) },
+      { "data-input": exactNumber(v) },
       element("td", {}, exactNumber(v)),
       element("td", { class: "code" }, hex(codes[i])),
       element("td", {}, exactNumber(values[i])),

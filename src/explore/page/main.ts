@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect";
 import { propertyPairs } from "../../cli/render/describe.ts";
 import type { ResolvedFormat } from "../../dsl/resolved.ts";
 import { DISTRIBUTIONS, type Distribution, errorCurve, log2Histogram, positiveValues, quantizeSamples, samples } from "../analysis.ts";
-import { createTextRegistry, type TextRegistry } from "../spec-text.ts";
+import { createTextRegistry, PASTED_SPEC_FILE, type TextRegistry } from "../spec-text.ts";
 import { byId, element } from "./dom.ts";
 import { showKernels } from "./kernels-panel.ts";
 import { type Band, drawPlot, powerOfTwoLabel, type Series } from "./plot.ts";
@@ -17,8 +17,6 @@ import type { SiteData } from "../site-data.ts";
 
 const COLOURS = ["#1f6fb4", "#e8710a"] as const;
 const BAND_COLOURS = ["rgba(31, 111, 180, 0.12)", "rgba(232, 113, 10, 0.12)"] as const;
-/** The name a pasted spec is reported under, where the CLI would name its file. */
-export const PASTED_SPEC_FILE = "pasted spec";
 const SAMPLE_COUNT = 4096;
 
 interface State {
@@ -124,7 +122,7 @@ function showPlots(formats: readonly ResolvedFormat[]): void {
     series: formats.map((f, i) => ({ label: `${f.name}: relative spacing`, colour: COLOURS[i], kind: "line", points: gaps[i] })),
   });
 
-  // Rounding error of the element over its range, exact points drawn at the floor.
+  // The worst rounding error of the element in each slice of its range, exact slices drawn at the floor.
   const curves = formats.map((f) => errorCurve(f));
   const errYs = curves.flat().map((p) => Math.log2(p.relative)).filter(Number.isFinite);
   const floor = Math.max(-60, Math.floor(Math.min(-4, ...errYs)) - 1);
@@ -132,7 +130,7 @@ function showPlots(formats: readonly ResolvedFormat[]): void {
     x,
     y: { min: floor, max: 1, label: "relative rounding error (log2)", tickLabel: powerOfTwoLabel },
     series: formats.map((f, i) => ({
-      label: `${f.name}: |stored − x| / x${f.scaling.kind === "none" ? "" : " (element, unscaled)"}`,
+      label: `${f.name}: worst |stored − x| / x${f.scaling.kind === "none" ? "" : " (element, unscaled)"}`,
       colour: COLOURS[i],
       kind: "line",
       points: curves[i].map((p) => ({ x: Math.log2(p.x), y: p.relative === 0 ? floor : Math.min(1, Math.log2(p.relative)) })),
