@@ -16,7 +16,7 @@
  * already produced. Unsigned formats take one code for every negative non-zero input.
  */
 import type { ResolvedFloat, ResolvedFormat } from "../../../dsl/resolved.ts";
-import { Builder, add, and, bitsOf, eq, f32, fromBits, gt, lt, max, min, mul, ne, or, select, shl, shr, sub, u32 } from "../../ir/build.ts";
+import { Builder, add, and, asI32, bitsOf, eq, f32, fromBits, gt, i32, lt, max, min, mul, ne, or, select, shl, shr, sub, u32 } from "../../ir/build.ts";
 import type { Expr } from "../../ir/nodes.ts";
 import { MAX_F32, NEGATIVE_NAN, POSITIVE_NAN, probeDecision, sameDecision, type Encoder, type RoundingDecision } from "./probe.ts";
 import { lowerRoundByDecision } from "./round.ts";
@@ -93,7 +93,7 @@ export function lowerFastFloatEncode(b: Builder, plan: FloatPlan, x: Expr): Expr
   const bits = b.let("bits", bitsOf(x));
   const absBits = b.let("abs_bits", and(bits, u32(0x7fffffff)));
   const signBit = b.let("sign", shr(bits, u32(31)));
-  const negative = b.let("negative", ne(signBit, u32(0)));
+  const negative = b.let("negative", lt(asI32(bits), i32(0)));
   const signBits = signWeight === 0 ? u32(0) : b.let("sign_bits", shl(signBit, u32(Math.log2(signWeight))));
   /** The code pair [positive, negative] as one expression: a constant, the sign bit or'ed in, or a select. */
   const bySign = ([p, n]: readonly [number, number]): Expr =>
@@ -121,12 +121,12 @@ export function lowerFastFloatEncode(b: Builder, plan: FloatPlan, x: Expr): Expr
   let code: Expr;
   const [maxPositive, maxNegative] = plan.beyondMax;
   if (maxPositive === plan.maxMagnitude && (signWeight === 0 || maxNegative === plan.maxMagnitude + signWeight)) code = or(min(magnitude, u32(plan.maxMagnitude)), signBits);
-  else code = select(gt(magnitude, u32(plan.maxMagnitude)), bySign(plan.beyondMax), or(magnitude, signBits));
+  else code = select(gt(asI32(magnitude), i32(plan.maxMagnitude)), bySign(plan.beyondMax), or(magnitude, signBits));
   const [zeroPositive, zeroNegative] = plan.zero;
   if (zeroPositive !== 0 || (signWeight !== 0 && zeroNegative !== signWeight)) code = select(eq(magnitude, u32(0)), bySign(plan.zero), code);
   // ±∞ and NaN computed as ±max float32 above; replace them where the semantics differ.
   if (plan.infinity[0] !== maxPositive || (signWeight !== 0 && plan.infinity[1] !== maxNegative)) code = select(eq(absBits, u32(F32_EXPONENT)), bySign(plan.infinity), code);
-  if (plan.nan[0] !== maxPositive || (signWeight !== 0 && plan.nan[1] !== maxNegative)) code = select(gt(absBits, u32(F32_EXPONENT)), bySign(plan.nan), code);
+  if (plan.nan[0] !== maxPositive || (signWeight !== 0 && plan.nan[1] !== maxNegative)) code = select(gt(asI32(absBits), i32(F32_EXPONENT)), bySign(plan.nan), code);
   if (plan.negativeCode !== null) code = select(and(negative, ne(absBits, u32(0))), u32(plan.negativeCode), code);
   return b.let("code", code);
 }
