@@ -4,7 +4,8 @@
  * lane-wise onto vectors; loops and mutable locals exist for reductions and GEMM schedules.
  *
  * Value semantics (the interpreter is their executable definition):
- * - f32 operations are IEEE binary32, round to nearest even, subnormals kept; no fused ops.
+ * - f32 operations are IEEE binary32, round to nearest even, subnormals kept; no fused ops
+ *   (division too: a target whose own division is looser, as WGSL's, computes it on the bits).
  * - i32/u32 arithmetic wraps modulo 2^32; shift counts are taken modulo 32; `shr` is arithmetic
  *   on i32 and logical on u32.
  * - f32 comparisons are ordered (false when either side is NaN; `ne` is true); min/max are only

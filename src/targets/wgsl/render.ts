@@ -141,7 +141,8 @@ class ExprRenderer {
             return `(${a} * ${b})`;
           case "div":
             if (t === "bool") throw new Error(`${this.kernel.name}: div of ${t}`);
-            return `(${a} / ${b})`;
+            // WGSL lets a GPU's f32 division be 2.5 ULP off; the IR's is IEEE's (see nf_div_f32).
+            return t === "f32" ? `nf_div_f32(${a}, ${b})` : `(${a} / ${b})`;
           case "min":
           case "max":
             return t === "f32" ? `nf_${op}_f32(${a}, ${b})` : `${op}(${a}, ${b})`;
@@ -285,7 +286,43 @@ fn nf_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u
 fn nf_launder(x: f32) -> f32 { return bitcast<f32>(bitcast<u32>(x) ^ ${SCALARS}.${OPAQUE_ZERO}); }
 // IR min/max order -0 below +0 (the operands are never NaN).
 fn nf_min_f32(a: f32, b: f32) -> f32 { return select(b, a, a < b || (a == b && bitcast<u32>(a) > bitcast<u32>(b))); }
-fn nf_max_f32(a: f32, b: f32) -> f32 { return select(b, a, a > b || (a == b && bitcast<u32>(a) < bitcast<u32>(b))); }`;
+fn nf_max_f32(a: f32, b: f32) -> f32 { return select(b, a, a > b || (a == b && bitcast<u32>(a) < bitcast<u32>(b))); }
+// IR f32 division is IEEE's, correctly rounded (nearest even, subnormals kept). WGSL only promises
+// 2.5 ULP, so the quotient is computed on the bits: long division of the 24-bit significands into
+// 26 quotient bits plus a sticky remainder, then one rounding. Specials are decided on the bits too.
+fn nf_div_f32(a: f32, b: f32) -> f32 {
+  let ua = bitcast<u32>(a);
+  let ub = bitcast<u32>(b);
+  let sign = (ua ^ ub) & 0x80000000u;
+  let xa = ua & 0x7fffffffu;
+  let xb = ub & 0x7fffffffu;
+  if (xa > 0x7f800000u || xb > 0x7f800000u || (xa == xb && (xa == 0u || xa == 0x7f800000u))) { return bitcast<f32>(sign | 0x7fc00000u); }
+  if (xa == 0x7f800000u || xb == 0u) { return bitcast<f32>(sign | 0x7f800000u); }
+  if (xa == 0u || xb == 0x7f800000u) { return bitcast<f32>(sign); }
+  var ea = i32(xa >> 23u);
+  var ma = xa & 0x7fffffu;
+  if (ea == 0) { let s = countLeadingZeros(ma) - 8u; ma = ma << s; ea = 1 - i32(s); } else { ma = ma | 0x800000u; }
+  var eb = i32(xb >> 23u);
+  var mb = xb & 0x7fffffu;
+  if (eb == 0) { let s = countLeadingZeros(mb) - 8u; mb = mb << s; eb = 1 - i32(s); } else { mb = mb | 0x800000u; }
+  var e = ea - eb + 127;
+  if (ma < mb) { ma = ma << 1u; e = e - 1; }
+  var q = 0u;
+  var r = ma;
+  for (var i = 0; i < 26; i = i + 1) {
+    q = q << 1u;
+    if (r >= mb) { r = r - mb; q = q | 1u; }
+    r = r << 1u;
+  }
+  // q in [2^25, 2^26) is the quotient's significand with two extra bits; a normal result keeps 24.
+  let shift = select(2u, u32(min(3 - e, 27)), e <= 0);
+  let kept = q >> shift;
+  let rest = q & ((1u << shift) - 1u);
+  let half = 1u << (shift - 1u);
+  let up = rest > half || (rest == half && (r != 0u || (kept & 1u) != 0u));
+  let bits = select(0u, u32(e - 1) << 23u, e > 0) + kept + select(0u, 1u, up);
+  return bitcast<f32>(sign | min(bits, 0x7f800000u));
+}`;
 
 const bitsScratch = new DataView(new ArrayBuffer(4));
 function f32BitsOf(v: number): number {

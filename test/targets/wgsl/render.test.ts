@@ -27,7 +27,7 @@ const scale = (): Kernel =>
 
 describe("WGSL renderer", () => {
   it("renders an element loop as a grid kernel: storage bindings, one uniform struct, a grid-stride loop", () => {
-    expect(compileWgslKernel(scale()).passes[0].wgsl.replace(/\/\/ IR compares[^]*?nf_max_f32[^\n]*\n/, "<helpers>\n")).toMatchInlineSnapshot(`
+    expect(compileWgslKernel(scale()).passes[0].wgsl.replace(/\/\/ IR compares[^]*?fn nf_div_f32[^]*?\n\}\n/, "<helpers>\n")).toMatchInlineSnapshot(`
       "// numforge kernel scale: one invocation per iteration
       struct nf_Scalars {
         v_n: i32,
