@@ -68,7 +68,8 @@ export function resolveFormat(spec: FormatSpec, file: string, lookup: FormatLook
       return yield* fail("/nanInput", "missing: this format has no NaN, so the spec must say what NaN becomes (\"zero\", \"max\" or \"min\")");
     if (hasNaN && spec.nanInput !== undefined)
       return yield* fail("/nanInput", "this format has a NaN; nanInput applies only to formats without one");
-    if (spec.nanInput === "zero" && ranges.codes.positiveZero === null)
+    // A float without zero maps NaN to what 0 encodes to (its smallest value); a table has no such rule.
+    if (spec.nanInput === "zero" && element.kind === "table" && ranges.codes.positiveZero === null)
       return yield* fail("/nanInput", "\"zero\": this table has no value 0 for NaN to encode to; add 0 to its values or use \"max\" or \"min\"");
 
     const bits = element.bits;

@@ -17,7 +17,7 @@ import { decodeF32Bits, encode } from "../../src/dsl/semantics/scalar.ts";
 import { loadJs } from "../../src/targets/js/load.ts";
 import { createWasmAssembler, type WasmAssembler } from "../../src/targets/wasm/assemble.ts";
 import { compileWasmWith, instantiateWasm } from "../../src/targets/wasm/load.ts";
-import { builtin, builtinNames } from "../support/formats.ts";
+import { acceptsStochastic, builtin, builtinNames } from "../support/formats.ts";
 import { edgeInputs, randomBitPatterns } from "../support/inputs.ts";
 
 const SEED = 4242;
@@ -78,7 +78,7 @@ function variants(): ResolvedFormat[] {
     const format = builtin(name);
     add(format);
     if (format.element.kind === "posit") continue;
-    for (const rounding of roundings) if (rounding.mode !== format.rounding.mode) add({ ...format, name: `${name}-${rounding.mode}`, rounding });
+    for (const rounding of roundings) if (rounding.mode !== format.rounding.mode && (rounding.mode !== "stochastic" || acceptsStochastic(format))) add({ ...format, name: `${name}-${rounding.mode}`, rounding });
     const overflow = format.overflow === "saturate" ? "infinity" : "saturate";
     if (format.element.kind === "float") add({ ...format, name: `${name}-overflow-${overflow}`, overflow });
   }

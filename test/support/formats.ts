@@ -24,3 +24,8 @@ export function e4m3AmaxVariants(): ResolvedFormat[] {
       }
   return out;
 }
+
+/** Whether a spec may give this format's element stochastic rounding (resolve refuses it for posits and tables). */
+export function acceptsStochastic(format: ResolvedFormat): boolean {
+  return format.element.kind !== "posit" && format.element.kind !== "table";
+}
