@@ -108,7 +108,7 @@ describe("flags and arguments: long values are quoted cut", () => {
   const long = "z".repeat(1_000_000);
 
   it("--rounding, --seed, an unknown flag, an extra argument, an unknown command", async () => {
-    expectOneLine(await numforgeInProcess(["encode", "e4m3", "--rounding", long], "[1]"), /^numforge encode: --rounding must be nearest-even, nearest-away, toward-zero or stochastic:BITS \(got "z{59}… \(1000000 characters\)"\)/);
+    expectOneLine(await numforgeInProcess(["encode", "e4m3", "--rounding", long], "[1]"), /^numforge encode: --rounding must be nearest-even, nearest-away, toward-zero, toward-positive, toward-negative, odd or stochastic:BITS \(got "z{59}… \(1000000 characters\)"\)/);
     expectOneLine(await numforgeInProcess(["encode", "e4m3", "--seed", `1${"0".repeat(1000)}`], "[1]"), /^numforge encode: --seed must be a finite number \(got "10{58}… \(1001 characters\)"\)/);
     expectOneLine(await numforgeInProcess(["encode", "e4m3", `--${long}`], "[1]"), /^numforge encode: unknown flag "--z{57}… \(1000002 characters\)"; flags: /);
     expectOneLine(await numforgeInProcess(["table", "e4m3", long]), /^numforge table: unexpected argument "z{59}… \(1000000 characters\)"; usage: /);

@@ -279,7 +279,7 @@ describe("help and usage errors", () => {
     const result = await runs.helpEncode;
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^usage: numforge encode FORMAT /);
-    expect(result.stdout).toMatch(/^  --rounding R\s+nearest-even \| nearest-away \| toward-zero \| stochastic:BITS/m);
+    expect(result.stdout).toMatch(/^  --rounding R\s+nearest-even \| nearest-away \| toward-zero \| toward-positive \| toward-negative \| odd \| stochastic:BITS/m);
   });
 
   it("an unknown command exits 2 with a suggestion", async () => {
