@@ -35,6 +35,5 @@ export interface ResidentGemm {
 
 export declare function scratchLength(buffer: GemmScratch, shape: { m: number; n: number; k: number }, kc: number): number;
 export declare function gemmRunner(env: { heap: WasmHeap; raw: Readonly<Record<string, RawKernel>>; pool?: ThreadPool }): (variant: GemmVariantData, g: ResidentGemm) => void;
-export declare function parallelStepRunner(env: { pool: ThreadPool; raw: Readonly<Record<string, RawKernel>>; memory: WebAssembly.Memory; stochastic: boolean }): NonNullable<Parameters<typeof import("./wasm-runtime.js").residentPlanRunner>[3]>;
-export declare function localJobRunner(raw: Readonly<Record<string, RawKernel>>, memory: WebAssembly.Memory): (job: readonly unknown[]) => void;
+export declare function parallelStepRunner(env: { pool: ThreadPool; stochastic: boolean }): NonNullable<Parameters<typeof import("./wasm-runtime.js").residentPlanRunner>[3]>;
 export type { KernelSignature };

@@ -39,28 +39,6 @@ export function scratchLength(buffer, shape, kc) {
   return Math.max(1, length);
 }
 
-/** Runs one job on this thread with the raw exports (the calling thread's half of a pool job). */
-export function localJobRunner(raw, memory) {
-  return (job) => {
-    for (const op of job) {
-      if (op[0] === OP_CALL) raw[op[1]](...op.slice(2));
-      else if (op[0] === OP_GATHER_COLUMNS) gatherColumns(memory, op[1], op[2], op[3], op[4], op[5], op[6]);
-      else throw new Error(`threads: unknown job operation ${op[0]}`);
-    }
-  };
-}
-
-/** dst[r][j] = src[j][c0 + r] (r < count, j < depth) in float32s: columns of a row-major matrix of `stride` columns, as rows. */
-function gatherColumns(memory, src, dst, stride, c0, count, depth) {
-  const f32 = new Float32Array(memory.buffer);
-  const s = src / 4;
-  const d = dst / 4;
-  for (let j = 0; j < depth; j++) {
-    const row = s + j * stride + c0;
-    for (let r = 0; r < count; r++) f32[d + r * depth + j] = f32[row + r];
-  }
-}
-
 /**
  * A GEMM variant on operands resident in `heap` (byte offsets), split by rows of C over `pool`
  * when there is one (else one thread). The scratch each part needs is placed above the heap's
@@ -68,7 +46,6 @@ function gatherColumns(memory, src, dst, stride, c0, count, depth) {
  * @param {{ heap: import("./wasm-runtime.js").WasmHeap, raw: Record<string, (...args: number[]) => void>, pool?: any }} env
  */
 export function gemmRunner({ heap, raw, pool }) {
-  const local = pool === undefined ? undefined : localJobRunner(raw, heap.memory);
   /**
    * @param {{ kernel: string, params: readonly string[], scratch: readonly any[], kc: number }} variant
    * @param {{ a: number, b: number, c: number, aBytes: number, m: number, n: number, k: number, transA: 0 | 1, transB: 0 | 1, alpha: number, beta: number, extra?: Record<string, number> }} g
@@ -103,9 +80,8 @@ export function gemmRunner({ heap, raw, pool }) {
         job.push([OP_CALL, variant.kernel, ...args]);
         return job;
       });
-      if (jobs.length === 1 && pool === undefined) raw[variant.kernel](...jobs[0][0].slice(2));
-      else if (jobs.length === 1) local(jobs[0]);
-      else pool.run(jobs, local);
+      if (jobs.length === 1) raw[variant.kernel](...jobs[0][0].slice(2));
+      else pool.run(jobs);
     } finally {
       heap.release(mark);
     }
@@ -210,19 +186,15 @@ function lcm(a, b) {
 /**
  * A step runner for wasm-runtime.js's residentPlanRunner that splits each step over `pool`
  * where stepParts allows, else calls it here.
- * @param {{ pool: any, raw: Record<string, (...args: number[]) => void>, memory: WebAssembly.Memory, stochastic: boolean }} env
+ * @param {{ pool: any, stochastic: boolean }} env
  */
-export function parallelStepRunner({ pool, raw, memory, stochastic }) {
-  const local = localJobRunner(raw, memory);
+export function parallelStepRunner({ pool, stochastic }) {
   return ({ step, kernel, signature }, args, scalars, offsets, buffers) => {
     const parts = stepParts(step, signature, buffers, scalars, (name) => offsets.get(name), pool.threads, stochastic);
     if (parts === null) {
       kernel(...args);
       return;
     }
-    pool.run(
-      parts.map((partArgs) => [[OP_CALL, step.kernel, ...partArgs.map((a, i) => (signature[i].kind === "scalar" && signature[i].type !== "f32" ? a | 0 : a))]]),
-      local,
-    );
+    pool.run(parts.map((partArgs) => [[OP_CALL, step.kernel, ...partArgs.map((a, i) => (signature[i].kind === "scalar" && signature[i].type !== "f32" ? a | 0 : a))]]));
   };
 }

@@ -8,14 +8,24 @@ export type JobOp = readonly [typeof OP_CALL, string, ...number[]] | readonly [t
 export interface ThreadPool {
   readonly threads: number;
   readonly splitCalls: number;
-  run(jobs: readonly (readonly JobOp[])[], local: (job: readonly JobOp[]) => void): void;
+  /** Runs the parts (each a list of operations) on this thread and the workers, each part claimed by whoever is free. */
+  run(parts: readonly (readonly JobOp[])[]): void;
   close(): Promise<void> | undefined;
 }
 
 export declare function threadsUnavailable(): string | null;
 export declare function sharedBinary(wasm: Uint8Array, maxPages: number): Uint8Array;
 export declare function sharedModule(wasm: Uint8Array, minPages: number): { memory: WebAssembly.Memory; module: WebAssembly.Module };
-export declare function startThreadPool(options: { module: WebAssembly.Module; memory: WebAssembly.Memory; names: readonly string[]; threads: number }): Promise<ThreadPool>;
-export declare function startThreadPoolSync(options: { module: WebAssembly.Module; memory: WebAssembly.Memory; names: readonly string[]; threads: number }): ThreadPool;
+export interface PoolOptions {
+  readonly module: WebAssembly.Module;
+  readonly memory: WebAssembly.Memory;
+  /** The kernels jobs may call, by name. */
+  readonly names: readonly string[];
+  readonly threads: number;
+  /** This thread's instance's exports (on the same memory): it runs parts too. */
+  readonly raw: Readonly<Record<string, (...args: number[]) => void>>;
+}
+export declare function startThreadPool(options: PoolOptions): Promise<ThreadPool>;
+export declare function startThreadPoolSync(options: PoolOptions): ThreadPool;
 export declare function loadNodeWorkers(): Promise<boolean>;
 export declare function splitRange(total: number, parts: number, granule: number, minimum?: number): [number, number][];

@@ -1,8 +1,9 @@
 /**
  * numforge's WebAssembly kernels on several threads: one module instantiated on one shared memory
  * by the calling thread and by N − 1 workers (worker_threads in Node, Web Workers in browsers that
- * are cross-origin isolated). The calling thread runs its own share of each job, then waits for the
- * workers (Atomics.wait where the thread may block, a spin on Atomics.load on a browser's main
+ * are cross-origin isolated). The calling thread and the workers claim a job's parts one at a time
+ * (a worker slow to wake leaves its part to the caller), then the caller waits for the last part
+ * (Atomics.wait where the thread may block, a spin on Atomics.load on a browser's main
  * thread), so every call stays synchronous once the pool has started (which is asynchronous).
  *
  * The kernels themselves are unchanged: the shipped modules import a plain memory, so
@@ -17,10 +18,6 @@
 const PAGE_BYTES = 65536;
 /** Pages a shared memory may grow to, tried in order (a shared memory cannot move, so its maximum is reserved up front). */
 const MAX_PAGES = [65536, 16384, 4096];
-/** Per-worker slots in the control array: generation, done generation, error flag, started. */
-const SLOT = 4;
-/** Doubles per worker for one job's operations. */
-const JOB_WORDS = 256;
 
 const isNode = () => typeof process === "object" && process.versions?.node !== undefined;
 
@@ -127,51 +124,89 @@ export function sharedModule(wasm, minPages) {
 }
 
 /**
+ * The control words (Int32Array over a SharedArrayBuffer): the job's generation (workers wait on
+ * it); the claim word, generation·256 + next part (a part is claimed by compare-and-swap only
+ * while the generation matches, so a worker that wakes late takes nothing of a later job); parts
+ * done; an error flag; then one started flag per worker.
+ */
+const GEN = 0;
+const CLAIM = 1;
+const DONE = 2;
+const FAILED = 3;
+const STARTED = 4;
+/** Parts per job at most (the claim word's low byte). */
+const MAX_PARTS = 255;
+/** Doubles for one job: the part count, each part's start, then the parts' operations. */
+const JOB_WORDS = 8192;
+
+/**
+ * Claims and runs parts of the current job until none is left: shared by the workers (in their
+ * source text below) and the calling thread. `runPart(start)` runs the operations of the part
+ * whose words begin at `start`.
+ */
+const CLAIM_LOOP = `(ctl, job, generation, runPart) => {
+  const tag = (generation & 0x7fffff) * 256;
+  for (;;) {
+    const word = Atomics.load(ctl, ${CLAIM});
+    if (word - (word % 256) !== tag) return;
+    const part = word % 256;
+    if (part >= job[0]) return;
+    if (Atomics.compareExchange(ctl, ${CLAIM}, word, word + 1) !== word) continue;
+    try {
+      runPart(job[1 + part]);
+    } catch (error) {
+      Atomics.store(ctl, ${FAILED}, 1);
+    }
+    Atomics.add(ctl, ${DONE}, 1);
+    Atomics.notify(ctl, ${DONE});
+  }
+}`;
+
+/** Runs the operations of one part (words from `p`: count, then each operation), with `kernels` by index. */
+const RUN_PART = `(memory, kernels, job, p) => {
+  const ops = job[p++];
+  for (let op = 0; op < ops; op++) {
+    const code = job[p];
+    if (code === ${OP_CALL}) {
+      const argc = job[p + 2];
+      const args = [];
+      for (let i = 0; i < argc; i++) args.push(job[p + 3 + i]);
+      kernels[job[p + 1]](...args);
+      p += 3 + argc;
+    } else if (code === ${OP_GATHER_COLUMNS}) {
+      // dst[r][j] = src[j][c0 + r] (r < count, j < depth): columns of a row-major float32 matrix of \`stride\` columns, as rows.
+      const src = job[p + 1] / 4, dst = job[p + 2] / 4, stride = job[p + 3], c0 = job[p + 4], count = job[p + 5], depth = job[p + 6];
+      const f32 = new Float32Array(memory.buffer);
+      for (let j = 0; j < depth; j++) {
+        const row = src + j * stride + c0;
+        for (let r = 0; r < count; r++) f32[dst + r * depth + j] = f32[row + r];
+      }
+      p += 7;
+    } else throw new Error("unknown job operation " + code);
+  }
+}`;
+
+/**
  * The worker's side, as source text (a package ships no separate worker file): instantiate the
- * module on the shared memory, then run each job it is handed and mark it done.
+ * module on the shared memory, then, each time the generation moves, claim and run parts.
  */
 const WORKER_SOURCE = `"use strict";
+const claimParts = ${CLAIM_LOOP};
+const runPart = ${RUN_PART};
 const run = ({ module, memory, names, control, jobs, slot }) => {
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const kernels = names.map((name) => instance.exports[name]);
   const ctl = new Int32Array(control);
-  const job = new Float64Array(jobs, slot * ${JOB_WORDS} * 8, ${JOB_WORDS});
-  const base = slot * ${SLOT};
+  const job = new Float64Array(jobs);
   let seen = 0;
-  Atomics.store(ctl, base + 3, 1);
-  Atomics.notify(ctl, base + 3);
+  Atomics.store(ctl, ${STARTED} + slot, 1);
+  Atomics.notify(ctl, ${STARTED} + slot);
   return () => {
     for (;;) {
-      Atomics.wait(ctl, base, seen);
-      seen = Atomics.load(ctl, base);
+      Atomics.wait(ctl, ${GEN}, seen);
+      seen = Atomics.load(ctl, ${GEN});
       if (seen < 0) return;
-      try {
-        let p = 1;
-        for (let op = 0; op < job[0]; op++) {
-          const code = job[p];
-          if (code === ${OP_CALL}) {
-            const argc = job[p + 2];
-            const args = [];
-            for (let i = 0; i < argc; i++) args.push(job[p + 3 + i]);
-            kernels[job[p + 1]](...args);
-            p += 3 + argc;
-          } else if (code === ${OP_GATHER_COLUMNS}) {
-            // dst[r][j] = src[j][c0 + r] for r < count, j < depth: columns of a row-major matrix with \`stride\` columns, as rows.
-            const [src, dst, stride, c0, count, depth] = [job[p + 1], job[p + 2], job[p + 3], job[p + 4], job[p + 5], job[p + 6]];
-            const f32 = new Float32Array(memory.buffer);
-            const s = src / 4, d = dst / 4;
-            for (let j = 0; j < depth; j++) {
-              const row = s + j * stride + c0;
-              for (let r = 0; r < count; r++) f32[d + r * depth + j] = f32[row + r];
-            }
-            p += 7;
-          } else throw new Error("unknown job operation " + code);
-        }
-      } catch (error) {
-        Atomics.store(ctl, base + 2, 1);
-      }
-      Atomics.store(ctl, base + 1, seen);
-      Atomics.notify(ctl, base + 1);
+      claimParts(ctl, job, seen, (p) => runPart(memory, kernels, job, p));
     }
   };
 };
@@ -212,28 +247,30 @@ async function startWorker(data) {
 
 /**
  * Starts `threads − 1` workers on `module` over `memory` (both from sharedModule). The pool's
- * run(jobs) hands jobs[i] to worker i − 1 and runs jobs[0] here with `local`, then waits.
- * A job is a list of operations: [OP_CALL, kernelName, ...args] or
- * [OP_GATHER_COLUMNS, srcOffset, dstOffset, stride, c0, count, depth].
- * @param {{ module: WebAssembly.Module, memory: WebAssembly.Memory, names: readonly string[], threads: number }} options
+ * run(parts) lets this thread and the workers claim the parts one at a time (so a worker that is
+ * slow to wake leaves its part to whoever is free) and returns when all are done. A part is a
+ * list of operations: [OP_CALL, kernelName, ...args] or
+ * [OP_GATHER_COLUMNS, srcOffset, dstOffset, stride, c0, count, depth]. The calling thread runs its
+ * parts through `raw`, its own instance's exports on the same memory.
+ * @param {{ module: WebAssembly.Module, memory: WebAssembly.Memory, names: readonly string[], threads: number, raw: Record<string, Function> }} options
  */
-export async function startThreadPool({ module, memory, names, threads }) {
+export async function startThreadPool({ module, memory, names, threads, raw }) {
   const shared = sharedState(threads);
   const workers = await Promise.all(Array.from({ length: Math.max(0, threads - 1) }, (_, slot) => startWorker({ module, memory, names, control: shared.control, jobs: shared.jobs, slot })));
   await awaitReady(shared.ctl, workers.length, false);
-  return poolOf(workers, shared, names);
+  return poolOf(workers, shared, names, raw, memory);
 }
 
 /**
  * startThreadPool, synchronously: in Node, where a thread may block until its workers are up
- * (after one asynchronous startThreadPool or loadNodeWorkers() in the process).
+ * (after loadNodeWorkers() in the process).
  */
-export function startThreadPoolSync({ module, memory, names, threads }) {
+export function startThreadPoolSync({ module, memory, names, threads, raw }) {
   if (nodeWorker === undefined) throw new Error("threads: call loadNodeWorkers() first (synchronous pools are for Node)");
   const shared = sharedState(threads);
   const workers = Array.from({ length: Math.max(0, threads - 1) }, (_, slot) => startNodeWorker(nodeWorker, { module, memory, names, control: shared.control, jobs: shared.jobs, slot }));
   awaitReady(shared.ctl, workers.length, true);
-  return poolOf(workers, shared, names);
+  return poolOf(workers, shared, names, raw, memory);
 }
 
 /** Loads Node's worker_threads once, so that startThreadPoolSync can start workers. */
@@ -244,18 +281,17 @@ export async function loadNodeWorkers() {
 }
 
 function sharedState(threads) {
-  const slots = Math.max(1, threads - 1);
-  const control = new SharedArrayBuffer(slots * SLOT * 4);
-  const jobs = new SharedArrayBuffer(slots * JOB_WORDS * 8);
+  const control = new SharedArrayBuffer((STARTED + Math.max(1, threads - 1)) * 4);
+  const jobs = new SharedArrayBuffer(JOB_WORDS * 8);
   return { control, jobs, ctl: new Int32Array(control) };
 }
 
 /** Waits until every worker has instantiated the module (blocking, or yielding to the event loop). */
 function awaitReady(ctl, count, block) {
-  const pending = () => Array.from({ length: count }, (_, w) => w).filter((w) => Atomics.load(ctl, w * SLOT + 3) === 0);
+  const pending = () => Array.from({ length: count }, (_, w) => w).filter((w) => Atomics.load(ctl, STARTED + w) === 0);
   if (block) {
     for (const w of pending()) {
-      if (Atomics.wait(ctl, w * SLOT + 3, 0, 30000) === "timed-out") throw new Error("threads: a kernel worker did not start within 30 s");
+      if (Atomics.wait(ctl, STARTED + w, 0, 30000) === "timed-out") throw new Error("threads: a kernel worker did not start within 30 s");
     }
     return undefined;
   }
@@ -268,83 +304,94 @@ function awaitReady(ctl, count, block) {
   })();
 }
 
-function poolOf(workers, { jobs, ctl }, names) {
+function poolOf(workers, { jobs, ctl }, names, raw, memory) {
+  // The calling thread runs the workers' very source text (one definition of each). Compiled here,
+  // when a pool starts, not at import: a page whose CSP forbids eval still loads the one-thread kernels.
+  const claimParts = new Function(`return ${CLAIM_LOOP};`)();
+  const runPart = new Function(`return ${RUN_PART};`)();
   const kernelIndex = new Map(names.map((name, i) => [name, i]));
+  const kernels = names.map((name) => raw[name]);
+  const job = new Float64Array(jobs);
   const blocking = canBlock();
   let generation = 0;
   let closed = false;
+  let splitCalls = 0;
 
-  const encode = (slot, job) => {
-    const words = new Float64Array(jobs, slot * JOB_WORDS * 8, JOB_WORDS);
-    let p = 1;
-    for (const op of job) {
-      if (op[0] === OP_CALL) {
-        const index = kernelIndex.get(op[1]);
-        if (index === undefined) throw new Error(`threads: no kernel ${op[1]}`);
-        words[p] = OP_CALL;
-        words[p + 1] = index;
-        words[p + 2] = op.length - 2;
-        for (let i = 2; i < op.length; i++) words[p + 1 + i] = op[i];
-        p += op.length + 1;
-      } else {
-        for (let i = 0; i < op.length; i++) words[p + i] = op[i];
-        p += op.length;
+  /** Writes the parts into the job words: count, starts, then each part's operations. */
+  const encode = (parts) => {
+    if (parts.length > MAX_PARTS) throw new Error(`threads: ${parts.length} parts (at most ${MAX_PARTS})`);
+    job[0] = parts.length;
+    let p = 1 + parts.length;
+    parts.forEach((ops, i) => {
+      job[1 + i] = p;
+      job[p++] = ops.length;
+      for (const op of ops) {
+        if (p + op.length + 1 > JOB_WORDS) throw new Error("threads: job too long");
+        if (op[0] === OP_CALL) {
+          const index = kernelIndex.get(op[1]);
+          if (index === undefined) throw new Error(`threads: no kernel ${op[1]}`);
+          job[p] = OP_CALL;
+          job[p + 1] = index;
+          job[p + 2] = op.length - 2;
+          for (let i = 2; i < op.length; i++) job[p + 1 + i] = op[i];
+          p += op.length + 1;
+        } else {
+          for (let i = 0; i < op.length; i++) job[p + i] = op[i];
+          p += op.length;
+        }
       }
-      if (p > JOB_WORDS) throw new Error("threads: job too long");
-    }
-    words[0] = job.length;
+    });
   };
 
-  let splitCalls = 0;
   return {
     threads: workers.length + 1,
-    /** How many run() calls handed work to workers (a diagnostic: tests check that work was split). */
+    /** How many run() calls had more than one part (a diagnostic: tests check that work was split). */
     get splitCalls() {
       return splitCalls;
     },
     /**
-     * Runs jobs[0] here (through `local`, which executes one job on this thread) and jobs[1..] on the workers; returns when all are done.
-     * @param {readonly (readonly (string | number)[][])[]} jobList
-     * @param {(job: readonly (string | number)[][]) => void} local
+     * Runs the parts on this thread and the workers, each part claimed by whoever is free; returns when all are done.
+     * @param {readonly (readonly (string | number)[][])[]} parts
      */
-    run(jobList, local) {
+    run(parts) {
       if (closed) throw new Error("threads: the kernels were closed");
-      if (jobList.length > workers.length + 1) throw new Error(`threads: ${jobList.length} jobs for ${workers.length + 1} threads`);
-      generation++;
-      if (jobList.length > 1) splitCalls++;
-      for (let w = 1; w < jobList.length; w++) {
-        encode(w - 1, jobList[w]);
-        Atomics.store(ctl, (w - 1) * SLOT, generation);
-        Atomics.notify(ctl, (w - 1) * SLOT);
+      if (parts.length === 0) return;
+      // Claim word 0 matches no generation (they start at 1): a worker still in the last job's claim
+      // loop can take nothing while the job words are rewritten.
+      Atomics.store(ctl, CLAIM, 0);
+      encode(parts);
+      generation = (generation + 1) & 0x7fffff || 1;
+      if (parts.length > 1) splitCalls++;
+      Atomics.store(ctl, DONE, 0);
+      Atomics.store(ctl, FAILED, 0);
+      Atomics.store(ctl, CLAIM, generation * 256);
+      if (parts.length > 1) {
+        Atomics.store(ctl, GEN, generation);
+        Atomics.notify(ctl, GEN, parts.length - 1);
       }
       let failure = null;
-      try {
-        if (jobList.length > 0) local(jobList[0]);
-      } catch (error) {
-        failure = error;
-      }
-      for (let w = 1; w < jobList.length; w++) {
-        const at = (w - 1) * SLOT + 1;
-        for (;;) {
-          const done = Atomics.load(ctl, at);
-          if (done === generation) break;
-          if (blocking) Atomics.wait(ctl, at, done, 1000);
+      claimParts(ctl, job, generation, (p) => {
+        try {
+          runPart(memory, kernels, job, p);
+        } catch (error) {
+          failure ??= error;
+          throw error;
         }
-        if (Atomics.load(ctl, at + 1) !== 0) {
-          Atomics.store(ctl, at + 1, 0);
-          failure ??= new Error(`a kernel failed on worker thread ${w}`);
-        }
+      });
+      for (;;) {
+        const done = Atomics.load(ctl, DONE);
+        if (done >= parts.length) break;
+        if (blocking) Atomics.wait(ctl, DONE, done, 1000);
       }
       if (failure !== null) throw failure;
+      if (Atomics.load(ctl, FAILED) !== 0) throw new Error("a kernel failed on a worker thread");
     },
     /** Stops the workers; later calls throw. */
     close() {
       if (closed) return;
       closed = true;
-      for (let w = 0; w < workers.length; w++) {
-        Atomics.store(ctl, w * SLOT, -1);
-        Atomics.notify(ctl, w * SLOT);
-      }
+      Atomics.store(ctl, GEN, -1);
+      Atomics.notify(ctl, GEN);
       return Promise.all(workers.map((w) => w.terminate())).then(() => undefined);
     },
   };

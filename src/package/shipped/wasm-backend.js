@@ -45,13 +45,13 @@ export async function createThreaded(threads, stochastic) {
   if (chosen === null) return { backend: null, note: "one thread: no WebAssembly" };
   const { memory, module } = sharedModule(chosen.wasm, chosen.minPages);
   const instance = instantiateOn(module, memory, kernels);
-  const pool = await startThreadPool({ module, memory, names: kernels.map((k) => k.name), threads });
+  const pool = await startThreadPool({ module, memory, names: kernels.map((k) => k.name), threads, raw: instance.raw });
   return { backend: backendOf(chosen.name, instance, pool, stochastic), note: null };
 }
 
 function backendOf(variant, instance, pool, stochastic) {
   const { raw, heap } = instance;
-  const steps = pool === undefined ? undefined : parallelStepRunner({ pool, raw, memory: heap.memory, stochastic });
+  const steps = pool === undefined ? undefined : parallelStepRunner({ pool, stochastic });
   const runGemm = gemmRunner({ heap, raw, pool });
   /** Operands kept resident across calls (prepareB), newest last; the heap above them is the calls' scratch. */
   const kept = [];

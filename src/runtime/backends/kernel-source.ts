@@ -101,8 +101,8 @@ export function wasmKernelSourceWith(assembler: WasmAssembler, threads = 1): Ker
     }
     const { memory, module } = sharedModule(binary.wasm, binary.minPages);
     const wasm = instantiateOn(module, memory, binary.kernels) as WasmKernelSet;
-    const pool = startThreadPoolSync({ module, memory, names: binary.kernels.map((k) => k.name), threads });
-    const steps = parallelStepRunner({ pool, raw: wasm.raw, memory, stochastic: format.rounding.mode === "stochastic" });
+    const pool = startThreadPoolSync({ module, memory, names: binary.kernels.map((k) => k.name), threads, raw: wasm.raw });
+    const steps = parallelStepRunner({ pool, stochastic: format.rounding.mode === "stochastic" });
     return { compiled, kernels: wasm.kernels as unknown as Kernels, runPlan: residentPlanRunner(binary.kernels, wasm.raw, wasm.heap, steps), wasm, pool };
   }, (module) => instantiateWasm(compileWasmWith(assembler, module)).kernels as unknown as Kernels, threads);
 }
