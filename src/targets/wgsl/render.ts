@@ -296,7 +296,11 @@ fn nf_div_f32(a: f32, b: f32) -> f32 {
   let sign = (ua ^ ub) & 0x80000000u;
   let xa = ua & 0x7fffffffu;
   let xb = ub & 0x7fffffffu;
-  if (xa > 0x7f800000u || xb > 0x7f800000u || (xa == xb && (xa == 0u || xa == 0x7f800000u))) { return bitcast<f32>(sign | 0x7fc00000u); }
+  // NaNs as x86 makes them (where the semantics and the wasm target run): an operand NaN comes back quieted, the
+  // dividend's first; 0/0 and Inf/Inf give the default NaN 0xffc00000. An encoder keeps a NaN's sign, so this matters.
+  if (xa > 0x7f800000u) { return bitcast<f32>(ua | 0x00400000u); }
+  if (xb > 0x7f800000u) { return bitcast<f32>(ub | 0x00400000u); }
+  if (xa == xb && (xa == 0u || xa == 0x7f800000u)) { return bitcast<f32>(xa | 0xffc00000u); } // xa is 0 or 0x7f800000: a NaN WGSL cannot write as a constant
   if (xa == 0x7f800000u || xb == 0u) { return bitcast<f32>(sign | 0x7f800000u); }
   if (xa == 0u || xb == 0x7f800000u) { return bitcast<f32>(sign); }
   var ea = i32(xa >> 23u);
