@@ -125,13 +125,22 @@ export function elementOperand(format: ResolvedFormat): OperandDecoder {
   });
 }
 
-/** The integer domain of a format's elements (its codes, ignoring any tensor scaling), or null for non-integer elements. */
+/**
+ * The integer domain of a format's elements (its codes, ignoring any tensor scaling), or null for
+ * non-integer elements. The integers are code − zeroPoint, so an affine operand's bound is taken
+ * after the shift (uint4 with zero point 8: −8..7).
+ */
 export function integerDomain(format: ResolvedFormat): IntegerDomain | null {
   const el = format.element;
-  return el.kind === "int" && el.bits <= 31 ? { maxAbs: Math.max(Math.abs(el.minInt), Math.abs(el.maxInt)), scaleLog2: -el.fractionBits } : null;
+  return el.kind === "int" && el.bits <= 31 ? { maxAbs: Math.max(Math.abs(el.minInt - el.zeroPoint), Math.abs(el.maxInt - el.zeroPoint)), scaleLog2: -el.fractionBits } : null;
 }
 
-/** Reads an integer element's code from `data` as an i32 (sign-extended for signed elements). */
+/**
+ * Reads an integer element's code from `data` as an i32 (sign-extended for signed elements) minus
+ * its zero point. Subtracting the zero point from each operand as it is read is the zero-point
+ * correction of the integer GEMM: Σ(a − za)(b − zb) = Σab − zb·Σa − za·Σb + k·za·zb, every term
+ * exact in i32 (maxAbs bounds |a − za|), and the packing step reads each element once.
+ */
 export function integerReader(format: ResolvedFormat, data: string): (b: Builder, site: ElementSite) => Expr {
   const el = format.element;
   if (el.kind !== "int") throw new Error(`integerReader: ${format.name} has ${el.kind} elements`);
@@ -140,9 +149,10 @@ export function integerReader(format: ResolvedFormat, data: string): (b: Builder
     const half = 2 ** (el.bits - 1);
     // Two's complement sign extension of a `bits`-wide code: (code ^ half) − half. A symmetric
     // format's left-out code 100…0 decodes as −maxInt (the semantics), so it is clamped there.
-    if (!el.signed) return b.let("int", asI32(code));
+    const shifted = (int: Expr) => (el.zeroPoint === 0 ? int : sub(int, i32(el.zeroPoint)));
+    if (!el.signed) return b.let("int", shifted(asI32(code)));
     const extended = sub(asI32(xor(code, u32(half))), i32(half));
-    return b.let("int", el.minInt > -half ? max(extended, i32(el.minInt)) : extended);
+    return b.let("int", shifted(el.minInt > -half ? max(extended, i32(el.minInt)) : extended));
   };
 }
 
