@@ -16,10 +16,10 @@ export declare const format: {
   readonly dynamicRangeBinades: number;
   readonly hasNaN: boolean;
   readonly hasInfinity: boolean;
-  readonly element: Readonly<Record<string, unknown>> & { readonly kind: "float" | "posit" | "int" };
+  readonly element: Readonly<Record<string, unknown>> & { readonly kind: "float" | "posit" | "int" | "table" };
   readonly scaling: Readonly<Record<string, unknown>> & { readonly kind: string };
   readonly rounding: { readonly mode: string; readonly bits: number };
-  readonly overflow: "saturate" | "infinity";
+  readonly overflow: "saturate" | "infinity" | "saturate-propagate";
 };
 
 export type CodeArray = Uint8Array | Uint16Array | Uint32Array;
