@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { createRegistry, loadFormat } from "../../src/dsl/registry.ts";
 import type { ResolvedFormat } from "../../src/dsl/resolved.ts";
 import { decode, encode } from "../../src/dsl/semantics/scalar.ts";
+import { command as compareCommand } from "../../src/cli/commands/compare.ts";
 import { createRecipeRegistry, recipeNames } from "../../src/recipes/load.ts";
 import { RecipePrecision, sitePattern } from "../../src/recipes/precision.ts";
 import type { ResolvedRecipe } from "../../src/recipes/types.ts";
@@ -60,6 +61,11 @@ describe("shipped recipes", () => {
     const names = recipeNames();
     expect(names).toEqual(expect.arrayContaining(["fp32", "fp16", "bf16", "e5m2", "fp8-hybrid", "s2fp8", "posit8", "int8", "mxfp8", "shiftquant4", "shiftquant6", "shiftquant8"]));
     for (const name of names) expect(recipe(name).name).toBe(name);
+  });
+
+  it("compare's help names every shipped recipe (a new recipe file is listed there too)", () => {
+    const help = compareCommand.description;
+    expect(recipeNames().filter((name) => !new RegExp(`(^|[ (;,])${name}([ ,;)]|$)`).test(help))).toEqual([]);
   });
 
   it("a bare format name means that format for every role with fp32 master weights", () => {
