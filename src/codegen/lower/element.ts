@@ -10,6 +10,7 @@ import type { Expr } from "../ir/nodes.ts";
 import { lowerFloatDecode, lowerFloatEncode } from "./float-element.ts";
 import { lowerIntDecode, lowerIntEncode } from "./int-element.ts";
 import { lowerPositDecode, lowerPositEncode } from "./posit-element.ts";
+import { lowerFastEncode } from "./fast-encode/index.ts";
 import { lowerTableEncode } from "./table-element.ts";
 
 export interface ElementOptions {
@@ -19,6 +20,9 @@ export interface ElementOptions {
 
 /** u32 code of the f32 `x` in the format's element encoding (no tensor scaling). */
 export function lowerEncodeElement(b: Builder, format: ResolvedFormat, x: Expr, random: Expr | null, options: ElementOptions = {}): Expr {
+  // Lane-wise fast paths where the format's numbers allow (src/codegen/lower/fast-encode).
+  const fast = lowerFastEncode(b, format, x, random, options.rounding ?? format.rounding, options.overflow ?? format.overflow);
+  if (fast !== null) return fast;
   return match(format.element)
     .with({ kind: "float" }, () => lowerFloatEncode(b, format, x, random, options.rounding ?? format.rounding, options.overflow ?? format.overflow))
     .with({ kind: "int" }, () => lowerIntEncode(b, format, x, random, options.rounding ?? format.rounding))
