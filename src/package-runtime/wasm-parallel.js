@@ -13,12 +13,20 @@
  *
  * Shipped verbatim in generated kernel packages and used by numforge itself: plain ES2022.
  */
-import { OP_CALL, OP_GATHER_COLUMNS, splitRange } from "./wasm-threads.js";
+import { MAX_PARTS, OP_CALL, OP_GATHER_COLUMNS, splitRange } from "./wasm-threads.js";
 
-/** Elements below which an element step stays on one thread (the hand-off costs more). */
+/** Elements per part at least: an element step of fewer than twice this stays on one thread (the hand-off would cost more). */
 const MIN_ELEMENTS_PER_THREAD = 32768;
 /** Rows of C below which a GEMM part is not worth a thread. */
 const DEFAULT_ROW_BLOCK = 64;
+/**
+ * Parts per thread: threads claim parts as they come free, so a thread that wakes late or loses
+ * its core (a busy machine) leaves more parts to the others. Element parts cost only a call each;
+ * a GEMM part packs its own copy of B's panels, hence fewer.
+ */
+const ELEMENT_PARTS_PER_THREAD = 4;
+const GEMM_PARTS_PER_THREAD = 2;
+const partsFor = (threads, perThread) => Math.min(MAX_PARTS, threads * perThread);
 
 /** Bytes per element of each storage type. */
 const STORAGE_BYTES = { f32: 4, i32: 4, u32: 4, u16: 2, u8: 1, i8: 1 };
@@ -55,7 +63,7 @@ export function gemmRunner({ heap, raw, pool }) {
     const hasLaneMeta = variant.params.some((p) => p.startsWith("a_") || p.startsWith("b_"));
     // Lane-group metadata is indexed by row of A (not offset per part); a transposed code A would need a gather by its width: one thread.
     const threads = pool === undefined || hasLaneMeta || (g.transA === 1 && g.aBytes !== 4) ? 1 : pool.threads;
-    const parts = threads === 1 ? [[0, g.m]] : splitRange(g.m, threads, mBlock, mBlock);
+    const parts = threads === 1 ? [[0, g.m]] : splitRange(g.m, partsFor(threads, GEMM_PARTS_PER_THREAD), mBlock, mBlock);
     const mark = heap.mark();
     try {
       const jobs = parts.map(([r0, r1]) => {
@@ -149,7 +157,7 @@ export function stepParts(step, signature, buffers, scalars, offsetOf, threads, 
   }
   const total = axis === "rows" ? rows : axis === "columns" ? cols : scalars.n;
   const perUnit = axis === "rows" ? cols : 1;
-  const ranges = splitRange(total, threads, granule, Math.ceil(MIN_ELEMENTS_PER_THREAD / perUnit));
+  const ranges = splitRange(total, partsFor(threads, ELEMENT_PARTS_PER_THREAD), granule, Math.ceil(MIN_ELEMENTS_PER_THREAD / perUnit));
   if (ranges.length < 2) return null;
   return ranges.map(([u0, u1]) => {
     const scalarValues =

@@ -5,6 +5,9 @@ export declare const OP_GATHER_COLUMNS: 2;
 /** A job: operations run in order on one thread. */
 export type JobOp = readonly [typeof OP_CALL, string, ...number[]] | readonly [typeof OP_GATHER_COLUMNS, number, number, number, number, number, number];
 
+/** Parts one run() may take at most. */
+export declare const MAX_PARTS: number;
+
 export interface ThreadPool {
   readonly threads: number;
   readonly splitCalls: number;

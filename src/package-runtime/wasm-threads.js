@@ -135,7 +135,7 @@ const DONE = 2;
 const FAILED = 3;
 const STARTED = 4;
 /** Parts per job at most (the claim word's low byte). */
-const MAX_PARTS = 255;
+export const MAX_PARTS = 255;
 /** Doubles for one job: the part count, each part's start, then the parts' operations. */
 const JOB_WORDS = 8192;
 
