@@ -8,28 +8,15 @@
  * NUMFORGE_ELEMENTS_RANDOM sets RANDOM (CI: 8192; the issue's 10^5: NUMFORGE_ELEMENTS_RANDOM=100000).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Overflow, ResolvedFormat, Rounding } from "../../src/dsl/resolved.ts";
+import type { Rounding } from "../../src/dsl/resolved.ts";
 import { builtin, builtinNames } from "../support/formats.ts";
 import { checkFormat } from "../fuzz/check.ts";
 import type { WrittenSpec } from "../fuzz/resolve-spec.ts";
 import { openFuzzTargets, type FuzzTargets } from "../fuzz/targets.ts";
+import { DETERMINISTIC, overflowsOf, variant } from "./modes.ts";
 
 const RANDOM = Number(process.env.NUMFORGE_ELEMENTS_RANDOM ?? 8192);
 const SEED = 20261207;
-
-export const DETERMINISTIC: readonly Rounding["mode"][] = ["nearest-even", "nearest-away", "toward-zero", "toward-positive", "toward-negative", "odd"];
-
-/** The overflows a format's spec may take (resolve's rules). */
-export function overflowsOf(format: ResolvedFormat): Overflow[] {
-  if (format.element.kind !== "float") return ["saturate"];
-  return ["saturate", ...(format.hasInfinity || format.hasNaN ? (["infinity"] as const) : []), ...(format.hasInfinity ? (["saturate-propagate"] as const) : [])];
-}
-
-/** The format with another rounding and overflow (what a spec with those fields resolves to). */
-export function variant(format: ResolvedFormat, rounding: Rounding, overflow: Overflow): ResolvedFormat {
-  const label = rounding.mode === "stochastic" ? `sr${rounding.bits}` : rounding.mode;
-  return Object.freeze({ ...format, name: `${format.name}-${label}-${overflow}`, rounding, overflow });
-}
 
 const elementBuiltins = builtinNames.map(builtin).filter((f) => f.scaling.kind === "none" && f.element.kind !== "posit");
 
