@@ -26,7 +26,7 @@ const OPS = ["encode", "decode", "fakeQuantize"] as const;
 type Op = (typeof OPS)[number];
 
 /** The plan's steps on buffers resident in wasm memory: inputs copied in once, nothing per call. */
-function residentPlan(plan: OpPlan, set: WasmKernelSet, inputs: Readonly<Record<string, BufferArray>>, n: number): () => void {
+export function residentPlan(plan: OpPlan, set: WasmKernelSet, inputs: Readonly<Record<string, BufferArray>>, n: number): () => void {
   const at = new Map<string, number>();
   for (const d of plan.buffers) {
     const given = inputs[d.name];

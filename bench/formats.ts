@@ -1,7 +1,10 @@
 /** The built-in formats the benchmarks use, resolved once through the registry. */
+import { readFileSync } from "node:fs";
 import { Effect } from "effect";
 import { createRegistry } from "../src/dsl/registry.ts";
+import { resolveFormat } from "../src/dsl/resolve.ts";
 import type { ResolvedFormat } from "../src/dsl/resolved.ts";
+import { validateSpec } from "../src/dsl/validate.ts";
 
 const registry = createRegistry();
 
@@ -22,3 +25,14 @@ export function uniform(length: number, seed: number): Float32Array {
   }
   return out;
 }
+
+/** A built-in format with another scaling, resolved as a spec file with that scaling would be (bench-only formats such as int8 with an amax scale). */
+export function withScaling(name: string, scaling: Record<string, unknown>, as: string): ResolvedFormat {
+  const json = JSON.parse(readFileSync(new URL(`../formats/${name}.json`, import.meta.url), "utf8")) as Record<string, unknown>;
+  const file = `${as}.json`;
+  const spec = validateSpec({ ...json, name: as, scaling }, file);
+  return Effect.runSync(Effect.flatMap(spec, (valid) => resolveFormat(valid, file, (n) => registry.get(n))));
+}
+
+/** Every built-in format name. */
+export const builtinNames = (): readonly string[] => registry.names();

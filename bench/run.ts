@@ -41,6 +41,7 @@ const SECTIONS: Readonly<Record<string, () => Table | Promise<Table>>> = {
   "gemm-f32": () => gemmF32Section(assembler, relaxed),
   "gemm-lowp": () => gemmLowPrecisionSection(assembler, relaxed),
   "elementwise-wasm": () => elementwiseWasmSection(assembler),
+  "elementwise-resident": async () => (await import("./elementwise-resident.ts")).elementwiseResidentSection(assembler),
   gemm: () => gemmSection(),
   elementwise: () => elementwiseSection(),
   // Loaded on demand: it pulls in all of @tensorflow/tfjs (gradients, layers) for its peer.

@@ -1,0 +1,112 @@
+/**
+ * Resident element kernels against memory speed (issue 17's goals): every ≤ 16-bit built-in
+ * element format's encode, and fake-quantize of the scaled formats (amax, MX, NVFP4, S2FP8,
+ * ShiftQuant), on buffers kept in wasm memory (the raw API, no copies), next to
+ * Float32Array.prototype.set of the same 2^20 floats timed round-robin with them. Goals: encode
+ * ≥ 0.4× set, scaled fake-quantize ≥ 0.2× set. Each kernel's result is first checked equal to
+ * the JS target's (runPlan) on the same inputs.
+ */
+import { sizeOf, type OpPlan } from "../src/codegen/plan.ts";
+import { lowerFormat } from "../src/codegen/lower/plans.ts";
+import { fastEncodePlan } from "../src/codegen/lower/fast-encode/index.ts";
+import type { ResolvedFormat } from "../src/dsl/resolved.ts";
+import { runPlan, type BufferArray, type PlanKernel } from "../src/package-runtime/run-plan.js";
+import { loadJs } from "../src/targets/js/load.ts";
+import type { WasmAssembler } from "../src/targets/wasm/assemble.ts";
+import { compileWasmWith, instantiateWasm, type WasmKernelSet } from "../src/targets/wasm/load.ts";
+import { builtinNames, format, uniform, withScaling } from "./formats.ts";
+import { measure } from "./measure.ts";
+import { fixed, times, type Table } from "./table.ts";
+
+const LENGTH = 1 << 20;
+const ENCODE_GOAL = 0.4;
+const SCALED_GOAL = 0.2;
+
+const AMAX = { kind: "amax", granularity: "tensor", history: "current", scale: "fp32" };
+/** The scaled formats of the goal: built-ins, and int8 / e4m3 with a current per-tensor amax (the int8 recipe's). */
+const SCALED: readonly (() => ResolvedFormat)[] = [
+  () => format("mxfp8"),
+  () => format("mxfp4"),
+  () => format("nvfp4"),
+  () => format("s2fp8"),
+  () => format("shiftquant8"),
+  () => format("shiftquant4"),
+  () => withScaling("int8", AMAX, "int8-amax"),
+  () => withScaling("e4m3", AMAX, "e4m3-amax"),
+];
+
+const ARRAYS = { f32: Float32Array, i32: Int32Array, u32: Uint32Array, u16: Uint16Array, u8: Uint8Array, i8: Int8Array } as const;
+
+/** The plan's steps on buffers kept in wasm memory, and a reader of its outputs there. */
+function resident(plan: OpPlan, set: WasmKernelSet, inputs: Readonly<Record<string, BufferArray>>, n: number) {
+  const at = new Map<string, number>();
+  for (const d of plan.buffers) {
+    const given = inputs[d.name];
+    at.set(d.name, given !== undefined ? set.heap.copyIn(given) : set.heap.alloc(sizeOf(d.length, n, 1) * 4));
+  }
+  const scalars = { n, channels: 1, seed: 0, channelLength: n, blockAxis: 1 };
+  const calls = plan.steps.map((step) => {
+    const args = step.params.map((name) => {
+      const a = step.args[name];
+      if (a === undefined) throw new Error(`step ${step.kernel} binds no ${name}`);
+      return "buffer" in a ? (at.get(a.buffer) ?? Number.NaN) : "scalar" in a ? scalars[a.scalar] : a.constant;
+    });
+    const fn = set.raw[step.kernel];
+    return () => fn(...args);
+  });
+  const outputs = () =>
+    Object.fromEntries(
+      plan.buffers
+        .filter((d) => d.role === "output")
+        .map((d) => [d.name, new ARRAYS[d.storage](set.heap.memory.buffer, at.get(d.name), sizeOf(d.length, n, 1)).slice()] as const),
+    );
+  return { run: () => calls.forEach((call) => call()), outputs };
+}
+
+function bytesEqual(p: BufferArray, q: BufferArray): boolean {
+  return p.length === q.length && Buffer.compare(Buffer.from(p.buffer, p.byteOffset, p.byteLength), Buffer.from(q.buffer, q.byteOffset, q.byteLength)) === 0;
+}
+
+/** Resident M elements/s of `op` and of Float32Array.set in the same round-robin, after checking the result against JS. */
+function rates(assembler: WasmAssembler, fmt: ResolvedFormat, op: "encode" | "fakeQuantize", x: Float32Array): { kernel: number; set: number } {
+  const { kernels, plans } = lowerFormat(fmt);
+  const set = instantiateWasm(compileWasmWith(assembler, { kernels }));
+  const r = resident(plans[op], set, { x }, LENGTH);
+  r.run();
+  const js = runPlan(plans[op], loadJs({ kernels }) as unknown as Readonly<Record<string, PlanKernel>>, { x }).outputs;
+  for (const [name, got] of Object.entries(r.outputs())) if (!bytesEqual(got, js[name])) throw new Error(`${fmt.name} ${op}: resident wasm ${name} differs from js`);
+  const copy = new Float32Array(LENGTH);
+  const t = measure([{ name: "set", run: () => copy.set(x) }, { name: "kernel", run: r.run }], { runs: 9 });
+  const rate = (key: string) => LENGTH / (t.get(key) ?? Number.NaN) / 1e6;
+  return { kernel: rate("kernel"), set: rate("set") };
+}
+
+export async function elementwiseResidentSection(assembler: WasmAssembler): Promise<Table> {
+  const x = uniform(LENGTH, 11);
+  for (let i = 0; i < LENGTH; i++) x[i] *= 2 ** ((i % 13) - 4); // several binades, past the 8-bit formats' ranges
+  const rows: string[][] = [];
+  const row = (fmt: ResolvedFormat, op: string, path: string, r: { kernel: number; set: number }, goal: number) =>
+    rows.push([`${fmt.name} ${op}`, path, fixed(r.kernel, 1), fixed(r.set, 1), times(r.kernel / r.set), `${goal}×`, r.kernel / r.set >= goal ? "met" : "not met"]);
+  const elements = builtinNames()
+    .map(format)
+    .filter((f) => f.scaling.kind === "none" && f.bits <= 16);
+  for (const fmt of elements) {
+    const path = fastEncodePlan(fmt, fmt.rounding, fmt.overflow) !== null ? "fast" : fmt.element.kind;
+    row(fmt, "encode", path, rates(assembler, fmt, "encode", x), ENCODE_GOAL);
+  }
+  for (const make of SCALED) {
+    const fmt = make();
+    const path = fastEncodePlan(fmt, fmt.rounding, fmt.overflow) !== null ? "fast" : fmt.element.kind;
+    row(fmt, "fakeQuantize", path, rates(assembler, fmt, "fakeQuantize", x), SCALED_GOAL);
+  }
+  return {
+    title: `Resident element kernels vs Float32Array.set, ${LENGTH} elements (M elements/s, 1 thread, median of 9 after warm-up, round-robin with set)`,
+    header: ["format op", "element path", "resident", "f32 set", "/set", "goal", ""],
+    rows,
+    notes: [
+      "resident: the plan's wasm kernels on buffers kept in wasm memory (raw API: no copies, no allocation); each result checked equal to the JS target's first",
+      "element path: fast = the lane-wise encode (src/codegen/lower/fast-encode); float / int / posit / table = the general lowering",
+      "int8-amax, e4m3-amax: the built-in element with a current per-tensor amax scale (fp32), as the int8 recipe uses it",
+    ],
+  };
+}
