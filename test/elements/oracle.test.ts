@@ -3,15 +3,17 @@
  * oracle (oracle.ts: the format's values from the standards' formulas, neighbours found by
  * search, ties decided in exact rationals): fp32 on random float64 inputs (and float32 ties
  * ± one double ulp), fp16, bf16 and the OCP FP8/FP6/FP4 formats on random float32 patterns and
- * on every tie, value and ±1 ulp of both signs. Then hand-checked cases that pin a tie and a sign
- * (exact decimal values from the IEEE 754 binary16 / bfloat16 layouts).
+ * on every tie, value and ±1 ulp of both signs. Integers with zero points against the real line
+ * (ONNX QuantizeLinear's order: round, add the zero point, clamp) and tables against a linear scan
+ * of their values. Then hand-checked codes that pin ties, signs and overflow (binary16, bfloat16).
  */
 import { describe, expect, it } from "vitest";
-import type { Overflow, ResolvedFormat, Rounding } from "../../src/dsl/resolved.ts";
+import type { Overflow, ResolvedFormat, ResolvedInt, ResolvedTable, Rounding } from "../../src/dsl/resolved.ts";
 import { counterRandom } from "../../src/dsl/semantics/random.ts";
 import { encode } from "../../src/dsl/semantics/scalar.ts";
 import { builtin } from "../support/formats.ts";
-import { binary32Oracle, ieeeOracle, oracleEncode, type OracleFormat } from "./oracle.ts";
+import { resolveSpec, type WrittenSpec } from "../fuzz/resolve-spec.ts";
+import { binary32Oracle, ieeeOracle, intOracleEncode, oracleEncode, tableOracleEncode, type OracleFormat } from "./oracle.ts";
 import { DETERMINISTIC, overflowsOf } from "./modes.ts";
 
 const RANDOM = Number(process.env.NUMFORGE_ELEMENTS_RANDOM ?? 30_000);
@@ -90,3 +92,89 @@ describe("rounding modes: semantics = exact oracle", () => {
     });
   }
 });
+
+describe("integers with zero points and tables: semantics = the real-line / linear-scan oracles", () => {
+  const ints = [
+    builtin("int8"),
+    builtin("int4"),
+    builtin("uint4-zp8"),
+    resolved("uint8-zp131", { kind: "int", bits: 8, signed: false, range: "full", zeroPoint: 131 }),
+    resolved("int8sym-zp-3", { kind: "int", bits: 8, signed: true, range: "symmetric", zeroPoint: -3 }),
+    resolved("uint6-zp21-q2", { kind: "int", bits: 6, signed: false, range: "full", zeroPoint: 21, fractionBits: 2 }),
+  ];
+  for (const format of ints) {
+    it(`${format.name}: every deterministic mode on integers, half-integers ± one double ulp, random values, ±Inf`, () => {
+      const el = format.element as ResolvedInt;
+      const step = 2 ** -el.fractionBits;
+      const xs: number[] = [Infinity, -Infinity, 0, -0];
+      for (let n = el.minInt - el.zeroPoint - 3; n <= el.maxInt - el.zeroPoint + 3; n++)
+        for (const v of [n * step, (n + 0.5) * step]) if (v !== 0) xs.push(v, nextDouble(v, true), nextDouble(v, false));
+      for (let i = 0; i < 2000; i++) xs.push(((counterRandom(8, i) / 2 ** 32) * 2 - 1) * 1.5 * step * 2 ** el.bits);
+      const failures: string[] = [];
+      for (const mode of DETERMINISTIC)
+        for (const x of xs) {
+          const got = encode(format, x, { rounding: { mode, bits: 0 } });
+          const want = intOracleEncode(el, x, mode);
+          if (got !== want && failures.length < 5) failures.push(`${format.name} ${mode}: x = ${x} → ${got}, oracle ${want}`);
+        }
+      expect(failures).toEqual([]);
+    });
+  }
+
+  const tables = [builtin("nf4"), resolved("table5", { kind: "table", values: [-2, -0.375, 0, 0.5, 3] }), resolved("table4-no-zero", { kind: "table", values: [-1.5, -0.25, 0.25, 1.5] })];
+  for (const format of tables) {
+    it(`${format.name}: every deterministic mode on every value, midpoint and neighbours, ±0, ±Inf, random values`, () => {
+      const values = (format.element as ResolvedTable).values;
+      const xs: number[] = [Infinity, -Infinity, 0, -0];
+      for (let i = 0; i < values.length; i++) {
+        const mid = i + 1 < values.length ? (values[i] + values[i + 1]) / 2 : values[i] * 2;
+        for (const v of [values[i], mid]) if (v !== 0) xs.push(v, nextDouble(v, true), nextDouble(v, false), Math.fround(v));
+      }
+      for (let i = 0; i < 4000; i++) xs.push(((counterRandom(9, i) / 2 ** 32) * 2 - 1) * 2 * Math.abs(values[values.length - 1]));
+      const failures: string[] = [];
+      for (const mode of DETERMINISTIC)
+        for (const x of xs) {
+          const got = encode(format, x, { rounding: { mode, bits: 0 } });
+          const want = tableOracleEncode(values, x, mode);
+          if (got !== want && failures.length < 5) failures.push(`${format.name} ${mode}: x = ${x} → ${got}, oracle ${want}`);
+        }
+      expect(failures).toEqual([]);
+    });
+  }
+});
+
+describe("hand-checked codes (IEEE 754 binary16 and bfloat16 layouts)", () => {
+  const fp16 = builtin("fp16");
+  const bf16 = builtin("bf16");
+  const code = (format: ResolvedFormat, x: number, mode: Rounding["mode"], overflow: Overflow = "infinity") => encode(format, x, { rounding: { mode, bits: 0 }, overflow });
+  it("a tie 1 + 2^−11 between fp16 1 (0x3c00) and 1 + 2^−10 (0x3c01), both signs", () => {
+    const x = 1 + 2 ** -11;
+    expect(DETERMINISTIC.map((m) => code(fp16, x, m))).toEqual([0x3c00, 0x3c01, 0x3c00, 0x3c01, 0x3c00, 0x3c01]);
+    expect(DETERMINISTIC.map((m) => code(fp16, -x, m))).toEqual([0xbc00, 0xbc01, 0xbc00, 0xbc00, 0xbc01, 0xbc01]);
+  });
+  it("round to odd keeps the sticky information: 1 + 2^−10 + 2^−12 → 0x3c01, 1 + 2^−12 → 0x3c01, 1 + 5·2^−11 → 0x3c03", () => {
+    expect(code(fp16, 1 + 2 ** -10 + 2 ** -12, "odd")).toBe(0x3c01);
+    expect(code(fp16, 1 + 2 ** -12, "odd")).toBe(0x3c01);
+    expect(code(fp16, 1 + 5 * 2 ** -11, "odd")).toBe(0x3c03);
+  });
+  it("bf16 ties 1 + 2^−8 and 1 + 3·2^−8 go to the even codes 0x3f80 and 0x3f82", () => {
+    expect(code(bf16, 1 + 2 ** -8, "nearest-even")).toBe(0x3f80);
+    expect(code(bf16, 1 + 3 * 2 ** -8, "nearest-even")).toBe(0x3f82);
+  });
+  it("fp16 overflow: 65520 (the tie past max 65504) and 70000 under each mode and overflow", () => {
+    // Nearest and the directed mode pointing away give Inf (IEEE 754 7.4); toward zero, pointing back, and odd give max.
+    expect(DETERMINISTIC.map((m) => code(fp16, 70000, m))).toEqual([0x7c00, 0x7c00, 0x7bff, 0x7c00, 0x7bff, 0x7bff]);
+    expect(DETERMINISTIC.map((m) => code(fp16, -70000, m))).toEqual([0xfc00, 0xfc00, 0xfbff, 0xfbff, 0xfc00, 0xfbff]);
+    expect(code(fp16, 65520, "nearest-even")).toBe(0x7c00);
+    expect(code(fp16, 65519.99, "nearest-even")).toBe(0x7bff);
+    // saturate-propagate: finite overflow saturates, ±Inf stays ±Inf; saturate maps ±Inf to ±max too.
+    expect([code(fp16, 65520, "nearest-even", "saturate-propagate"), code(fp16, Infinity, "nearest-even", "saturate-propagate"), code(fp16, -Infinity, "toward-zero", "saturate-propagate")]).toEqual([0x7bff, 0x7c00, 0xfc00]);
+    expect([code(fp16, Infinity, "nearest-even", "saturate"), code(fp16, -Infinity, "nearest-even", "saturate")]).toEqual([0x7bff, 0xfbff]);
+  });
+});
+
+function resolved(name: string, element: WrittenSpec["element"]): ResolvedFormat {
+  const resolution = resolveSpec({ name, summary: name, element, rounding: "nearest-even", overflow: "saturate", nanInput: "min", scaling: { kind: "none" } } as WrittenSpec);
+  if (!("format" in resolution)) throw new Error(`${name}: ${resolution.reason}`);
+  return resolution.format;
+}

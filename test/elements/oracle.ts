@@ -146,3 +146,95 @@ export function oracleEncode(f: OracleFormat, x: number, rounding: Rounding, ove
   if (value === 0) return negative && f.negativeZero ? f.signBit : 0;
   return code + sign;
 }
+
+/**
+ * An integer element's code per the real line: v = x·2^fractionBits (exact), its neighbouring
+ * integers ⌊v⌋ and ⌊v⌋ + 1 (signed, not magnitudes), the mode's pick among them (ties to the even
+ * integer or away from zero; odd: the odd integer; directed: by direction), then + zeroPoint and
+ * the clamp, as ONNX QuantizeLinear states it; the code is the two's complement of the result.
+ */
+export function intOracleEncode(el: { bits: number; minInt: number; maxInt: number; fractionBits: number; zeroPoint: number }, x: number, mode: Rounding["mode"]): number {
+  const v = x * 2 ** el.fractionBits;
+  let n: number;
+  if (!Number.isFinite(v)) n = v;
+  else {
+    const lo = Math.floor(v);
+    const hi = lo + 1;
+    // v against lo + ½ as 2v against 2lo + 1: both exact (v − lo itself may round, −0.49999999999999994 + 1 does)
+    const half = 2 * lo + 1;
+    const side = 2 * v < half ? -1 : 2 * v > half ? 1 : 0;
+    if (v === lo) n = lo;
+    else {
+      const awayFromZero = v < 0 ? lo : hi;
+      const towardZero = v < 0 ? hi : lo;
+      const even = lo % 2 === 0 ? lo : hi;
+      switch (mode) {
+        case "toward-zero":
+          n = towardZero;
+          break;
+        case "toward-positive":
+          n = hi;
+          break;
+        case "toward-negative":
+          n = lo;
+          break;
+        case "odd":
+          n = lo % 2 === 0 ? hi : lo;
+          break;
+        case "nearest-even":
+          n = side < 0 ? lo : side > 0 ? hi : even;
+          break;
+        case "nearest-away":
+          n = side < 0 ? lo : side > 0 ? hi : awayFromZero;
+          break;
+        default:
+          throw new Error(`no oracle for ${mode}`);
+      }
+    }
+  }
+  const q = Math.min(Math.max(n + el.zeroPoint, el.minInt), el.maxInt);
+  return q < 0 ? q + 2 ** el.bits : q;
+}
+
+/**
+ * A codebook's code by a linear scan of every value (no search, no midpoints): the values at or
+ * below and at or above x, distances compared as exact rationals, then the stated rules (nearest
+ * with ties to the even code or the larger magnitude; toward zero to the smaller magnitude;
+ * equal magnitudes by x's sign; odd: the odd code), saturating outside the table.
+ */
+export function tableOracleEncode(values: readonly number[], x: number, mode: Rounding["mode"]): number {
+  let lo = -1;
+  let hi = -1;
+  values.forEach((v, i) => {
+    if (v <= x && (lo < 0 || v > values[lo])) lo = i;
+    if (v >= x && (hi < 0 || v < values[hi])) hi = i;
+  });
+  if (lo < 0) return hi;
+  if (hi < 0) return lo;
+  if (lo === hi) return lo;
+  const negative = x < 0 || Object.is(x, -0);
+  const [l, h] = [Math.abs(values[lo]), Math.abs(values[hi])];
+  // Equal magnitudes (x = ±0 between −v and v): both "larger" and "smaller" are the one of x's sign.
+  const ofSign = negative ? lo : hi;
+  const larger = h === l ? ofSign : h > l ? hi : lo;
+  const smaller = h === l ? ofSign : h > l ? lo : hi;
+  switch (mode) {
+    case "toward-zero":
+      return smaller;
+    case "toward-positive":
+      return hi;
+    case "toward-negative":
+      return lo;
+    case "odd":
+      return lo % 2 === 1 ? lo : hi;
+    case "nearest-even":
+    case "nearest-away": {
+      const below = exactScaled(x) - exactScaled(values[lo]);
+      const above = exactScaled(values[hi]) - exactScaled(x);
+      if (below !== above) return below < above ? lo : hi;
+      return mode === "nearest-even" ? (lo % 2 === 0 ? lo : hi) : larger;
+    }
+    default:
+      throw new Error(`no oracle for ${mode}`);
+  }
+}
