@@ -140,7 +140,7 @@ ${sections}
       scales: { x: { time: false } },
       axes: [{ label: xLabel }, { label: yLabel }],
       series: [{ label: xLabel }].concat(series.map(function (s) {
-        return { label: s.label, stroke: s.color, width: 1.5, dash: dashes[s.dash], spanGaps: false, points: { show: key === "metric" || key === "testLoss" } };
+        return { label: s.label, stroke: s.color, width: 1.5, dash: dashes[s.dash], spanGaps: false, points: { show: key === "metric" || key === "testLoss" || xs.length < 3 } };
       })),
     };
     new uPlot(opts, [xs].concat(series.map(function (s) { return s[key]; })), el);

@@ -4,6 +4,7 @@
  * model the paper-style table with every metric; then the recipes and one line per run.
  */
 import type { ResultsFile } from "../runtime/compare/results.ts";
+import { db, percent, recipeSiteViews } from "./numerics-view.ts";
 import { BASELINE, deltaText, divergedText, meanStd, metricsOf, metricText, modelsOf, settingsLine, summarize, type RecipeSummary } from "./summary.ts";
 
 const escape = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
@@ -42,6 +43,20 @@ function modelTable(results: ResultsFile, model: string): string[] {
   ];
 }
 
+/** Per quantizing recipe, the site that lost most to the format's range (report.html draws every site); none without numerics. */
+function worstSites(results: ResultsFile, model: string): string[] {
+  const groups = recipeSiteViews(results, model, summarize(results, model).map((r) => r.recipe));
+  if (groups.length === 0) return [];
+  return [
+    "Where each format loses most (numerics sampled during training, docs/numerics.md; report.html shows every site):",
+    "",
+    "| recipe | worst site | role (GEMM) | lost to the range | underflow | saturated | SQNR |",
+    "|---|---|---|---:|---:|---:|---:|",
+    ...groups.map(({ recipe, views: [w] }) => `| ${escape(recipe)} | ${escape(w.site)} | ${w.role}${w.pass === null ? "" : ` (${w.pass})`} | ${percent(w.lost)} | ${percent(w.underflow)} | ${percent(w.saturated)} | ${db(w.sqnr)} |`),
+    "",
+  ];
+}
+
 /** The Markdown report of `results`. */
 export function markdownReport(results: ResultsFile): string {
   const models = modelsOf(results);
@@ -51,7 +66,7 @@ export function markdownReport(results: ResultsFile): string {
   if (several) lines.push(...combinedTable(results, models));
   for (const model of models) {
     if (several) lines.push(`### ${model}`, "");
-    lines.push(settingsLine(results, model), "", ...modelTable(results, model));
+    lines.push(settingsLine(results, model), "", ...modelTable(results, model), ...worstSites(results, model));
   }
   lines.push(
     "A diverged run stopped at the first step whose loss (or whose update of the weights) was not finite.",

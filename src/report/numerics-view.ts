@@ -111,8 +111,8 @@ function baselineHistograms(results: ResultsFile, model: string): Map<string, Ma
   return out;
 }
 
-const percent = (x: number) => (x === 0 ? "0%" : x < 0.001 ? "<0.1%" : `${(100 * x).toFixed(x < 0.1 ? 1 : 0)}%`);
-const db = (x: number) => (x === Infinity ? "exact" : `${x.toFixed(1)} dB`);
+export const percent = (x: number) => (x === 0 ? "0%" : x < 0.001 ? "<0.1%" : `${(100 * x).toFixed(x < 0.1 ? 1 : 0)}%`);
+export const db = (x: number) => (x === Infinity ? "exact" : `${x.toFixed(1)} dB`);
 
 function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
@@ -152,21 +152,27 @@ function panel(view: SiteView, baseline: Map<number, number> | undefined): strin
 </figure>`;
 }
 
+/** Per recipe of `model`, the sites of its lowest-seed run that recorded numerics, worst first (none: no numerics). */
+export function recipeSiteViews(results: ResultsFile, model: string, recipes: readonly string[]): { recipe: string; run: RunResult; views: SiteView[] }[] {
+  return recipes.flatMap((recipe) => {
+    const run = results.runs.filter((r) => r.model === model && r.recipe === recipe && r.numerics !== undefined).sort((a, b) => a.seed - b.seed)[0];
+    const views = run === undefined ? [] : siteViews(run);
+    return views.length === 0 ? [] : [{ recipe, run, views }];
+  });
+}
+
 /** The view for one model: a panel grid per quantizing recipe, or "" when no run recorded numerics. */
 export function numericsSection(results: ResultsFile, model: string, recipes: readonly string[]): string {
   const baseline = baselineHistograms(results, model);
-  const groups = recipes.flatMap((recipe) => {
-    const run = results.runs.filter((r) => r.model === model && r.recipe === recipe && r.numerics !== undefined).sort((a, b) => a.seed - b.seed)[0];
-    const views = run === undefined ? [] : siteViews(run);
-    if (views.length === 0) return [];
+  const groups = recipeSiteViews(results, model, recipes).map(({ recipe, run, views }) => {
     const panels = views.map((v) => panel(v, baseline?.get(v.key) ?? baseline?.get(`${v.role}@${v.site}`)));
     const worst = views[0];
     const summary = `worst: ${escapeXml(worst.site)} ${worst.role}${worst.pass === null ? "" : ` (${worst.pass})`}, ${percent(worst.lost)} of values lost to the range, SQNR ${db(worst.sqnr)}`;
     const rest = panels.length > PANELS_SHOWN ? `<details><summary>${panels.length - PANELS_SHOWN} more sites</summary><div class="multiples">${panels.slice(PANELS_SHOWN).join("\n")}</div></details>` : "";
-    return [`<section class="format-loss" data-recipe="${escapeXml(recipe)}">
-<h4>${escapeXml(recipe)} <span class="stats">seed ${run!.seed}, ${run!.numerics!.steps.length} sampled steps; ${summary}</span></h4>
+    return `<section class="format-loss" data-recipe="${escapeXml(recipe)}">
+<h4>${escapeXml(recipe)} <span class="stats">seed ${run.seed}, ${run.numerics!.steps.length} sampled steps; ${summary}</span></h4>
 <div class="multiples">${panels.slice(0, PANELS_SHOWN).join("\n")}</div>${rest}
-</section>`];
+</section>`;
   });
   if (groups.length === 0) return "";
   const legend = `<p class="legend"><span class="key bar"></span> log2|x| of the values quantized at the site, summed over the sampled steps · <span class="key fp32"></span> ${baseline === null ? "(no fp32 run to compare)" : "the same site in the fp32 run"} · <span class="key element-range"></span> the format's normal range (<span class="key subnormal-range"></span> subnormals) before scaling · <span class="key reached"></span> where the quantized values reached (scaled formats move the range). Sites that lose most values to the range (underflow + saturation + NaN/Inf) come first, then lowest SQNR.</p>`;

@@ -12,12 +12,14 @@ import * as Effect from "effect/Effect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRegistry } from "../../src/dsl/registry.ts";
 import { createRecipeRegistry } from "../../src/recipes/load.ts";
-import { PANELS_SHOWN } from "../../src/report/numerics-view.ts";
+import { PANELS_SHOWN, percent } from "../../src/report/numerics-view.ts";
 import { htmlReport } from "../../src/report/html.ts";
+import { markdownReport } from "../../src/report/markdown.ts";
 import { createBackend } from "../../src/runtime/backends/select.ts";
 import { runComparison } from "../../src/runtime/compare/comparison.ts";
 import { fromJsonNumber, type ResultsFile } from "../../src/runtime/compare/results.ts";
 import type { ModelSettings } from "../../src/runtime/compare/settings.ts";
+import type { SiteSample } from "../../src/runtime/numerics/types.ts";
 import { type Browser, decodePng, launchChromium, type Page, type Region, regionContent, serveFolder, type ServedFolder } from "../support/chromium.ts";
 import { writeIdxFixture } from "../compare/fixtures.ts";
 
@@ -34,6 +36,8 @@ let browser: Browser;
 let twoEpochs: ResultsFile;
 /** One epoch: its end-of-epoch numbers are bars. */
 let oneEpoch: ResultsFile;
+/** twoEpochs as a results.json written before numerics were recorded holds it: no `numerics`. */
+let old: ResultsFile;
 const pages: Page[] = [];
 
 async function open(name: string): Promise<Page> {
@@ -70,8 +74,7 @@ beforeAll(async () => {
     });
   twoEpochs = compare(model(2, 2), ["fp32", "e4m3", "mxfp8"], 1, "two");
   oneEpoch = compare(model(1, 2), ["fp32", "e4m3", "s2fp8"], undefined, "one");
-  // What a results.json written before numerics were recorded holds: the same runs, no `numerics`.
-  const old: ResultsFile = { ...twoEpochs, runs: twoEpochs.runs.map(({ numerics: _, ...run }) => run) };
+  old = { ...twoEpochs, runs: twoEpochs.runs.map(({ numerics: _, ...run }) => run) };
   const pagesDir = join(work, "pages");
   mkdirSync(pagesDir);
   writeFileSync(join(pagesDir, "two.html"), htmlReport(twoEpochs));
@@ -103,14 +106,12 @@ const panelsOf = (page: Page, recipe: string) =>
     hidden: f.closest("details") !== null,
   }))`);
 
-/** Each quantized site of a run with its mean fraction lost to the range, from results.json. */
-function sitesLost(results: ResultsFile, recipe: string): Map<string, number> {
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** Each quantized site of a run with its mean fraction of `what` over the samples, from results.json (default: lost to the range). */
+function sitesMean(results: ResultsFile, recipe: string, what: (x: SiteSample) => number = (x) => x.underflow + x.saturated + x.nonFinite): Map<string, number> {
   const run = results.runs.find((r) => r.recipe === recipe)!;
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  return new Map(run.numerics!.sites.filter((s) => s.format !== null).map((s) => [
-    `${s.role}@${s.site}#${s.pass ?? ""}`,
-    mean(s.samples.map((x) => x.underflow)) + mean(s.samples.map((x) => x.saturated)) + mean(s.samples.map((x) => x.nonFinite)),
-  ]));
+  return new Map(run.numerics!.sites.filter((s) => s.format !== null).map((s) => [`${s.role}@${s.site}#${s.pass ?? ""}`, mean(s.samples.map(what))]));
 }
 
 describe("report.html of a two-epoch comparison with numerics", () => {
@@ -147,7 +148,7 @@ describe("report.html of a two-epoch comparison with numerics", () => {
     expect(await page.text("h3")).toBe("Where does each format lose?");
     expect(await page.evaluate<string[]>(`Array.from(document.querySelectorAll("section.format-loss"), (s) => s.dataset.recipe)`)).toEqual(["e4m3", "mxfp8"]);
     for (const recipe of ["e4m3", "mxfp8"]) {
-      const expected = sitesLost(twoEpochs, recipe);
+      const expected = sitesMean(twoEpochs, recipe);
       const panels = await panelsOf(page, recipe);
       expect(new Set(panels.map((p) => p.site))).toEqual(new Set(expected.keys()));
       expect(panels.length).toBe(expected.size);
@@ -165,7 +166,11 @@ describe("report.html of a two-epoch comparison with numerics", () => {
     // e4m3 underflows the errors of this tiny net: its worst site is an error tensor and says how much.
     const e4m3 = await panelsOf(page, "e4m3");
     expect(e4m3[0].site.startsWith("error@")).toBe(true);
-    expect(e4m3[0].caption).toContain(`underflow ${Math.round(100 * sitesLost(twoEpochs, "e4m3").get(e4m3[0].site)!)}%`);
+    expect(e4m3[0].caption).toContain(`underflow ${percent(sitesMean(twoEpochs, "e4m3", (x) => x.underflow).get(e4m3[0].site)!)} ·`);
+    // report.md names the same worst site per recipe.
+    const [role, rest] = e4m3[0].site.split("@");
+    const [layer, pass] = rest.split("#");
+    expect(markdownReport(twoEpochs)).toContain(`| e4m3 | ${layer} | ${role} (${pass}) | ${percent(sitesMean(twoEpochs, "e4m3").get(e4m3[0].site)!)} |`);
     // MX panels name the block scales the format chose.
     expect((await panelsOf(page, "mxfp8")).every((p) => /scales: blockScales 2\^-?\d+…2\^-?\d+/.test(p.caption))).toBe(true);
   });
@@ -213,5 +218,6 @@ describe("report.html of a results file written before numerics were recorded", 
     expect(await page.evaluate<number>(`document.querySelectorAll("body > table tr").length`)).toBe(1 + 3);
     expect(await page.evaluate<number>(`document.querySelectorAll("#loss-0 canvas, #metric-0 canvas, #testloss-0 canvas").length`)).toBe(3);
     expect(await page.evaluate<number>(`document.querySelectorAll("#lr-0, section.format-loss, figure.site").length`)).toBe(0);
+    expect(markdownReport(old)).not.toContain("Where each format loses most");
   });
 });
