@@ -9,6 +9,8 @@
  * - table operands and a table × affine-int mix: bit for bit the same package's GEMM on the
  *   decoded f32 operands (decoding is the operand's whole meaning), and within the f32
  *   accumulation bound of the float64 product of the semantics' decoded values.
+ * And int8 with the zero point as a spec field against onnxruntime's QuantizeLinear vectors
+ * (semantics for every zero point there, packages on every target for two).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -26,6 +28,7 @@ import { jsTarget } from "../../src/targets/js/index.ts";
 import { TARGETS } from "../../src/targets/registry.ts";
 import { builtin } from "../support/formats.ts";
 import { resolveSpec, type WrittenSpec } from "../fuzz/resolve-spec.ts";
+import { loadReference } from "../support/reference.ts";
 
 const root = mkdtempSync(join(tmpdir(), "numforge-affine-table-"));
 // Dawn stops processing events once its GPU object is garbage-collected: held for the file.
@@ -42,8 +45,8 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-function spec(name: string, element: WrittenSpec["element"], scaling: WrittenSpec["scaling"] = { kind: "none" }): ResolvedFormat {
-  const resolution = resolveSpec({ name, summary: name, element, rounding: "nearest-even", overflow: "saturate", nanInput: "zero", scaling } as WrittenSpec);
+function spec(name: string, element: WrittenSpec["element"], scaling: WrittenSpec["scaling"] = { kind: "none" }, nanInput = "zero"): ResolvedFormat {
+  const resolution = resolveSpec({ name, summary: name, element, rounding: "nearest-even", overflow: "saturate", nanInput, scaling } as WrittenSpec);
   if (!("format" in resolution)) throw new Error(`${name}: ${resolution.reason}`);
   return resolution.format;
 }
@@ -245,5 +248,39 @@ describe("GEMM on affine-integer and table codes through packages, js, wasm, wgs
       }
       expect(failures).toEqual([]);
     }, 120_000);
+  }
+});
+
+describe("int8 with a zero point as a spec field = onnxruntime QuantizeLinear", () => {
+  const { vectors } = loadReference("quantizelinear_int8");
+  const withZeroPoint = (zeroPoint: number) => spec(`int8-zp${zeroPoint}`, { kind: "int", bits: 8, signed: true, range: "full", zeroPoint }, undefined, "min");
+  const cases = (zeroPoint: number) =>
+    (vectors as readonly Record<string, unknown>[])
+      .filter((v) => v.zero_point === zeroPoint)
+      .map((v) => ({ x: f32Of(Number(v.x_bits)), scale: f32Of(Number(v.scale_bits)), y: Number(v.y) }));
+  const zeroPoints = [...new Set((vectors as readonly Record<string, unknown>[]).map((v) => Number(v.zero_point)))].filter((z) => z !== 0);
+
+  it(`the semantics, every non-zero zero point of the vectors (${zeroPoints.join(", ")})`, () => {
+    expect(zeroPoints.length).toBeGreaterThanOrEqual(4);
+    const mismatches: string[] = [];
+    for (const zeroPoint of zeroPoints) {
+      const format = withZeroPoint(zeroPoint);
+      for (const { x, scale, y } of cases(zeroPoint)) {
+        const code = libEncode(format, [x], { scale }).codes[0];
+        if ((code >= 128 ? code - 256 : code) !== y) mismatches.push(`zp ${zeroPoint} scale ${scale} x ${x}: ${code} vs ${y}`);
+      }
+    }
+    expect(mismatches).toEqual([]);
+  });
+
+  for (const zeroPoint of [17, -128]) {
+    it(`kernels on js, wasm, wgsl, zero point ${zeroPoint} (x divided by the scale in float32 first)`, async () => {
+      const format = withZeroPoint(zeroPoint);
+      const list = cases(zeroPoint);
+      expect(list.length).toBeGreaterThan(100);
+      const x = Float32Array.from(list, ({ x, scale }) => Math.fround(x / scale));
+      const want = list.map(({ y }) => (y < 0 ? y + 256 : y));
+      for (const [target, k] of Object.entries(await kernelsOf(format))) expect(Array.from((await k.encode(x)).codes), target).toEqual(want);
+    }, 60_000);
   }
 });
