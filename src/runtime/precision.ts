@@ -121,21 +121,24 @@ export interface Precision {
    */
   quantize(role: TensorRole, t: FloatArray, site: string, pass?: GemmPass, layout?: ChannelLayout): void;
   /**
-   * Optional: whether the operand `role` of GEMM `pass` at `site` must be quantized in that GEMM's
+   * Whether the operand `role` of GEMM `pass` at `site` must be quantized in that GEMM's
    * own lanes × K layout — its format's scales run along the reduction axis (1-D blocks, tiles),
    * or the GEMM rotates its operands. An op that reshapes an operand for its GEMM (conv2d's im2col)
    * then quantizes the reshaped copy rather than the tensor it came from.
    */
-  quantizesAlongK?(role: TensorRole, site: string, pass: GemmPass): boolean;
-  /** Optional: whether GEMM `pass` at `site` rotates its operands (the rotated copies then serve that GEMM only). */
-  rotates?(site: string, pass: GemmPass): boolean;
+  quantizesAlongK(role: TensorRole, site: string, pass: GemmPass): boolean;
+  /** Whether GEMM `pass` at `site` rotates its operands (the rotated copies then serve that GEMM only). */
+  rotates(site: string, pass: GemmPass): boolean;
   /**
-   * Optional: whether quantizing `role` at `site` for GEMM `a` (with `layoutA`) and for GEMM `b`
+   * Whether quantizing `role` at `site` for GEMM `a` (with `layoutA`) and for GEMM `b`
    * (with `layoutB`) can give different values: different formats, or a per-channel format
    * under layouts that split the tensor differently. When absent or false, an op quantizes an
    * operand once (for the first GEMM that uses it) and reuses it in the other.
+   *
+   * These three are required, not optional: a wrapper (NumericsRecorder) that dropped one would
+   * silently train on the wrong layout, as happened once.
    */
-  differs?(role: TensorRole, site: string, a: GemmPass, b: GemmPass, layoutA?: ChannelLayout, layoutB?: ChannelLayout): boolean;
+  differs(role: TensorRole, site: string, a: GemmPass, b: GemmPass, layoutA?: ChannelLayout, layoutB?: ChannelLayout): boolean;
 }
 
 /** Full precision: no role is quantized. */
@@ -143,6 +146,9 @@ export const identityPrecision: Precision = {
   name: "identity",
   active: () => false,
   quantize: () => {},
+  quantizesAlongK: () => false,
+  rotates: () => false,
+  differs: () => false,
 };
 
 /**
@@ -170,7 +176,7 @@ export interface OperandLayouts {
 export function operandFor(
   precision: Precision, role: TensorRole, data: FloatArray, quantized: FloatArray, site: string, first: GemmPass, pass: GemmPass, layouts?: OperandLayouts,
 ): FloatArray {
-  return precision.differs?.(role, site, first, pass, layouts?.first, layouts?.pass) === true
+  return precision.differs(role, site, first, pass, layouts?.first, layouts?.pass)
     ? quantizedView(precision, role, data, site, pass, layouts?.pass)
     : quantized;
 }

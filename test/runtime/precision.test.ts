@@ -25,6 +25,9 @@ function recordingPrecision(): Precision & { calls: string[] } {
       calls.push(`${role}@${site}`);
       for (let i = 0; i < t.length; i++) t[i] = Math.round(t[i] * 4) / 4;
     },
+    quantizesAlongK: () => false,
+    rotates: () => false,
+    differs: () => false,
   };
 }
 
@@ -88,6 +91,8 @@ function layoutPrecision(): Precision & { calls: string[] } {
       calls.push(`${role}@${site}#${pass ?? ""} ${show(layout)}`);
     },
     differs: (_role, _site, _a, _b, la, lb) => !sameChannels(la, lb),
+    quantizesAlongK: () => false,
+    rotates: () => false,
   };
 }
 

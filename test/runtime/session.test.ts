@@ -102,6 +102,9 @@ describe("loss scaling", () => {
       name: "narrow errors",
       active: (role) => role === "error",
       quantize: (_, t) => { for (let i = 0; i < t.length; i++) if (Math.abs(t[i]) > 65504) t[i] = Math.sign(t[i]) * Infinity; },
+      quantizesAlongK: () => false,
+      rotates: () => false,
+      differs: () => false,
     };
     const session = new TrainingSession({
       ...o, precision: narrowErrors, optimizer: sgd(o.task.parameters(), { momentum: 0.9 }),

@@ -71,6 +71,14 @@ export class NumericsRecorder implements SessionPrecision {
     return this.inner.differs(role, site, a, b, layoutA, layoutB);
   }
 
+  quantizesAlongK(role: TensorRole, site: string, pass: GemmPass): boolean {
+    return this.inner.quantizesAlongK(role, site, pass);
+  }
+
+  rotates(site: string, pass: GemmPass): boolean {
+    return this.inner.rotates(site, pass);
+  }
+
   quantize(role: TensorRole, t: FloatArray, site: string, pass?: GemmPass, layout?: ChannelLayout): void {
     if (!this.wants(role, site, pass)) {
       this.inner.quantize(role, t, site, pass, layout);

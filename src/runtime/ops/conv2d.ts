@@ -42,7 +42,7 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
   const xLayout = rowChannels(n, x.size / n);
   const wLayout = rowChannels(f, ckk);
   // Blocks along K (C·KH·KW) and rotations exist only on the im2col matrix: quantize that instead.
-  const xAlongK = precision.quantizesAlongK?.("activation", site, "forward") === true;
+  const xAlongK = precision.quantizesAlongK("activation", site, "forward");
   const xq = xAlongK ? x.data : quantizedView(precision, "activation", x.data, site, "forward", xLayout);
   const wq = quantizedView(precision, "weight", w.data, site, "forward", wLayout);
   const colm = zerosLike(x.data, ckk * cols);
@@ -63,18 +63,18 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
     toChannelMajor(out.grad, g, n, f, spatial);
     // A recipe with another error format (or channels) for the weight-gradient GEMM gets its own copy first.
     const gLayouts = { first: columnChannels(f, cols), pass: rowChannels(f, cols) };
-    const gRaw = precision.differs?.("error", site, "inputGradient", "weightGradient", gLayouts.first, gLayouts.pass) === true ? g.slice() : g;
+    const gRaw = precision.differs("error", site, "inputGradient", "weightGradient", gLayouts.first, gLayouts.pass) ? g.slice() : g;
     if (precision.active("error", site, "inputGradient")) precision.quantize("error", g, site, "inputGradient", gLayouts.first);
     if (w.requiresGrad) {
       const gw = operandFor(precision, "error", gRaw, g, site, "inputGradient", "weightGradient", gLayouts);
       let colw = colm;
       const xwLayout: ChannelLayout = { outer: n, channels: wc, inner: x.size / (n * wc) };
-      if (precision.quantizesAlongK?.("activation", site, "weightGradient") === true) {
+      if (precision.quantizesAlongK("activation", site, "weightGradient")) {
         // The weight-gradient GEMM sums over N·OH·OW: each im2col row is a lane.
         colw = zerosLike(x.data, ckk * cols);
         im2col(x.data, geo, colw);
         precision.quantize("activation", colw, site, "weightGradient", rowChannels(ckk, cols));
-      } else if (xAlongK || precision.differs?.("activation", site, "forward", "weightGradient", xLayout, xwLayout) === true) {
+      } else if (xAlongK || precision.differs("activation", site, "forward", "weightGradient", xLayout, xwLayout)) {
         colw = zerosLike(x.data, ckk * cols);
         im2col(quantizedView(precision, "activation", x.data, site, "weightGradient", xwLayout), geo, colw);
       }
@@ -83,7 +83,7 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
     }
     if (b !== null && b.requiresGrad) {
       // A rotated error serves its GEMM only; the bias then sums the error as it came.
-      const gb = precision.rotates?.(site, "inputGradient") === true ? gRaw : g;
+      const gb = precision.rotates(site, "inputGradient") ? gRaw : g;
       addWeightGradient(precision, b, `${site}.bias`, (dst, beta) => rowSums(gb, f, cols, dst, beta));
     }
     if (x.requiresGrad) {

@@ -27,7 +27,7 @@ export function embedding(ctx: Ctx, table: Tensor, indices: ArrayLike<number>, s
   // As a GEMM, the look-up is one-hot [L, V] · table [V, D]: K runs along the table's rows. A
   // format blocked along K quantizes the whole table in that layout (D lanes × V); the one-hot
   // operand is never stored, so a rotation is not applied (it must turn both operands).
-  const alongK = precision.quantizesAlongK?.("weight", site, "forward") === true;
+  const alongK = precision.quantizesAlongK("weight", site, "forward");
   const td = alongK ? table.data.slice() : table.data;
   if (alongK) precision.quantize("weight", td, site, "forward", { ...columnChannels(rows, dim), unrotated: true });
   for (let i = 0; i < indices.length; i++) y.set(td.subarray(indices[i] * dim, (indices[i] + 1) * dim), i * dim);
@@ -40,7 +40,7 @@ export function embedding(ctx: Ctx, table: Tensor, indices: ArrayLike<number>, s
   ctx.tape!.record(() => {
     if (out.grad === null) return;
     // The gradient GEMM one-hotᵀ · g sums over the L positions: D lanes × L for a format blocked along K.
-    const gLayout = precision.quantizesAlongK?.("error", site, "weightGradient") === true ? { ...columnChannels(indices.length, dim), unrotated: true as const } : undefined;
+    const gLayout = precision.quantizesAlongK("error", site, "weightGradient") ? { ...columnChannels(indices.length, dim), unrotated: true as const } : undefined;
     const g = quantizedView(precision, "error", out.grad, site, "weightGradient", gLayout);
     addWeightGradient(precision, table, site, (dst: FloatArray, beta) => {
       if (beta === 0) dst.fill(0);

@@ -54,7 +54,7 @@ export function linear(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
     }
     if (b !== null && b.requiresGrad) {
       // A rotated error serves its GEMM only; the bias then sums the error as it came.
-      const gb = precision.rotates?.(site, "inputGradient") === true ? out.grad : g;
+      const gb = precision.rotates(site, "inputGradient") ? out.grad : g;
       addWeightGradient(precision, b, `${site}.bias`, (dst, beta) => columnSums(gb, rows, outF, dst, beta));
     }
   });
