@@ -9,6 +9,8 @@
  * - table operands and a table × affine-int mix: bit for bit the same package's GEMM on the
  *   decoded f32 operands (decoding is the operand's whole meaning), and within the f32
  *   accumulation bound of the float64 product of the semantics' decoded values.
+ * Block-scaled affine ints (GGML Q4_0's layout) and NF4 blocks: encode/decode as above, and their
+ * GEMM on codes with metadata = the GEMM of the decoded operands, bit for bit.
  * And int8 with the zero point as a spec field against onnxruntime's QuantizeLinear vectors
  * (semantics for every zero point there, packages on every target for two).
  */
@@ -126,13 +128,16 @@ const codeArray = (format: ResolvedFormat, n: number, seed: number) => {
   return new (format.bits <= 8 ? Uint8Array : Uint16Array)(n).map((_, i) => counterRandom(seed, i) % used);
 };
 
+/** GGML Q4_0's layout: uint4 with zero point 8 under an fp32 absmax scale per block of 32. */
+const AFFINE_BLOCK = spec("uint4-zp8-block32", { kind: "int", bits: 4, signed: false, range: "full", zeroPoint: 8 }, { kind: "block", granularity: { block: 32 }, scale: { format: "fp32", rounding: "nearest-even" } } as WrittenSpec["scaling"]);
+
 describe("affine integers and tables through packages: kernels = semantics on js, wasm, wgsl", () => {
-  for (const format of [...AFFINE, ...TABLES]) {
+  for (const format of [...AFFINE, AFFINE_BLOCK, ...TABLES]) {
     it(`${format.name}: encode of every value, midpoint ±1 ulp, specials; decode of every code; fakeQuantize`, async () => {
       const every = new (format.bits <= 8 ? Uint8Array : Uint16Array)(format.codeCount).map((_, i) => i);
       const scaled = format.scaling.kind !== "none";
-      // The unscaled values; a scaled table's element values, used as inputs once the blocks scale them by absmax.
-      const values = scaled && format.element.kind === "table" ? [...format.element.values] : libDecode(format, Array.from(every));
+      // The element's values (a scaled format's unscaled ones: inputs near them meet every rounding case once the blocks scale by absmax).
+      const values = libDecode(scaled ? { ...format, scaling: builtin("nf4").scaling } : format, Array.from(every));
       const x = edgeInputs(format, values);
       const want = libEncode(format, Array.from(x), scaled ? {} : undefined);
       const wantDecoded = bitsOf(libDecode(format, want.codes, want.meta));
@@ -245,6 +250,27 @@ describe("GEMM on affine-integer and table codes through packages, js, wasm, wgs
             failures.push(...boundViolations(p, a, b, c0, got).map((s) => `${label}: ${s}`));
           }
         }
+      }
+      expect(failures).toEqual([]);
+    }, 120_000);
+  }
+});
+
+describe("GEMM on block-scaled affine-integer and table codes through packages, js, wasm, wgsl", () => {
+  for (const format of [AFFINE_BLOCK, TABLES[2]]) {
+    it(`${format.name} × ${format.name} (blocks along k, with their metadata) = the GEMM of the decoded operands, bit for bit`, async () => {
+      const failures: string[] = [];
+      const p = PROBLEMS[0];
+      const random = (seed: number, n: number) => Float32Array.from({ length: n }, (_, i) => ((counterRandom(seed, i) % 20001) - 10000) / 1000);
+      const c0 = random(3, p.m * p.n);
+      for (const [target, k] of Object.entries(await kernelsOf(format))) {
+        // A is m×k with blocks along its rows; B is k×n with blocks down its columns (blockAxis 0): both along the depth.
+        const a = await k.encode(random(1, p.m * p.k), undefined, { shape: [p.m, p.k] });
+        const b = await k.encode(random(2, p.k * p.n), undefined, { shape: [p.k, p.n], blockAxis: 0 });
+        const run = (params: Record<string, unknown>) => k.gemm({ c: Float32Array.from(c0), m: p.m, n: p.n, k: p.k, alpha: p.alpha, beta: p.beta, ...params });
+        const got: Float32Array = await run({ a: a.codes, b: b.codes, metaA: a.meta, metaB: b.meta });
+        const onDecoded: Float32Array = await run({ a: await k.decode(a.codes, a.meta), b: await k.decode(b.codes, b.meta) });
+        if (bitsOf(got).join() !== bitsOf(onDecoded).join()) failures.push(`${target}: codes GEMM ≠ GEMM of the decoded operands (first C ${got[0]}, ${onDecoded[0]})`);
       }
       expect(failures).toEqual([]);
     }, 120_000);
