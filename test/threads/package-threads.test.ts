@@ -93,7 +93,10 @@ describe("threaded package GEMM", () => {
       for (const operand of [{ b }, { b: q.codes, metaB: q.meta }]) {
         const expected = new Float32Array(m * n);
         one.gemm({ a, ...operand, c: expected, m, n, k, transB: true });
-        const prepared = kernels.prepareB(operand.b, { k, n, transB: true, meta: operand.metaB });
+        // B is kept as it was at prepareB (a resident snapshot, not copied again per call): changing the array afterwards changes nothing.
+        const mine = operand.b.slice();
+        const prepared = kernels.prepareB(mine, { k, n, transB: true, meta: operand.metaB });
+        mine.fill(0);
         for (let repeat = 0; repeat < 2; repeat++) {
           const got = new Float32Array(m * n);
           kernels.gemm({ a, b: prepared, c: got, m, n, k });

@@ -59,8 +59,9 @@ function apiOf(backend) {
     const g = gemmCall(params, variants);
     const { variant } = g;
     const extra = laneMeta(variant, g);
-    // A prepared B is used where it is what this call multiplies: decoded when the call decodes it, codes when it does not.
-    const residentB = prepared?.resident !== null && prepared?.resident !== undefined && prepared.resident.kind === (g.decodeB ? "f" : "c") && Object.keys(extra).every((name) => !name.startsWith("b_")) ? prepared.resident : null;
+    // A prepared B is used where it is what this call multiplies: float32 when B is float32 or the call decodes it, else codes.
+    const multiplies = g.decodeB || g.b instanceof Float32Array ? "f" : "c";
+    const residentB = prepared?.resident !== null && prepared?.resident !== undefined && prepared.resident.kind === multiplies && Object.keys(extra).every((name) => !name.startsWith("b_")) ? prepared.resident : null;
     const a = g.decodeA ? decode(g.a, g.metaA) : g.a;
     if (backend.gemm !== undefined) {
       const b = residentB !== null ? null : g.decodeB ? decode(g.b, g.metaB) : g.b;
