@@ -11,6 +11,7 @@
 import { sizeOf, type OpPlan } from "../src/codegen/plan.ts";
 import { lowerFormat } from "../src/codegen/lower/plans.ts";
 import { runPlan, type BufferArray, type PlanKernel } from "../src/package-runtime/run-plan.js";
+import { residentPlanRunner } from "../src/package-runtime/wasm-runtime.js";
 import { loadJs } from "../src/targets/js/load.ts";
 import type { WasmAssembler } from "../src/targets/wasm/assemble.ts";
 import { compileWasmWith, instantiateWasm, type WasmKernelSet } from "../src/targets/wasm/load.ts";
@@ -73,20 +74,28 @@ export async function elementwiseWasmSection(assembler: WasmAssembler): Promise<
     const fmt = format(name);
     const { kernels, plans } = lowerFormat(fmt);
     const js = loadJs({ kernels }) as unknown as Readonly<Record<string, PlanKernel>>;
-    const set = instantiateWasm(compileWasmWith(assembler, { kernels }));
+    const compiled = compileWasmWith(assembler, { kernels });
+    const set = instantiateWasm(compiled);
+    // What a shipped package's runPlan is (src/package/shipped/wasm-backend.js): inputs copied in once per call, outputs out.
+    const packageRun = residentPlanRunner(compiled.kernels, set.raw, set.heap);
     const wasm = set.kernels as unknown as Readonly<Record<string, PlanKernel>>;
     const encoded = runPlan(plans.encode, js, { x });
     const encodedWasm = runPlan(plans.encode, wasm, { x });
     const decodeInputs = { ...encoded.outputs, ...encoded.meta };
     // Guard: the wasm plan computes what the JS plan computes.
     const same = (p: BufferArray, q: BufferArray) => Buffer.compare(Buffer.from(p.buffer, p.byteOffset, p.byteLength), Buffer.from(q.buffer, q.byteOffset, q.byteLength)) === 0;
-    for (const [k, v] of Object.entries(encoded.outputs)) if (!same(v, encodedWasm.outputs[k])) throw new Error(`${name} encode: wasm differs from js`);
+    const encodedPackage = packageRun(plans.encode, { x });
+    for (const [k, v] of Object.entries(encoded.outputs)) {
+      if (!same(v, encodedWasm.outputs[k])) throw new Error(`${name} encode: wasm differs from js`);
+      if (!same(v, encodedPackage.outputs[k])) throw new Error(`${name} encode: the package runner differs from js`);
+    }
     const bindings: Record<Op, Record<string, BufferArray>> = { encode: { x }, decode: decodeInputs, fakeQuantize: { x } };
     const variants = [{ name: "set", run: () => copy.set(x) }];
     for (const op of OPS) {
       variants.push(
         { name: `${op} js`, run: () => void runPlan(plans[op], js, bindings[op]) },
         { name: `${op} wasm`, run: () => void runPlan(plans[op], wasm, bindings[op]) },
+        { name: `${op} package`, run: () => void packageRun(plans[op], bindings[op]) },
         { name: `${op} resident`, run: residentPlan(plans[op], set, bindings[op], LENGTH) },
       );
     }
@@ -99,22 +108,24 @@ export async function elementwiseWasmSection(assembler: WasmAssembler): Promise<
         `${name} ${op}`,
         fixed(r(`${op} js`), 1),
         fixed(r(`${op} wasm`), 1),
+        fixed(r(`${op} package`), 1),
         fixed(r(`${op} resident`), 1),
         fixed(r("set"), 1),
         times(r(`${op} resident`) / r(`${op} js`)),
         times(r(`${op} wasm`) / r("set")),
         fixed(reference, 1),
         times(r(`${op} wasm`) / reference),
+        times(r(`${op} package`) / reference),
         times(r(`${op} resident`) / referenceE4m3),
       ]);
     }
   }
   return {
     title: `Element kernels through the plans, ${LENGTH} elements (M elements/s, 1 thread, median of ${opts.runs} after warm-up)`,
-    header: ["format op", "js", "wasm", "wasm resident", "f32 set", "resident/js", "wasm/set", "ORT ref", "wasm/ORT ref", "resident/ORT e4m3 trip"],
+    header: ["format op", "js", "wasm", "package", "wasm resident", "f32 set", "resident/js", "wasm/set", "ORT ref", "wasm/ORT ref", "package/ORT ref", "resident/ORT e4m3 trip"],
     rows,
     notes: [
-      "js, wasm: runPlan as a package calls it (wasm copies in and out, outputs allocated per call); wasm resident: the plan's kernels on buffers kept in wasm memory",
+      "js, wasm: runPlan with the per-kernel copying wrappers (wasm copies every array in and out around each step, outputs allocated per call); package: the shipped package's runPlan (residentPlanRunner: x copied in once, the steps on heap offsets, outputs copied out into fresh arrays); wasm resident: the plan's kernels on buffers kept in wasm memory",
       "ORT ref: e4m3 encode → Cast f32→FLOAT16 (what this build can return), e4m3 fakeQuantize → Cast f32→e4m3→f32 in one graph, int8 encode → QuantizeLinear; ORT copies in and out of its heap every run",
       "resident/ORT e4m3 trip: against the only e4m3 cast ORT runs here, the round trip (2 Casts per element: a per-Cast rate is at most twice it)",
       ...notes,
