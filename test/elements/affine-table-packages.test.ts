@@ -9,7 +9,7 @@
  * - table operands and a table × affine-int mix: bit for bit the same package's GEMM on the
  *   decoded f32 operands (decoding is the operand's whole meaning), and within the f32
  *   accumulation bound of the float64 product of the semantics' decoded values.
- * Block-scaled affine ints (GGML Q4_0's layout) and NF4 blocks: encode/decode as above, and their
+ * Block-scaled affine ints (a Q4_0-like layout) and NF4 blocks: encode/decode as above, and their
  * GEMM on codes with metadata = the GEMM of the decoded operands, bit for bit.
  * And int8 with the zero point as a spec field against onnxruntime's QuantizeLinear vectors
  * (semantics for every zero point there, packages on every target for two).
@@ -102,6 +102,8 @@ async function openKernels(format: ResolvedFormat): Promise<TargetKernels> {
   const wasm = await importFrom(all, "index.js");
   const gpuKernels = await (await importFrom(all, "wgsl/index.js")).createGpuKernels(device);
   expect([js.target, wasm.target]).toEqual(["js", "wasm"]);
+  // The package states the element it was compiled for: the zero point, the table's values.
+  for (const k of [js, wasm, gpuKernels]) expect(k.format.element).toEqual(format.element);
   const sync = (k: Module) => ({ encode: async (...a: unknown[]) => k.encode(...a), decode: async (...a: unknown[]) => k.decode(...a), fakeQuantize: async (...a: unknown[]) => k.fakeQuantize(...a), gemm: async (p: unknown) => k.gemm(p) });
   return { js: sync(js), wasm: sync(wasm), wgsl: gpuKernels };
 }
@@ -128,7 +130,7 @@ const codeArray = (format: ResolvedFormat, n: number, seed: number) => {
   return new (format.bits <= 8 ? Uint8Array : Uint16Array)(n).map((_, i) => counterRandom(seed, i) % used);
 };
 
-/** GGML Q4_0's layout: uint4 with zero point 8 under an fp32 absmax scale per block of 32. */
+/** A Q4_0-like layout: uint4 with zero point 8 under an fp32 absmax scale per block of 32. */
 const AFFINE_BLOCK = spec("uint4-zp8-block32", { kind: "int", bits: 4, signed: false, range: "full", zeroPoint: 8 }, { kind: "block", granularity: { block: 32 }, scale: { format: "fp32", rounding: "nearest-even" } } as WrittenSpec["scaling"]);
 
 describe("affine integers and tables through packages: kernels = semantics on js, wasm, wgsl", () => {
