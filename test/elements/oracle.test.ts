@@ -5,7 +5,8 @@
  * ± one double ulp), fp16, bf16 and the OCP FP8/FP6/FP4 formats on random float32 patterns and
  * on every tie, value and ±1 ulp of both signs. Integers with zero points against the real line
  * (ONNX QuantizeLinear's order: round, add the zero point, clamp) and tables against a linear scan
- * of their values. Then hand-checked codes that pin ties, signs and overflow (binary16, bfloat16).
+ * of their values. Stochastic rounding over every one of its 2^B draws. Then hand-checked codes
+ * that pin ties, signs and overflow (binary16, bfloat16).
  */
 import { describe, expect, it } from "vitest";
 import type { Overflow, ResolvedFormat, ResolvedInt, ResolvedTable, Rounding } from "../../src/dsl/resolved.ts";
@@ -178,3 +179,30 @@ function resolved(name: string, element: WrittenSpec["element"]): ResolvedFormat
   if (!("format" in resolution)) throw new Error(`${name}: ${resolution.reason}`);
   return resolution.format;
 }
+
+describe("stochastic rounding: exactly t of the 2^B draws round up, t = ⌊frac·2^B⌋ (P(up) = t/2^B)", () => {
+  // frac = (|x| − lo)/(hi − lo) between the oracle's neighbours (exact: a power-of-two step); every draw r = 0..2^B − 1 is tried.
+  for (const [name, oracle, bits] of [["e4m3", ORACLES[3][1], 3], ["fp16", ORACLES[0][1], 8], ["bf16", ORACLES[1][1], 5], ["e2m1", ORACLES[7][1], 4]] as const) {
+    it(`${name}, ${bits} random bits, both signs`, () => {
+      const format = builtin(name);
+      const rounding: Rounding = { mode: "stochastic", bits };
+      const failures: string[] = [];
+      for (let i = 0; i < 300; i++) {
+        const x = (counterRandom(12, i) & 1 ? -1 : 1) * (counterRandom(13, i) / 2 ** 32) * oracle.max;
+        const a = Math.abs(x);
+        const { lo, loCode, hi, hiCode } = oracle.neighbours(a);
+        if (lo === hi) continue;
+        const t = Math.floor(((a - lo) / (hi - lo)) * 2 ** bits);
+        const sign = x < 0 ? oracle.signBit : 0;
+        let up = 0;
+        for (let r = 0; r < 2 ** bits; r++) {
+          const code = encode(format, x, { rounding, overflow: "saturate", random: (r * 2 ** (32 - bits)) >>> 0 });
+          if (code === hiCode + sign) up++;
+          else if (code !== loCode + sign && failures.length < 5) failures.push(`x = ${x}, r = ${r}: code ${code} is neither neighbour (${loCode}, ${hiCode})`);
+        }
+        if (up !== t && failures.length < 5) failures.push(`x = ${x}: ${up} of ${2 ** bits} draws round up, want ${t}`);
+      }
+      expect(failures).toEqual([]);
+    });
+  }
+});
