@@ -11,11 +11,15 @@
  * - nf_merge(acc, index): the accumulator merged into C[index] by lower/gemm/tile.ts's merge of
  *   a single k block (C ← α·v + β·C, C not read when β = 0), v = acc or, on the integer path,
  *   f32(acc)·2^scaleLog2;
- * - nf_scale_c(index): C[index] when α = 0 or k ≤ 0 (C ← β·C, 0 when β = 0), as gemm.ts lowers it.
+ * - nf_scale_c(index): C[index] when α = 0 or k ≤ 0 (C ← β·C, 0 when β = 0), as gemm.ts lowers it;
+ * - nf_acc_add(x, y): a declared accumulator's sum acc(x + y), rounded once to its format
+ *   (lower/gemm/accumulator.ts).
  *
  * Nothing here names a format: every format-specific line comes from the decoder's IR.
  */
 import { blockMerge, integerToF32, storeMerged } from "../../codegen/lower/gemm/tile.ts";
+import { lowerAccumulatorAdd } from "../../codegen/lower/gemm/accumulator.ts";
+import type { ResolvedFormat } from "../../dsl/resolved.ts";
 import { GemmUnsupportedError, type OperandDecoder } from "../../codegen/lower/gemm/operand.ts";
 import { bool, eq, f32, i32, kernel, load, mul, ref, select } from "../../codegen/ir/build.ts";
 import { checkCapabilities, type Kernel, type Param, type Table } from "../../codegen/ir/nodes.ts";
@@ -88,6 +92,17 @@ export function scaleFunction(): GemmFunction {
     b.store("c", index, select(eq(beta, f32(0)), f32(0), mul(beta, load("f32", "c", index))));
   });
   return { name: "nf_scale_c", kernel: body, args: ["index"] };
+}
+
+/** acc(x + y) of a declared accumulator's format (x, y and the result f32), in integer arithmetic even for fp32, so no shader compiler folds or fuses it. */
+export function accumulatorAddFunction(format: ResolvedFormat): GemmFunction {
+  const params: Param[] = [
+    { kind: "buffer", name: RESULT, storage: "f32", access: "write" },
+    { kind: "scalar", name: "x", type: "f32" },
+    { kind: "scalar", name: "y", type: "f32" },
+  ];
+  const body = kernel("gemm_acc_add", params, (b) => b.store(RESULT, i32(0), lowerAccumulatorAdd(b, format, ref("f32", "x"), ref("f32", "y"), true)));
+  return { name: "nf_acc_add", kernel: body, args: ["x", "y"] };
 }
 
 /** The functions' WGSL, rendered against one table layout (the union of their tables, which the shader binds once). */

@@ -41,6 +41,8 @@ export interface GemmShaderParts {
   readonly functions: string;
   /** Words of the tables (0: no tables). */
   readonly tableWords: number;
+  /** A declared accumulator's summation (its sum is the function nf_acc_add); absent: plain f32 sums. */
+  readonly declared?: { readonly compensated: boolean; readonly promoteEvery: number | null };
 }
 
 const LANES = ["x", "y", "z", "w"] as const;
@@ -81,6 +83,62 @@ function writeBack(indent: string): string[] {
     lines.push(`${indent}}`);
   }
   return lines;
+}
+
+/**
+ * One depth step of the register tile's sums: plain f32 multiply-adds, or under a declared
+ * accumulator (dsl/semantics/accumulate.ts) only steps inside the depth, each output's product
+ * f32(a·b) summed by nf_acc_add (Kahan: y, u, c as the semantics say) and every N steps the
+ * partial sums promoted into nf_total (c reset).
+ */
+function sumStep(parts: GemmShaderParts, indent: string): string[] {
+  const rows = Array.from({ length: R }, (_, r) => r);
+  if (parts.declared === undefined) return rows.map((r) => `${indent}nf_acc${r} = nf_acc${r} + nf_av.${LANES[r]} * nf_bv;`);
+  const { compensated, promoteEvery } = parts.declared;
+  const lines = [`${indent}if (nf_k0 + nf_s < nf_k) {`];
+  for (const r of rows) {
+    for (const c of LANES) {
+      const s = `nf_acc${r}.${c}`;
+      const product = `nf_av.${LANES[r]} * nf_bv.${c}`;
+      if (!compensated) lines.push(`${indent}  ${s} = nf_acc_add(${s}, ${product});`);
+      else {
+        const comp = `nf_comp${r}.${c}`;
+        lines.push(
+          `${indent}  {`,
+          `${indent}    let nf_y = nf_acc_add(${product}, -${comp});`,
+          `${indent}    let nf_u = nf_acc_add(${s}, nf_y);`,
+          `${indent}    ${comp} = nf_acc_add(nf_acc_add(nf_u, -${s}), -nf_y);`,
+          `${indent}    ${s} = nf_u;`,
+          `${indent}  }`,
+        );
+      }
+    }
+  }
+  if (promoteEvery !== null) {
+    lines.push(`${indent}  nf_since = nf_since + 1;`, `${indent}  if (nf_since == ${promoteEvery}) {`);
+    for (const r of rows) {
+      lines.push(`${indent}    nf_total${r} = nf_total${r} + nf_acc${r};`, `${indent}    nf_acc${r} = vec4<f32>(${f32Literal(0)});`);
+      if (compensated) lines.push(`${indent}    nf_comp${r} = vec4<f32>(${f32Literal(0)});`);
+    }
+    lines.push(`${indent}    nf_since = 0;`, `${indent}  }`);
+  }
+  lines.push(`${indent}}`);
+  return lines;
+}
+
+/** Declarations of a tile's extra accumulator state (Kahan compensations, promoted totals, the step count) and, after the depth loop, the promoted sum. */
+function declaredState(parts: GemmShaderParts, indent: string): { before: string[]; after: string[] } {
+  if (parts.declared === undefined) return { before: [], after: [] };
+  const rows = Array.from({ length: R }, (_, r) => r);
+  const zero = `vec4<f32>(${f32Literal(0)})`;
+  const before: string[] = [];
+  const after: string[] = [];
+  if (parts.declared.compensated) before.push(...rows.map((r) => `${indent}var nf_comp${r} = ${zero};`));
+  if (parts.declared.promoteEvery !== null) {
+    before.push(...rows.map((r) => `${indent}var nf_total${r} = ${zero};`), `${indent}var nf_since = 0;`);
+    after.push(...rows.map((r) => `${indent}nf_acc${r} = nf_total${r} + nf_acc${r};`));
+  }
+  return { before, after };
 }
 
 /** The WGSL source of the tiled GEMM. */
@@ -137,6 +195,7 @@ export function renderGemmShader(parts: GemmShaderParts): string {
     `      let nf_row0 = nf_tile_y * ${GEMM_TILE_SIZE};`,
     `      let nf_col0 = nf_tile_x * ${GEMM_TILE_SIZE};`,
     ...accumulators.map((r) => `      var nf_acc${r} = vec4<${type}>(${zero});`),
+    ...declaredState(parts, "      ").before,
     "      if (!nf_skip) {",
     `        for (var nf_k0 = 0; nf_k0 < nf_k; nf_k0 += ${D}) {`,
     ...loadTile("a", "          ", zero, type),
@@ -145,10 +204,11 @@ export function renderGemmShader(parts: GemmShaderParts): string {
     `          for (var nf_s = 0; nf_s < ${D}; nf_s++) {`,
     `            let nf_av = nf_tile_a[nf_s * ${T} + nf_ty];`,
     `            let nf_bv = nf_tile_b[nf_s * ${T} + nf_tx];`,
-    ...accumulators.map((r) => `            nf_acc${r} = nf_acc${r} + nf_av.${LANES[r]} * nf_bv;`),
+    ...sumStep(parts, "            "),
     "          }",
     "          workgroupBarrier();",
     "        }",
+    ...declaredState(parts, "        ").after,
     "      }",
     ...writeBack("      "),
     "    }",

@@ -26,14 +26,18 @@
  * GEMM with an f32 accumulator; a driver that fuses multiply-adds only removes roundings); exact
  * i32 for two integer formats (C ← α·f32(sum)·2^scale + β·C, bit for bit the IR GEMM's integer
  * path). α = 0 or k ≤ 0: C ← β·C without reading A or B (0 where β = 0). No f64 anywhere.
+ * A declared accumulator (options.accumulator) sums as dsl/semantics/accumulate.ts defines it,
+ * bit for bit: the k steps past the depth are not summed, each sum is nf_acc_add, Kahan and
+ * promotion as the semantics say (the caller keeps k ≤ gemm.maxK = 2^20).
  */
 import type { ResolvedFormat } from "../../dsl/resolved.ts";
+import type { Accumulator } from "../../dsl/semantics/accumulate.ts";
 import { describeGemm } from "../../codegen/lower/gemm/gemm.ts";
 import { operandDecoder } from "../../codegen/lower/gemm/operand.ts";
 import type { Kernel, Param } from "../../codegen/ir/nodes.ts";
 import type { GemmSchedule } from "../../codegen/schedule.ts";
 import { hashText, type CompiledWgslKernel, type CompiledWgslPass } from "./compile.ts";
-import { mergeFunction, operandFunction, renderGemmFunctions, scaleFunction, type GemmAccumulation } from "./gemm-functions.ts";
+import { accumulatorAddFunction, mergeFunction, operandFunction, renderGemmFunctions, scaleFunction, type GemmAccumulation } from "./gemm-functions.ts";
 import { GEMM_TABLE_BINDING, GEMM_TILE_SIZE, renderGemmShader, WGSL_GEMM_TILE } from "./gemm-render.ts";
 import type { TileLaunch } from "./kernel.ts";
 import { packKernel } from "./pack.ts";
@@ -44,6 +48,8 @@ export interface WgslGemmOptions {
   readonly b: ResolvedFormat | "f32";
   /** Kernel name (default "gemm"); must be an identifier. */
   readonly name?: string;
+  /** A declared accumulator (lower/gemm/gemm.ts); absent: f32 accumulation in order of k. */
+  readonly accumulator?: Accumulator;
 }
 
 /**
@@ -80,7 +86,8 @@ export interface CompiledWgslGemm extends CompiledWgslKernel {
 /** Compiles the GEMM of these operands to one WGSL compute shader (pure: no device). Throws GemmUnsupportedError for scaled operands. */
 export function compileWgslGemm(options: WgslGemmOptions): CompiledWgslGemm {
   const name = options.name ?? "gemm";
-  const desc = describeGemm({ a: options.a, b: options.b, schedule: WGSL_GEMM_ALGORITHM, name });
+  const declared = options.accumulator;
+  const desc = describeGemm({ a: options.a, b: options.b, schedule: WGSL_GEMM_ALGORITHM, name, ...(declared !== undefined ? { accumulator: declared } : {}) });
   if (desc.accumulation === "f64") throw new Error("WGSL GEMM: an f64 accumulator reached the WGSL target");
   const accumulation: GemmAccumulation = desc.accumulation;
   const a = operandDecoder("a", options.a);
@@ -89,7 +96,10 @@ export function compileWgslGemm(options: WgslGemmOptions): CompiledWgslGemm {
   const scratch = new Set<string>(desc.scratch.map((s) => s.name));
   const params: readonly Param[] = desc.params.filter((p) => !scratch.has(p.name));
   const scaleLog2 = (a.integer?.scaleLog2 ?? 0) + (b.integer?.scaleLog2 ?? 0);
-  const functions = renderGemmFunctions([operandFunction("a", a, accumulation), operandFunction("b", b, accumulation), mergeFunction(accumulation, scaleLog2), scaleFunction()]);
+  const functions = renderGemmFunctions([
+    operandFunction("a", a, accumulation), operandFunction("b", b, accumulation), mergeFunction(accumulation, scaleLog2), scaleFunction(),
+    ...(declared !== undefined ? [accumulatorAddFunction(declared.format)] : []),
+  ]);
   // The pass declares the shader's bindings: the parameters with narrow codes packed in u32 words, and the tables.
   const packing = packKernel({ name, params, tables: [], body: [] });
   const kernel: Kernel = { name, params: packing.kernel.params, tables: functions.tables, body: [] };
@@ -98,6 +108,7 @@ export function compileWgslGemm(options: WgslGemmOptions): CompiledWgslGemm {
   const wgsl = renderGemmShader({
     name,
     accumulation,
+    ...(declared !== undefined ? { declared: { compensated: declared.compensated, promoteEvery: declared.promoteEvery } } : {}),
     declarations: renderDeclarations(kernel, uniformParams({ kernel, launch }), GEMM_TABLE_BINDING),
     functions: functions.wgsl,
     tableWords,

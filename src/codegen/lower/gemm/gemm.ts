@@ -42,12 +42,21 @@
  *   C ← α·v + β·C once. With α and β powers of two and |sum| ≤ 2^24, C is the exact
  *   α·op(A)·op(B) + β·C rounded once. A lane-scaled operand off this path (beside a non-integer
  *   operand: its scale would have to be applied per element) is a GemmUnsupportedError.
+ * - declared (GemmOptions.accumulator: a format, promotion every N products, Kahan): the
+ *   products f32(a·b) summed in order of k over the whole depth, each sum rounded once to the
+ *   accumulator's format, exactly as dsl/semantics/accumulate.ts defines it (every target bit
+ *   for bit), then C ← α·v + β·C once. The schedule's blocking does not change the result: the
+ *   lowering takes one k block (kc = 2^20: the caller must keep k ≤ maxK = 2^20), one k step per
+ *   iteration and scalar code; operands are real-valued (integer codes are decoded, not summed in
+ *   i32; lane-scaled ones are a GemmUnsupportedError).
  * - α = 0 or k = 0: C ← β·C without reading A or B (C ← 0 when β = 0, NaNs in C ignored).
  */
 import type { ResolvedFormat } from "../../../dsl/resolved.ts";
 import { add, and, eq, f32, ge, i32, kernel, le, load, min, mul, ne, or, ref, select, shr, sub, widen, type Builder } from "../../ir/build.ts";
 import type { Expr, Kernel, Param } from "../../ir/nodes.ts";
 import { checkGemmSchedule, type GemmSchedule } from "../../schedule.ts";
+import { checkAccumulator, isFloat32Accumulator, type Accumulator } from "../../../dsl/semantics/accumulate.ts";
+import { lowerAccumulatorMicroKernel } from "./accumulator.ts";
 import { GemmUnsupportedError, operandDecoder, type OperandDecoder } from "./operand.ts";
 import { F32_ACCUMULATION, F64_ACCUMULATION, I32_ACCUMULATION, lowerPackPairs, lowerPackPanel, packedSliver, pairProduct, unpackedSliver, type Accumulation, type OperandView } from "./panels.ts";
 import { blockMerge, forTileElements, lowerIntegerMerge, lowerMicroKernel, storeMerged } from "./tile.ts";
@@ -58,7 +67,12 @@ export interface GemmOptions {
   readonly schedule: GemmSchedule;
   /** Kernel name (default "gemm"); must be an identifier. */
   readonly name?: string;
+  /** A declared accumulator (see the file comment); absent: the schedule's accumulation. */
+  readonly accumulator?: Accumulator;
 }
+
+/** The deepest k a declared accumulator sums in one k block (the schedule's kc limit). */
+export const MAX_DECLARED_ACCUMULATOR_K = 2 ** 20;
 
 /** The integer path is taken only when it stays exact for at least this depth. */
 const MIN_EXACT_DEPTH = 2 ** 16;
@@ -87,7 +101,7 @@ export interface GemmDescription {
   readonly params: readonly Param[];
   readonly scratch: readonly GemmScratchBuffer[];
   readonly accumulation: "f32" | "f64" | "i32";
-  /** Integer path: the largest k for which the i32 sums are exact (null for f32 and f64). */
+  /** Integer path: the largest k for which the i32 sums are exact; a declared accumulator: the largest k of its one k block (null otherwise). */
   readonly maxK: number | null;
   readonly schedule: GemmSchedule;
 }
@@ -112,6 +126,17 @@ interface Plan {
   readonly maxK: number | null;
   /** Integer operands packed as 16-bit pairs of k steps (see the file comment). */
   readonly pairs: boolean;
+  readonly declared: Accumulator | null;
+}
+
+/**
+ * The schedule a declared accumulator runs under: one k block, one k step per iteration, scalar
+ * code; a format other than fp32 rounds each sum in some 40 integer operations, which dwarf the
+ * loads a register tile saves, so its tile is 1×1 (a small kernel, quick to compile).
+ */
+function declaredSchedule(given: GemmSchedule, declared: Accumulator): GemmSchedule {
+  const tile = isFloat32Accumulator(declared.format) ? {} : { mr: 1, nr: 1 };
+  return { ...given, ...tile, kc: MAX_DECLARED_ACCUMULATOR_K, unroll: 1, vector: 1, accumulator: "f32" };
 }
 
 /** A lane-scaled operand (ShiftQuant) off the integer path: its scale would have to be applied per element. */
@@ -128,11 +153,15 @@ function laneScaledNeedsInteger(name: "a" | "b", operand: ResolvedFormat | "f32"
 const MAX_PAIR_HALF = 2 ** 15 - 1;
 
 function plan(options: GemmOptions): Plan {
-  const schedule = checkGemmSchedule(options.schedule);
+  const declared = options.accumulator === undefined ? null : checkAccumulator(options.accumulator);
+  // A declared accumulator's order is the whole depth, one k step at a time, whatever the target's blocking.
+  const given = checkGemmSchedule(options.schedule);
+  const schedule = declared === null ? given : checkGemmSchedule(declaredSchedule(given, declared));
   const a = operandDecoder("a", options.a);
   const b = operandDecoder("b", options.b);
-  const maxK = a.integer !== null && b.integer !== null ? Math.floor((2 ** 31 - 1) / (a.integer.maxAbs * b.integer.maxAbs)) : null;
-  const integer = maxK !== null && maxK >= MIN_EXACT_DEPTH;
+  const exactK = a.integer !== null && b.integer !== null ? Math.floor((2 ** 31 - 1) / (a.integer.maxAbs * b.integer.maxAbs)) : null;
+  const integer = declared === null && exactK !== null && exactK >= MIN_EXACT_DEPTH;
+  const maxK = declared !== null ? MAX_DECLARED_ACCUMULATOR_K : exactK;
   if (!integer) for (const [name, operand] of [["a", options.a], ["b", options.b]] as const) laneScaledNeedsInteger(name, operand, name === "a" ? a : b);
   return {
     name: options.name ?? "gemm",
@@ -140,8 +169,9 @@ function plan(options: GemmOptions): Plan {
     a,
     b,
     accumulation: integer ? I32_ACCUMULATION : schedule.accumulator === "f64" ? F64_ACCUMULATION : F32_ACCUMULATION,
-    maxK: integer ? maxK : null,
+    maxK: integer || declared !== null ? maxK : null,
     pairs: integer && (schedule.vector ?? 1) > 1 && (a.integer?.maxAbs ?? Infinity) <= MAX_PAIR_HALF && (b.integer?.maxAbs ?? Infinity) <= MAX_PAIR_HALF,
+    declared,
   };
 }
 
@@ -282,7 +312,9 @@ function lowerProduct(b: Builder, p: Plan, m: Expr, n: Expr, k: Expr, alpha: Exp
           jrLoop.for("ir", i32(0), mcb, (ir, tile) => {
             const aSource = pack ? packedSliver(tile, "packA", acc.operand, mr, mul(ir, depth)) : unpackedSliver(tile, view.a, mr, add(ic, ir), pc);
             const bSource = pack ? packedSliver(tile, "packB", acc.operand, nr, mul(jr, depth)) : unpackedSliver(tile, view.b, nr, add(jc, jr), pc);
-            const sums = lowerMicroKernel(tile, acc, mr, nr, depth, aSource, bSource, unroll, p.pairs ? pairProduct : mul);
+            const sums = p.declared !== null
+              ? lowerAccumulatorMicroKernel(tile, p.declared, mr, nr, depth, aSource, bSource)
+              : lowerMicroKernel(tile, acc, mr, nr, depth, aSource, bSource, unroll, p.pairs ? pairProduct : mul);
             const row0 = tile.let("row0", add(ic, ir));
             const col0 = tile.let("col0", add(jc, jr));
             const place = {
