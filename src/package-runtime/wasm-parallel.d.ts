@@ -23,6 +23,8 @@ export interface ResidentGemm {
   readonly c: number;
   /** Bytes per element of A (4 for float32, the code width otherwise). */
   readonly aBytes: number;
+  /** Bytes per element of B; left out, a GEMM with too few rows of C to split stays on one thread (no split by columns). */
+  readonly bBytes?: number;
   readonly m: number;
   readonly n: number;
   readonly k: number;

@@ -4,7 +4,9 @@
  *
  * - GEMM: ranges of rows of C whose boundaries are multiples of the kernel's row block (mc), so
  *   each part packs the same A panels and accumulates in the same order as one thread would.
- *   op(A) transposed is gathered into rows first (each thread gathers its own rows).
+ *   op(A) transposed is gathered into rows first (each thread gathers its own rows). A GEMM with
+ *   too few rows is split by columns of C instead, at multiples of the kernel's column tile (nr):
+ *   every element of C is still one dot product over k in the same order.
  * - Element plans: each step that writes only per-element, per-block, per-tile or per-channel
  *   buffers runs on ranges of elements (cut at scale-block boundaries) or of rows; a step that
  *   writes a whole-tensor value (a tensor amax, a group table) runs on one thread, so reductions
@@ -13,7 +15,7 @@
  *
  * Shipped verbatim in generated kernel packages and used by numforge itself: plain ES2022.
  */
-import { MAX_PARTS, OP_CALL, OP_GATHER_COLUMNS, splitRange } from "./wasm-threads.js";
+import { MAX_PARTS, OP_CALL, OP_COPY_ROWS, OP_GATHER_COLUMNS, splitRange } from "./wasm-threads.js";
 
 /** Elements per part at least: an element step of fewer than twice this stays on one thread (the hand-off would cost more). */
 const MIN_ELEMENTS_PER_THREAD = 32768;
@@ -27,6 +29,9 @@ const DEFAULT_ROW_BLOCK = 64;
 const ELEMENT_PARTS_PER_THREAD = 4;
 const GEMM_PARTS_PER_THREAD = 2;
 const partsFor = (threads, perThread) => Math.min(MAX_PARTS, threads * perThread);
+/** Columns of C per part at least, and multiply-adds per part at least, when a GEMM is split by columns. */
+const MIN_COLUMNS = 64;
+const MIN_PART_PRODUCTS = 1 << 18;
 
 /** Bytes per element of each storage type. */
 const STORAGE_BYTES = { f32: 4, i32: 4, u32: 4, u16: 2, u8: 1, i8: 1 };
@@ -48,52 +53,99 @@ export function scratchLength(buffer, shape, kc) {
 }
 
 /**
- * A GEMM variant on operands resident in `heap` (byte offsets), split by rows of C over `pool`
- * when there is one (else one thread). The scratch each part needs is placed above the heap's
- * mark for the call.
+ * A GEMM variant on operands resident in `heap` (byte offsets), split over `pool` when there is
+ * one (else one thread): by rows of C where there are enough, else by columns of C (a GEMM with
+ * few rows and many columns, as a convolution's C = W·cols). The scratch each part needs is placed
+ * above the heap's mark for the call.
  * @param {{ heap: import("./wasm-runtime.js").WasmHeap, raw: Record<string, (...args: number[]) => void>, pool?: any }} env
  */
 export function gemmRunner({ heap, raw, pool }) {
   /**
    * @param {{ kernel: string, params: readonly string[], scratch: readonly any[], kc: number }} variant
-   * @param {{ a: number, b: number, c: number, aBytes: number, m: number, n: number, k: number, transA: 0 | 1, transB: 0 | 1, alpha: number, beta: number, extra?: Record<string, number> }} g
+   * @param {{ a: number, b: number, c: number, aBytes: number, bBytes?: number, m: number, n: number, k: number, transA: 0 | 1, transB: 0 | 1, alpha: number, beta: number, extra?: Record<string, number> }} g
    */
   return (variant, g) => {
-    const mBlock = variant.scratch.flatMap((s) => s.factors).find((f) => f.dim === "m")?.block ?? DEFAULT_ROW_BLOCK;
+    const factors = variant.scratch.flatMap((s) => s.factors);
+    const mBlock = factors.find((f) => f.dim === "m")?.block ?? DEFAULT_ROW_BLOCK;
+    // Lane-group metadata is indexed by row of A / column of B (not offset per part): one thread.
     const hasLaneMeta = variant.params.some((p) => p.startsWith("a_") || p.startsWith("b_"));
-    // Lane-group metadata is indexed by row of A (not offset per part); a transposed code A would need a gather by its width: one thread.
-    const threads = pool === undefined || hasLaneMeta || (g.transA === 1 && g.aBytes !== 4) ? 1 : pool.threads;
-    const parts = threads === 1 ? [[0, g.m]] : splitRange(g.m, partsFor(threads, GEMM_PARTS_PER_THREAD), mBlock, mBlock);
+    const threads = pool === undefined || hasLaneMeta ? 1 : pool.threads;
     const mark = heap.mark();
     try {
-      const jobs = parts.map(([r0, r1]) => {
-        const rows = r1 - r0;
-        const shape = { m: rows, n: g.n, k: g.k };
-        const scratch = new Map(variant.scratch.map((s) => [s.name, heap.alloc(scratchLength(s, shape, variant.kc) * STORAGE_BYTES[s.storage ?? "f32"])]));
-        const job = [];
-        let a = g.a + r0 * g.k * g.aBytes;
-        let transA = g.transA;
-        if (g.transA === 1 && parts.length > 1) {
-          a = heap.alloc(rows * g.k * 4);
-          job.push([OP_GATHER_COLUMNS, g.a, a, g.m, r0, rows, g.k]);
-          transA = 0;
-        } else if (g.transA === 1) a = g.a;
-        const values = { a, b: g.b, c: g.c + r0 * g.n * 4, m: rows, n: g.n, k: g.k, transA, transB: g.transB, alpha: g.alpha, beta: g.beta };
-        const args = variant.params.map((name) => {
-          if (name in values) return values[name];
-          const offset = scratch.get(name) ?? g.extra?.[name];
-          if (offset === undefined) throw new Error(`gemm: internal: no value for parameter ${name}`);
-          return offset;
-        });
-        job.push([OP_CALL, variant.kernel, ...args]);
-        return job;
-      });
-      if (jobs.length === 1) raw[variant.kernel](...jobs[0][0].slice(2));
-      else pool.run(jobs);
+      const jobs = threads === 1 ? [] : rowJobs(variant, g, heap, threads, mBlock);
+      if (jobs.length < 2 && threads > 1) jobs.splice(0, jobs.length, ...columnJobs(variant, g, heap, threads, factors));
+      if (jobs.length > 1) pool.run(jobs);
+      else raw[variant.kernel](...kernelArgs(variant, g, heap, g, { m: g.m, n: g.n, k: g.k }));
     } finally {
       heap.release(mark);
     }
   };
+}
+
+/** The kernel's arguments for `values` (operand offsets and sizes), its scratch allocated for `shape`. */
+function kernelArgs(variant, g, heap, values, shape) {
+  const scratch = new Map(variant.scratch.map((s) => [s.name, heap.alloc(scratchLength(s, shape, variant.kc) * STORAGE_BYTES[s.storage ?? "f32"])]));
+  const all = { a: values.a, b: values.b, c: values.c, m: shape.m, n: shape.n, k: shape.k, transA: values.transA, transB: values.transB, alpha: g.alpha, beta: g.beta };
+  return variant.params.map((name) => {
+    if (name in all) return all[name];
+    const offset = scratch.get(name) ?? g.extra?.[name];
+    if (offset === undefined) throw new Error(`gemm: internal: no value for parameter ${name}`);
+    return offset;
+  });
+}
+
+/**
+ * Parts by ranges of rows of C cut at the kernel's row block (mc), so each part packs the same A
+ * panels and accumulates in the same order as one thread. op(A) transposed is gathered into rows
+ * first (each part its own rows); a transposed code A (no gather for its width) is not split.
+ */
+function rowJobs(variant, g, heap, threads, mBlock) {
+  if (g.transA === 1 && g.aBytes !== 4) return [];
+  const parts = splitRange(g.m, partsFor(threads, GEMM_PARTS_PER_THREAD), mBlock, mBlock);
+  if (parts.length < 2) return [];
+  return parts.map(([r0, r1]) => {
+    const rows = r1 - r0;
+    const job = [];
+    let a = g.a + r0 * g.k * g.aBytes;
+    let transA = g.transA;
+    if (g.transA === 1) {
+      a = heap.alloc(rows * g.k * 4);
+      job.push([OP_GATHER_COLUMNS, g.a, a, g.m, r0, rows, g.k]);
+      transA = 0;
+    }
+    const values = { a, b: g.b, c: g.c + r0 * g.n * 4, transA, transB: g.transB };
+    job.push([OP_CALL, variant.kernel, ...kernelArgs(variant, g, heap, values, { m: rows, n: g.n, k: g.k })]);
+    return job;
+  });
+}
+
+/**
+ * Parts by ranges of columns of C cut at the kernel's column tile (nr): each part multiplies all
+ * of op(A) by its columns of op(B) into its own block of C, through the same kernel and the same
+ * k order per element as one thread. Columns of a row-major B are copied into a block first (a
+ * transposed B's are rows: used in place); C's block is copied in (when β ≠ 0) and out.
+ */
+function columnJobs(variant, g, heap, threads, factors) {
+  if (g.bBytes === undefined) return [];
+  const nTile = factors.find((f) => f.dim === "n")?.multiple ?? 1;
+  const minimum = Math.max(MIN_COLUMNS, Math.ceil(MIN_PART_PRODUCTS / Math.max(1, g.m * g.k)));
+  const parts = splitRange(g.n, partsFor(threads, GEMM_PARTS_PER_THREAD), nTile, minimum);
+  if (parts.length < 2) return [];
+  return parts.map(([j0, j1]) => {
+    const width = j1 - j0;
+    const job = [];
+    let b = g.b + j0 * g.k * g.bBytes;
+    if (g.transB === 0) {
+      b = heap.alloc(g.k * width * g.bBytes);
+      job.push([OP_COPY_ROWS, g.b + j0 * g.bBytes, g.n * g.bBytes, b, width * g.bBytes, g.k, width * g.bBytes]);
+    }
+    const c = heap.alloc(g.m * width * 4);
+    if (g.beta !== 0) job.push([OP_COPY_ROWS, g.c + j0 * 4, g.n * 4, c, width * 4, g.m, width * 4]);
+    const values = { a: g.a, b, c, transA: g.transA, transB: g.transB };
+    job.push([OP_CALL, variant.kernel, ...kernelArgs(variant, g, heap, values, { m: g.m, n: width, k: g.k })]);
+    job.push([OP_COPY_ROWS, c, width * 4, g.c + j0 * 4, g.n * 4, g.m, width * 4]);
+    return job;
+  });
 }
 
 /**

@@ -1,9 +1,13 @@
 /** Types of wasm-threads.js (shipped in kernel packages, used by numforge's runtime). */
 export declare const OP_CALL: 1;
 export declare const OP_GATHER_COLUMNS: 2;
+export declare const OP_COPY_ROWS: 3;
 
 /** A job: operations run in order on one thread. */
-export type JobOp = readonly [typeof OP_CALL, string, ...number[]] | readonly [typeof OP_GATHER_COLUMNS, number, number, number, number, number, number];
+export type JobOp =
+  | readonly [typeof OP_CALL, string, ...number[]]
+  | readonly [typeof OP_GATHER_COLUMNS, number, number, number, number, number, number]
+  | readonly [typeof OP_COPY_ROWS, number, number, number, number, number, number];
 
 /** Parts one run() may take at most. */
 export declare const MAX_PARTS: number;

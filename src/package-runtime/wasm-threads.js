@@ -23,6 +23,7 @@ const isNode = () => typeof process === "object" && process.versions?.node !== u
 
 export const OP_CALL = 1;
 export const OP_GATHER_COLUMNS = 2;
+export const OP_COPY_ROWS = 3;
 
 /** Why threads are unavailable in this engine, or null where they are. */
 export function threadsUnavailable() {
@@ -182,6 +183,12 @@ const RUN_PART = `(memory, kernels, job, p) => {
         for (let r = 0; r < count; r++) f32[dst + r * depth + j] = f32[row + r];
       }
       p += 7;
+    } else if (code === ${OP_COPY_ROWS}) {
+      // rows rows of \`bytes\` bytes each, from src (rows \`srcStride\` bytes apart) to dst (\`dstStride\` apart).
+      const src = job[p + 1], srcStride = job[p + 2], dst = job[p + 3], dstStride = job[p + 4], rows = job[p + 5], bytes = job[p + 6];
+      const u8 = new Uint8Array(memory.buffer);
+      for (let r = 0; r < rows; r++) u8.copyWithin(dst + r * dstStride, src + r * srcStride, src + r * srcStride + bytes);
+      p += 7;
     } else throw new Error("unknown job operation " + code);
   }
 }`;
@@ -249,8 +256,9 @@ async function startWorker(data) {
  * Starts `threads − 1` workers on `module` over `memory` (both from sharedModule). The pool's
  * run(parts) lets this thread and the workers claim the parts one at a time (so a worker that is
  * slow to wake leaves its part to whoever is free) and returns when all are done. A part is a
- * list of operations: [OP_CALL, kernelName, ...args] or
- * [OP_GATHER_COLUMNS, srcOffset, dstOffset, stride, c0, count, depth]. The calling thread runs its
+ * list of operations: [OP_CALL, kernelName, ...args],
+ * [OP_GATHER_COLUMNS, srcOffset, dstOffset, stride, c0, count, depth] or
+ * [OP_COPY_ROWS, src, srcStrideBytes, dst, dstStrideBytes, rows, rowBytes]. The calling thread runs its
  * parts through `raw`, its own instance's exports on the same memory.
  * @param {{ module: WebAssembly.Module, memory: WebAssembly.Memory, names: readonly string[], threads: number, raw: Record<string, Function> }} options
  */

@@ -63,10 +63,12 @@ function backendOf(variant, instance, pool, stochastic) {
       const mk = g.m * g.k;
       const aOffset = heap.copyIn(a.subarray(0, mk));
       const bOffset = residentB ?? heap.copyIn(b.subarray(0, g.k * g.n));
+      // A resident B is float32 where the call decodes B, else kept as the call's B is (float32 or codes).
+      const bBytes = (b ?? (g.decodeB ? Float32Array : g.b)).BYTES_PER_ELEMENT;
       const cView = g.c.subarray(0, g.m * g.n);
       const cOffset = g.beta === 0 ? heap.alloc(cView.byteLength) : heap.copyIn(cView);
       const extraOffsets = Object.fromEntries(Object.entries(extra).map(([name, array]) => [name, heap.copyIn(array)]));
-      runGemm(g.variant, { a: aOffset, b: bOffset, c: cOffset, aBytes: a.BYTES_PER_ELEMENT, m: g.m, n: g.n, k: g.k, transA: g.transA, transB: g.transB, alpha: g.alpha, beta: g.beta, extra: extraOffsets });
+      runGemm(g.variant, { a: aOffset, b: bOffset, c: cOffset, aBytes: a.BYTES_PER_ELEMENT, bBytes, m: g.m, n: g.n, k: g.k, transA: g.transA, transB: g.transB, alpha: g.alpha, beta: g.beta, extra: extraOffsets });
       heap.read(cOffset, cView);
     } finally {
       heap.release(mark);

@@ -2,7 +2,7 @@
  * The `wasm` backend: float32 GEMMs run numforge's generated f32×f32 GEMM kernel compiled to
  * WebAssembly (SIMD where the engine validates it). Operands are copied into the module's heap
  * for each call and C is copied back. On a kernel source with threads, each GEMM is split by rows
- * of C across them (bit-identical to one thread). Float64 GEMMs stay on the reference backend.
+ * of C across them, or by columns where C has few rows (bit-identical to one thread). Float64 GEMMs stay on the reference backend.
  */
 import { checkGemm, type GemmParams } from "../backend.ts";
 import type { FloatArray } from "../tensor.ts";
@@ -36,7 +36,7 @@ export function createWasmBackend(kernels: KernelSource): KernelBackend {
       const b = heap.copyIn(p.b.subarray(0, k * n));
       const cView = p.c.subarray(0, m * n);
       const c = p.beta === 0 ? heap.alloc(cView.byteLength) : heap.copyIn(cView);
-      runGemm(variant, { a, b, c, aBytes: 4, m, n, k, transA: p.transA ? 1 : 0, transB: p.transB ? 1 : 0, alpha: p.alpha, beta: p.beta });
+      runGemm(variant, { a, b, c, aBytes: 4, bBytes: 4, m, n, k, transA: p.transA ? 1 : 0, transB: p.transB ? 1 : 0, alpha: p.alpha, beta: p.beta });
       heap.read(c, cView);
     } finally {
       heap.release(mark);
