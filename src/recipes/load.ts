@@ -17,7 +17,8 @@ import { compileSchema, schemaError } from "../dsl/validate.ts";
 import type { HadamardRotation } from "../scaling/rotation/hadamard.ts";
 import { UnknownRecipeError } from "./errors.ts";
 import { resolveRef, type RefContext } from "./formats.ts";
-import { GEMM_OPERANDS, RECIPE_ROLES, type FormatRef, type GemmName, type LossScaling, type LossScalingSpec, type RecipeSpec, type ResolvedRecipe } from "./types.ts";
+import { accumulatorFormatProblem, type Accumulator } from "../dsl/semantics/accumulate.ts";
+import { GEMM_OPERANDS, RECIPE_ROLES, type AccumulatorSpec, type FormatRef, type GemmName, type LossScaling, type LossScalingSpec, type RecipeSpec, type ResolvedRecipe } from "./types.ts";
 
 /** The folder of shipped recipes (and of recipe.schema.json). */
 export const RECIPES_DIR = fileURLToPath(new URL("../../recipes/", import.meta.url));
@@ -109,12 +110,25 @@ function loadRecipeFile(path: string, formats: Registry, expectedName?: string):
         return yield* resolveRef(value, ctx);
       });
 
+    // "fp32" is the kernels' own accumulation (nothing declared); a declared accumulator's format must be able to hold partial sums.
+    const resolveAccumulator = (value: AccumulatorSpec, pointer: string) =>
+      Effect.gen(function* () {
+        if (value === "fp32") return null;
+        const format = yield* resolveRef(value.format, { file: path, dir, pointer: `${pointer}/format`, registry: formats });
+        const problem = accumulatorFormatProblem(format);
+        if (problem !== null) return yield* new SpecError({ file: path, pointer: `${pointer}/format`, message: `${format.name} cannot accumulate: it ${problem}` });
+        const accumulator: Accumulator = { format, promoteEvery: value.promoteEvery ?? null, compensated: value.compensated ?? false };
+        return accumulator;
+      });
     const roles = {} as Record<(typeof RECIPE_ROLES)[number], ResolvedFormat>;
     for (const role of RECIPE_ROLES) roles[role] = yield* ref(spec.roles[role], `/roles/${role}`, role);
     const standalone = spec.master === "none";
     const master = spec.master === "none" ? yield* ref(spec.roles.weights, "/roles/weights", "master") : yield* ref(spec.master, "/master", "master");
-    const gemms = { forward: {}, inputGradient: {}, weightGradient: {} } as Record<GemmName, Record<string, ResolvedFormat | HadamardRotation>>;
+    const gemms = { forward: {}, inputGradient: {}, weightGradient: {} } as Record<GemmName, Record<string, ResolvedFormat | HadamardRotation | Accumulator>>;
     for (const gemm of Object.keys(GEMM_OPERANDS) as GemmName[]) {
+      const own = spec.gemms?.[gemm]?.accumulator;
+      const accumulator = own !== undefined ? yield* resolveAccumulator(own, `/gemms/${gemm}/accumulator`) : spec.accumulation !== undefined ? yield* resolveAccumulator(spec.accumulation, "/accumulation") : null;
+      if (accumulator !== null) gemms[gemm].accumulator = accumulator;
       const given = (spec.gemms?.[gemm] ?? {}) as Record<string, FormatRef | undefined>;
       for (const operand of GEMM_OPERANDS[gemm]) {
         const value = given[operand];

@@ -3,6 +3,7 @@
  * (every format reference turned into a ResolvedFormat, rounding overrides applied).
  */
 import type { ResolvedFormat } from "../dsl/resolved.ts";
+import type { Accumulator } from "../dsl/semantics/accumulate.ts";
 import type { HadamardRotation } from "../scaling/rotation/hadamard.ts";
 
 /** The tensor roles a recipe names (the runtime's TensorRole, in the recipe's plural words). */
@@ -35,14 +36,23 @@ export type LossScalingSpec =
   | { readonly kind: "static"; readonly scale: number }
   | { readonly kind: "dynamic"; readonly initial?: number; readonly growthFactor?: number; readonly backoffFactor?: number; readonly growthInterval?: number };
 
+/** A GEMM accumulator as written: "fp32" (the kernels' own float32 accumulation) or a declared one (dsl/semantics/accumulate.ts). */
+export type AccumulatorSpec = "fp32" | { readonly format: FormatRef; readonly promoteEvery?: number; readonly compensated?: boolean };
+
+/** A recipe's per-GEMM settings as written. */
+export type GemmSpec<G extends GemmName> = { readonly [R in (typeof GEMM_OPERANDS)[G][number]]?: FormatRef } & {
+  readonly rotation?: HadamardRotation;
+  readonly accumulator?: AccumulatorSpec;
+};
+
 /** A recipe file after schema validation. */
 export interface RecipeSpec {
   readonly name: string;
   readonly summary: string;
   readonly roles: Readonly<Record<RecipeRole, FormatRef>>;
   readonly master: "none" | FormatRef;
-  readonly accumulation?: "fp32";
-  readonly gemms?: { readonly [G in GemmName]?: { readonly [R in (typeof GEMM_OPERANDS)[G][number]]?: FormatRef } & { readonly rotation?: HadamardRotation } };
+  readonly accumulation?: AccumulatorSpec;
+  readonly gemms?: { readonly [G in GemmName]?: GemmSpec<G> };
   readonly rounding?: { readonly [R in RecipeRole | "master"]?: RoundingSpecJson };
   readonly lossScaling?: LossScalingSpec;
   readonly highPrecision?: readonly string[];
@@ -74,8 +84,13 @@ export interface ResolvedRecipe {
   readonly standalone: boolean;
   /** The format the parameters are stored in (the weights format, with any master rounding, when standalone). */
   readonly master: ResolvedFormat;
-  /** Per GEMM: operand formats that replace the roles' formats, and the rotation of both operands along its K (absent: none). */
-  readonly gemms: { readonly [G in GemmName]: { readonly [R in (typeof GEMM_OPERANDS)[G][number]]?: ResolvedFormat } & { readonly rotation?: HadamardRotation } };
+  /**
+   * Per GEMM: operand formats that replace the roles' formats, the rotation of both operands along
+   * its K (absent: none), and its declared accumulator (absent: the kernels' own fp32 accumulation).
+   */
+  readonly gemms: {
+    readonly [G in GemmName]: { readonly [R in (typeof GEMM_OPERANDS)[G][number]]?: ResolvedFormat } & { readonly rotation?: HadamardRotation; readonly accumulator?: Accumulator };
+  };
   readonly lossScaling: LossScaling;
   readonly highPrecision: readonly string[];
   readonly optimizer: { readonly epsilon: number | null };

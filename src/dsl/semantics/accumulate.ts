@@ -62,7 +62,7 @@ export function isFloat32Accumulator(format: ResolvedFormat): boolean {
 export function accumulatorFormatProblem(format: ResolvedFormat): string | null {
   if (isFloat32Accumulator(format)) return null;
   const el = format.element;
-  if (el.kind !== "float") return `is a ${el.kind} format; an accumulator is a float format (the quire holds posit sums)`;
+  if (el.kind !== "float") return `is ${el.kind === "int" ? "an" : "a"} ${el.kind} format; an accumulator is a float format (the quire holds posit sums)`;
   if (format.scaling.kind !== "none") return `has tensor scaling "${format.scaling.kind}"; an accumulator has none`;
   if (!el.signed) return "is unsigned; partial sums need a sign";
   if (format.rounding.mode === "stochastic") return "rounds stochastically; an accumulator's rounding must be deterministic so every target agrees";
