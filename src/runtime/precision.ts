@@ -65,6 +65,9 @@ export function sameChannels(a: ChannelLayout | undefined, b: ChannelLayout | un
   return a!.channels === b!.channels && a!.inner === b!.inner && (a!.groups ?? 1) === (b!.groups ?? 1);
 }
 
+/** Runs shorter than this are copied element by element in gatherChannels / scatterChannels. */
+const SHORT_RUN = 64;
+
 /**
  * The elements of `data` gathered channel by channel: [channels, outer, inner], so channel c is
  * the c-th leading-axis slice, as quantize's `channels` option expects. Fake quantization only
@@ -77,7 +80,12 @@ export function gatherChannels(data: FloatArray, layout: ChannelLayout, where: s
   const block = outer * channels * inner;
   for (let g = 0, src = 0; g < (layout.groups ?? 1); g++)
     for (let o = 0; o < outer; o++)
-      for (let c = 0; c < channels; c++, src += inner) out.set(data.subarray(src, src + inner), g * block + (c * outer + o) * inner);
+      for (let c = 0; c < channels; c++, src += inner) {
+        const to = g * block + (c * outer + o) * inner;
+        // Short runs (an im2col matrix's lanes are single elements) copy element by element: a subarray per run costs more than the copy.
+        if (inner < SHORT_RUN) for (let i = 0; i < inner; i++) out[to + i] = data[src + i]!;
+        else out.set(data.subarray(src, src + inner), to);
+      }
   return out;
 }
 
@@ -89,7 +97,8 @@ export function scatterChannels(channelMajor: Float32Array, layout: ChannelLayou
     for (let o = 0; o < outer; o++)
       for (let c = 0; c < channels; c++, dst += inner) {
         const from = g * block + (c * outer + o) * inner;
-        data.set(channelMajor.subarray(from, from + inner), dst);
+        if (inner < SHORT_RUN) for (let i = 0; i < inner; i++) data[dst + i] = channelMajor[from + i]!;
+        else data.set(channelMajor.subarray(from, from + inner), dst);
       }
 }
 
