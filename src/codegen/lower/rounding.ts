@@ -3,7 +3,7 @@
  * mirroring dsl/semantics/rounding.ts: stochastic rounding keeps the top `bits` bits of the
  * fraction and adds the top `bits` bits of the element's random draw.
  */
-import { Builder, add, and, bool, convert, eq, f32, floor, ge, gt, i32, mul, ne, not, or, select, shr, sub, u32 } from "../ir/build.ts";
+import { Builder, add, and, bool, convert, eq, f32, floor, ge, gt, i32, mul, ne, not, or, roundEven, select, shr, sub, u32 } from "../ir/build.ts";
 import type { Expr } from "../ir/nodes.ts";
 import type { Rounding } from "../../dsl/resolved.ts";
 
@@ -12,6 +12,9 @@ import type { Rounding } from "../../dsl/resolved.ts";
  * saying the value is −q (the directed modes need it; see semantics).
  */
 export function lowerRoundToInteger(b: Builder, q: Expr, rounding: Rounding, random: Expr | null, parityOffset: Expr = i32(0), negative: Expr = bool(false)): Expr {
+  // Ties to even with an even constant parity offset is the targets' one-instruction roundEven
+  // (exact here: q < 2^25 lies on float32's integer grid from 2^23 up, where both keep it).
+  if (rounding.mode === "nearest-even" && parityOffset.kind === "const" && parityOffset.value % 2 === 0) return b.let("rounded", roundEven(q));
   const fl = b.let("fl", floor(q));
   const frac = b.let("frac", sub(q, fl));
   const inexact = ne(frac, f32(0));
