@@ -46,6 +46,7 @@ const SECTIONS: Readonly<Record<string, () => Table | Promise<Table>>> = {
   elementwise: () => elementwiseSection(),
   // Loaded on demand: it pulls in all of @tensorflow/tfjs (gradients, layers) for its peer.
   training: async () => (await import("./training.ts")).trainingSection(relaxed),
+  "training-cost": async () => (await import("./training-cost.ts")).trainingCostSection(),
   // Threads and the package API (wall-clock): bench/threads.ts.
   "threads-gemm": async () => (await import("./threads.ts")).threadsGemmSection(),
   "threads-elementwise": async () => (await import("./threads.ts")).threadsElementwiseSection(),
