@@ -6,7 +6,8 @@
  *   beside tfjs-wasm's matMul (A and B resident, B packed once by XNNPACK, C read back);
  * - threadsElementwiseSection: encode / decode / fakeQuantize of 1M elements through the package
  *   API on 1 and 2 threads;
- * - threadsTrainingSection: training images/s of the wasm backend at NUMFORGE_THREADS 1 and 2.
+ * - threadsTrainingSection: training images/s of the wasm backend at NUMFORGE_THREADS 1 and 2,
+ *   and the share of a one-thread step that threads split (hence Amdahl's bound on idle cores).
  * Every threaded result is checked bit-identical to one thread's before timing.
  */
 import * as Effect from "effect/Effect";
@@ -19,6 +20,8 @@ import { packageFiles } from "../src/package/package-files.ts";
 import { writePackage } from "../src/package/write-package.ts";
 import { createRecipeRegistry } from "../src/recipes/load.ts";
 import { createBackend } from "../src/runtime/backends/select.ts";
+import { fp32Format, type KernelBackend } from "../src/runtime/backends/js.ts";
+import type { LoadedFormat } from "../src/runtime/backends/kernel-source.ts";
 import { batches, type Batch } from "../src/runtime/data/batches.ts";
 import { loadMnist } from "../src/runtime/data/mnist.ts";
 import { TARGETS } from "../src/targets/registry.ts";
@@ -180,6 +183,7 @@ export async function threadsTrainingSection(): Promise<Table> {
   const config = resnetOfWidth(TRAIN_WIDTH, channels, data.train.classes);
   const rows: string[][] = [];
   const backends = [await createBackend("wasm", 1), await createBackend("wasm", THREADS)];
+  const shareBackend = await createBackend("wasm", THREADS);
   try {
     for (const name of ["fp32", "mxfp8"]) {
       const recipe = Effect.runSync(recipes.get(name));
@@ -191,18 +195,55 @@ export async function threadsTrainingSection(): Promise<Table> {
       const t = measure([window(single), window(threaded)], { runs: 5, warmupRuns: 1, warmupMs: 0, clock: "wall" });
       const ips = (key: string) => (steps * TRAIN_BATCH) / (t.get(key) ?? Number.NaN);
       const paired = pairedRatio(window(single), window(threaded), 5, "wall");
-      rows.push([`w${TRAIN_WIDTH} ${name}`, fixed(ips(single.name), 0), fixed(ips(threaded.name), 0), times(ips(threaded.name) / ips(single.name)), times(1 / paired)]);
+      const share = splitShare(numforgeTrainer(`${name} share`, shareBackend, recipe, config, batchList, ""), steps, shareBackend);
+      rows.push([`w${TRAIN_WIDTH} ${name}`, fixed(ips(single.name), 0), fixed(ips(threaded.name), 0), times(ips(threaded.name) / ips(single.name)), times(1 / paired), `${fixed(100 * share, 0)}%`, times(1 / (1 - share + share / THREADS))]);
     }
   } finally {
-    for (const b of backends) await b.close?.();
+    for (const b of [...backends, shareBackend]) await b.close?.();
   }
   return {
     title: `Training images/s, ResNet width ${TRAIN_WIDTH} on MNIST, batch ${TRAIN_BATCH}, Adam, wasm backend at NUMFORGE_THREADS 1 and ${THREADS} (wall-clock)`,
-    header: ["run", "1 thread", `${THREADS} threads`, `${THREADS}t/1t`, `${THREADS}t/1t paired`],
+    header: ["run", "1 thread", `${THREADS} threads`, `${THREADS}t/1t`, `${THREADS}t/1t paired`, "split share", `bound ${THREADS}t`],
     rows,
     notes: [
       "threads split the GEMMs (rows of C) and the recipe's quantizations (element ranges); the rest of the step (im2col, batch norm, activations, the optimizer) runs on the calling thread",
       "the first step's loss is checked identical on both; paired: median of 1t/2t step-time ratios of windows timed back to back",
+      `split share: the part of a one-thread step spent in the work threads split (every split job's parts run one by one on the calling thread; median of 3 windows); bound ${THREADS}t: Amdahl's limit 1 / (1 − share + share/${THREADS}) on idle cores`,
     ],
   };
+}
+
+/**
+ * The part of a step's time spent in work the pool splits, measured on one thread: every pool of
+ * `backend` (its formats' kernels, loaded now or later) runs each job's parts one after another
+ * on the calling thread (a one-part run wakes no worker), timed.
+ */
+function splitShare(trainer: { step(): number }, steps: number, backend: KernelBackend): number {
+  let inSplit = 0;
+  const serialized = new WeakSet<object>();
+  const serialize = (loaded: LoadedFormat) => {
+    const pool = loaded.pool as { run(parts: readonly unknown[]): void } | undefined;
+    if (pool === undefined || serialized.has(pool)) return loaded;
+    serialized.add(pool);
+    const run = pool.run.bind(pool);
+    pool.run = (parts) => {
+      const start = performance.now();
+      for (const part of parts) run([part]);
+      inSplit += performance.now() - start;
+    };
+    return loaded;
+  };
+  const kernels = backend.kernels as { load(format: Parameters<KernelBackend["kernels"]["load"]>[0]): LoadedFormat };
+  const load = kernels.load.bind(kernels);
+  kernels.load = (format) => serialize(load(format));
+  serialize(load(fp32Format()));
+  trainer.step();
+  const shares: number[] = [];
+  for (let window = 0; window < 3; window++) {
+    inSplit = 0;
+    const start = performance.now();
+    for (let s = 0; s < steps; s++) trainer.step();
+    shares.push(inSplit / (performance.now() - start));
+  }
+  return shares.sort((x, y) => x - y)[1]!;
 }
