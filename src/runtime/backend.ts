@@ -3,6 +3,8 @@
  * generated JS / WebAssembly / WebGPU kernels) implement it; ops never multiply matrices
  * themselves.
  */
+import type { Accumulator } from "../dsl/semantics/accumulate.ts";
+import type { GemmPass } from "./precision.ts";
 import type { FloatArray } from "./tensor.ts";
 
 /**
@@ -22,6 +24,13 @@ export interface GemmParams<T extends FloatArray = FloatArray> {
   transB: boolean;
   alpha: number;
   beta: number;
+  /** Which GEMM of a layer this is (ops name it, so a recipe's per-GEMM accumulator can be attached: backends/accumulators.ts). */
+  pass?: GemmPass;
+  /**
+   * A declared accumulator (dsl/semantics/accumulate.ts): a float32 GEMM then gives exactly the
+   * bits it defines on every backend (k ≤ 2^20); absent, the backend's own float32 accumulation.
+   */
+  accumulator?: Accumulator;
 }
 
 /**

@@ -40,7 +40,8 @@ export const command: CommandDefinition = {
     "rewritten after every run and a checkpoint after every epoch: run the same command again after an interruption and it skips finished " +
     "runs and resumes the unfinished one (a damaged or foreign checkpoint is set aside, not used). Several processes may share one --out (two " +
     "compares, --shard slices, --executor slurm tasks): each run trains under its own lock and results.json is merged, never overwritten. Each entry of --formats is a recipe of recipes/ (fp32; fp16 = standalone FP16; bf16; fp16-sr and " +
-    "bf16-sr = standalone 16-bit with stochastically rounded weight updates; e5m2, fp8-hybrid, fp8-deepseek, s2fp8, posit8, int8, mxfp8, mxfp4, " +
+    "bf16-sr = standalone 16-bit with stochastically rounded weight updates; fp16-amax-state and fp16-sr-amax-state = the same with " +
+    "amax-scaled fp16 Adam state; e5m2, fp8-hybrid, fp8-deepseek, s2fp8, posit8, int8, mxfp8, mxfp4, " +
     "nvfp4, e2m1, shiftquant4, shiftquant6, shiftquant8), a path to a recipe file, or a format name, which means that format for " +
     "every tensor role with fp32 master weights and accumulation.",
   positionals: [],

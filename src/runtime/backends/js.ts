@@ -1,7 +1,8 @@
 /**
  * The `js` backend: every float32 GEMM runs numforge's generated f32×f32 GEMM kernel (the "ff"
  * variant of the fp32 format, JS target); float64 GEMMs (gradient checks) stay on the reference
- * backend. Scratch panels are allocated once and grown only when a larger shape needs more.
+ * backend. Scratch panels are allocated once and grown only when a larger shape needs more. A GEMM
+ * with a declared accumulator runs that accumulator's kernel (backends/accumulators.ts).
  */
 import type { GemmDescription } from "../../codegen/lower/gemm/gemm.ts";
 import type { ResolvedFormat } from "../../dsl/resolved.ts";
@@ -10,6 +11,7 @@ import { checkGemm, type Backend, type GemmParams } from "../backend.ts";
 import type { FloatArray } from "../tensor.ts";
 import { jsKernelSource, type KernelSource, type LoadedFormat } from "./kernel-source.ts";
 import { createReferenceBackend } from "./reference.ts";
+import { declaredAccumulator, declaredGemmRunner } from "./accumulators.ts";
 
 /** A GEMM backend that also provides the kernels recipes quantize with. */
 export interface KernelBackend extends Backend {
@@ -47,6 +49,7 @@ export function createJsBackend(kernels: KernelSource = jsKernelSource()): Kerne
   const gemmDescription = ffVariant(loaded);
   const kernel = loaded.kernels[gemmDescription.kernel];
   const reference = createReferenceBackend();
+  const runDeclared = declaredGemmRunner(kernels);
   const scratch = new Map<string, Float32Array | Int32Array>();
   const scratchFor = (buffer: GemmDescription["scratch"][number], shape: { m: number; n: number; k: number }) => {
     const need = scratchLength(buffer, shape, gemmDescription.schedule.kc);
@@ -65,6 +68,11 @@ export function createJsBackend(kernels: KernelSource = jsKernelSource()): Kerne
     }
     checkGemm(params);
     const p = params as unknown as GemmParams<Float32Array>;
+    const declared = declaredAccumulator(p);
+    if (declared !== null) {
+      runDeclared(p, declared);
+      return;
+    }
     const shape = { m: p.m, n: p.n, k: p.k };
     const args = gemmDescription.params.map((param) => {
       switch (param.name) {

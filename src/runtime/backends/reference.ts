@@ -2,10 +2,13 @@
  * Reference backend: a plain-JS GEMM, packed and register-tiled (GotoBLAS loop order,
  * 4×4 micro-tile of double accumulators). A is always packed into float64 panels; B is packed
  * too unless m is small (≤ 16 rows, or ≤ 32 with B transposed), where it is read in place.
- * Sums are accumulated in double and rounded once when stored, for either dtype.
+ * Sums are accumulated in double and rounded once when stored, for either dtype. A float32 GEMM
+ * with a declared accumulator is computed by its definition (dsl/semantics/accumulate.ts).
  */
 import { checkGemm, type Backend, type GemmParams } from "../backend.ts";
 import type { FloatArray } from "../tensor.ts";
+import { gemmAccumulate } from "../../dsl/semantics/accumulate.ts";
+import { checkDeclaredDepth, declaredAccumulator } from "./accumulators.ts";
 
 const MR = 4;
 const NR = 4;
@@ -31,6 +34,13 @@ export function createReferenceBackend(options: ReferenceBackendOptions = {}): B
 
   function gemm<T extends FloatArray>(p: GemmParams<T>): void {
     if (check) checkGemm(p);
+    const declared = declaredAccumulator(p);
+    if (declared !== null) {
+      // The definition itself (slow, exact): what the generated kernels are tested against.
+      checkDeclaredDepth(p.k);
+      p.c.set(gemmAccumulate(declared, p).subarray(0, p.m * p.n));
+      return;
+    }
     const { a, b, c, m, n, k, transA, transB, alpha, beta } = p;
     if (m === 0 || n === 0) return;
     if (k === 0 || alpha === 0) {

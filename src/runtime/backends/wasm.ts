@@ -10,6 +10,7 @@ import { ffVariant, fp32Format, type KernelBackend } from "./js.ts";
 import { gemmRunner } from "../../package-runtime/wasm-parallel.js";
 import type { KernelSource } from "./kernel-source.ts";
 import { createReferenceBackend } from "./reference.ts";
+import { declaredAccumulator, declaredGemmRunner } from "./accumulators.ts";
 
 /** Creates the wasm backend over a wasm kernel source (its GEMMs on the source's threads). */
 export function createWasmBackend(kernels: KernelSource): KernelBackend {
@@ -20,6 +21,7 @@ export function createWasmBackend(kernels: KernelSource): KernelBackend {
   if (wasm === undefined) throw new Error("wasm backend: the kernel source gave no WebAssembly instance");
   const heap = wasm.heap;
   const reference = createReferenceBackend();
+  const runDeclared = declaredGemmRunner(kernels);
   const runGemm = gemmRunner({ heap, raw: wasm.raw, pool: loaded.pool });
   const variant = { kernel: description.kernel, params: description.params.map((p) => p.name), scratch: description.scratch, kc: description.schedule.kc };
 
@@ -29,6 +31,12 @@ export function createWasmBackend(kernels: KernelSource): KernelBackend {
       return;
     }
     checkGemm(p);
+    const declared = declaredAccumulator(p);
+    if (declared !== null) {
+      // One thread: the declared kernel is its own module (backends/accumulators.ts).
+      runDeclared(p as unknown as GemmParams<Float32Array>, declared);
+      return;
+    }
     const { m, n, k } = p;
     const mark = heap.mark();
     try {

@@ -12,6 +12,7 @@
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import { checkBatchedGemm, gemmBatched, type BatchedGemmParams } from "../backend.ts";
+import { declaredGemmRunner } from "./accumulators.ts";
 import type { FloatArray } from "../tensor.ts";
 import type { GpuReply, GpuRequest, GpuThreadData } from "./gpu-protocol.ts";
 import type { KernelBackend } from "./js.ts";
@@ -49,6 +50,7 @@ export async function createWebGpuBackend(kernels: KernelSource): Promise<GpuBac
   worker.unref();
   replies.unref();
   const reference = createReferenceBackend();
+  const runDeclared = declaredGemmRunner(kernels);
 
   /** Posts one request and blocks until its reply. */
   function call(request: GpuRequest): GpuReply {
@@ -70,6 +72,14 @@ export async function createWebGpuBackend(kernels: KernelSource): Promise<GpuBac
   function gemmBatch<T extends FloatArray>(p: BatchedGemmParams<T>): void {
     if (p.c instanceof Float64Array) {
       gemmBatched(reference, p);
+      return;
+    }
+    if (p.accumulator !== undefined) {
+      // A declared accumulator gives the same bits on every target; its GEMMs run on the kernel source's target (backends/accumulators.ts).
+      checkBatchedGemm(p);
+      const q = p as unknown as BatchedGemmParams<Float32Array>;
+      const { m, n, k } = q;
+      for (let g = 0; g < q.batch; g++) runDeclared({ ...q, a: q.a.subarray(g * m * k), b: q.b.subarray(g * k * n), c: q.c.subarray(g * m * n) }, p.accumulator);
       return;
     }
     checkBatchedGemm(p);

@@ -7,6 +7,7 @@ import { existsSync, renameSync } from "node:fs";
 import { RecipePrecision } from "../../recipes/precision.ts";
 import type { ResolvedRecipe } from "../../recipes/types.ts";
 import type { KernelBackend } from "../backends/js.ts";
+import { accumulatorsOf, withAccumulators } from "../backends/accumulators.ts";
 import { CheckpointError, readCheckpoint, writeCheckpoint, type Checkpoint } from "../checkpoint.ts";
 import { TrainingSession, type EpochRecord, type StepEvent } from "../session.ts";
 import { defaultInterval, NumericsRecorder } from "../numerics/recorder.ts";
@@ -74,7 +75,9 @@ export function trainRun(
     const schedule = buildSchedule(settings, stepsPerEpoch * settings.epochs);
     const precision = new NumericsRecorder(new RecipePrecision(recipe, backend.kernels, seed), backend.kernels, spec.numericsEvery ?? defaultInterval(stepsPerEpoch * settings.epochs), schedule);
     const session = new TrainingSession({
-      task, optimizer, precision, backend, seed,
+      task, optimizer, precision, seed,
+      // The recipe's declared accumulators reach the GEMMs of their pass (backends/accumulators.ts).
+      backend: withAccumulators(backend, accumulatorsOf(recipe)),
       schedule,
       epochs: settings.epochs,
       batchSize: settings.batchSize,

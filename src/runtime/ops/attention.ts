@@ -61,12 +61,12 @@ export function attention(ctx: Ctx, q: Tensor, k: Tensor, v: Tensor, options: At
   const kq = quantizedView(precision, "activation", kh, sites.key, "forward", layouts.key.rows);
   const alpha = 1 / Math.sqrt(headDim);
   const probs = zerosLike(q.data, groups * tq * tk);
-  gemmBatched(backend, { a: qq, b: kq, c: probs, m: tq, n: tk, k: headDim, transA: false, transB: true, alpha, beta: 0, batch: groups });
+  gemmBatched(backend, { a: qq, b: kq, c: probs, m: tq, n: tk, k: headDim, transA: false, transB: true, alpha, beta: 0, batch: groups, pass: "forward" });
   maskedSoftmax(probs, shape, options);
   const pq = quantizedView(precision, "activation", probs, sites.probs, "forward", layouts.probs.rows);
   const vq = quantizedView(precision, "activation", vh, sites.value, "forward", layouts.value.columns);
   const context = zerosLike(q.data, groups * tq * headDim);
-  gemmBatched(backend, { a: pq, b: vq, c: context, m: tq, n: headDim, k: tk, transA: false, transB: false, alpha: 1, beta: 0, batch: groups });
+  gemmBatched(backend, { a: pq, b: vq, c: context, m: tq, n: headDim, k: tk, transA: false, transB: false, alpha: 1, beta: 0, batch: groups, pass: "forward" });
   const y = zerosLike(q.data, batch * tq * width);
   mergeHeadsInto(y, context, shape, tq);
   const rec = recording(ctx, q, k, v);
@@ -80,26 +80,26 @@ export function attention(ctx: Ctx, q: Tensor, k: Tensor, v: Tensor, options: At
       const pw = operandFor(precision, "activation", probs, pq, sites.probs, "forward", "weightGradient", { first: layouts.probs.rows, pass: layouts.probs.columns });
       const dcw = operandFor(precision, "error", dContext, dcq, sites.context, "inputGradient", "weightGradient", { first: layouts.context.rows, pass: layouts.context.columns });
       const dv = zerosLike(q.data, groups * tk * headDim);
-      gemmBatched(backend, { a: pw, b: dcw, c: dv, m: tk, n: headDim, k: tq, transA: true, transB: false, alpha: 1, beta: 0, batch: groups });
+      gemmBatched(backend, { a: pw, b: dcw, c: dv, m: tk, n: headDim, k: tq, transA: true, transB: false, alpha: 1, beta: 0, batch: groups, pass: "weightGradient" });
       mergeHeadsInto(gradOf(v), dv, shape, tk);
     }
     if (!q.requiresGrad && !k.requiresGrad) return;
     const vi = operandFor(precision, "activation", vh, vq, sites.value, "forward", "inputGradient", { first: layouts.value.columns, pass: layouts.value.rows });
     const dScores = zerosLike(q.data, groups * tq * tk);
-    gemmBatched(backend, { a: dcq, b: vi, c: dScores, m: tq, n: tk, k: headDim, transA: false, transB: true, alpha: 1, beta: 0, batch: groups });
+    gemmBatched(backend, { a: dcq, b: vi, c: dScores, m: tq, n: tk, k: headDim, transA: false, transB: true, alpha: 1, beta: 0, batch: groups, pass: "inputGradient" });
     softmaxBackwardInPlace(dScores, probs, tk);
     const dsq = quantizedView(precision, "error", dScores, sites.scores, "inputGradient", layouts.probs.rows);
     if (q.requiresGrad) {
       const ki = operandFor(precision, "activation", kh, kq, sites.key, "forward", "inputGradient", { first: layouts.key.rows, pass: layouts.key.columns });
       const dq = zerosLike(q.data, groups * tq * headDim);
-      gemmBatched(backend, { a: dsq, b: ki, c: dq, m: tq, n: headDim, k: tk, transA: false, transB: false, alpha, beta: 0, batch: groups });
+      gemmBatched(backend, { a: dsq, b: ki, c: dq, m: tq, n: headDim, k: tk, transA: false, transB: false, alpha, beta: 0, batch: groups, pass: "inputGradient" });
       mergeHeadsInto(gradOf(q), dq, shape, tq);
     }
     if (k.requiresGrad) {
       const dsw = operandFor(precision, "error", dScores, dsq, sites.scores, "inputGradient", "weightGradient", { first: layouts.probs.rows, pass: layouts.probs.columns });
       const qw = operandFor(precision, "activation", qh, qq, sites.query, "forward", "weightGradient", { first: layouts.query.rows, pass: layouts.query.columns });
       const dk = zerosLike(q.data, groups * tk * headDim);
-      gemmBatched(backend, { a: dsw, b: qw, c: dk, m: tk, n: headDim, k: tq, transA: true, transB: false, alpha, beta: 0, batch: groups });
+      gemmBatched(backend, { a: dsw, b: qw, c: dk, m: tk, n: headDim, k: tq, transA: true, transB: false, alpha, beta: 0, batch: groups, pass: "weightGradient" });
       mergeHeadsInto(gradOf(k), dk, shape, tk);
     }
   });

@@ -49,7 +49,7 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
   im2col(xq, geo, colm);
   if (xAlongK) precision.quantize("activation", colm, site, "forward", columnChannels(ckk, cols));
   const yCols = zerosLike(x.data, f * cols);
-  backend.gemm({ a: wq, b: colm, c: yCols, m: f, n: cols, k: ckk, transA: false, transB: false, alpha: 1, beta: 0 });
+  backend.gemm({ a: wq, b: colm, c: yCols, m: f, n: cols, k: ckk, transA: false, transB: false, alpha: 1, beta: 0, pass: "forward" });
   const y = zerosLike(x.data, n * f * spatial);
   fromChannelMajor(yCols, y, n, f, spatial, b?.data ?? null);
 
@@ -79,7 +79,7 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
         im2col(quantizedView(precision, "activation", x.data, site, "weightGradient", xwLayout), geo, colw);
       }
       addWeightGradient(precision, w, site, (dst, beta) =>
-        backend.gemm({ a: gw, b: colw, c: dst, m: f, n: ckk, k: cols, transA: false, transB: true, alpha: 1, beta }));
+        backend.gemm({ a: gw, b: colw, c: dst, m: f, n: ckk, k: cols, transA: false, transB: true, alpha: 1, beta, pass: "weightGradient" }));
     }
     if (b !== null && b.requiresGrad) {
       // A rotated error serves its GEMM only; the bias then sums the error as it came.
@@ -89,7 +89,7 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
     if (x.requiresGrad) {
       const dcols = zerosLike(x.data, ckk * cols);
       const wi = operandFor(precision, "weight", w.data, wq, site, "forward", "inputGradient", { first: wLayout, pass: columnChannels(f, ckk) });
-      backend.gemm({ a: wi, b: g, c: dcols, m: ckk, n: cols, k: f, transA: true, transB: false, alpha: 1, beta: 0 });
+      backend.gemm({ a: wi, b: g, c: dcols, m: ckk, n: cols, k: f, transA: true, transB: false, alpha: 1, beta: 0, pass: "inputGradient" });
       col2im(dcols, geo, gradOf(x));
     }
   });

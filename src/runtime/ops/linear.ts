@@ -30,7 +30,7 @@ export function linear(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
   const xq = quantizedView(precision, "activation", x.data, site, "forward", xLayout);
   const wq = quantizedView(precision, "weight", w.data, site, "forward", wLayout);
   const y = zerosLike(x.data, rows * outF);
-  backend.gemm({ a: xq, b: wq, c: y, m: rows, n: outF, k: inF, transA: false, transB: true, alpha: 1, beta: 0 });
+  backend.gemm({ a: xq, b: wq, c: y, m: rows, n: outF, k: inF, transA: false, transB: true, alpha: 1, beta: 0, pass: "forward" });
   if (b !== null) {
     const bd = b.data;
     for (let r = 0, o = 0; r < rows; r++) for (let j = 0; j < outF; j++, o++) y[o] += bd[j];
@@ -44,13 +44,13 @@ export function linear(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
     const g = quantizedView(precision, "error", out.grad, site, "inputGradient", gLayout);
     if (x.requiresGrad) {
       const wi = operandFor(precision, "weight", w.data, wq, site, "forward", "inputGradient", { first: wLayout, pass: columnChannels(outF, inF) });
-      backend.gemm({ a: g, b: wi, c: gradOf(x), m: rows, n: inF, k: outF, transA: false, transB: false, alpha: 1, beta: 1 });
+      backend.gemm({ a: g, b: wi, c: gradOf(x), m: rows, n: inF, k: outF, transA: false, transB: false, alpha: 1, beta: 1, pass: "inputGradient" });
     }
     if (w.requiresGrad) {
       const gw = operandFor(precision, "error", out.grad, g, site, "inputGradient", "weightGradient", { first: gLayout, pass: columnChannels(rows, outF) });
       const xw = operandFor(precision, "activation", x.data, xq, site, "forward", "weightGradient", { first: xLayout, pass: columnChannels(rows, inF) });
       addWeightGradient(precision, w, site, (dst, beta) =>
-        backend.gemm({ a: gw, b: xw, c: dst, m: outF, n: inF, k: rows, transA: true, transB: false, alpha: 1, beta }));
+        backend.gemm({ a: gw, b: xw, c: dst, m: outF, n: inF, k: rows, transA: true, transB: false, alpha: 1, beta, pass: "weightGradient" }));
     }
     if (b !== null && b.requiresGrad) {
       // A rotated error serves its GEMM only; the bias then sums the error as it came.
