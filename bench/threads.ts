@@ -105,7 +105,7 @@ export async function threadsGemmSection(): Promise<Table> {
     rows,
     notes: [
       "api: gemm({ a, b, c }) of the fp32 package (A and B copied into wasm memory, C out, every call); prepareB: B kept resident by prepareB(b, { k, n }) and passed as the handle (A in, C out per call)",
-      `${THREADS}t: createKernels({ threads: ${THREADS} }) — rows of C split over this thread and a worker on one shared memory; checked bit-identical to one thread`,
+      `${THREADS}t: createKernels({ threads: ${THREADS} }) — rows of C split over this thread and a worker on one shared memory (parts claimed as threads come free); checked bit-identical to one thread`,
       "tfjs-wasm: matMul + dataSync on resident A and B (B packed once by XNNPACK), one thread: in Node its multithreaded binary does not start (WASM_HAS_MULTITHREAD_SUPPORT is false; forced, its pthread pool runs one thread), so the peer at 2 threads is not measured",
       ...notes,
     ],
@@ -206,7 +206,7 @@ export async function threadsTrainingSection(): Promise<Table> {
     header: ["run", "1 thread", `${THREADS} threads`, `${THREADS}t/1t`, `${THREADS}t/1t paired`, "split share", `bound ${THREADS}t`],
     rows,
     notes: [
-      "threads split the GEMMs (rows of C) and the recipe's quantizations (element ranges); the rest of the step (im2col, batch norm, activations, the optimizer) runs on the calling thread",
+      "threads split the GEMMs (rows of C, or columns where C has few rows) and the recipe's quantizations (element ranges); the rest of the step (im2col, batch norm, activations, the optimizer) runs on the calling thread",
       "the first step's loss is checked identical on both; paired: median of 1t/2t step-time ratios of windows timed back to back",
       `split share: the part of a one-thread step spent in the work threads split (every split job's parts run one by one on the calling thread; median of 3 windows); bound ${THREADS}t: Amdahl's limit 1 / (1 − share + share/${THREADS}) on idle cores`,
     ],
