@@ -15,7 +15,12 @@
  * lane 1, 2 and 3, each reading its lane's values — so the sums are those of the scalar loop bit
  * for bit while the work that feeds them (a log2 per element) runs 4 lanes at a time. Reductions
  * that are exact in any order — integer sums, maxima and minima, `acc = op(acc, v)` — instead keep
- * a partial per lane and fold the 4 partials into the accumulator after the vector loop. No let or
+ * a partial per lane and fold the 4 partials into the accumulator after the vector loop. So does a
+ * running maximum written as the amax statistics write it, `acc = select(v > acc [&& keep], v, acc)`
+ * (scaling/common.ts finiteAmax): each lane keeps the first of its candidates above the entry value,
+ * and the lanes are folded in order. That is the sequential result whenever no two distinct
+ * candidates compare equal — among non-NaN values only ±0, which can only be kept above a negative
+ * entry value, so an f32 loop entered below 0 runs whole in the scalar loop. No let or
  * store may read an accumulator (that would need the running value per lane).
  *
  * Loops with per-lane shift counts (SIMD shifts take one count), f64 values (the vectors here
@@ -114,10 +119,19 @@ class LoopVectorizer {
     // Exact reductions keep one partial per lane; the others run after the lets and stores (which
     // read no accumulator), lane by lane.
     const post: SimdStmt[] = [];
+    /** Conditions under which the vector loop must not run (the scalar loop then takes every element). */
+    const scalarOnly: SimdExpr[] = [];
     const ordered = this.updates.filter((u) => {
       const reduction = exactReduction(u, this.updates, (e) => this.readsAccumulator(e));
-      if (reduction !== null) post.push(...this.laneParallel(reduction));
-      return reduction === null;
+      if (reduction !== null) {
+        post.push(...this.laneParallel(reduction));
+        return false;
+      }
+      const max = selectMax(u, this.updates, (e) => this.readsAccumulator(e));
+      if (max === null) return true;
+      post.push(...this.laneParallelMax(max));
+      if (max.type === "f32") scalarOnly.push({ kind: "compare", op: "lt", type: "f32", a: ref("f32", max.name), b: { kind: "const", type: "f32", value: 0 } });
+      return false;
     });
     for (let k = 0; k < LANES; k++) {
       for (const u of ordered) this.body.push({ kind: "assign", name: u.name, value: this.laneValue(u.value, k) });
@@ -125,7 +139,10 @@ class LoopVectorizer {
     const from = this.bindScalar("from", loop.from);
     const to = this.bindScalar("to", loop.to);
     const count: SimdExpr = { kind: "binary", op: "max", type: "i32", a: { kind: "binary", op: "sub", type: "i32", a: to, b: from }, b: { kind: "const", type: "i32", value: 0 } };
-    const whole: SimdExpr = { kind: "binary", op: "and", type: "i32", a: count, b: { kind: "const", type: "i32", value: -LANES } };
+    const allLanes: SimdExpr = { kind: "binary", op: "and", type: "i32", a: count, b: { kind: "const", type: "i32", value: -LANES } };
+    const whole: SimdExpr =
+      scalarOnly.length === 0 ? allLanes
+      : { kind: "select", type: "i32", cond: scalarOnly.reduce((a, b) => ({ kind: "binary", op: "or", type: "bool", a, b })), then: { kind: "const", type: "i32", value: 0 }, else: allLanes };
     const vectorEnd = this.fresh(`${loop.index}_vector_end`);
     this.pre.push({ kind: "let", name: vectorEnd, value: { kind: "binary", op: "add", type: "i32", a: from, b: whole } });
     return [
@@ -200,6 +217,27 @@ class LoopVectorizer {
     const lane = (k: number): SimdExpr => ({ kind: "extract", type, lane: k, arg: lanes });
     const combine = (a: SimdExpr, b: SimdExpr): SimdExpr => ({ kind: "binary", op, type, a, b });
     return [{ kind: "assign", name, value: combine(ref(type, name), combine(combine(lane(0), lane(1)), combine(lane(2), lane(3)))) }];
+  }
+
+  /**
+   * A running maximum with a partial per lane: each lane starts at the accumulator's entry value
+   * and takes its candidates as the scalar update does; after the vector loop the lanes are folded
+   * into the accumulator in lane order by the same update.
+   */
+  private laneParallelMax({ name, type, candidate, keep }: SelectMax): SimdStmt[] {
+    const lanesName = this.fresh(`${name}_lanes`);
+    const vectorType = vectorOf(type);
+    const lanes = ref(vectorType, lanesName);
+    this.pre.push({ kind: "var", name: lanesName, type: vectorType, init: splat(vectorType, ref(type, name)) });
+    const v = this.bindVector("max_candidate", this.vec(candidate));
+    const above: SimdExpr = { kind: "compare", op: "gt", type: vectorType, a: v, b: lanes };
+    const cond: SimdExpr = keep === null ? above : { kind: "binary", op: "and", type: "boolx4", a: above, b: this.vec(keep) };
+    this.body.push({ kind: "assign", name: lanesName, value: { kind: "select", type: vectorType, cond, then: v, else: lanes } });
+    return [0, 1, 2, 3].map((k): SimdStmt => {
+      const lane: SimdExpr = { kind: "extract", type, lane: k, arg: lanes };
+      const acc = ref(type, name);
+      return { kind: "assign", name, value: { kind: "select", type, cond: { kind: "compare", op: "gt", type, a: lane, b: acc }, then: lane, else: acc } };
+    });
   }
 
   private refuseAccumulatorRead(e: Expr, what: string): void {
@@ -445,6 +483,34 @@ function exactReduction(update: Stmt & { kind: "assign" }, updates: readonly (St
   // An ordered update reading it would see the scalar before the fold, not its running value.
   if (updates.some((u) => u !== update && anySubexpression(u.value, isAcc))) return null;
   return { name: update.name, op: e.op as ExactReduction["op"], type: type as ExactReduction["type"], value };
+}
+
+/** A running maximum `acc = select(candidate > acc [&& keep], candidate, acc)` (see the module comment). */
+interface SelectMax {
+  readonly name: string;
+  readonly type: "i32" | "u32" | "f32";
+  readonly candidate: Expr;
+  readonly keep: Expr | null;
+}
+
+/** `update` as a running maximum, or null: updated once per iteration, read by no other update, candidate and keep free of accumulators. */
+function selectMax(update: Stmt & { kind: "assign" }, updates: readonly (Stmt & { kind: "assign" })[], readsAccumulator: (e: Expr) => boolean): SelectMax | null {
+  const e = update.value;
+  if (e.kind !== "select" || updates.filter((u) => u.name === update.name).length !== 1) return null;
+  const isAcc = (x: Expr) => x.kind === "ref" && x.name === update.name;
+  const candidate = e.then;
+  const type = typeOf(candidate);
+  if (!isAcc(e.else) || readsAccumulator(candidate) || (type !== "f32" && type !== "i32" && type !== "u32")) return null;
+  const same = JSON.stringify(candidate);
+  const above = (c: Expr) => c.kind === "compare" && c.op === "gt" && isAcc(c.b) && JSON.stringify(c.a) === same;
+  const cond = e.cond;
+  let keep: Expr | null;
+  if (above(cond)) keep = null;
+  else if (cond.kind === "binary" && cond.op === "and" && above(cond.a) && !readsAccumulator(cond.b)) keep = cond.b;
+  else if (cond.kind === "binary" && cond.op === "and" && above(cond.b) && !readsAccumulator(cond.a)) keep = cond.a;
+  else return null;
+  if (updates.some((u) => u !== update && anySubexpression(u.value, isAcc))) return null;
+  return { name: update.name, type, candidate, keep };
 }
 
 /** The identity of a reduction: 0 for sums, the type's lowest value for maxima, its highest for minima. */

@@ -4,7 +4,7 @@
  * the interpreter.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { abs, add, and, asI32, asU32, convert, f32, gt, i32, kernel, load, max, min, mul, ref, select, shl, sub, u32 } from "../../../src/codegen/ir/build.ts";
+import { abs, add, and, asI32, asU32, convert, f32, gt, i32, kernel, load, lt, max, min, mul, ref, select, shl, sub, u32 } from "../../../src/codegen/ir/build.ts";
 import { interpret } from "../../../src/codegen/ir/interpret.ts";
 import type { Kernel } from "../../../src/codegen/ir/nodes.ts";
 import { lowerDecodeElements, lowerEncodeElements } from "../../../src/codegen/lower/elementwise.ts";
@@ -46,8 +46,12 @@ describe("wasm vectorizer", () => {
       expect(encode).toMatch(name === "bf16" ? /\(v128\.store64_lane align=2 0 / : /\(v128\.store32_lane align=1 0 /);
       expect(encode).toMatch(/\(i32\.add \(local\.get \$i_0\) \(i32\.const 4\)\)|\(i32\.const 4\)\)\)/);
     }
-    expect(elementWat("e4m3").encode).toMatch(/i32x4\.lt_u/); // clz by binary search
-    expect(elementWat("int8").encode).toMatch(/i32x4\.trunc_sat_f32x4_s/);
+    // The fast encode (codegen/lower/fast-encode): the binade from exponent bits (no clz search),
+    // ties to even in one f32x4.nearest, ints capped on their bits with an unsigned min.
+    expect(elementWat("e4m3").encode).toMatch(/f32x4\.nearest/);
+    expect(elementWat("e4m3").encode).not.toMatch(/i32x4\.lt_u/);
+    expect(elementWat("int8").encode).toMatch(/i32x4\.min_u/);
+    expect(elementWat("int8").encode).toMatch(/f32x4\.nearest/);
   });
 
   it("decodes 8-bit codes by a gather from the table and 16-bit codes by widening loads", () => {
@@ -135,7 +139,8 @@ describe("wasm vectorizer", () => {
       (b) => {
         const sum = b.var("sum", f32(0));
         const count = b.var("count_so_far", u32(0));
-        const max = b.var("max", f32(Number.NEGATIVE_INFINITY));
+        // Entered at 0: a running maximum the vectorizer keeps per lane (entered below 0 the whole loop would run scalar).
+        const max = b.var("max", f32(0));
         b.for("i", ref("i32", "from"), ref("i32", "n"), (i, body) => {
           const x = body.let("xi", load("f32", "x", i));
           const big = body.let("big", gt(abs(x), f32(1)));
@@ -205,6 +210,42 @@ describe("wasm vectorizer", () => {
       const got = { out: new Float32Array(3), count: new Uint32Array(1), low: new Int32Array(1) };
       set.kernels.reductions(x, got.out, n, got.count, got.low);
       expect([...new Uint32Array(got.out.buffer), got.count[0], got.low[0]], `n = ${n}`).toEqual([...new Uint32Array(want.out.buffer), want.count[0], want.low[0]]);
+    }
+  });
+
+  it("keeps a partial per lane for running maxima select(v > acc && keep, v, acc) (the amax statistics), scalar when entered below 0", () => {
+    const params = [...F32_IO, { kind: "scalar", name: "entry", type: "f32" }] as const;
+    const amax = kernel("amax", params, (b) => {
+      const acc = b.var("amax", ref("f32", "entry"));
+      b.for("i", i32(0), ref("i32", "n"), (i, body) => {
+        const a = body.let("a", load("f32", "x", i));
+        body.assign(acc.name, select(and(gt(a, acc.ref), lt(abs(a), f32(Number.POSITIVE_INFINITY))), a, acc.ref));
+      });
+      b.store("out", i32(0), acc.ref);
+    });
+    const compiled = compileWasmWith(assembler, { kernels: [amax] });
+    expect(compiled.loops[0]).toMatchObject({ vectorized: true });
+    expect(compiled.wat).toMatch(/f32x4\.gt/);
+    const set = instantiateWasm(compiled);
+    // ±0 in several lanes (the first kept zero wins in order when entered below 0), NaN, ±∞ (not kept), equal maxima, negatives.
+    const values = [-0, 0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -3, 2.5, 2.5, -0, 1e-45, -1e-45, 0, 7, -7, 0.5];
+    const x = Float32Array.from({ length: 45 }, (_, j) => values[(j * 7) % values.length] * (j > 30 ? 0.25 : 1));
+    for (const entry of [0, -0, -1, -Infinity, 3, Number.NaN, 100])
+      for (const n of [0, 1, 4, 5, 13, 30, 45]) {
+        const want = new Float32Array(1);
+        interpret(amax, { x, out: want, n, entry });
+        const got = new Float32Array(1);
+        set.kernels.amax(x, got, n, entry);
+        expect(new Uint32Array(got.buffer)[0], `entry ${entry}, n ${n}`).toBe(new Uint32Array(want.buffer)[0]);
+      }
+    // Entered below 0 with zeros only: which zero comes first decides the sign, as in the scalar loop.
+    for (const zeros of [[-0, 0, 0, 0, 0, -0, 0, 0], [0, -0, -0, -0, 0, 0, 0, 0]]) {
+      const z = Float32Array.from(zeros);
+      const want = new Float32Array(1);
+      interpret(amax, { x: z, out: want, n: z.length, entry: -1 });
+      const got = new Float32Array(1);
+      set.kernels.amax(z, got, z.length, -1);
+      expect(Object.is(got[0], want[0]), `${zeros}`).toBe(true);
     }
   });
 
