@@ -1,6 +1,6 @@
 /**
  * The body of the webgpu backend's GPU thread (see webgpu.ts): it opens a WebGPU device, compiles
- * the f32×f32 WGSL GEMM once, and then runs one request at a time — a batch of GEMMs of one
+ * the f32×f32 WGSL GEMM once (and each declared accumulator's GEMM on first use), and then runs one request at a time — a batch of GEMMs of one
  * shape, all in one command buffer. WebGPU reads results back only asynchronously, which is why
  * this runs in its own thread: the training thread posts a request and blocks on a shared flag,
  * this thread awaits the read-back, posts the reply on the reply port and raises the flag. Every
@@ -29,10 +29,21 @@ try {
   const device = await openWgslDevice();
   const compiled = compileWgslGemm({ a: "f32", b: "f32", name: "gemm_ff" });
   await instantiateWgslGemm(compiled, device); // compiles the pipeline now, so a shader error is the first reply
-  const names = compiled.params.map((p) => p.name);
+  // A request with a declared accumulator runs that accumulator's GEMM, compiled on first use.
+  const declared = new Map<string, typeof compiled>();
+  const kernelFor = (request: GpuRequest) => {
+    if (request.accumulator === undefined) return compiled;
+    const key = JSON.stringify(request.accumulator);
+    let hit = declared.get(key);
+    if (hit === undefined) {
+      hit = compileWgslGemm({ a: "f32", b: "f32", name: "gemm_declared", accumulator: request.accumulator });
+      declared.set(key, hit);
+    }
+    return hit;
+  };
 
   /** The kernel's positional arguments for block g of a request. */
-  const argumentsOf = (request: GpuRequest, c: Float32Array, g: number) => {
+  const argumentsOf = (request: GpuRequest, names: readonly string[], c: Float32Array, g: number) => {
     const { m, n, k } = request;
     const values: Record<string, Float32Array | number> = {
       a: request.a.subarray(g * m * k, (g + 1) * m * k),
@@ -57,7 +68,9 @@ try {
     const c = request.c ?? new Float32Array(request.batch * request.m * request.n);
     let run: Promise<void>;
     try {
-      run = runWgslCalls(device, Array.from({ length: request.batch }, (_, g) => wgslGemmCall(compiled, argumentsOf(request, c, g))));
+      const kernel = kernelFor(request);
+      const names = kernel.params.map((p) => p.name);
+      run = runWgslCalls(device, Array.from({ length: request.batch }, (_, g) => wgslGemmCall(kernel, argumentsOf(request, names, c, g))));
     } catch (error) {
       reply({ kind: "failed", message: errorText(error) });
       return;

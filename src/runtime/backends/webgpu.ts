@@ -12,7 +12,7 @@
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import { checkBatchedGemm, gemmBatched, type BatchedGemmParams } from "../backend.ts";
-import { declaredGemmRunner } from "./accumulators.ts";
+import { checkDeclaredDepth } from "./accumulators.ts";
 import type { FloatArray } from "../tensor.ts";
 import type { GpuReply, GpuRequest, GpuThreadData } from "./gpu-protocol.ts";
 import type { KernelBackend } from "./js.ts";
@@ -50,7 +50,6 @@ export async function createWebGpuBackend(kernels: KernelSource): Promise<GpuBac
   worker.unref();
   replies.unref();
   const reference = createReferenceBackend();
-  const runDeclared = declaredGemmRunner(kernels);
 
   /** Posts one request and blocks until its reply. */
   function call(request: GpuRequest): GpuReply {
@@ -74,15 +73,9 @@ export async function createWebGpuBackend(kernels: KernelSource): Promise<GpuBac
       gemmBatched(reference, p);
       return;
     }
-    if (p.accumulator !== undefined) {
-      // A declared accumulator gives the same bits on every target; its GEMMs run on the kernel source's target (backends/accumulators.ts).
-      checkBatchedGemm(p);
-      const q = p as unknown as BatchedGemmParams<Float32Array>;
-      const { m, n, k } = q;
-      for (let g = 0; g < q.batch; g++) runDeclared({ ...q, a: q.a.subarray(g * m * k), b: q.b.subarray(g * k * n), c: q.c.subarray(g * m * n) }, p.accumulator);
-      return;
-    }
     checkBatchedGemm(p);
+    // A declared accumulator runs the GPU thread's WGSL GEMM for it (the same bits on every target: backends/accumulators.ts).
+    if (p.accumulator !== undefined) checkDeclaredDepth(p.k);
     const { m, n, k, batch } = p;
     if (batch === 0) return;
     const cView = (p.c as Float32Array).subarray(0, batch * m * n);
@@ -98,6 +91,7 @@ export async function createWebGpuBackend(kernels: KernelSource): Promise<GpuBac
       transB: p.transB,
       alpha: p.alpha,
       beta: p.beta,
+      ...(p.accumulator !== undefined ? { accumulator: p.accumulator } : {}),
     });
     if (reply.kind !== "done") throw new Error(`webgpu backend: ${reply.kind === "failed" ? reply.message : "unexpected reply"}`);
     cView.set(reply.c);
