@@ -83,11 +83,6 @@ export function checkAccumulator(acc: Accumulator): Accumulator {
   return acc;
 }
 
-/** Whether a declared accumulator computes what the default fp32 GEMM does for k in one block: fp32, no promotion, no compensation. */
-export function isPlainFloat32(acc: Accumulator): boolean {
-  return isFloat32Accumulator(acc.format) && acc.promoteEvery === null && !acc.compensated;
-}
-
 const scratch = new Float64Array(1);
 const scratchBits = new BigInt64Array(scratch.buffer);
 

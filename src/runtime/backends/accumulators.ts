@@ -26,7 +26,7 @@ export function accumulatorsOf(recipe: Pick<ResolvedRecipe, "gemms">): GemmAccum
 }
 
 /** Whether any GEMM declares an accumulator. */
-export const declaresAccumulators = (accumulators: GemmAccumulators) => Object.values(accumulators).some((a) => a !== undefined);
+const declaresAccumulators = (accumulators: GemmAccumulators) => Object.values(accumulators).some((a) => a !== undefined);
 
 /** `backend` with each GEMM that names its pass given that pass's declared accumulator (the backend itself when none is declared). */
 export function withAccumulators<B extends Backend>(backend: B, accumulators: GemmAccumulators): B {
