@@ -50,6 +50,20 @@ async function packageOf(name: string): Promise<{ one: Pkg; many: Pkg }> {
 const sameBits = (x: ArrayBufferView, y: ArrayBufferView) => Buffer.compare(Buffer.from(x.buffer, x.byteOffset, x.byteLength), Buffer.from(y.buffer, y.byteOffset, y.byteLength)) === 0;
 const wall = (runs: number) => ({ runs, warmupRuns: 2, warmupMs: 100, clock: "wall" as const });
 
+const WORK_NOTE = `work ${THREADS}t/1t: CPU time of the whole process (every thread) per call on ${THREADS} threads over one thread's (prepareB for the GEMM), medians, interleaved: the work threading adds, which the machine's load hardly changes (wall-clock ratios on a busy machine mostly measure the other processes); on ${THREADS} idle cores a call fully split would take about work/${THREADS} of one thread's time`;
+
+/** Median process CPU time (all threads) per call of `threaded` over `single`'s, the two interleaved. */
+function cpuWork(single: () => void, threaded: () => void, runs: number): number {
+  const t = measure(
+    [
+      { name: "1", run: single },
+      { name: "n", run: threaded },
+    ],
+    { runs, warmupRuns: 1, warmupMs: 0, clock: "cpu" },
+  );
+  return (t.get("n") ?? Number.NaN) / (t.get("1") ?? Number.NaN);
+}
+
 const GEMM_SHAPES = [
   { label: "256³", m: 256, k: 256, n: 256 },
   { label: "512³", m: 512, k: 512, n: 512 },
@@ -89,7 +103,8 @@ export async function threadsGemmSection(): Promise<Table> {
           wall(2 * m * n * k >= 1e9 ? 7 : 15),
         );
         const g = (key: string) => (2 * m * n * k) / (t.get(key) ?? Number.NaN) / 1e9;
-        rows.push([label, fixed(g("api")), fixed(g("prep")), fixed(g("api2")), fixed(g("prep2")), fixed(g("tfjs")), times(g("api") / g("tfjs")), times(g("prep") / g("tfjs")), times(g("api2") / g("api")), times(g("prep2") / g("prep"))]);
+        const work = cpuWork(() => one.gemm({ a, b: pOne, c, m, n, k }), () => many.gemm({ a, b: pMany, c, m, n, k }), 2 * m * n * k >= 1e9 ? 5 : 9);
+        rows.push([label, fixed(g("api")), fixed(g("prep")), fixed(g("api2")), fixed(g("prep2")), fixed(g("tfjs")), times(g("api") / g("tfjs")), times(g("prep") / g("tfjs")), times(g("api2") / g("api")), times(g("prep2") / g("prep")), times(work)]);
       } finally {
         tfjs.dispose();
         pOne.release();
@@ -101,11 +116,12 @@ export async function threadsGemmSection(): Promise<Table> {
   }
   return {
     title: `f32 GEMM through a package's API, 1 and ${THREADS} threads (GFLOP/s, wall-clock median after warm-up)`,
-    header: ["m×k×n", "api 1t", "prepareB 1t", `api ${THREADS}t`, `prepareB ${THREADS}t`, "tfjs-wasm 1t", "api/tfjs", "prepareB/tfjs", `api ${THREADS}t/1t`, `prepareB ${THREADS}t/1t`],
+    header: ["m×k×n", "api 1t", "prepareB 1t", `api ${THREADS}t`, `prepareB ${THREADS}t`, "tfjs-wasm 1t", "api/tfjs", "prepareB/tfjs", `api ${THREADS}t/1t`, `prepareB ${THREADS}t/1t`, `work ${THREADS}t/1t`],
     rows,
     notes: [
       "api: gemm({ a, b, c }) of the fp32 package (A and B copied into wasm memory, C out, every call); prepareB: B kept resident by prepareB(b, { k, n }) and passed as the handle (A in, C out per call)",
       `${THREADS}t: createKernels({ threads: ${THREADS} }) — rows of C split over this thread and a worker on one shared memory (parts claimed as threads come free); checked bit-identical to one thread`,
+      WORK_NOTE,
       "tfjs-wasm: matMul + dataSync on resident A and B (B packed once by XNNPACK), one thread: in Node its multithreaded binary does not start (WASM_HAS_MULTITHREAD_SUPPORT is false; forced, its pthread pool runs one thread), so the peer at 2 threads is not measured",
       ...notes,
     ],
@@ -152,18 +168,19 @@ export async function threadsElementwiseSection(): Promise<Table> {
         wall(21),
       );
       const rate = (key: string) => ELEMENTS / (t.get(key) ?? Number.NaN) / 1e6;
-      rows.push([`${c.format} ${c.op}`, fixed(rate("1"), 0), fixed(rate("2"), 0), times(rate("2") / rate("1")), split ? "yes" : "no"]);
+      rows.push([`${c.format} ${c.op}`, fixed(rate("1"), 0), fixed(rate("2"), 0), times(rate("2") / rate("1")), times(cpuWork(call(one), call(many), 9)), split ? "yes" : "no"]);
     }
   } finally {
     for (const { many } of loaded.values()) await many.close();
   }
   return {
     title: `Element kernels through a package's API, 1M elements, 1 and ${THREADS} threads (M elements/s, wall-clock median after warm-up)`,
-    header: ["kernel", "1 thread", `${THREADS} threads`, `${THREADS}t/1t`, "split"],
+    header: ["kernel", "1 thread", `${THREADS} threads`, `${THREADS}t/1t`, `work ${THREADS}t/1t`, "split"],
     rows,
     notes: [
       "the package API copies x in and the result out on the calling thread (one memcpy each way); the kernels' steps split over element ranges at scale-block boundaries; whole-tensor reductions (NVFP4's tensor amax, S2FP8's statistics finalize) run on one thread before the steps that use them",
       "checked bit-identical to one thread before timing; split: whether the call ran on more than one thread",
+      WORK_NOTE,
     ],
   };
 }
