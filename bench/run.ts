@@ -51,6 +51,8 @@ const SECTIONS: Readonly<Record<string, () => Table | Promise<Table>>> = {
   "threads-gemm": async () => (await import("./threads.ts")).threadsGemmSection(),
   "threads-elementwise": async () => (await import("./threads.ts")).threadsElementwiseSection(),
   "threads-training": async () => (await import("./threads.ts")).threadsTrainingSection(),
+  // Recording numerics during compare (docs/numerics.md): in-process timers, minutes.
+  "numerics-overhead": async () => (await import("./numerics-overhead.ts")).numericsOverheadSection(),
 };
 
 /**
