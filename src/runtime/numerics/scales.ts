@@ -58,7 +58,13 @@ function numbersOf(field: string, value: unknown, format: ResolvedFormat): numbe
   if (numbers.length === 0 || numbers.every(Number.isNaN)) return null;
   if (field === "scaleCodes" && "scaleFormat" in format.scaling) {
     const scaleFormat = format.scaling.scaleFormat as ResolvedFormat;
-    return numbers.map((code) => decode(scaleFormat, code));
+    // Scale formats have few codes (E8M0: 256) and one tensor many blocks: decode each code once.
+    const values = new Map<number, number>();
+    return numbers.map((code) => {
+      let v = values.get(code);
+      if (v === undefined) values.set(code, (v = decode(scaleFormat, code)));
+      return v;
+    });
   }
   return numbers;
 }
