@@ -6,16 +6,16 @@
  * ≥ 0.4× set, scaled fake-quantize ≥ 0.2× set. Each kernel's result is first checked equal to
  * the JS target's (runPlan) on the same inputs.
  */
-import { sizeOf, type OpPlan } from "../src/codegen/plan.ts";
 import { lowerFormat } from "../src/codegen/lower/plans.ts";
 import { fastEncodePlan } from "../src/codegen/lower/fast-encode/index.ts";
 import type { ResolvedFormat } from "../src/dsl/resolved.ts";
 import { runPlan, type BufferArray, type PlanKernel } from "../src/package-runtime/run-plan.js";
 import { loadJs } from "../src/targets/js/load.ts";
 import type { WasmAssembler } from "../src/targets/wasm/assemble.ts";
-import { compileWasmWith, instantiateWasm, type WasmKernelSet } from "../src/targets/wasm/load.ts";
+import { compileWasmWith, instantiateWasm } from "../src/targets/wasm/load.ts";
 import { builtinNames, format, uniform, withScaling } from "./formats.ts";
 import { measure } from "./measure.ts";
+import { residentPlan } from "./resident-plan.ts";
 import { fixed, times, type Table } from "./table.ts";
 
 const LENGTH = 1 << 20;
@@ -35,33 +35,6 @@ const SCALED: readonly (() => ResolvedFormat)[] = [
   () => withScaling("e4m3", AMAX, "e4m3-amax"),
 ];
 
-const ARRAYS = { f32: Float32Array, i32: Int32Array, u32: Uint32Array, u16: Uint16Array, u8: Uint8Array, i8: Int8Array } as const;
-
-/** The plan's steps on buffers kept in wasm memory, and a reader of its outputs there. */
-function resident(plan: OpPlan, set: WasmKernelSet, inputs: Readonly<Record<string, BufferArray>>, n: number) {
-  const at = new Map<string, number>();
-  for (const d of plan.buffers) {
-    const given = inputs[d.name];
-    at.set(d.name, given !== undefined ? set.heap.copyIn(given) : set.heap.alloc(sizeOf(d.length, n, 1) * 4));
-  }
-  const scalars = { n, channels: 1, seed: 0, channelLength: n, blockAxis: 1 };
-  const calls = plan.steps.map((step) => {
-    const args = step.params.map((name) => {
-      const a = step.args[name];
-      if (a === undefined) throw new Error(`step ${step.kernel} binds no ${name}`);
-      return "buffer" in a ? (at.get(a.buffer) ?? Number.NaN) : "scalar" in a ? scalars[a.scalar] : a.constant;
-    });
-    const fn = set.raw[step.kernel];
-    return () => fn(...args);
-  });
-  const outputs = () =>
-    Object.fromEntries(
-      plan.buffers
-        .filter((d) => d.role === "output")
-        .map((d) => [d.name, new ARRAYS[d.storage](set.heap.memory.buffer, at.get(d.name), sizeOf(d.length, n, 1)).slice()] as const),
-    );
-  return { run: () => calls.forEach((call) => call()), outputs };
-}
 
 function bytesEqual(p: BufferArray, q: BufferArray): boolean {
   return p.length === q.length && Buffer.compare(Buffer.from(p.buffer, p.byteOffset, p.byteLength), Buffer.from(q.buffer, q.byteOffset, q.byteLength)) === 0;
@@ -71,7 +44,7 @@ function bytesEqual(p: BufferArray, q: BufferArray): boolean {
 function rates(assembler: WasmAssembler, fmt: ResolvedFormat, op: "encode" | "fakeQuantize", x: Float32Array): { kernel: number; set: number } {
   const { kernels, plans } = lowerFormat(fmt);
   const set = instantiateWasm(compileWasmWith(assembler, { kernels }));
-  const r = resident(plans[op], set, { x }, LENGTH);
+  const r = residentPlan(plans[op], set, { x }, LENGTH);
   r.run();
   const js = runPlan(plans[op], loadJs({ kernels }) as unknown as Readonly<Record<string, PlanKernel>>, { x }).outputs;
   for (const [name, got] of Object.entries(r.outputs())) if (!bytesEqual(got, js[name])) throw new Error(`${fmt.name} ${op}: resident wasm ${name} differs from js`);

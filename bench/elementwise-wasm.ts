@@ -8,15 +8,15 @@
  * back, outputs allocated per call, as a package user calls it); "wasm resident" runs the same
  * plan steps on buffers kept in wasm memory (the raw API: no copies, no allocation).
  */
-import { sizeOf, type OpPlan } from "../src/codegen/plan.ts";
 import { lowerFormat } from "../src/codegen/lower/plans.ts";
 import { runPlan, type BufferArray, type PlanKernel } from "../src/package-runtime/run-plan.js";
 import { residentPlanRunner } from "../src/package-runtime/wasm-runtime.js";
 import { loadJs } from "../src/targets/js/load.ts";
 import type { WasmAssembler } from "../src/targets/wasm/assemble.ts";
-import { compileWasmWith, instantiateWasm, type WasmKernelSet } from "../src/targets/wasm/load.ts";
+import { compileWasmWith, instantiateWasm } from "../src/targets/wasm/load.ts";
 import { format, uniform } from "./formats.ts";
 import { measure } from "./measure.ts";
+import { residentPlan } from "./resident-plan.ts";
 import * as ortWeb from "./peers/onnxruntime-web.ts";
 import type { PeerFigure } from "./peers/common.ts";
 import { fixed, times, type Table } from "./table.ts";
@@ -26,27 +26,6 @@ const FORMATS = ["e4m3", "posit8", "int8", "mxfp8"];
 const OPS = ["encode", "decode", "fakeQuantize"] as const;
 type Op = (typeof OPS)[number];
 
-/** The plan's steps on buffers resident in wasm memory: inputs copied in once, nothing per call. */
-export function residentPlan(plan: OpPlan, set: WasmKernelSet, inputs: Readonly<Record<string, BufferArray>>, n: number): () => void {
-  const at = new Map<string, number>();
-  for (const d of plan.buffers) {
-    const given = inputs[d.name];
-    at.set(d.name, given !== undefined ? set.heap.copyIn(given) : set.heap.alloc(sizeOf(d.length, n, 1) * 4));
-  }
-  const scalars = { n, channels: 1, seed: 0, channelLength: n, blockAxis: 1 };
-  const calls = plan.steps.map((step) => {
-    const args = step.params.map((name) => {
-      const a = step.args[name];
-      if (a === undefined) throw new Error(`step ${step.kernel} binds no ${name}`);
-      return "buffer" in a ? (at.get(a.buffer) ?? Number.NaN) : "scalar" in a ? scalars[a.scalar] : a.constant;
-    });
-    const fn = set.raw[step.kernel];
-    return () => fn(...args);
-  });
-  return () => {
-    for (const call of calls) call();
-  };
-}
 
 async function peer(what: string, f: () => Promise<PeerFigure>): Promise<PeerFigure | string> {
   try {
@@ -96,7 +75,7 @@ export async function elementwiseWasmSection(assembler: WasmAssembler): Promise<
         { name: `${op} js`, run: () => void runPlan(plans[op], js, bindings[op]) },
         { name: `${op} wasm`, run: () => void runPlan(plans[op], wasm, bindings[op]) },
         { name: `${op} package`, run: () => void packageRun(plans[op], bindings[op]) },
-        { name: `${op} resident`, run: residentPlan(plans[op], set, bindings[op], LENGTH) },
+        { name: `${op} resident`, run: residentPlan(plans[op], set, bindings[op], LENGTH).run },
       );
     }
     const t = measure(variants, opts);
