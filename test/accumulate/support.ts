@@ -4,7 +4,7 @@
  * bf16-quantized values), and a bit comparison that treats every NaN as one value.
  */
 import { loadFormat } from "../../src/dsl/registry.ts";
-import type { Accumulator } from "../../src/dsl/semantics/accumulate.ts";
+import type { AccumulateGemm, Accumulator } from "../../src/dsl/semantics/accumulate.ts";
 import { builtin } from "../support/formats.ts";
 import { generator, normal } from "../codegen/gemm-support.ts";
 
@@ -23,14 +23,8 @@ export function accumulators(): Accumulator[] {
 
 export const accumulatorLabel = (acc: Accumulator) => `${acc.format.name}${acc.compensated ? " kahan" : ""}${acc.promoteEvery === null ? "" : ` promote ${acc.promoteEvery}`}`;
 
-export interface Problem {
-  readonly m: number;
-  readonly n: number;
-  readonly k: number;
-  readonly transA: boolean;
-  readonly transB: boolean;
-  readonly alpha: number;
-  readonly beta: number;
+/** A GEMM of the definition's shape (AccumulateGemm) on float32 operands, as the kernels take them. */
+export interface Problem extends AccumulateGemm {
   readonly a: Float32Array;
   readonly b: Float32Array;
   readonly c: Float32Array;
