@@ -6,7 +6,7 @@
  * lower/gemm/gemm.ts with GemmOptions.accumulator), which gives the bits dsl/semantics/accumulate.ts
  * defines; float64 GEMMs (gradient checks) ignore it.
  */
-import { describeGemm, lowerGemm, MAX_DECLARED_ACCUMULATOR_K, type GemmOptions } from "../../codegen/lower/gemm/gemm.ts";
+import { describeGemm, lowerGemm, MAX_DECLARED_ACCUMULATOR_K, type GemmDescription, type GemmOptions } from "../../codegen/lower/gemm/gemm.ts";
 import { JS_GEMM_SCHEDULE, WASM_GEMM_SCHEDULE } from "../../codegen/schedule.ts";
 import type { Accumulator } from "../../dsl/semantics/accumulate.ts";
 import { gemmBatched, type Backend, type BatchedGemmParams, type GemmParams } from "../backend.ts";
@@ -14,7 +14,7 @@ import type { ResolvedRecipe } from "../../recipes/types.ts";
 import type { GemmPass } from "../precision.ts";
 import type { FloatArray } from "../tensor.ts";
 import type { KernelSource } from "./kernel-source.ts";
-import { scratchLength } from "./js.ts";
+import { scratchPanels } from "./js.ts";
 
 /** The accumulator of each GEMM of a layer (absent: the backend's own float32 accumulation). */
 export type GemmAccumulators = { readonly [P in GemmPass]?: Accumulator };
@@ -49,27 +49,30 @@ type Kernel = (...args: unknown[]) => void;
 
 /**
  * Runs float32 GEMMs under declared accumulators with `kernels`' target: each accumulator's kernel
- * is compiled once (kernels.loadModule, by the accumulator's content) and its scratch panels kept.
+ * is compiled once (kernels.loadModule, by the accumulator's content), looked up once per
+ * accumulator object (a recipe's are resolved once, and a training run makes thousands of calls),
+ * and its scratch panels kept.
  */
 export function declaredGemmRunner(kernels: KernelSource): (p: GemmParams<Float32Array>, accumulator: Accumulator) => void {
   const schedule = kernels.target === "wasm" ? WASM_GEMM_SCHEDULE : JS_GEMM_SCHEDULE;
-  const scratch = new Map<string, Float32Array | Int32Array>();
+  const scratchFor = scratchPanels();
+  const prepared = new WeakMap<Accumulator, { desc: GemmDescription; kernel: Kernel }>();
+  const prepare = (accumulator: Accumulator) => {
+    let entry = prepared.get(accumulator);
+    if (entry === undefined) {
+      const options: GemmOptions = { a: "f32", b: "f32", schedule, accumulator, name: "gemm_declared" };
+      const desc = describeGemm(options);
+      const kernel = kernels.loadModule(`gemm-accumulator ${JSON.stringify(accumulator)}`, () => ({ kernels: lowerGemm(options) }))[desc.kernel] as unknown as Kernel;
+      entry = { desc, kernel };
+      prepared.set(accumulator, entry);
+    }
+    return entry;
+  };
   return (p, accumulator) => {
     checkDeclaredDepth(p.k);
-    const key = JSON.stringify(accumulator);
-    const options: GemmOptions = { a: "f32", b: "f32", schedule, accumulator, name: "gemm_declared" };
-    const desc = describeGemm(options);
-    const kernel = kernels.loadModule(`gemm-accumulator ${key}`, () => ({ kernels: lowerGemm(options) }))[desc.kernel] as unknown as Kernel;
+    const { desc, kernel } = prepare(accumulator);
     const values: Record<string, unknown> = { a: p.a, b: p.b, c: p.c, m: p.m, n: p.n, k: p.k, transA: p.transA ? 1 : 0, transB: p.transB ? 1 : 0, alpha: p.alpha, beta: p.beta };
-    for (const s of desc.scratch) {
-      const need = scratchLength(s, p, desc.schedule.kc);
-      let have = scratch.get(s.name);
-      if (have === undefined || have.length < need || have instanceof Float32Array !== (s.storage === "f32")) {
-        have = s.storage === "f32" ? new Float32Array(need) : new Int32Array(need);
-        scratch.set(s.name, have);
-      }
-      values[s.name] = have;
-    }
+    for (const s of desc.scratch) values[s.name] = scratchFor(s, p, desc.schedule.kc);
     kernel(...desc.params.map((param) => values[param.name]));
   };
 }

@@ -38,6 +38,20 @@ export function scratchLength(buffer: GemmDescription["scratch"][number], shape:
   return Math.max(1, length);
 }
 
+/** Scratch panels of GEMM kernels by name: allocated once, grown (or retyped) only when a call needs more. */
+export function scratchPanels(): (buffer: GemmDescription["scratch"][number], shape: { m: number; n: number; k: number }, kc: number) => Float32Array | Int32Array {
+  const panels = new Map<string, Float32Array | Int32Array>();
+  return (buffer, shape, kc) => {
+    const need = scratchLength(buffer, shape, kc);
+    let have = panels.get(buffer.name);
+    if (have === undefined || have.length < need || have instanceof Float32Array !== (buffer.storage === "f32")) {
+      have = buffer.storage === "f32" ? new Float32Array(need) : new Int32Array(need);
+      panels.set(buffer.name, have);
+    }
+    return have;
+  };
+}
+
 /** The float32 format whose ff GEMM the kernel backends run. */
 export function fp32Format(): ResolvedFormat {
   return loadFormat("fp32");
@@ -50,16 +64,7 @@ export function createJsBackend(kernels: KernelSource = jsKernelSource()): Kerne
   const kernel = loaded.kernels[gemmDescription.kernel];
   const reference = createReferenceBackend();
   const runDeclared = declaredGemmRunner(kernels);
-  const scratch = new Map<string, Float32Array | Int32Array>();
-  const scratchFor = (buffer: GemmDescription["scratch"][number], shape: { m: number; n: number; k: number }) => {
-    const need = scratchLength(buffer, shape, gemmDescription.schedule.kc);
-    let have = scratch.get(buffer.name);
-    if (have === undefined || have.length < need) {
-      have = buffer.storage === "f32" ? new Float32Array(need) : new Int32Array(need);
-      scratch.set(buffer.name, have);
-    }
-    return have;
-  };
+  const scratchFor = scratchPanels();
 
   function gemm<T extends FloatArray>(params: GemmParams<T>): void {
     if (params.c instanceof Float64Array) {
@@ -89,7 +94,7 @@ export function createJsBackend(kernels: KernelSource = jsKernelSource()): Kerne
       }
       const buffer = gemmDescription.scratch.find((s) => s.name === param.name);
       if (buffer === undefined) throw new Error(`js backend: no value for GEMM parameter ${param.name}`);
-      return scratchFor(buffer, shape);
+      return scratchFor(buffer, shape, gemmDescription.schedule.kc);
     });
     kernel(...args);
   }
