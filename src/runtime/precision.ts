@@ -68,6 +68,12 @@ export function sameChannels(a: ChannelLayout | undefined, b: ChannelLayout | un
 /** Runs shorter than this are copied element by element in gatherChannels / scatterChannels. */
 const SHORT_RUN = 64;
 
+/** Copies `length` elements of `from` at `fromAt` to `to` at `toAt`. Short runs (an im2col matrix's lanes are single elements) go element by element: a subarray per run costs more than the copy. */
+function copyRun(from: FloatArray, fromAt: number, to: FloatArray, toAt: number, length: number): void {
+  if (length < SHORT_RUN) for (let i = 0; i < length; i++) to[toAt + i] = from[fromAt + i]!;
+  else to.set(from.subarray(fromAt, fromAt + length), toAt);
+}
+
 /**
  * The elements of `data` gathered channel by channel: [channels, outer, inner], so channel c is
  * the c-th leading-axis slice, as quantize's `channels` option expects. Fake quantization only
@@ -80,12 +86,7 @@ export function gatherChannels(data: FloatArray, layout: ChannelLayout, where: s
   const block = outer * channels * inner;
   for (let g = 0, src = 0; g < (layout.groups ?? 1); g++)
     for (let o = 0; o < outer; o++)
-      for (let c = 0; c < channels; c++, src += inner) {
-        const to = g * block + (c * outer + o) * inner;
-        // Short runs (an im2col matrix's lanes are single elements) copy element by element: a subarray per run costs more than the copy.
-        if (inner < SHORT_RUN) for (let i = 0; i < inner; i++) out[to + i] = data[src + i]!;
-        else out.set(data.subarray(src, src + inner), to);
-      }
+      for (let c = 0; c < channels; c++, src += inner) copyRun(data, src, out, g * block + (c * outer + o) * inner, inner);
   return out;
 }
 
@@ -95,11 +96,7 @@ export function scatterChannels(channelMajor: Float32Array, layout: ChannelLayou
   const block = outer * channels * inner;
   for (let g = 0, dst = 0; g < (layout.groups ?? 1); g++)
     for (let o = 0; o < outer; o++)
-      for (let c = 0; c < channels; c++, dst += inner) {
-        const from = g * block + (c * outer + o) * inner;
-        if (inner < SHORT_RUN) for (let i = 0; i < inner; i++) data[dst + i] = channelMajor[from + i]!;
-        else data.set(channelMajor.subarray(from, from + inner), dst);
-      }
+      for (let c = 0; c < channels; c++, dst += inner) copyRun(channelMajor, g * block + (c * outer + o) * inner, data, dst, inner);
 }
 
 /** Throws a RangeError naming `where` unless the layout covers exactly the tensor's elements. */
@@ -141,7 +138,7 @@ export interface Precision {
   /**
    * Whether quantizing `role` at `site` for GEMM `a` (with `layoutA`) and for GEMM `b`
    * (with `layoutB`) can give different values: different formats, or a per-channel format
-   * under layouts that split the tensor differently. When absent or false, an op quantizes an
+   * under layouts that split the tensor differently. When false, an op quantizes an
    * operand once (for the first GEMM that uses it) and reuses it in the other.
    *
    * These three are required, not optional: a wrapper (NumericsRecorder) that dropped one would
