@@ -70,6 +70,11 @@ function stateBuffers(state) {
   return state?.buffers ?? {};
 }
 
+/** Copies a plan's output into the caller's array, unless the runner already wrote it there. */
+function copyUnlessSame(out, result) {
+  if (result !== out) out.set(result);
+}
+
 const metaOf = (call, result) => ({ kind: format.scaling.kind, n: call.n, channels: call.channels, blockAxis: call.blockAxis, buffers: result.meta });
 
 /** encode(x, out?, options?): `{ codes, meta, state }` once finished. */
@@ -79,10 +84,11 @@ export function encodeCall(x, out, options) {
   const codes = expectOut("encode: out", out, CODE_ARRAY, x.length);
   return {
     plan: plans.encode,
-    bindings: { x, ...stateBuffers(options?.state) },
+    // The output is bound, so the runner writes the codes into it (no second array, no second copy).
+    bindings: { x, ...stateBuffers(options?.state), codes },
     call,
     finish: (result) => {
-      codes.set(result.outputs.codes);
+      copyUnlessSame(codes, result.outputs.codes);
       return { codes, meta: metaOf(call, result), state: { buffers: result.state } };
     },
   };
@@ -95,10 +101,10 @@ export function decodeCall(codes, meta, out) {
   const values = expectOut("decode: out", out, Float32Array, codes.length);
   return {
     plan: plans.decode,
-    bindings: { ...metaBuffers(meta, codes.length), codes },
+    bindings: { ...metaBuffers(meta, codes.length), codes, values },
     call,
     finish: (result) => {
-      values.set(result.outputs.values);
+      copyUnlessSame(values, result.outputs.values);
       return values;
     },
   };
@@ -111,10 +117,10 @@ export function fakeQuantizeCall(x, out, state, options) {
   const values = expectOut("fakeQuantize: out", out, Float32Array, x.length);
   return {
     plan: plans.fakeQuantize,
-    bindings: { x, ...stateBuffers(state) },
+    bindings: { x, ...stateBuffers(state), values },
     call,
     finish: (result) => {
-      values.set(result.outputs.values);
+      copyUnlessSame(values, result.outputs.values);
       return { values, meta: metaOf(call, result), state: { buffers: result.state } };
     },
   };
