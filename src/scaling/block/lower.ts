@@ -2,8 +2,11 @@
  * Block scaling (semantics.ts) as kernels. The tensor is `channels` rows of `channel_length`;
  * tiles are numbered in row-major order of the tile grid. 1-D blocks take their orientation from
  * the call's `block_axis` ([B, 1] tiles when it is 0, [1, B] otherwise). Per-tile kernels loop
- * over tiles (tile t's corner from t by integer division), per-element kernels over elements
- * (element i's tile from i likewise), so every loop runs across GPU invocations.
+ * over tiles (tile t's corner from t by integer division), per-element kernels over row segments
+ * (one row × one tile column: its tile from the segment number likewise), so every loop runs
+ * across GPU invocations. Innermost loops run over consecutive elements `for i in [from, to)`
+ * with every load and store at i and the tile's scale computed before them, the form the wasm
+ * vectorizer runs 4 lanes at a time (integer divisions once per segment, none per element).
  *
  * block_statistics(x, tile_amax, channels, channel_length, block_axis)      finite amax per tile
  *     (MX: +∞ marks a tile holding NaN or ±Inf)
@@ -17,7 +20,7 @@
 import type { ResolvedFloat, ResolvedFormat } from "../../dsl/resolved.ts";
 import { encode } from "../../dsl/semantics/scalar.ts";
 import {
-  Builder, abs, add, and, bitsOf, bool, clz, div, eq, f32, fromBits, gt, i32, kernel, le, load, lt, max, min, mul, ne, neg, not, or, select, shl, shr, sub, u32,
+  Builder, abs, add, and, bitsOf, clz, div, eq, f32, fromBits, gt, i32, kernel, le, load, lt, max, min, mul, ne, neg, select, shl, shr, sub, u32,
 } from "../../codegen/ir/build.ts";
 import type { Expr, Kernel, Param } from "../../codegen/ir/nodes.ts";
 import type { StepArg } from "../../codegen/plan.ts";
@@ -76,17 +79,27 @@ function forTiles(b: Builder, grid: Grid, body: (tile: Expr, inner: Builder) => 
     if (element !== undefined)
       tb.for("r", r0, r1, (r, rb) => {
         const base = rb.let("row_base", mul(r, grid.cols));
-        rb.for("c", c0, c1, (c, inner) => element(inner.let("i", add(base, c)), inner));
+        rb.for("i", add(base, c0), add(base, c1), element);
       });
     after?.(tb);
   });
 }
 
-/** The tile of element i: (row / tileRows)·gridCols + col / tileCols. */
-function tileOfElement(b: Builder, grid: Grid, i: Expr): Expr {
-  const r = b.let("row", div(i, grid.cols));
-  const c = b.let("col", sub(i, mul(r, grid.cols)));
-  return b.let("tile", add(mul(div(r, grid.tileRows), grid.gridCols), div(c, grid.tileCols)));
+/**
+ * body(tile, inner) then element(i) for every i of the segment, for every row segment in order:
+ * segment s is row s / gridCols, tile column s mod gridCols, elements [row·cols + c0, row·cols +
+ * min(c0 + tileCols, cols)). The segments tile the elements in order, each nonempty (the WGSL
+ * schedule's innerRange recognizes this form and runs segments across invocations).
+ */
+function forSegments(b: Builder, grid: Grid, body: (tile: Expr, inner: Builder) => (i: Expr, inner: Builder) => void): void {
+  b.for("s", i32(0), mul(grid.rows, grid.gridCols), (s, sb) => {
+    const row = sb.let("row", div(s, grid.gridCols));
+    const tileCol = sb.let("tile_col", sub(s, mul(row, grid.gridCols)));
+    const c0 = sb.let("c0", mul(tileCol, grid.tileCols));
+    const base = sb.let("row_base", mul(row, grid.cols));
+    const element = body(sb.let("tile", add(mul(div(row, grid.tileRows), grid.gridCols), tileCol)), sb);
+    sb.for("i", add(base, c0), add(base, min(add(c0, grid.tileCols), grid.cols)), element);
+  });
 }
 
 const TILE_PARAMS = [CHANNELS, CHANNEL_LENGTH, BLOCK_AXIS];
@@ -96,15 +109,16 @@ function lowerStatistics(scaling: BlockScaling): Kernel {
   return kernel("block_statistics", [reads(X, "f32"), writes(TILE_AMAX, "f32"), ...TILE_PARAMS], (b) => {
     forTiles(b, gridOf(b, scaling), (t, body) => {
       const amax = body.var("amax", f32(0));
-      const nonFinite = body.var("non_finite", bool(false));
+      // 1 once the tile holds NaN or ±Inf: a u32 maximum, which the vectorizer keeps per lane.
+      const nonFinite = marksNonFinite ? body.var("non_finite", u32(0)) : null;
       return {
         element: (i, inner) => {
           const a = inner.let("a", abs(load("f32", X, i)));
           const finite = inner.let("finite", lt(a, f32(INF)));
-          inner.assign(nonFinite.name, or(nonFinite.ref, not(finite)));
+          if (nonFinite !== null) inner.assign(nonFinite.name, max(nonFinite.ref, select(finite, u32(0), u32(1))));
           inner.assign(amax.name, select(and(finite, gt(a, amax.ref)), a, amax.ref));
         },
-        after: (after) => after.store(TILE_AMAX, t, marksNonFinite ? select(nonFinite.ref, f32(INF), amax.ref) : amax.ref),
+        after: (after) => after.store(TILE_AMAX, t, nonFinite !== null ? select(ne(nonFinite.ref, u32(0)), f32(INF), amax.ref) : amax.ref),
       };
     });
   });
@@ -180,8 +194,7 @@ function tileElementwise(format: ResolvedFormat, scaling: BlockScaling, name: st
     const draw = params.includes(SEED) ? randomSource(b, format) : null;
     const tensorScale = names.has(BLOCK_META.tensorScale) ? b.let("tensor_scale", load("f32", BLOCK_META.tensorScale, i32(0))) : null;
     const grid = gridOf(b, scaling);
-    b.for("i", i32(0), mul(grid.rows, grid.cols), (i, body) => {
-      const t = tileOfElement(body, grid, i);
+    forSegments(b, grid, (t, body) => {
       const scale = names.has(BLOCK_META.scaleCodes) ? lowerDecodeScale(body, scaling.scaleFormat, load("u32", BLOCK_META.scaleCodes, t)) : null;
       let transforms: Parameters<Element>[2];
       if (mx) {
@@ -199,7 +212,7 @@ function tileElementwise(format: ResolvedFormat, scaling: BlockScaling, name: st
         const e = body.let("element_scale", select(eq(d, f32(0)), f32(0), div(tensorScale, d)));
         transforms = { down: (_b, x) => mul(x, e), up: (inner, q) => div(inner.let("qd", mul(q, d)), tensorScale) };
       } else transforms = { down: (_b, x) => div(x, scale as Expr), up: (_b, q) => mul(q, scale as Expr) };
-      element(body, i, transforms, draw === null ? null : draw(body, i));
+      return (i, inner) => element(inner, i, transforms, draw === null ? null : draw(inner, i));
     });
   });
 }

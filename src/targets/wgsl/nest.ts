@@ -4,7 +4,7 @@
  * L's iterations on different invocations. Also the pieces every schedule builds with: the
  * recognized tilings of an inner loop's ranges, grid-stride loops, one iteration of L.
  */
-import { add, lt, mul, ref } from "../../codegen/ir/build.ts";
+import { add, div, i32, lt, mul, ref, sub, typeOf } from "../../codegen/ir/build.ts";
 import type { Expr, Kernel, Param, StorageType, Stmt } from "../../codegen/ir/nodes.ts";
 import { affine, eachExpr, eachStmt, forS, ifS, invariant, isRef, key, letS, resolver, type For } from "./ir-util.ts";
 import { freshNames, type LaunchScalars } from "./kernel.ts";
@@ -159,7 +159,57 @@ export function innerRange(nest: LoopNest, before: readonly Stmt[], inner: For):
         return { extent: c, aligned: (unit) => loop.from.kind === "const" && loop.from.value % unit === 0 && loop.step % unit === 0 };
     }
   }
-  return "the inner ranges are not recognizably disjoint (groups g·len or blocks of the loop's step)";
+  const segments = segmentRange(nest, from, to);
+  if (segments !== null) return segments;
+  return "the inner ranges are not recognizably disjoint (groups g·len, blocks of the loop's step or row segments)";
+}
+
+/**
+ * Row segments (scaling/block/lower.ts forSegments), for s = 0, 1, …:
+ *
+ *   row = s / G, col = s − row·G, c0 = col·T, [row·C + c0, row·C + min(c0 + T, C))
+ *
+ * with T ≥ 1, C invariant and G = (C + T − 1) / T, all computed before L. Disjoint: s ↦ (row, col)
+ * is one-to-one (s = row·G + col whatever the division gives), col ≥ 0 for s ≥ 0 (a truncated
+ * remainder, or s itself where WGSL divides by G = 0), so segments of one row lie in distinct
+ * [c0, c0 + T), each inside its row's [row·C, row·C + C) (empty when c0 ≥ C). Moreover for C ≥ 1,
+ * G = ⌈C/T⌉ makes every segment nonempty and the segments tile [0, trips·C/G) in order (for C ≤ 0
+ * all are empty), so the ranges of iterations unit apart have unit − 1 nonempty ranges between
+ * them and never share a word of `unit` codes: phases apply. Aligned when C and T are constant
+ * multiples of the unit.
+ */
+function segmentRange(nest: LoopNest, from: Expr, to: Expr): InnerRange | null {
+  const loop = nest.loop;
+  if (loop.step !== 1 || loop.from.kind !== "const" || loop.from.value < 0) return null;
+  const binary = (e: Expr, op: string): [Expr, Expr] | null => (e.kind === "binary" && e.op === op ? [e.a, e.b] : null);
+  const sum = binary(from, "add");
+  const end = binary(to, "add");
+  if (sum === null || end === null || key(end[0]) !== key(sum[0])) return null;
+  const [base, c0] = sum;
+  const rowTimes = binary(base, "mul");
+  const colTimes = binary(c0, "mul");
+  const clipped = binary(end[1], "min");
+  if (rowTimes === null || colTimes === null || clipped === null) return null;
+  const [row, C] = rowTimes;
+  const [col, T] = colTimes;
+  const quotient = binary(row, "div");
+  if (quotient === null || !isRef(quotient[0], loop.index)) return null;
+  const G = quotient[1];
+  const remainder = binary(col, "sub");
+  const product = remainder && binary(remainder[1], "mul");
+  if (remainder === null || !isRef(remainder[0], loop.index) || product === null || key(product[0]) !== key(row) || key(product[1]) !== key(G)) return null;
+  if (key(clipped[0]) !== key(add(c0, T)) || key(clipped[1]) !== key(C)) return null;
+  if (![C, T, G].every((e) => typeOf(e) === "i32" && invariant(e, nest.outside))) return null;
+  const lead = resolver(nest.leadLets);
+  if (!atLeastOne(lead(T)) || key(lead(G)) !== key(div(sub(add(lead(C), lead(T)), i32(1)), lead(T)))) return null;
+  const multiple = (e: Expr, unit: number) => e.kind === "const" && e.value % unit === 0;
+  return { extent: T, aligned: (unit) => multiple(C, unit) && multiple(T, unit) };
+}
+
+/** Whether an (invariant, resolved) i32 is provably ≥ 1: a constant, or a choice between such. */
+function atLeastOne(e: Expr): boolean {
+  if (e.kind === "const") return Number.isInteger(e.value) && e.value >= 1;
+  return e.kind === "select" && atLeastOne(e.then) && atLeastOne(e.else);
 }
 
 /** One grid axis's launch scalars. */
