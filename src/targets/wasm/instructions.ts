@@ -365,3 +365,27 @@ export function renderStore(buffer: string, index: SimdExpr, value: SimdExpr, cx
       return assertNever(storage, "storage type");
   }
 }
+
+/**
+ * A narrowStore statement: 4 (u8/i8) or 2 (u16) vectors of 32-bit lanes as one 16-byte store.
+ * The narrowing instructions saturate (their inputs read as signed), which is exact on lanes in
+ * [0, 2^bits); lanes not proven so are masked to their low bits first, as a store truncates.
+ */
+export function renderNarrowStore(buffer: string, index: SimdExpr, values: readonly SimdExpr[], inRange: boolean, cx: ExprContext): string {
+  const storage = cx.storage(buffer);
+  const bytes = storageBytes(storage);
+  if (bytes === 4) throw new Error(`narrow store to ${buffer}: ${storage} elements are not narrow`);
+  const count = 4 / bytes;
+  if (values.length !== count) throw new Error(`narrow store to ${buffer}: ${values.length} vectors, a 16-byte ${storage} store takes ${count}`);
+  const mask = v128Const(Array(4).fill(bytes === 1 ? 0xff : 0xffff));
+  const lanes = values.map((v) => {
+    const type = simdTypeOf(v);
+    checkStorage(storage, type, `store to ${buffer}`);
+    if (type !== "u32x4" && type !== "i32x4") throw new Error(`narrow store to ${buffer}: ${type} values (want u32x4 or i32x4)`);
+    return inRange ? renderExpr(v, cx) : `(v128.and ${renderExpr(v, cx)} ${mask})`;
+  });
+  const halves: string[] = [];
+  for (let m = 0; m < lanes.length; m += 2) halves.push(`(i16x8.narrow_i32x4_u ${lanes[m]} ${lanes[m + 1]})`);
+  const packed = bytes === 1 ? `(i8x16.narrow_i16x8_u ${halves[0]} ${halves[1]})` : halves[0];
+  return memoryOp("v128.store", bytes, buffer, index, cx, ` ${packed}`);
+}

@@ -1,6 +1,7 @@
 /**
  * Loads rendered wasm kernels in memory. compileWasm: vectorize (element loops) → superword
- * (GEMM tiles, packing, merges; relaxed madd where the engine has it) → render → assemble (wabt)
+ * (GEMM tiles, packing, merges; relaxed madd where the engine has it) → widen-stores (narrow
+ * codes 16 bytes per store) → render → assemble (wabt)
  * → WebAssembly.validate, falling back to the scalar module on an engine without SIMD.
  * instantiateWasm: synchronous, with a growable imported memory. Two calling conventions:
  * `kernels` takes typed arrays and numbers like the JS target's (arrays are copied in before
@@ -17,6 +18,7 @@ import { renderWasm, wasmLayout } from "./render.ts";
 import type { SimdModule } from "./simd-ir.ts";
 import { superwordModule, type SuperwordReport } from "./superword.ts";
 import { vectorizeModule, type LoopReport } from "./vectorize.ts";
+import { widenStoresModule } from "./widen-stores.ts";
 
 /** Same convention as a JS-target kernel: typed arrays (or array-likes) and numbers, positionally. */
 export type WasmKernel = JsKernel;
@@ -66,7 +68,7 @@ export function compileWasmWith(assembler: WasmAssembler, module: KernelModule, 
     const vectorized = vectorizeModule(module);
     const packed = superwordModule(vectorized.module, { relaxedMadd: relaxed });
     const fused = packed.reports.some((r) => r.fused > 0);
-    const built = build(packed.module, fused);
+    const built = build(widenStoresModule(packed.module).module, fused);
     // A relaxed build asked for explicitly is returned as is: its loader validates it.
     if ((fused && options.relaxed === true) || WebAssembly.validate(built.wasm))
       return { ...built, kernels, simd: true, loops: vectorized.loops, relaxedSimd, relaxed: fused, superword: packed.reports };

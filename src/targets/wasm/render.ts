@@ -6,7 +6,7 @@
  * No mutable globals.
  */
 import { assertNever, type StorageType, type Table, type TargetCapabilities } from "../../codegen/ir/nodes.ts";
-import { type ExprContext, MIN_BUFFER_OFFSET, renderExpr, renderStore, wasmType, type WasmType } from "./instructions.ts";
+import { type ExprContext, MIN_BUFFER_OFFSET, renderExpr, renderNarrowStore, renderStore, wasmType, type WasmType } from "./instructions.ts";
 import { bytesLiteral, f32Bits, intBits, watId } from "./literals.ts";
 import { simdTypeOf, type SimdKernel, type SimdModule, type SimdStmt } from "./simd-ir.ts";
 
@@ -132,6 +132,9 @@ function renderStmts(stmts: readonly SimdStmt[], cx: ExprContext, locals: Locals
         break;
       case "store":
         out.push(`${indent}${renderStore(s.buffer, s.index, s.value, cx)}`);
+        break;
+      case "narrowStore":
+        out.push(`${indent}${renderNarrowStore(s.buffer, s.index, s.values, s.inRange, cx)}`);
         break;
       case "for": {
         if (!Number.isInteger(s.step) || s.step <= 0 || s.step > 0x7fffffff) throw new Error(`loop ${s.index}: step ${s.step} must be a positive integer`);

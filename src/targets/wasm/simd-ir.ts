@@ -44,6 +44,13 @@ export type SimdStmt =
   | { readonly kind: "assign"; readonly name: string; readonly value: SimdExpr }
   /** A vector value writes elements index … index+3 (narrow storage truncates each lane). */
   | { readonly kind: "store"; readonly buffer: string; readonly index: SimdExpr; readonly value: SimdExpr }
+  /**
+   * 16 bytes of a u8/i8 (4 values) or u16 (2 values) buffer in one store: element index + 4m + l
+   * takes lane l of values[m] (u32x4/i32x4), truncated to the storage's width as `store` does.
+   * `inRange`: a pass proved every lane already lies in [0, 2^bits), so no mask is needed before
+   * the (saturating, and then exact) narrowing to bytes or halves.
+   */
+  | { readonly kind: "narrowStore"; readonly buffer: string; readonly index: SimdExpr; readonly values: readonly SimdExpr[]; readonly inRange: boolean }
   | { readonly kind: "for"; readonly index: string; readonly from: SimdExpr; readonly to: SimdExpr; readonly step: number; readonly body: readonly SimdStmt[] }
   | { readonly kind: "if"; readonly cond: SimdExpr; readonly then: readonly SimdStmt[]; readonly else: readonly SimdStmt[] };
 

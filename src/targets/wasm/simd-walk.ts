@@ -80,6 +80,8 @@ export function substituteStmts(stmts: readonly SimdStmt[], f: (name: string) =>
         return { ...st, init: s(st.init) };
       case "store":
         return { ...st, index: s(st.index), value: s(st.value) };
+      case "narrowStore":
+        return { ...st, index: s(st.index), values: st.values.map(s) };
       case "for":
         return { ...st, from: s(st.from), to: s(st.to), body: substituteStmts(st.body, f) };
       case "if":
@@ -98,6 +100,8 @@ export function exprsOf(st: SimdStmt): SimdExpr[] {
       return [st.init];
     case "store":
       return [st.index, st.value];
+    case "narrowStore":
+      return [st.index, ...st.values];
     case "for":
       return [st.from, st.to];
     case "if":

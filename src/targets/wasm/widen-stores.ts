@@ -1,0 +1,344 @@
+/**
+ * The wasm target's store-widening pass, an IR → IR pass on the SIMD IR after vectorize (and
+ * superword): a 4-lane loop (step 4) that stores narrow codes — u8/i8 or u16 elements, 4 per
+ * iteration at exactly the loop index — is unrolled by 4 (any 8-bit store) or 2 (16-bit stores
+ * only), and each narrow buffer's 4 (or 2) stored vectors become one 16-byte narrowStore at the
+ * end of the unrolled body, instead of a shuffle and a 4- or 8-byte lane store per iteration. A
+ * 4-lane loop takes the last 0–3 iterations, as before. Copy k runs what iteration j + 4k ran,
+ * in order (its lets renamed, the loop index read as j + 4k, so a load there folds into the
+ * memory operand's offset and a stochastic draw sees its own element's counter), so
+ * accumulators and other stores see exactly what they saw; only the narrow stores move later,
+ * which is safe because nothing in the loop reads those buffers except at the loop index
+ * (elements j … j+3 of its own iteration) — loops that do otherwise, hold control flow, or store
+ * a narrow buffer twice are left as they are. The narrowing (i16x8.narrow_i32x4_u, then
+ * i8x16.narrow_i16x8_u) saturates, so it equals the truncating store only on lanes in
+ * [0, 2^bits): a small bound analysis proves that for the codes the encodes compute (a mask, a
+ * select of bounded codes, a clamp, a sign bit shifted into place …); lanes it cannot bound are
+ * masked first (one v128.and), so the output is bit-identical either way.
+ */
+import type { StorageType, Table } from "../../codegen/ir/nodes.ts";
+import { intBits } from "./literals.ts";
+import { isVector, simdTypeOf, storageBytes, type SimdExpr, type SimdKernel, type SimdModule, type SimdStmt } from "./simd-ir.ts";
+import { forEachStmt, substitute, walk } from "./simd-walk.ts";
+
+const LANES = 4;
+/** Largest i32 lane value that is still non-negative when read as signed. */
+const MAX_SIGNED = 0x7fffffff;
+
+/** What the pass did with one widened loop. */
+export interface WidenReport {
+  readonly kernel: string;
+  /** The 4-lane loop's index. */
+  readonly index: string;
+  /** Iterations of the 4-lane loop per unrolled iteration (4 or 2). */
+  readonly unroll: number;
+  /** Narrow buffers now written 16 bytes at a time. */
+  readonly buffers: readonly string[];
+  /** Of the narrowStores, how many needed no mask (their lanes were proven in range). */
+  readonly proven: number;
+}
+
+export interface WidenedModule {
+  readonly module: SimdModule;
+  readonly reports: readonly WidenReport[];
+}
+
+type Loop = SimdStmt & { kind: "for" };
+
+const ref = (type: SimdExpr["type"], name: string): SimdExpr => ({ kind: "ref", type, name });
+const i32 = (value: number): SimdExpr => ({ kind: "const", type: "i32", value });
+const add = (a: SimdExpr, b: SimdExpr): SimdExpr => ({ kind: "binary", op: "add", type: "i32", a, b });
+
+/** Every name the kernel binds (parameters, lets, vars, loop indices). */
+function boundNames(kernel: SimdKernel): Set<string> {
+  const names = new Set(kernel.params.map((p) => p.name));
+  forEachStmt(kernel.body, (st) => {
+    if (st.kind === "let" || st.kind === "var") names.add(st.name);
+    else if (st.kind === "for") names.add(st.index);
+  });
+  return names;
+}
+
+/**
+ * Lets bound exactly once in the kernel, by name (immutable values the bound analysis may look
+ * through); a name bound twice is left out.
+ */
+function singleLets(stmts: readonly SimdStmt[]): Map<string, SimdExpr> {
+  const lets = new Map<string, SimdExpr>();
+  const twice = new Set<string>();
+  forEachStmt(stmts, (st) => {
+    if (st.kind !== "let" && st.kind !== "var") return;
+    if (lets.has(st.name) || st.kind === "var") twice.add(st.name);
+    else lets.set(st.name, st.value);
+  });
+  for (const name of twice) lets.delete(name);
+  return lets;
+}
+
+/** Everything a kernel's loops are checked and rewritten against. */
+class KernelWidener {
+  readonly reports: WidenReport[] = [];
+  private readonly taken: Set<string>;
+  private readonly storage = new Map<string, StorageType>();
+  private readonly tables = new Map<string, Table>();
+  private readonly lets: Map<string, SimdExpr>;
+
+  constructor(private readonly kernel: SimdKernel) {
+    this.taken = boundNames(kernel);
+    for (const p of kernel.params) if (p.kind === "buffer") this.storage.set(p.name, p.storage);
+    for (const t of kernel.tables) this.tables.set(t.name, t);
+    this.lets = singleLets(kernel.body);
+  }
+
+  private fresh(hint: string): string {
+    let name = hint;
+    for (let k = 2; this.taken.has(name); k++) name = `${hint}_${k}`;
+    this.taken.add(name);
+    return name;
+  }
+
+  private bytes(buffer: string): number {
+    const s = this.storage.get(buffer);
+    return s === undefined ? 4 : storageBytes(s);
+  }
+
+  block(stmts: readonly SimdStmt[]): SimdStmt[] {
+    return stmts.flatMap((st): SimdStmt[] => {
+      if (st.kind === "if") return [{ ...st, then: this.block(st.then), else: this.block(st.else) }];
+      if (st.kind !== "for") return [st];
+      const narrow = this.narrowBuffers(st);
+      return narrow === null ? [{ ...st, body: this.block(st.body) }] : this.widen(st, narrow);
+    });
+  }
+
+  /** The narrow buffers a loop stores 4 elements at a time, in store order, or null when the loop is not widened. */
+  private narrowBuffers(loop: Loop): string[] | null {
+    if (loop.step !== LANES) return null;
+    const atIndex = (e: SimdExpr) => e.kind === "ref" && e.name === loop.index;
+    const narrow: string[] = [];
+    for (const st of loop.body) {
+      if (st.kind !== "let" && st.kind !== "assign" && st.kind !== "store") return null;
+      if (st.kind !== "store" || this.bytes(st.buffer) === 4) continue;
+      const type = simdTypeOf(st.value);
+      if (!isVector(type) || !atIndex(st.index) || narrow.includes(st.buffer)) return null;
+      narrow.push(st.buffer);
+    }
+    if (narrow.length === 0) return null;
+    // Narrow buffers are read only as 4 elements at the loop index (vector loads): the
+    // iteration's own elements, which no other iteration's deferred store writes.
+    let safe = true;
+    for (const st of loop.body) {
+      const exprs = st.kind === "store" ? [st.index, st.value] : st.kind === "let" || st.kind === "assign" ? [st.value] : [];
+      for (const e of exprs)
+        walk(e, (x) => {
+          if (x.kind === "load" && this.bytes(x.buffer) < 4 && !(isVector(x.type) && atIndex(x.index))) safe = false;
+        });
+    }
+    return safe ? narrow : null;
+  }
+
+  /** The unrolled loop with 16-byte stores, then the 4-lane loop for what is left. */
+  private widen(loop: Loop, narrow: readonly string[]): SimdStmt[] {
+    const unroll = narrow.some((b) => this.bytes(b) === 1) ? 4 : 2;
+    const pre: SimdStmt[] = [];
+    const bind = (hint: string, e: SimdExpr): SimdExpr => {
+      if (e.kind === "ref" || e.kind === "const") return e;
+      const name = this.fresh(`${loop.index}_${hint}`);
+      pre.push({ kind: "let", name, value: e });
+      return ref("i32", name);
+    };
+    const from = bind("from", loop.from);
+    const to = bind("to", loop.to);
+    // from + (max(to − from, 0) rounded down to a multiple of unroll·4): every unrolled
+    // iteration j runs j … j + 4·(unroll − 1), all below `to`.
+    const span = unroll * LANES;
+    const count: SimdExpr = { kind: "binary", op: "max", type: "i32", a: { kind: "binary", op: "sub", type: "i32", a: to, b: from }, b: i32(0) };
+    const end = this.fresh(`${loop.index}_wide_end`);
+    pre.push({ kind: "let", name: end, value: add(from, { kind: "binary", op: "and", type: "i32", a: count, b: i32(-span) }) });
+
+    const body: SimdStmt[] = [];
+    const stored = new Map<string, SimdExpr[]>(narrow.map((b) => [b, []]));
+    const j = ref("i32", loop.index);
+    for (let k = 0; k < unroll; k++) {
+      const renamed = new Map<string, SimdExpr>();
+      const rewrite = (e: SimdExpr) => substitute(e, (name) => (name === loop.index ? (k === 0 ? j : add(j, i32(k * LANES))) : renamed.get(name)));
+      for (const st of loop.body) {
+        if (st.kind === "let") {
+          const value = rewrite(st.value);
+          const name = this.fresh(`${st.name}_u${k}`);
+          renamed.set(st.name, ref(simdTypeOf(value), name));
+          this.lets.set(name, value);
+          body.push({ kind: "let", name, value });
+        } else if (st.kind === "store" && stored.has(st.buffer)) {
+          // Evaluated here, where the iteration stored it; stored with the others at the end.
+          const value = rewrite(st.value);
+          const immutable = value.kind === "ref" && this.lets.has(value.name);
+          const name = immutable ? "" : this.fresh(`${st.buffer}_u${k}`);
+          if (!immutable) {
+            body.push({ kind: "let", name, value });
+            this.lets.set(name, value);
+          }
+          stored.get(st.buffer)?.push(immutable ? value : ref(simdTypeOf(value), name));
+        } else if (st.kind === "store") body.push({ ...st, index: rewrite(st.index), value: rewrite(st.value) });
+        else if (st.kind === "assign") body.push({ ...st, value: rewrite(st.value) });
+      }
+    }
+    let proven = 0;
+    for (const [buffer, values] of stored) {
+      const perStore = 16 / this.bytes(buffer) / LANES;
+      const limit = 2 ** (8 * this.bytes(buffer)) - 1;
+      for (let m = 0; m < values.length; m += perStore) {
+        const group = values.slice(m, m + perStore);
+        const inRange = group.every((v) => {
+          const bound = this.bound(v);
+          return bound !== null && bound <= limit;
+        });
+        if (inRange) proven++;
+        body.push({ kind: "narrowStore", buffer, index: m === 0 ? j : add(j, i32(m * LANES)), values: group, inRange });
+      }
+    }
+    this.reports.push({ kernel: this.kernel.name, index: loop.index, unroll, buffers: narrow, proven });
+    return [
+      ...pre,
+      { kind: "for", index: loop.index, from, to: ref("i32", end), step: span, body },
+      { ...loop, from: ref("i32", end), to },
+    ];
+  }
+
+  /**
+   * What a select's condition `n > C` (≥, <, ≤; n a let, C a constant) says of n in the branch
+   * it picks: the else branch of n > C has n ≤ C. A signed comparison bounds n only from above,
+   * so n's own bound must already say it is non-negative.
+   */
+  private narrowedBy(cond: SimdExpr, bound: (x: SimdExpr) => number | null): { name: string; branch: "then" | "else"; bound: number } | null {
+    if (cond.kind !== "compare") return null;
+    // The same bits read as the other integer type (the compare's type says signed or not).
+    const n = cond.a.kind === "convert" && (cond.a.op === "i32.fromU32" || cond.a.op === "u32.fromI32") ? cond.a.arg : cond.a;
+    if (n.kind !== "ref") return null;
+    const type = cond.type;
+    if (type !== "i32" && type !== "u32" && type !== "i32x4" && type !== "u32x4") return null;
+    const unsigned = type === "u32" || type === "u32x4";
+    const c = constantOf(cond.b, unsigned);
+    if (c === null) return null;
+    const picked = { gt: ["else", c], ge: ["else", c - 1], lt: ["then", c - 1], le: ["then", c], eq: null, ne: null }[cond.op];
+    if (picked === null) return null;
+    const [branch, limit] = picked as ["then" | "else", number];
+    const own = bound(n);
+    const upper = unsigned ? (own === null ? limit : Math.min(own, limit)) : own === null ? null : Math.min(own, Math.max(0, limit));
+    return upper === null || upper < 0 || upper > MAX_SIGNED ? null : { name: n.name, branch, bound: upper };
+  }
+
+  /**
+   * An upper bound b ≤ 2^31 − 1 with every lane of integer vector `e` in [0, b] (as a signed i32
+   * too), or null when none is known. Looks through single-bound lets.
+   */
+  private bound(e: SimdExpr, facts: ReadonlyMap<string, number> = new Map(), depth = 0): number | null {
+    if (depth > 64) return null;
+    const b = (x: SimdExpr, within = facts) => this.bound(x, within, depth + 1);
+    const constant = (x: SimdExpr): number | null => {
+      if (x.kind !== "const" || (x.type !== "i32" && x.type !== "u32")) return null;
+      const bits = intBits(x.type, x.value) >>> 0;
+      return bits <= MAX_SIGNED ? bits : null;
+    };
+    const atMost = (n: number) => (n <= MAX_SIGNED ? n : null);
+    const bitsBound = (n: number) => 2 ** Math.ceil(Math.log2(n + 1)) - 1;
+    switch (e.kind) {
+      case "ref": {
+        const known = facts.get(e.name);
+        if (known !== undefined) return known;
+        const value = this.lets.get(e.name);
+        return value === undefined ? null : b(value, new Map());
+      }
+      case "splat":
+        return e.arg.kind === "const" ? constant(e.arg) : b(e.arg);
+      case "const":
+        return constant(e);
+      case "lanes": {
+        const bounds = e.args.map((a) => b(a));
+        return bounds.every((x) => x !== null) ? Math.max(...(bounds as number[])) : null;
+      }
+      case "lookup": {
+        const table = this.tables.get(e.table);
+        if (table === undefined || table.storage === "f32") return null;
+        const bits = table.values.map((v) => intBits(table.storage, v) >>> 0);
+        return bits.every((x) => x <= MAX_SIGNED) ? Math.max(0, ...bits) : null;
+      }
+      case "convert":
+        if (e.op === "u32.fromBool") return 1;
+        return e.op === "u32.fromI32" || e.op === "i32.fromU32" ? b(e.arg) : null;
+      case "select": {
+        const narrowed = this.narrowedBy(e.cond, (x) => b(x));
+        const within = (branch: "then" | "else") => (narrowed?.branch === branch ? new Map([...facts, [narrowed.name, narrowed.bound]]) : facts);
+        const [t, f] = [b(e.then, within("then")), b(e.else, within("else"))];
+        return t !== null && f !== null ? Math.max(t, f) : null;
+      }
+      case "binary": {
+        const lane = isVector(e.type) ? e.type : null;
+        if (lane === "f32x4" || e.type === "f32" || e.type === "f64" || lane === "boolx4" || e.type === "bool") return null;
+        const unsigned = e.type === "u32" || e.type === "u32x4";
+        switch (e.op) {
+          case "and": {
+            const [x, y] = [b(e.a), b(e.b)];
+            return x === null ? y : y === null ? x : Math.min(x, y);
+          }
+          case "or":
+          case "xor": {
+            const [x, y] = [b(e.a), b(e.b)];
+            return x !== null && y !== null ? bitsBound(Math.max(x, y)) : null;
+          }
+          case "add": {
+            const [x, y] = [b(e.a), b(e.b)];
+            return x !== null && y !== null ? atMost(x + y) : null;
+          }
+          case "min": {
+            const [x, y] = [b(e.a), b(e.b)];
+            // Unsigned: the minimum is at most either operand. Signed: both must be non-negative.
+            if (unsigned) return x === null ? y : y === null ? x : Math.min(x, y);
+            return x !== null && y !== null ? Math.min(x, y) : null;
+          }
+          case "max": {
+            const [x, y] = [b(e.a), b(e.b)];
+            return x !== null && y !== null ? Math.max(x, y) : null;
+          }
+          case "shr":
+          case "shl": {
+            const countExpr = e.b.kind === "splat" ? e.b.arg : e.b;
+            const count = constant(countExpr);
+            if (count === null) return null;
+            const c = count & 31;
+            const x = b(e.a);
+            if (e.op === "shl") return x === null ? null : atMost(x * 2 ** c);
+            if (x !== null) return Math.floor(x / 2 ** c);
+            // A logical shift by c ≥ 1 leaves at most 32 − c bits.
+            return unsigned && c >= 1 ? 2 ** (32 - c) - 1 : null;
+          }
+          default:
+            return null;
+        }
+      }
+      default:
+        return null;
+    }
+  }
+}
+
+/** The 32 bits of an integer constant (or a splat of one) as a signed or an unsigned number, or null. */
+function constantOf(e: SimdExpr, unsigned: boolean): number | null {
+  const c = e.kind === "splat" ? e.arg : e;
+  if (c.kind !== "const" || c.type === "f32" || c.type === "f64" || c.type === "bool") return null;
+  const bits = intBits(c.type, c.value);
+  return unsigned ? bits >>> 0 : bits | 0;
+}
+
+/** Widens the narrow stores of every eligible 4-lane loop of a kernel. */
+export function widenStoresKernel(kernel: SimdKernel): { readonly kernel: SimdKernel; readonly reports: readonly WidenReport[] } {
+  const widener = new KernelWidener(kernel);
+  const body = widener.block(kernel.body);
+  return { kernel: { ...kernel, body }, reports: widener.reports };
+}
+
+/** Widens the narrow stores of every kernel of a module. */
+export function widenStoresModule(module: SimdModule): WidenedModule {
+  const results = module.kernels.map(widenStoresKernel);
+  return { module: { kernels: results.map((r) => r.kernel) }, reports: results.flatMap((r) => r.reports) };
+}
