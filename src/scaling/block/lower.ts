@@ -20,7 +20,7 @@
 import type { ResolvedFloat, ResolvedFormat } from "../../dsl/resolved.ts";
 import { encode } from "../../dsl/semantics/scalar.ts";
 import {
-  Builder, abs, add, and, bitsOf, clz, div, eq, f32, fromBits, gt, i32, kernel, le, load, lt, max, min, mul, ne, neg, select, shl, shr, sub, u32,
+  Builder, add, and, bitsOf, convert, div, eq, f32, fromBits, ge, i32, kernel, le, load, lt, max, min, mul, ne, neg, select, shl, shr, sub, u32,
 } from "../../codegen/ir/build.ts";
 import type { Expr, Kernel, Param } from "../../codegen/ir/nodes.ts";
 import type { StepArg } from "../../codegen/plan.ts";
@@ -68,7 +68,7 @@ function gridOf(b: Builder, scaling: BlockScaling): Grid {
 }
 
 /** body(t, i) for every element i of tile t, for every tile (one loop over tiles, each tile's elements in row-major order). */
-function forTiles(b: Builder, grid: Grid, body: (tile: Expr, inner: Builder) => { element?: (i: Expr, inner: Builder) => void; after?: (inner: Builder) => void }): void {
+function forTiles(b: Builder, grid: Grid, body: (tile: Expr, inner: Builder) => { element: (i: Expr, inner: Builder) => void; after: (inner: Builder) => void }): void {
   b.for("t", i32(0), grid.tiles, (t, tb) => {
     const tileRow = tb.let("tile_row", div(t, grid.gridCols));
     const r0 = tb.let("r0", mul(tileRow, grid.tileRows));
@@ -76,12 +76,11 @@ function forTiles(b: Builder, grid: Grid, body: (tile: Expr, inner: Builder) => 
     const r1 = tb.let("r1", min(add(r0, grid.tileRows), grid.rows));
     const c1 = tb.let("c1", min(add(c0, grid.tileCols), grid.cols));
     const { element, after } = body(t, tb);
-    if (element !== undefined)
-      tb.for("r", r0, r1, (r, rb) => {
-        const base = rb.let("row_base", mul(r, grid.cols));
-        rb.for("i", add(base, c0), add(base, c1), element);
-      });
-    after?.(tb);
+    tb.for("r", r0, r1, (r, rb) => {
+      const base = rb.let("row_base", mul(r, grid.cols));
+      rb.for("i", add(base, c0), add(base, c1), element);
+    });
+    after(tb);
   });
 }
 
@@ -104,21 +103,24 @@ function forSegments(b: Builder, grid: Grid, body: (tile: Expr, inner: Builder) 
 
 const TILE_PARAMS = [CHANNELS, CHANNEL_LENGTH, BLOCK_AXIS];
 
+/**
+ * The finite amax of each tile (MX: +∞ when it holds NaN or ±Inf) as the maximum of |x|'s float32
+ * bits, a u32: for non-negative floats the bits order as the values, and NaN and ±Inf lie above
+ * every finite value (0x7f800000 and up). One exact u32 maximum, which the vectorizer keeps per
+ * lane; ±0 gives +0, as the running maximum from +0 did.
+ */
 function lowerStatistics(scaling: BlockScaling): Kernel {
   const marksNonFinite = isPowerOfTwoRule(scaling.scaleRounding);
+  const infinityBits = u32(0x7f800000);
   return kernel("block_statistics", [reads(X, "f32"), writes(TILE_AMAX, "f32"), ...TILE_PARAMS], (b) => {
     forTiles(b, gridOf(b, scaling), (t, body) => {
-      const amax = body.var("amax", f32(0));
-      // 1 once the tile holds NaN or ±Inf: a u32 maximum, which the vectorizer keeps per lane.
-      const nonFinite = marksNonFinite ? body.var("non_finite", u32(0)) : null;
+      const amax = body.var("amax_bits", u32(0));
       return {
         element: (i, inner) => {
-          const a = inner.let("a", abs(load("f32", X, i)));
-          const finite = inner.let("finite", lt(a, f32(INF)));
-          if (nonFinite !== null) inner.assign(nonFinite.name, max(nonFinite.ref, select(finite, u32(0), u32(1))));
-          inner.assign(amax.name, select(and(finite, gt(a, amax.ref)), a, amax.ref));
+          const a = inner.let("abs_bits", and(bitsOf(load("f32", X, i)), u32(0x7fffffff)));
+          inner.assign(amax.name, max(amax.ref, marksNonFinite ? a : select(lt(a, infinityBits), a, u32(0))));
         },
-        after: (after) => after.store(TILE_AMAX, t, nonFinite !== null ? select(ne(nonFinite.ref, u32(0)), f32(INF), amax.ref) : amax.ref),
+        after: (after) => after.store(TILE_AMAX, t, marksNonFinite ? select(ge(amax.ref, infinityBits), f32(INF), fromBits(amax.ref)) : fromBits(amax.ref)),
       };
     });
   });
@@ -140,9 +142,13 @@ function lowerCeilPowerOfTwo(b: Builder, s: Expr): Expr {
   const mantissa = b.let("s_mantissa", and(bits, u32(0x7fffff)));
   // Normal: itself when the mantissa is zero, else the next binade's 1.0; 2^127 at most (∞ included).
   const normal = min(select(eq(mantissa, u32(0)), bits, shl(add(exponentField, u32(1)), u32(23))), u32(0x7f000000));
-  // Subnormal (or zero) m·2^−149: the next power of two of m as bits, 1 (= 2^−149) for m ≤ 1.
+  // Subnormal (or zero) m·2^−149: the next power of two of m as bits, 1 (= 2^−149) for m ≤ 1. For
+  // m ≥ 2 that is 2^(⌊log2(m − 1)⌋ + 1): the float32 of m − 1 (exact, m < 2^23) with its exponent
+  // stepped and its mantissa cleared, back to an integer — shifts by constants only (SIMD has no
+  // per-lane shift count).
   const m = b.let("s_m", max(mantissa, u32(1)));
-  const subnormal = select(le(m, u32(1)), u32(1), shl(u32(1), sub(u32(32), clz(sub(m, u32(1))))));
+  const below = b.let("s_m_below", convert("f32.fromU32", sub(m, u32(1))));
+  const subnormal = select(le(m, u32(1)), u32(1), convert("u32.fromF32", fromBits(shl(add(shr(bitsOf(below), u32(23)), u32(1)), u32(23)))));
   return b.let("pow2_scale", fromBits(select(eq(exponentField, u32(0)), subnormal, normal)));
 }
 
@@ -160,7 +166,8 @@ function lowerFinalize(format: ResolvedFormat, scaling: BlockScaling): Kernel {
   if (!mx && Math.fround(format.maxFinite) !== format.maxFinite) throw new Error(`${format.name}: float32 block scales need a float32 max finite value`);
   return kernel("block_finalize", params, (b) => {
     const tensorScale = level ? b.let("tensor_scale", load("f32", BLOCK_META.tensorScale, i32(0))) : null;
-    forTiles(b, gridOf(b, scaling), (t, body) => {
+    // Tile by tile, from the tile's amax alone: no corner (and no integer division), so the loop vectorizes.
+    b.for("t", i32(0), gridOf(b, scaling).tiles, (t, body) => {
       const amax = body.let("amax", load("f32", TILE_AMAX, t));
       if (mx) {
         const se = scaleFormat.element as ResolvedFloat;
@@ -171,7 +178,7 @@ function lowerFinalize(format: ResolvedFormat, scaling: BlockScaling): Kernel {
         const code = lowerEncodeElement(body, scaleFormat, pow2(body, e), null);
         body.store(BLOCK_META.scaleCodes, t, select(nonFinite, u32(encode(scaleFormat, Number.NaN)), code));
         body.store(TILE_EXPONENT, t, select(nonFinite, i32(0), e));
-        return {};
+        return;
       }
       const ratio = body.let("ratio", div(amax, f32(format.maxFinite)));
       const scale =
@@ -179,9 +186,19 @@ function lowerFinalize(format: ResolvedFormat, scaling: BlockScaling): Kernel {
         : scaling.scaleRounding === "ceil-power-of-two" ? select(eq(amax, f32(0)), f32(1), lowerCeilPowerOfTwo(body, ratio))
         : select(eq(amax, f32(0)), f32(1), ratio);
       body.store(BLOCK_META.scaleCodes, t, lowerEncodeElement(body, scaleFormat, body.let("scale", scale), null));
-      return {};
     });
   });
+}
+
+/**
+ * Whether the format rounds ±2^−149 (standing for any nonzero float32-tiny value, exact.ts) to
+ * other codes than ±0: an unsigned format (−tiny is NaN), rounding away from zero. Stochastic
+ * rounding is taken to differ without asking.
+ */
+function zeroDiffersFromTiny(format: ResolvedFormat): boolean {
+  if (format.rounding.mode === "stochastic") return true;
+  const tiny = 2 ** -149;
+  return encode(format, tiny) !== encode(format, 0) || encode(format, -tiny) !== encode(format, -0);
 }
 
 type Element = (body: Builder, i: Expr, scale: { readonly down: (b: Builder, x: Expr) => Expr; readonly up: (b: Builder, q: Expr) => Expr }, draw: Expr | null) => void;
@@ -201,9 +218,11 @@ function tileElementwise(format: ResolvedFormat, scaling: BlockScaling, name: st
         const down = names.has(TILE_EXPONENT) ? pow2(body, neg(load("i32", TILE_EXPONENT, t))) : null;
         // The semantics scale exactly; in float32 a tiny x·2^−E can underflow to ±0, which every rounding
         // treats like the tiny value (exact.ts) except by its sign's absence of magnitude: an unsigned
-        // format takes −tiny to NaN but −0 to 0. So a product that underflowed keeps a magnitude, ±2^−149.
+        // format takes −tiny to NaN but −0 to 0. So a product that underflowed keeps a magnitude, ±2^−149,
+        // where the format's codes of ±0 and ±2^−149 differ.
         const scaled = (inner: Builder, x: Expr) => {
           const v = inner.let("scaled", mul(x, down as Expr));
+          if (!zeroDiffersFromTiny(format)) return v;
           return select(and(eq(v, f32(0)), ne(x, f32(0))), select(lt(x, f32(0)), f32(-(2 ** -149)), f32(2 ** -149)), v);
         };
         transforms = { down: scaled, up: (_b, q) => mul(q, scale as Expr) };
