@@ -109,6 +109,7 @@ const SHAPES: readonly (readonly [number, number])[] = [
   [20, 3],
   [9, 130],
   [130, 9],
+  [5, 67], // rows of two whole 32-blocks and 3 more: 335 elements, partial tiles, segments of 32 and 3
 ];
 
 const uniform = (seed: number, i: number) => counterRandom(seed, i) / 2 ** 32;

@@ -72,6 +72,21 @@ describe("wasm vectorizer", () => {
     expect(loops.filter((l) => l.vectorized).map((l) => l.kernel)).toContain("shift_squeeze_fake_quantize");
   });
 
+  it("vectorizes the innermost loop of every block-scaled kernel: per-tile statistics and finalize, per-segment elements", () => {
+    const blockFormats = ["mxfp8", "mxfp4", "mxfp6", "mxint8", "nvfp4", "nf4-block64", "fp8-block1x128", "fp8-block1x128-pow2", "fp8-block128x128"];
+    for (const name of blockFormats) {
+      const { kernels } = lowerFormat(builtin(name));
+      for (const k of kernels.filter((k) => k.name !== "block_tensor_scale")) {
+        const loops = vectorizeKernel(k).loops;
+        // Outer loops (over tiles, tile rows, row segments, groups) stay scalar; the loop over elements does not.
+        expect(loops.at(-1), `${name} ${k.name}`).toMatchObject({ vectorized: true });
+        expect(loops.slice(0, -1).map((l) => l.reason), `${name} ${k.name}`).toEqual(
+          loops.slice(0, -1).map((l) => expect.stringMatching(/^(an integer division|for statement in the loop body|var statement in the loop body)/)),
+        );
+      }
+    }
+  });
+
   it("keeps a vector loop of step 4 and a scalar tail loop over the rest", () => {
     const { kernel: v, loops } = vectorizeKernel(lowerEncodeElements(builtin("e4m3")));
     expect(loops).toEqual([{ kernel: "encode_elements", index: "i_0", vectorized: true }]);

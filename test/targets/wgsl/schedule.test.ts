@@ -6,6 +6,8 @@
  * dispatch. Dispatches are capped at 2 workgroups per dimension so the grid-stride rounds run.
  */
 import { describe, expect, it } from "vitest";
+import { add, bitsOf, div, eq, i32, kernel, load, min, mul, ref, select, sub, type Builder } from "../../../src/codegen/ir/build.ts";
+import type { Expr, Kernel, Param } from "../../../src/codegen/ir/nodes.ts";
 import { lowerFormat } from "../../../src/codegen/lower/plans.ts";
 import { loadJs } from "../../../src/targets/js/load.ts";
 import { lowerForWgsl } from "../../../src/targets/wgsl/compile.ts";
@@ -17,18 +19,45 @@ import { simulatedKernel } from "./simulate.ts";
 
 type Kernels = Readonly<Record<string, PlanKernel>>;
 
-/** How each kernel of a format launches: "grid" (2d, units, phases), "reduction" or "single". */
+/** How a kernel launches: "grid" (2d, units, phases), "reduction" or "single". */
+function launch(k: Kernel): string {
+  const passes = lowerForWgsl(k).passes;
+  const l = passes[0].launch;
+  if (l.kind === "single") return "single";
+  if (l.reduction !== null) return `reduction (${passes.map((p) => (p.launch.kind === "grid" ? p.launch.reduction?.pass : "?")).join(", ")})`;
+  return `grid${l.inner === null ? "" : " 2d"}${l.outer.unit > 1 ? ` ×${l.outer.unit}` : ""}${l.outer.phases > 1 ? ` phases ${l.outer.phases}` : ""}`;
+}
+
+/** How each kernel of a format launches. */
 function launches(format: ResolvedFormat | string): Record<string, string> {
   const { kernels } = lowerFormat(typeof format === "string" ? builtin(format) : format);
-  return Object.fromEntries(
-    kernels.map((k) => {
-      const passes = lowerForWgsl(k).passes;
-      const l = passes[0].launch;
-      if (l.kind === "single") return [k.name, "single"];
-      if (l.reduction !== null) return [k.name, `reduction (${passes.map((p) => (p.launch.kind === "grid" ? p.launch.reduction?.pass : "?")).join(", ")})`];
-      return [k.name, `grid${l.inner === null ? "" : " 2d"}${l.outer.unit > 1 ? ` ×${l.outer.unit}` : ""}${l.outer.phases > 1 ? ` phases ${l.outer.phases}` : ""}`];
-    }),
-  );
+  return Object.fromEntries(kernels.map((k) => [k.name, launch(k)]));
+}
+
+/**
+ * Row segments as scaling/block/lower.ts writes them (segment s: row s / G, tile column s − row·G,
+ * elements [row·cols + c0, row·cols + min(c0 + T, cols))), storing u8 codes, with the tile width
+ * T and the grid width G given.
+ */
+function segmentKernel(tileWidth: (b: Builder) => Expr, gridCols: (cols: Expr, t: Expr) => Expr): Kernel {
+  const params: Param[] = [
+    { kind: "buffer", name: "x", storage: "f32", access: "read" },
+    { kind: "buffer", name: "codes", storage: "u8", access: "write" },
+    { kind: "scalar", name: "rows", type: "i32" },
+    { kind: "scalar", name: "cols", type: "i32" },
+    { kind: "scalar", name: "axis", type: "i32" },
+  ];
+  return kernel("segments", params, (b) => {
+    const cols = ref("i32", "cols");
+    const t = tileWidth(b);
+    const g = b.let("grid_cols", gridCols(cols, t));
+    b.for("s", i32(0), mul(ref("i32", "rows"), g), (s, sb) => {
+      const row = sb.let("row", div(s, g));
+      const c0 = sb.let("c0", mul(sb.let("tile_col", sub(s, mul(row, g))), t));
+      const base = sb.let("row_base", mul(row, cols));
+      sb.for("i", add(base, c0), add(base, min(add(c0, t), cols)), (i, ib) => ib.store("codes", i, bitsOf(load("f32", "x", i))));
+    });
+  });
 }
 
 describe("WGSL schedule: which loops run across invocations", () => {
@@ -43,6 +72,18 @@ describe("WGSL schedule: which loops run across invocations", () => {
     expect(launches("mxfp8")).toEqual(tiles);
     expect(launches("fp8-block128x128")).toEqual({ ...tiles, block_finalize: "grid" }); // fp32 scale codes: one word per tile
     expect(launches("nvfp4")).toEqual({ block_tensor_amax: "reduction (partials, combine)", block_tensor_scale: "single", ...tiles }); // e4m3 scale codes, 4-bit codes stored as u8
+  });
+
+  it("row segments run across invocations only where they provably tile the row: T ≥ 1 and G = ⌈cols / T⌉", () => {
+    const ceil = (cols: Expr, t: Expr) => div(sub(add(cols, t), i32(1)), t);
+    const perAxis = (b: Builder) => b.let("tile_cols", select(eq(ref("i32", "axis"), i32(0)), i32(1), i32(32)));
+    expect(launch(segmentKernel(() => i32(16), ceil))).toBe("grid 2d phases 4");
+    expect(launch(segmentKernel(perAxis, ceil))).toBe("grid 2d phases 4");
+    // Other grid widths are not the proven form (G = ⌈cols / T⌉: every segment nonempty, in order, so phases separate words).
+    expect(launch(segmentKernel(() => i32(16), (cols, t) => div(cols, t)))).toBe("single");
+    // A tile width that may be 0 or negative.
+    expect(launch(segmentKernel((b) => b.let("tile_cols", select(eq(ref("i32", "axis"), i32(0)), i32(0), i32(32))), ceil))).toBe("single");
+    expect(launch(segmentKernel(() => ref("i32", "axis"), ceil))).toBe("single");
   });
 
   it("S2FP8: log2 per element and per-chunk statistics in parallel, the sequential sum over chunks on one invocation", () => {
