@@ -4,7 +4,8 @@
  * decodeF32Bits(encode(x)) — on the JS target, the IR interpreter, and wasm with and without
  * SIMD (every tail length at unaligned positions) — for 2·10^4 random float32 bit patterns, the
  * format's ties and bands, NaNs of both signs, and, for the 8-bit formats on a fast path, every
- * float32 high half with the low halves at and one ulp around every tie. Formats whose element
+ * float32 high half with the low halves at and one ulp around every tie (bf16 too: it is rounded on
+ * the bit pattern, ties at bit 15). Formats whose element
  * encodings are equal (S2FP8 and E5M2, say) are tested once.
  */
 import { beforeAll, describe, expect, it } from "vitest";
@@ -30,10 +31,11 @@ beforeAll(async () => {
 
 /**
  * Every float32 high half with low half 0, 1 and 0xffff: for an 8-bit format every tie lies at a
- * bit ≥ 16, so this holds each tie exactly and one ulp above and below it.
+ * bit ≥ 16, so this holds each tie exactly and one ulp above and below it. A format rounded on
+ * the bit pattern at bit 16 (bf16) has its ties at low half 0x8000: `ties16` adds it and its neighbours.
  */
-function highHalves(): Float32Array {
-  const lows = [0x0000, 0x0001, 0xffff];
+function highHalves(ties16 = false): Float32Array {
+  const lows = ties16 ? [0x0000, 0x0001, 0x7fff, 0x8000, 0x8001, 0xffff] : [0x0000, 0x0001, 0xffff];
   const bits = new Uint32Array(65536 * lows.length);
   for (let high = 0; high < 65536; high++) for (let k = 0; k < lows.length; k++) bits[high * lows.length + k] = ((high << 16) | lows[k]) >>> 0;
   return new Float32Array(bits.buffer);
@@ -88,11 +90,13 @@ function variants(): ResolvedFormat[] {
 const FORMATS = variants();
 
 describe("which formats take the fused float path", () => {
-  it("signed float formats with subnormals under nearest-even; not bf16 (its quantum is below 2^−100), posits, E8M0 or other roundings", () => {
+  it("signed float formats with subnormals under nearest-even, bf16 wholly on the bit pattern; not posits, E8M0 or other roundings", () => {
     const fused = (name: string, changes: Partial<ResolvedFormat> = {}) => fusedRounding({ ...builtin(name), ...changes }) !== null;
-    for (const name of ["e4m3", "e5m2", "e4m3fnuz", "e5m2fnuz", "e2m1", "fp16", "s2fp8"]) expect(fused(name), name).toBe(true);
+    for (const name of ["e4m3", "e5m2", "e4m3fnuz", "e5m2fnuz", "e2m1", "fp16", "s2fp8", "bf16"]) expect(fused(name), name).toBe(true);
     expect(fused("e5m2", { overflow: "saturate" }) && fused("e4m3", { overflow: "infinity" })).toBe(true);
-    for (const name of ["bf16", "posit8", "e8m0", "int8", "fp32"]) expect(fused(name), name).toBe(false);
+    expect(fusedRounding(builtin("bf16"))?.onBits).toBe(true);
+    expect(fusedRounding(builtin("fp16"))?.onBits).toBe(false);
+    for (const name of ["posit8", "e8m0", "int8", "fp32"]) expect(fused(name), name).toBe(false);
     expect(fused("e4m3", { rounding: { mode: "stochastic", bits: 8 } }) || fused("e4m3", { rounding: { mode: "toward-zero", bits: 0 } })).toBe(false);
     expect(FORMATS.filter(fast).length).toBeGreaterThan(20);
   });
@@ -103,9 +107,10 @@ for (const format of FORMATS.filter(fast)) {
     const kernels = lowerUnscaled(format).kernels.filter((k) => k.name === "fake_quantize_elements");
     const module = { kernels };
     // The overflow variants differ only in the overflow band, which edgeInputs covers.
-    const everyHighHalf = format.bits <= 8 && format.rounding.mode !== "stochastic" && !format.name.includes("-overflow-");
+    const onBits16 = fusedRounding(format)?.onBits === true && fusedRounding(format)?.mantissaBits === 7;
+    const everyHighHalf = (format.bits <= 8 || onBits16) && format.rounding.mode !== "stochastic" && !format.name.includes("-overflow-");
     const inputs = () => {
-      const parts = [RANDOM, edgeInputs(format), SPECIALS, ...(everyHighHalf ? [highHalves()] : [])];
+      const parts = [RANDOM, edgeInputs(format), SPECIALS, ...(everyHighHalf ? [highHalves(onBits16)] : [])];
       // An odd total length, so the vector loops end in a scalar tail.
       const all = new Float32Array(parts.reduce((s, p) => s + p.length, 0) | 1);
       let at = 0;

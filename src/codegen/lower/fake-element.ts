@@ -2,7 +2,8 @@
  * decode(encode(x)) of one element as one f32 expression, for the fake-quantize kernels.
  *
  * Signed float formats with subnormals and round-to-nearest-even take a fused path that never
- * forms the code: |x| is rounded to the format's grid in float32 itself — in the normal range by
+ * forms the code: |x| is rounded to the format's grid in float32 itself (wholly on the bit pattern
+ * where the format's normal range starts at float32's, as bf16's does) — in the normal range by
  * rounding the float32 mantissa to m bits (add half an ulp minus one plus the kept last bit, then
  * clear the dropped bits: ties to even, a carry steps the exponent), below it by rounding the
  * magnitude to a multiple of the subnormal quantum 2^(emin − m) with one float32 addition of
@@ -44,6 +45,13 @@ interface FusedRounding {
   readonly zero: SignedSpecial;
   readonly overflow: SignedSpecial;
   readonly nan: SignedSpecial;
+  /**
+   * The format's grid is float32's with the mantissa cut to m bits at every magnitude (its normal
+   * range starts at float32's, 2^−126, so its subnormal quantum 2^(−126 − m) is float32's bit
+   * quantum times 2^(23 − m)): rounding the bit pattern rounds every |x|, float32 subnormals
+   * included, in integer arithmetic only (bf16).
+   */
+  readonly onBits: boolean;
 }
 
 const fakeBits = (format: ResolvedFormat, x: number) => decodeF32Bits(format, encode(format, x));
@@ -58,8 +66,9 @@ export function fusedRounding(format: ResolvedFormat): FusedRounding | null {
   const el: ResolvedFloat = format.element;
   const m = el.mantissaBits;
   if (!el.signed || !el.zero || !el.subnormals || m < 1 || m > 22) return null;
+  const onBits = el.minNormalExponent === -126;
   // roundBelowNormal's carrier 2^(emin − m + 23) must be a finite float32 (formats near float32's top are left to encode).
-  if (el.minNormalExponent < -126 || el.minNormalExponent - m < MIN_QUANTUM_EXPONENT || el.minNormalExponent - m + 23 > 127) return null;
+  if (!onBits && (el.minNormalExponent < -126 || el.minNormalExponent - m < MIN_QUANTUM_EXPONENT || el.minNormalExponent - m + 23 > 127)) return null;
   if (!(format.maxFinite < MAX_F32) || Math.fround(format.maxFinite) !== format.maxFinite) return null;
   const overflow = special(format, MAX_F32, -MAX_F32);
   const infinity = special(format, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY);
@@ -72,6 +81,7 @@ export function fusedRounding(format: ResolvedFormat): FusedRounding | null {
     zero: special(format, 0, -0),
     overflow,
     nan: special(format, fromF32Bits(0x7fc00000), fromF32Bits(0xffc00000)),
+    onBits,
   };
 }
 
@@ -87,11 +97,18 @@ export function lowerFakeQuantizeElement(b: Builder, format: ResolvedFormat, x: 
   const dropped = 23 - fused.mantissaBits;
   const keptLsb = and(shr(absBits, u32(dropped)), u32(1));
   const normalBits = and(add(add(absBits, u32(2 ** (dropped - 1) - 1)), keptLsb), u32(~(2 ** dropped - 1)));
+  // ±∞ rounds to +∞ bits and so overflows; NaN is told apart by its input bits.
+  if (fused.onBits) {
+    // Compared as bits, never as floats: a target that flushes float32 subnormals would take a rounded subnormal for 0.
+    const roundedBits = b.let("rounded_bits", normalBits);
+    let onGrid = fromBits(or(roundedBits, shl(sign, u32(31))));
+    onGrid = select(gt(roundedBits, u32(f32Bits(fused.maxFinite))), bySign(fused.overflow), onGrid);
+    onGrid = select(eq(roundedBits, u32(0)), bySign(fused.zero), onGrid);
+    return b.let("fake_quantized", select(gt(absBits, u32(0x7f800000)), bySign(fused.nan), onGrid));
+  }
   const subnormal = roundBelowNormal(b, absBits, fused);
   const minNormalBits = (fused.minNormalExponent + 127) * 2 ** 23;
   const rounded = b.let("rounded_magnitude", select(ge(absBits, u32(minNormalBits)), fromBits(normalBits), subnormal));
-
-  // ±∞ rounds to +∞ bits and so overflows; NaN is told apart by its input bits.
   let value = fromBits(or(bitsOf(rounded), shl(sign, u32(31))));
   value = select(gt(rounded, f32(fused.maxFinite)), bySign(fused.overflow), value);
   value = select(eq(rounded, f32(0)), bySign(fused.zero), value);

@@ -16,6 +16,7 @@ import { instantiateWgsl, runPlanWgsl } from "../../../src/targets/wgsl/runner.t
 import { runPlan, type BufferArray, type PlanKernel } from "../../../src/package-runtime/run-plan.js";
 import { useWgslDevice } from "./gpu.ts";
 import { PLAN_FORMATS, byRow, tensor, words } from "./plan-support.ts";
+import { builtin } from "../../support/formats.ts";
 
 type Kernels = Readonly<Record<string, PlanKernel>>;
 
@@ -34,6 +35,23 @@ const LAYOUTS: readonly (readonly [number, readonly number[]])[] = [
   [1000, [1, 8, 125]],
   [20_007, [1, 3, 19, 1053]],
 ];
+
+describe("float32 subnormal inputs", () => {
+  // bf16's fake-quantize rounds them on the bit pattern (lower/fake-element.ts onBits): a GPU must keep them, not flush them.
+  it("bf16 fakeQuantize of every float32 subnormal exponent-field pattern around its ties equals JS", async () => {
+    const format = builtin("bf16");
+    const { kernels, plans } = lowerFormat(format);
+    const js = loadJs({ kernels }) as unknown as Kernels;
+    const gpu = await instantiateWgsl(compileWgsl({ kernels }), await device());
+    // Exponent field 0: every bf16 subnormal (high half) with low halves at, and an ulp around, its ties.
+    const bits: number[] = [];
+    for (const sign of [0, 0x80000000]) for (let high = 0; high < 128; high++) for (const low of [0, 1, 0x7fff, 0x8000, 0x8001, 0xffff]) bits.push((sign | (high << 16) | low) >>> 0);
+    const x = new Float32Array(Uint32Array.from(bits).buffer);
+    const want = words(runPlan(plans.fakeQuantize, js, { x }, {}));
+    expect(want["outputs.values"].some((w) => w !== 0 && w !== 0x80000000), "some results are subnormal, not zero").toBe(true);
+    expect(words(await runPlanWgsl(plans.fakeQuantize, gpu, { x }, {}))).toEqual(want);
+  });
+});
 
 describe("large tensors: many workgroups, reductions over thousands of partial maxima", () => {
   for (const name of ["e4m3-amax-tensor-delayed-fp32", "e5m2-amax-channel-sr", "s2fp8", "mxfp4", "shiftquant4"]) {
