@@ -1,9 +1,9 @@
 /**
  * The wasm target's store-widening pass, an IR → IR pass on the SIMD IR after vectorize (and
  * superword): a 4-lane loop (step 4) that stores narrow codes — u8/i8 or u16 elements, 4 per
- * iteration at exactly the loop index — is unrolled by 4 (any 8-bit store) or 2 (16-bit stores
- * only), and each narrow buffer's 4 (or 2) stored vectors become one 16-byte narrowStore at the
- * end of the unrolled body, instead of a shuffle and a 4- or 8-byte lane store per iteration. A
+ * iteration at exactly the loop index — is unrolled by 4, and each narrow buffer's 4 stored
+ * vectors become one 16-byte narrowStore (two for 16-bit codes) at the end of the unrolled body,
+ * instead of a shuffle and a 4- or 8-byte lane store per iteration. A
  * 4-lane loop takes the last 0–3 iterations, as before. Copy k runs what iteration j + 4k ran,
  * in order (its lets renamed, the loop index read as j + 4k, so a load there folds into the
  * memory operand's offset and a stochastic draw sees its own element's counter), so
@@ -22,6 +22,8 @@ import { isVector, simdTypeOf, storageBytes, type SimdExpr, type SimdKernel, typ
 import { forEachStmt, substitute, walk } from "./simd-walk.ts";
 
 const LANES = 4;
+/** 4-lane iterations per unrolled iteration. */
+const UNROLL = 4;
 /** Largest i32 lane value that is still non-negative when read as signed. */
 const MAX_SIGNED = 0x7fffffff;
 
@@ -30,7 +32,7 @@ export interface WidenReport {
   readonly kernel: string;
   /** The 4-lane loop's index. */
   readonly index: string;
-  /** Iterations of the 4-lane loop per unrolled iteration (4 or 2). */
+  /** Iterations of the 4-lane loop per unrolled iteration. */
   readonly unroll: number;
   /** Narrow buffers now written 16 bytes at a time. */
   readonly buffers: readonly string[];
@@ -139,7 +141,9 @@ class KernelWidener {
 
   /** The unrolled loop with 16-byte stores, then the 4-lane loop for what is left. */
   private widen(loop: Loop, narrow: readonly string[]): SimdStmt[] {
-    const unroll = narrow.some((b) => this.bytes(b) === 1) ? 4 : 2;
+    // 4 iterations: one 16-byte store per 8-bit buffer, two per 16-bit one (unrolling 16-bit
+    // loops by 4 rather than 2 measured 5–10% faster; 8-bit loops by 8 no faster).
+    const unroll = UNROLL;
     const pre: SimdStmt[] = [];
     const bind = (hint: string, e: SimdExpr): SimdExpr => {
       if (e.kind === "ref" || e.kind === "const") return e;
