@@ -81,6 +81,8 @@ function variants(): ResolvedFormat[] {
     add(format);
     if (format.element.kind === "posit") continue;
     for (const rounding of roundings) if (rounding.mode !== format.rounding.mode && (rounding.mode !== "stochastic" || acceptsStochastic(format))) add({ ...format, name: `${name}-${rounding.mode}`, rounding });
+    // Stochastic rounding with fewer, as many and more random bits than the dropped ones (bf16 drops 16, fp16 13, e4m3 20), up to the fused path's 24.
+    if (["bf16", "fp16", "e4m3"].includes(name)) for (const bits of [1, 16, 24]) add({ ...format, name: `${name}-stochastic${bits}`, rounding: { mode: "stochastic", bits } });
     const overflow = format.overflow === "saturate" ? "infinity" : "saturate";
     if (format.element.kind === "float") add({ ...format, name: `${name}-overflow-${overflow}`, overflow });
   }
@@ -90,14 +92,15 @@ function variants(): ResolvedFormat[] {
 const FORMATS = variants();
 
 describe("which formats take the fused float path", () => {
-  it("signed float formats with subnormals under nearest-even, bf16 wholly on the bit pattern; not posits, E8M0 or other roundings", () => {
+  it("signed float formats with subnormals under nearest-even or stochastic rounding, bf16 wholly on the bit pattern; not posits, E8M0 or other roundings", () => {
     const fused = (name: string, changes: Partial<ResolvedFormat> = {}) => fusedRounding({ ...builtin(name), ...changes }) !== null;
     for (const name of ["e4m3", "e5m2", "e4m3fnuz", "e5m2fnuz", "e2m1", "fp16", "s2fp8", "bf16"]) expect(fused(name), name).toBe(true);
     expect(fused("e5m2", { overflow: "saturate" }) && fused("e4m3", { overflow: "infinity" })).toBe(true);
     expect(fusedRounding(builtin("bf16"))?.onBits).toBe(true);
     expect(fusedRounding(builtin("fp16"))?.onBits).toBe(false);
     for (const name of ["posit8", "e8m0", "int8", "fp32"]) expect(fused(name), name).toBe(false);
-    expect(fused("e4m3", { rounding: { mode: "stochastic", bits: 8 } }) || fused("e4m3", { rounding: { mode: "toward-zero", bits: 0 } })).toBe(false);
+    expect(fused("e4m3", { rounding: { mode: "stochastic", bits: 8 } }) && fused("bf16", { rounding: { mode: "stochastic", bits: 16 } })).toBe(true);
+    expect(fused("e4m3", { rounding: { mode: "stochastic", bits: 25 } }) || fused("e4m3", { rounding: { mode: "toward-zero", bits: 0 } })).toBe(false);
     expect(FORMATS.filter(fast).length).toBeGreaterThan(20);
   });
 });

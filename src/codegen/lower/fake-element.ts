@@ -11,14 +11,15 @@
  * which GPU shader compilers may fold to x). What remains are the values the code would not give back as ±|rounded|: zeros,
  * overflow, NaN — their results are taken from the semantics at lowering time, decode(encode(·))
  * of ±0, ±max float32 and ±NaN, so every special case is the definition's by construction.
- * Integer formats (any rounding) give the clamped rounded integer itself, scaled (see below).
- * All other formats, and stochastic rounding of floats, compose lowerEncodeElement and
+ * Stochastic rounding of the same floats (up to 24 random bits) takes the fused path too, rounding
+ * up or down on the same bits by the draw. Integer formats (any rounding) give the clamped rounded
+ * integer itself, scaled (see below). All other formats compose lowerEncodeElement and
  * lowerDecodeElement.
  */
 import type { ResolvedFloat, ResolvedFormat, ResolvedInt } from "../../dsl/resolved.ts";
 import { f32Bits, fromF32Bits } from "../../dsl/semantics/bits.ts";
 import { decodeF32Bits, encode } from "../../dsl/semantics/scalar.ts";
-import { Builder, add, and, bitsOf, convert, eq, f32, fromBits, ge, gt, mul, ne, or, select, shl, shr, sub, u32 } from "../ir/build.ts";
+import { Builder, add, and, bitsOf, convert, eq, f32, floor, fromBits, ge, gt, mul, ne, or, select, shl, shr, sub, u32 } from "../ir/build.ts";
 import type { Expr } from "../ir/nodes.ts";
 import { lowerDecodeElement, lowerEncodeElement } from "./element.ts";
 import { lowerIntRounded } from "./int-element.ts";
@@ -52,17 +53,28 @@ interface FusedRounding {
    * included, in integer arithmetic only (bf16).
    */
   readonly onBits: boolean;
+  /** Stochastic rounding's random bits (the top bits of the element's draw), or null for nearest-even. */
+  readonly stochasticBits: number | null;
 }
 
-const fakeBits = (format: ResolvedFormat, x: number) => decodeF32Bits(format, encode(format, x));
-const special = (format: ResolvedFormat, positive: number, negative: number): SignedSpecial => ({
-  positive: fakeBits(format, positive),
-  negative: fakeBits(format, negative),
+/** decode(encode(x)) as float32 bits, with stochastic rounding's draw `random` (ignored by the other modes). */
+const fakeBits = (format: ResolvedFormat, x: number, random: number) => decodeF32Bits(format, encode(format, x, { random }));
+const special = (format: ResolvedFormat, positive: number, negative: number, random = 0): SignedSpecial => ({
+  positive: fakeBits(format, positive, random),
+  negative: fakeBits(format, negative, random),
 });
 
-/** The fused path's constants for `format` under deterministic rounding, or null (see the module comment). */
+/**
+ * Stochastic rounding's random bits the fused path takes: up to 24, so that t + r stays a u32
+ * and a float32 subnormal input, whose fraction of the quantum is below 2^−26, never rounds up.
+ */
+const MAX_FUSED_STOCHASTIC_BITS = 24;
+
+/** The fused path's constants for `format` (nearest-even or stochastic rounding), or null (see the module comment). */
 export function fusedRounding(format: ResolvedFormat): FusedRounding | null {
-  if (format.element.kind !== "float" || format.rounding.mode !== "nearest-even") return null;
+  const { mode, bits } = format.rounding;
+  const stochastic = mode === "stochastic";
+  if (format.element.kind !== "float" || !(mode === "nearest-even" || (stochastic && bits >= 1 && bits <= MAX_FUSED_STOCHASTIC_BITS))) return null;
   const el: ResolvedFloat = format.element;
   const m = el.mantissaBits;
   if (!el.signed || !el.zero || !el.subnormals || m < 1 || m > 22) return null;
@@ -70,7 +82,9 @@ export function fusedRounding(format: ResolvedFormat): FusedRounding | null {
   // roundBelowNormal's carrier 2^(emin − m + 23) must be a finite float32 (formats near float32's top are left to encode).
   if (!onBits && (el.minNormalExponent < -126 || el.minNormalExponent - m < MIN_QUANTUM_EXPONENT || el.minNormalExponent - m + 23 > 127)) return null;
   if (!(format.maxFinite < MAX_F32) || Math.fround(format.maxFinite) !== format.maxFinite) return null;
-  const overflow = special(format, MAX_F32, -MAX_F32);
+  // Overflow: what a magnitude rounded past maxFinite gives — ±max float32 with the largest draw
+  // does (under stochastic rounding a smaller draw may round it down onto the grid: bf16's top).
+  const overflow = special(format, MAX_F32, -MAX_F32, 0xffffffff);
   const infinity = special(format, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY);
   // Round to nearest never tells an overflowed finite input from an infinite one; a format that does is left to encode.
   if (overflow.positive !== infinity.positive || overflow.negative !== infinity.negative) return null;
@@ -82,21 +96,23 @@ export function fusedRounding(format: ResolvedFormat): FusedRounding | null {
     overflow,
     nan: special(format, fromF32Bits(0x7fc00000), fromF32Bits(0xffc00000)),
     onBits,
+    stochasticBits: stochastic ? bits : null,
   };
 }
 
 /** f32 decode(encode(x)) in `format`; `random` is the element's u32 draw (stochastic rounding only). */
 export function lowerFakeQuantizeElement(b: Builder, format: ResolvedFormat, x: Expr, random: Expr | null): Expr {
   if (format.element.kind === "int" && format.element.fractionBits <= 126) return lowerFakeQuantizeInt(b, format, x, random);
-  const fused = random === null ? fusedRounding(format) : null;
-  if (fused === null) return lowerDecodeElement(b, format, lowerEncodeElement(b, format, x, random));
+  const fused = fusedRounding(format);
+  if (fused === null || (fused.stochasticBits === null) !== (random === null)) return lowerDecodeElement(b, format, lowerEncodeElement(b, format, x, random));
   const { absBits, sign } = splitSign(b, x);
   const negative = b.let("negative", ne(sign, u32(0)));
   const bySign = (s: SignedSpecial) => (s.positive === s.negative ? fromBits(u32(s.positive)) : select(negative, fromBits(u32(s.negative)), fromBits(u32(s.positive))));
 
   const dropped = 23 - fused.mantissaBits;
   const keptLsb = and(shr(absBits, u32(dropped)), u32(1));
-  const normalBits = and(add(add(absBits, u32(2 ** (dropped - 1) - 1)), keptLsb), u32(~(2 ** dropped - 1)));
+  const normalBits =
+    fused.stochasticBits === null ? and(add(add(absBits, u32(2 ** (dropped - 1) - 1)), keptLsb), u32(~(2 ** dropped - 1))) : stochasticOnBits(b, absBits, dropped, fused.stochasticBits, random as Expr);
   // ±∞ rounds to +∞ bits and so overflows; NaN is told apart by its input bits.
   if (fused.onBits) {
     // Compared as bits, never as floats: a target that flushes float32 subnormals would take a rounded subnormal for 0.
@@ -106,7 +122,7 @@ export function lowerFakeQuantizeElement(b: Builder, format: ResolvedFormat, x: 
     onGrid = select(eq(roundedBits, u32(0)), bySign(fused.zero), onGrid);
     return b.let("fake_quantized", select(gt(absBits, u32(0x7f800000)), bySign(fused.nan), onGrid));
   }
-  const subnormal = roundBelowNormal(b, absBits, fused);
+  const subnormal = fused.stochasticBits === null ? roundBelowNormal(b, absBits, fused) : stochasticBelowNormal(b, absBits, fused, fused.stochasticBits, random as Expr);
   const minNormalBits = (fused.minNormalExponent + 127) * 2 ** 23;
   const rounded = b.let("rounded_magnitude", select(ge(absBits, u32(minNormalBits)), fromBits(normalBits), subnormal));
   let value = fromBits(or(bitsOf(rounded), shl(sign, u32(31))));
@@ -131,6 +147,34 @@ function roundBelowNormal(b: Builder, absBits: Expr, fused: FusedRounding): Expr
 }
 
 /**
+ * Stochastic rounding (dsl/semantics/rounding.ts) of |x| on its bit pattern, where the format's
+ * quantum at |x| is float32's bit quantum times 2^dropped: the fraction of the quantum is the
+ * dropped bits, t its top `bits` bits, r the draw's top `bits` bits; up when t + r ≥ 2^bits, a
+ * carry stepping the exponent.
+ */
+function stochasticOnBits(b: Builder, absBits: Expr, dropped: number, bits: number, random: Expr): Expr {
+  const dropMask = 2 ** dropped - 1;
+  const low = b.let("sr_low", and(absBits, u32(dropMask)));
+  const t = bits <= dropped ? shr(low, u32(dropped - bits)) : shl(low, u32(bits - dropped));
+  const up = ge(add(t, shr(random, u32(32 - bits))), u32(2 ** bits));
+  return add(and(absBits, u32(~dropMask)), select(up, u32(2 ** dropped), u32(0)));
+}
+
+/**
+ * Stochastic rounding of |x| below the normal range, in the subnormal quantum q = 2^(emin − m):
+ * |x|/q is exact (a power of two, q ≥ 2^−100), its floor and fraction too, and the fraction times
+ * 2^bits. A float32 subnormal input gives 0 whether or not a target flushes it (MAX_FUSED_STOCHASTIC_BITS).
+ */
+function stochasticBelowNormal(b: Builder, absBits: Expr, fused: FusedRounding, bits: number, random: Expr): Expr {
+  const quantumExponent = fused.minNormalExponent - fused.mantissaBits;
+  const q = b.let("sr_quanta", mul(fromBits(absBits), f32(2 ** -quantumExponent)));
+  const fl = b.let("sr_floor", floor(q));
+  const t = convert("u32.fromF32", floor(mul(sub(q, fl), f32(2 ** bits))));
+  const up = ge(add(t, shr(random, u32(32 - bits))), u32(2 ** bits));
+  return mul(select(up, add(fl, f32(1)), fl), f32(2 ** quantumExponent));
+}
+
+/**
  * Integers: the clamped integer encode computes, less the zero point, as the f32 the code decodes to — its two's
  * complement code round-trips it exactly (|n| ≤ 2^24), −0 aside, which the code turns into +0 —
  * times 2^−fractionBits (a normal power: one rounding, as the decode table's). NaN takes the
@@ -143,5 +187,5 @@ function lowerFakeQuantizeInt(b: Builder, format: ResolvedFormat, x: Expr, rando
   const shifted = el.zeroPoint === 0 ? clamped : sub(clamped, f32(el.zeroPoint));
   const integer = b.let("integer", select(eq(shifted, f32(0)), f32(0), shifted));
   const value = el.fractionBits === 0 ? integer : mul(integer, f32(2 ** -el.fractionBits));
-  return b.let("fake_quantized", select(isNan, fromBits(u32(fakeBits(format, Number.NaN))), value));
+  return b.let("fake_quantized", select(isNan, fromBits(u32(fakeBits(format, Number.NaN, 0))), value));
 }
