@@ -85,13 +85,13 @@ function forTiles(b: Builder, grid: Grid, body: (tile: Expr, inner: Builder) => 
 }
 
 /**
- * body(tile, inner) then element(i) for every i of the segment, for every row segment in order:
+ * body(tile, inner) then element(i) for every i of the segment, for the first `count` row segments in order:
  * segment s is row s / gridCols, tile column s mod gridCols, elements [row·cols + c0, row·cols +
  * min(c0 + tileCols, cols)). The segments tile the elements in order, each nonempty (the WGSL
  * schedule's innerRange recognizes this form and runs segments across invocations).
  */
-function forSegments(b: Builder, grid: Grid, body: (tile: Expr, inner: Builder) => (i: Expr, inner: Builder) => void): void {
-  b.for("s", i32(0), mul(grid.rows, grid.gridCols), (s, sb) => {
+function forSegments(b: Builder, grid: Grid, count: Expr, body: (tile: Expr, inner: Builder) => (i: Expr, inner: Builder) => void): void {
+  b.for("s", i32(0), count, (s, sb) => {
     const row = sb.let("row", div(s, grid.gridCols));
     const tileCol = sb.let("tile_col", sub(s, mul(row, grid.gridCols)));
     const c0 = sb.let("c0", mul(tileCol, grid.tileCols));
@@ -201,39 +201,74 @@ function zeroDiffersFromTiny(format: ResolvedFormat): boolean {
   return encode(format, tiny) !== encode(format, 0) || encode(format, -tiny) !== encode(format, -0);
 }
 
-type Element = (body: Builder, i: Expr, scale: { readonly down: (b: Builder, x: Expr) => Expr; readonly up: (b: Builder, q: Expr) => Expr }, draw: Expr | null) => void;
+interface Transforms {
+  readonly down: (b: Builder, x: Expr) => Expr;
+  readonly up: (b: Builder, q: Expr) => Expr;
+}
 
-/** A kernel over every element, with the element transforms of its tile (semantics tileScale). */
-function tileElementwise(format: ResolvedFormat, scaling: BlockScaling, name: string, params: readonly Param[], element: Element): Kernel {
-  const mx = isPowerOfTwoRule(scaling.scaleRounding);
+type Element = (body: Builder, i: Expr, scale: Transforms, draw: Expr | null) => void;
+
+/** The element transforms of tile t (semantics tileScale), its scale bound in b. */
+function tileTransforms(b: Builder, format: ResolvedFormat, scaling: BlockScaling, names: ReadonlySet<string>, tensorScale: Expr | null, t: Expr): Transforms {
+  const scale = names.has(BLOCK_META.scaleCodes) ? lowerDecodeScale(b, scaling.scaleFormat, load("u32", BLOCK_META.scaleCodes, t)) : null;
+  if (isPowerOfTwoRule(scaling.scaleRounding)) {
+    const down = names.has(TILE_EXPONENT) ? pow2(b, neg(load("i32", TILE_EXPONENT, t))) : null;
+    // The semantics scale exactly; in float32 a tiny x·2^−E can underflow to ±0, which every rounding
+    // treats like the tiny value (exact.ts) except by its sign's absence of magnitude: an unsigned
+    // format takes −tiny to NaN but −0 to 0. So a product that underflowed keeps a magnitude, ±2^−149,
+    // where the format's codes of ±0 and ±2^−149 differ.
+    const scaled = (inner: Builder, x: Expr) => {
+      const v = inner.let("scaled", mul(x, down as Expr));
+      if (!zeroDiffersFromTiny(format)) return v;
+      return select(and(eq(v, f32(0)), ne(x, f32(0))), select(lt(x, f32(0)), f32(-(2 ** -149)), f32(2 ** -149)), v);
+    };
+    return { down: scaled, up: (_b, q) => mul(q, scale as Expr) };
+  }
+  if (tensorScale !== null) {
+    const d = scale as Expr;
+    const e = b.let("element_scale", select(eq(d, f32(0)), f32(0), div(tensorScale, d)));
+    return { down: (_b, x) => mul(x, e), up: (inner, q) => div(inner.let("qd", mul(q, d)), tensorScale) };
+  }
+  return { down: (_b, x) => div(x, scale as Expr), up: (_b, q) => mul(q, scale as Expr) };
+}
+
+/**
+ * The kernels over every element, with the element transforms of its tile: row segments, the
+ * tile's scale once per segment; with 1-D blocks the segments take [1, B] blocks only, and a
+ * second kernel (`<name>_columns`) takes [B, 1] blocks (block_axis 0) row by row — element i of
+ * row r lies in tile (r / B)·cols + (i − r·cols), at i plus an offset fixed for the row, so the
+ * scales load at consecutive indices and the loop vectorizes. Each kernel has no iterations
+ * where the call's axis is the other's.
+ */
+function tileElementwise(format: ResolvedFormat, scaling: BlockScaling, name: string, params: readonly Param[], element: Element): Kernel[] {
   const names = new Set(params.map((p) => p.name));
-  return kernel(name, params, (b) => {
+  const prologue = (b: Builder) => {
     const draw = params.includes(SEED) ? randomSource(b, format) : null;
     const tensorScale = names.has(BLOCK_META.tensorScale) ? b.let("tensor_scale", load("f32", BLOCK_META.tensorScale, i32(0))) : null;
+    return {
+      transforms: (tb: Builder, t: Expr) => tileTransforms(tb, format, scaling, names, tensorScale, t),
+      run: (t: Transforms) => (i: Expr, inner: Builder) => element(inner, i, t, draw === null ? null : draw(inner, i)),
+    };
+  };
+  const g = scaling.granularity;
+  const alongRows = eq(arg("i32", BLOCK_AXIS.name), i32(0));
+  const segments = kernel(name, params, (b) => {
+    const { transforms, run } = prologue(b);
     const grid = gridOf(b, scaling);
-    forSegments(b, grid, (t, body) => {
-      const scale = names.has(BLOCK_META.scaleCodes) ? lowerDecodeScale(body, scaling.scaleFormat, load("u32", BLOCK_META.scaleCodes, t)) : null;
-      let transforms: Parameters<Element>[2];
-      if (mx) {
-        const down = names.has(TILE_EXPONENT) ? pow2(body, neg(load("i32", TILE_EXPONENT, t))) : null;
-        // The semantics scale exactly; in float32 a tiny x·2^−E can underflow to ±0, which every rounding
-        // treats like the tiny value (exact.ts) except by its sign's absence of magnitude: an unsigned
-        // format takes −tiny to NaN but −0 to 0. So a product that underflowed keeps a magnitude, ±2^−149,
-        // where the format's codes of ±0 and ±2^−149 differ.
-        const scaled = (inner: Builder, x: Expr) => {
-          const v = inner.let("scaled", mul(x, down as Expr));
-          if (!zeroDiffersFromTiny(format)) return v;
-          return select(and(eq(v, f32(0)), ne(x, f32(0))), select(lt(x, f32(0)), f32(-(2 ** -149)), f32(2 ** -149)), v);
-        };
-        transforms = { down: scaled, up: (_b, q) => mul(q, scale as Expr) };
-      } else if (tensorScale !== null) {
-        const d = scale as Expr;
-        const e = body.let("element_scale", select(eq(d, f32(0)), f32(0), div(tensorScale, d)));
-        transforms = { down: (_b, x) => mul(x, e), up: (inner, q) => div(inner.let("qd", mul(q, d)), tensorScale) };
-      } else transforms = { down: (_b, x) => div(x, scale as Expr), up: (_b, q) => mul(q, scale as Expr) };
-      return (i, inner) => element(inner, i, transforms, draw === null ? null : draw(inner, i));
+    const count = mul(grid.rows, grid.gridCols);
+    forSegments(b, grid, "tile" in g ? count : select(alongRows, i32(0), count), (t, sb) => run(transforms(sb, t)));
+  });
+  if ("tile" in g) return [segments];
+  const columns = kernel(`${name}_columns`, params, (b) => {
+    const { transforms, run } = prologue(b);
+    const cols = arg("i32", CHANNEL_LENGTH.name);
+    b.for("r", i32(0), select(alongRows, arg("i32", CHANNELS.name), i32(0)), (r, rb) => {
+      const base = rb.let("row_base", mul(r, cols));
+      const offset = rb.let("tile_offset", sub(mul(div(r, i32(g.block)), cols), base));
+      rb.for("i", base, add(base, cols), (i, ib) => run(transforms(ib, add(i, offset)))(i, ib));
     });
   });
+  return [segments, columns];
 }
 
 /** Kernels and plans of a block-scaled format. */
@@ -251,11 +286,11 @@ export function lowerBlock(format: ResolvedFormat, scaling: BlockScaling): Scali
   // The tensor's amax as the amax kind reduces it (a GPU runs it as a two-pass reduction), then S.
   const tensorScale = level ? [lowerGroupAmax("block_tensor_amax", TENSOR_AMAX), lowerTensorScale(format, scaling)] : [];
 
-  const encodeKernel = tileElementwise(format, scaling, "block_encode", [reads(X, "f32"), ...encodeScale, writes(CODES, codes), ...TILE_PARAMS, SEED], (body, i, t, draw) => {
+  const encodeKernels = tileElementwise(format, scaling, "block_encode", [reads(X, "f32"), ...encodeScale, writes(CODES, codes), ...TILE_PARAMS, SEED], (body, i, t, draw) => {
     body.store(CODES, i, lowerEncodeElement(body, format, body.let("v", t.down(body, load("f32", X, i))), draw));
   });
   const decodeParams = [reads(CODES, codes), reads(BLOCK_META.scaleCodes, scaleCodes), ...tensorScaleParam, writes(VALUES, "f32"), ...TILE_PARAMS];
-  const decodeKernel = tileElementwise(format, scaling, "block_decode", decodeParams, (body, i, t) => {
+  const decodeKernels = tileElementwise(format, scaling, "block_decode", decodeParams, (body, i, t) => {
     body.store(VALUES, i, t.up(body, lowerDecodeElement(body, format, load("u32", CODES, i))));
   });
   const fakeParams = [reads(X, "f32"), ...(mx ? [reads(TILE_EXPONENT, "i32")] : []), reads(BLOCK_META.scaleCodes, scaleCodes), ...tensorScaleParam, writes(VALUES, "f32"), ...TILE_PARAMS, SEED];
@@ -272,12 +307,13 @@ export function lowerBlock(format: ResolvedFormat, scaling: BlockScaling): Scali
   const axis: Record<string, StepArg> = { block_axis: { scalar: "blockAxis" } };
   const tensorSteps = level ? [step(tensorScale[0], { groups: { constant: 1 }, group_length: { scalar: "n" } }), step(tensorScale[1])] : [];
   const statsSteps = [...tensorSteps, step(statistics, axis), step(finalize, axis)];
+  const steps = (kernels: readonly Kernel[]) => kernels.map((k) => step(k, axis));
   return {
-    kernels: [statistics, ...tensorScale, finalize, encodeKernel, decodeKernel, fake],
+    kernels: [statistics, ...tensorScale, finalize, ...encodeKernels, ...decodeKernels, ...fake],
     plans: {
-      encode: { buffers: [xBuffer(), codesBuffer(format, "output"), ...scratch, ...blockMetaLayout(scaling, "meta")], steps: [...statsSteps, step(encodeKernel, axis)] },
-      decode: { buffers: [codesBuffer(format, "input"), ...blockMetaLayout(scaling, "input"), valuesBuffer()], steps: [step(decodeKernel, axis)] },
-      fakeQuantize: { buffers: [xBuffer(), valuesBuffer(), ...scratch, ...blockMetaLayout(scaling, "meta")], steps: [...statsSteps, step(fake, axis)] },
+      encode: { buffers: [xBuffer(), codesBuffer(format, "output"), ...scratch, ...blockMetaLayout(scaling, "meta")], steps: [...statsSteps, ...steps(encodeKernels)] },
+      decode: { buffers: [codesBuffer(format, "input"), ...blockMetaLayout(scaling, "input"), valuesBuffer()], steps: steps(decodeKernels) },
+      fakeQuantize: { buffers: [xBuffer(), valuesBuffer(), ...scratch, ...blockMetaLayout(scaling, "meta")], steps: [...statsSteps, ...steps(fake)] },
     },
   };
 }

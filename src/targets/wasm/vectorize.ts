@@ -1,7 +1,8 @@
 /**
  * The wasm target's vectorizer, an IR → IR pass: an element loop `for i in [from, to)` whose body
- * is straight-line lets and stores, with every store (and every load but gathers) at exactly
- * index i, becomes a loop over 4 lanes (f32x4/i32x4/u32x4/boolx4) and a scalar tail loop for the
+ * is straight-line lets and stores, with every store at exactly index i and every load at i or
+ * at i + k (k the same in every iteration: a block's scales in a row of [B, 1] blocks), gathers
+ * aside, becomes a loop over 4 lanes (f32x4/i32x4/u32x4/boolx4) and a scalar tail loop for the
  * last 0–3 elements.
  * Lane k of the vector loop computes exactly what iteration i+k of the scalar loop computes:
  * every op used has a lane-wise form; loop-invariant values are splatted (hoisted when they
@@ -136,6 +137,7 @@ class LoopVectorizer {
     for (let k = 0; k < LANES; k++) {
       for (const u of ordered) this.body.push({ kind: "assign", name: u.name, value: this.laneValue(u.value, k) });
     }
+    const setup = this.pre.splice(0);
     const from = this.bindScalar("from", loop.from);
     const to = this.bindScalar("to", loop.to);
     const count: SimdExpr = { kind: "binary", op: "max", type: "i32", a: { kind: "binary", op: "sub", type: "i32", a: to, b: from }, b: { kind: "const", type: "i32", value: 0 } };
@@ -145,10 +147,13 @@ class LoopVectorizer {
       : { kind: "select", type: "i32", cond: scalarOnly.reduce((a, b) => ({ kind: "binary", op: "or", type: "bool", a, b })), then: { kind: "const", type: "i32", value: 0 }, else: allLanes };
     const vectorEnd = this.fresh(`${loop.index}_vector_end`);
     this.pre.push({ kind: "let", name: vectorEnd, value: { kind: "binary", op: "add", type: "i32", a: from, b: whole } });
+    // The splats, lane partials and their folds only when the vector loop runs (a short loop —
+    // a block's 1-element column segment — pays for the bounds alone). Folding untouched
+    // partials changes nothing, so skipping them is exact.
+    const runs: SimdExpr = { kind: "compare", op: "ne", type: "i32", a: ref("i32", vectorEnd), b: from };
     return [
       ...this.pre,
-      { kind: "for", index: this.vectorIndex, from, to: ref("i32", vectorEnd), step: LANES, body: this.body },
-      ...post,
+      { kind: "if", cond: runs, then: [...setup, { kind: "for", index: this.vectorIndex, from, to: ref("i32", vectorEnd), step: LANES, body: this.body }, ...post], else: [] },
       { kind: "for", index: loop.index, from: ref("i32", vectorEnd), to, step: 1, body: loop.body },
     ];
   }
@@ -373,11 +378,18 @@ class LoopVectorizer {
         return { kind: "convert", op: e.op, type: lanes(e.type as ScalarType), arg: this.vec(e.arg) };
       case "load": {
         if (isLoopIndex(e.index, this.loop.index)) return { kind: "load", type: lanes(e.type), buffer: e.buffer, index: ref("i32", this.vectorIndex) };
+        const offset = this.invariantOffset(e.index);
+        if (offset !== null) {
+          // At i + k, k the same in every iteration: 4 consecutive elements, from a buffer the loop
+          // does not write (lane k would miss the stores of lanes < k).
+          if (this.storesTo(e.buffer)) reject(`a load from ${e.buffer}, which the loop stores to, at an offset from the index`);
+          return { kind: "load", type: lanes(e.type), buffer: e.buffer, index: { kind: "binary", op: "add", type: "i32", a: ref("i32", this.vectorIndex), b: this.bindScalar("offset", offset) } };
+        }
         // At an index read from memory (a table entry per element's code): 4 scalar loads, from a
         // buffer the loop does not write (lane k would miss the stores of lanes < k). Other
         // indices (i + 1, 4·i + j) are the superword pass's, which packs such loops far better.
         if (!this.readsMemory(e.index)) this.requireLoopIndex(e.index, `load from ${e.buffer}`);
-        if (this.loop.body.some((s) => s.kind === "store" && s.buffer === e.buffer)) reject(`a load from ${e.buffer}, which the loop stores to, at a computed index`);
+        if (this.storesTo(e.buffer)) reject(`a load from ${e.buffer}, which the loop stores to, at a computed index`);
         const index = this.vec(e.index);
         return this.gather(e.type, index, (at) => ({ kind: "load", type: e.type, buffer: e.buffer, index: at }));
       }
@@ -388,6 +400,20 @@ class LoopVectorizer {
       case "extract":
         return reject(`a ${e.kind} node`);
     }
+  }
+
+  private storesTo(buffer: string): boolean {
+    return this.loop.body.some((s) => s.kind === "store" && s.buffer === buffer);
+  }
+
+  /**
+   * k of an index i + k (or k + i) with k the same in every iteration, computable before the loop
+   * and not a constant (loads at i + 1, i + 2 … are the superword pass's), or null.
+   */
+  private invariantOffset(index: Expr): Expr | null {
+    if (index.kind !== "binary" || index.op !== "add" || index.type !== "i32") return null;
+    const k = isLoopIndex(index.a, this.loop.index) ? index.b : isLoopIndex(index.b, this.loop.index) ? index.a : null;
+    return k !== null && k.kind !== "const" && !this.variant(k) && this.hoistable(k) ? k : null;
   }
 
   /** The vector whose lane k is read(lane k of index): a gather by 4 scalar reads. */

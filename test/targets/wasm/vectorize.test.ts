@@ -4,7 +4,7 @@
  * the interpreter.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { abs, add, and, asI32, asU32, convert, f32, gt, i32, kernel, load, lt, max, min, mul, ref, select, shl, sub, u32 } from "../../../src/codegen/ir/build.ts";
+import { abs, add, and, asI32, asU32, convert, div, f32, gt, i32, kernel, load, lt, max, min, mul, ref, select, shl, sub, u32 } from "../../../src/codegen/ir/build.ts";
 import { interpret } from "../../../src/codegen/ir/interpret.ts";
 import type { Kernel } from "../../../src/codegen/ir/nodes.ts";
 import { lowerDecodeElements, lowerEncodeElements } from "../../../src/codegen/lower/elementwise.ts";
@@ -12,6 +12,7 @@ import { lowerFormat } from "../../../src/codegen/lower/plans.ts";
 import { createWasmAssembler, type WasmAssembler } from "../../../src/targets/wasm/assemble.ts";
 import { compileWasmWith, instantiateWasm } from "../../../src/targets/wasm/load.ts";
 import { renderWasm } from "../../../src/targets/wasm/render.ts";
+import type { SimdStmt } from "../../../src/targets/wasm/simd-ir.ts";
 import { vectorizeKernel, vectorizeModule } from "../../../src/targets/wasm/vectorize.ts";
 import { builtin } from "../../support/formats.ts";
 
@@ -87,11 +88,11 @@ describe("wasm vectorizer", () => {
     }
   });
 
-  it("keeps a vector loop of step 4 and a scalar tail loop over the rest", () => {
+  it("keeps a vector loop of step 4 (with its setup, only when it runs) and a scalar tail loop over the rest", () => {
     const { kernel: v, loops } = vectorizeKernel(lowerEncodeElements(builtin("e4m3")));
     expect(loops).toEqual([{ kernel: "encode_elements", index: "i_0", vectorized: true }]);
-    const fors = v.body.filter((s) => s.kind === "for");
-    expect(fors.map((s) => s.kind === "for" && s.step)).toEqual([4, 1]);
+    const steps = (stmts: readonly SimdStmt[]): unknown[] => stmts.flatMap((s): unknown[] => (s.kind === "for" ? [s.step] : s.kind === "if" ? [steps(s.then)] : []));
+    expect(steps(v.body)).toEqual([[4], 1]);
   });
 
   it("keeps loops scalar, with the reason, when they have no lane-wise form", () => {
@@ -144,6 +145,36 @@ describe("wasm vectorizer", () => {
       set.kernels.gathered(x, got, n, codes, table);
       expect(Array.from(got), `n = ${n}`).toEqual(Array.from(want));
     }
+  });
+
+  it("loads at i + k (k fixed for the loop: a row's offset into [B, 1] blocks' scales) as consecutive elements, like the interpreter", () => {
+    const params = [...F32_IO, { kind: "buffer", name: "scales", storage: "u8", access: "read" }, { kind: "scalar", name: "cols", type: "i32" }] as const;
+    // out[r·cols + c] = x[r·cols + c] · scales[(r / 3)·cols + c], row by row.
+    const offsetLoads = kernel("offset_loads", params, (b) =>
+      b.for("r", i32(0), ref("i32", "n"), (r, rb) => {
+        const base = rb.let("base", mul(r, ref("i32", "cols")));
+        const offset = rb.let("offset", sub(mul(div(r, i32(3)), ref("i32", "cols")), base));
+        rb.for("i", base, add(base, ref("i32", "cols")), (i, body) => body.store("out", i, mul(load("f32", "x", i), convert("f32.fromU32", load("u32", "scales", add(i, offset))))));
+      }),
+    );
+    const compiled = compileWasmWith(assembler, { kernels: [offsetLoads] });
+    expect(compiled.loops.map((l) => l.vectorized)).toEqual([false, true]);
+    expect(compiled.wat).toMatch(/i16x8\.extend_low_i8x16_u \(v128\.load32_zero/);
+    const set = instantiateWasm(compiled);
+    const x = Float32Array.from({ length: 70 }, (_, j) => j * 0.75 - 9);
+    const scales = Uint8Array.from({ length: 70 }, (_, j) => (j * 37) % 251);
+    for (const [rows, cols] of [[0, 5], [1, 3], [4, 7], [7, 9], [5, 13]]) {
+      const want = new Float32Array(70).fill(9);
+      interpret(offsetLoads, { x, out: want, n: rows, scales, cols });
+      const got = new Float32Array(70).fill(9);
+      set.kernels.offset_loads(x, got, rows, scales, cols);
+      expect(Array.from(got), `${rows}×${cols}`).toEqual(Array.from(want));
+    }
+    // From a buffer the loop writes, lane k would miss the stores of lanes < k.
+    const selfOffset = kernel("k", [...F32_IO, { kind: "scalar", name: "k", type: "i32" }], (b) =>
+      b.for("i", i32(0), ref("i32", "n"), (i, body) => body.store("out", i, load("f32", "out", add(i, ref("i32", "k"))))),
+    );
+    expect(vectorizeKernel(selfOffset).loops.map((l) => l.reason)).toEqual(["a load from out, which the loop stores to, at an offset from the index"]);
   });
 
   it("runs ordered reductions lane by lane: sums, counts and maxima bit-identical to the scalar loop", () => {
