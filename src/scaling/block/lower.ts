@@ -42,6 +42,8 @@ const TILE_EXPONENT = "tile_exponent";
 const TENSOR_AMAX = "tensor_amax";
 const BLOCK_AXIS = scalar("block_axis", "i32");
 const INF = Number.POSITIVE_INFINITY;
+/** The call's blocks lie along rows ([B, 1]: block_axis 0). */
+const alongRows = () => eq(arg("i32", BLOCK_AXIS.name), i32(0));
 const MAX_F32 = 3.4028234663852886e38;
 
 /** The tile grid of a call, as lets: tile rows × cols, tiles per grid row, number of tiles. */
@@ -59,17 +61,16 @@ function gridOf(b: Builder, scaling: BlockScaling): Grid {
   const rows = arg("i32", CHANNELS.name);
   const cols = arg("i32", CHANNEL_LENGTH.name);
   const g = scaling.granularity;
-  const alongRows = eq(arg("i32", BLOCK_AXIS.name), i32(0));
-  const tileRows = "tile" in g ? i32(g.tile[0]) : b.let("tile_rows", select(alongRows, i32(g.block), i32(1)));
-  const tileCols = "tile" in g ? i32(g.tile[1]) : b.let("tile_cols", select(alongRows, i32(1), i32(g.block)));
+  const tileRows = "tile" in g ? i32(g.tile[0]) : b.let("tile_rows", select(alongRows(), i32(g.block), i32(1)));
+  const tileCols = "tile" in g ? i32(g.tile[1]) : b.let("tile_cols", select(alongRows(), i32(1), i32(g.block)));
   const gridCols = b.let("grid_cols", div(sub(add(cols, tileCols), i32(1)), tileCols));
   const gridRows = b.let("grid_rows", div(sub(add(rows, tileRows), i32(1)), tileRows));
   return { rows, cols, tileRows, tileCols, gridCols, tiles: b.let("tiles", mul(gridRows, gridCols)) };
 }
 
-/** body(t, i) for every element i of tile t, for every tile (one loop over tiles, each tile's elements in row-major order). */
-function forTiles(b: Builder, grid: Grid, body: (tile: Expr, inner: Builder) => { element: (i: Expr, inner: Builder) => void; after: (inner: Builder) => void }): void {
-  b.for("t", i32(0), grid.tiles, (t, tb) => {
+/** body(t, i) for every element i of tile t, for the first `count` tiles (one loop over tiles, each tile's elements in row-major order). */
+function forTiles(b: Builder, grid: Grid, count: Expr, body: (tile: Expr, inner: Builder) => { element: (i: Expr, inner: Builder) => void; after: (inner: Builder) => void }): void {
+  b.for("t", i32(0), count, (t, tb) => {
     const tileRow = tb.let("tile_row", div(t, grid.gridCols));
     const r0 = tb.let("r0", mul(tileRow, grid.tileRows));
     const c0 = tb.let("c0", mul(sub(t, mul(tileRow, grid.gridCols)), grid.tileCols));
@@ -107,21 +108,59 @@ const TILE_PARAMS = [CHANNELS, CHANNEL_LENGTH, BLOCK_AXIS];
  * The finite amax of each tile (MX: +∞ when it holds NaN or ±Inf) as the maximum of |x|'s float32
  * bits, a u32: for non-negative floats the bits order as the values, and NaN and ±Inf lie above
  * every finite value (0x7f800000 and up). One exact u32 maximum, which the vectorizer keeps per
- * lane; ±0 gives +0, as the running maximum from +0 did.
+ * lane; ±0 gives +0, as the running maximum from +0 did. With 1-D blocks this kernel takes [1, B]
+ * blocks only, block_statistics_columns the [B, 1] ones.
  */
-function lowerStatistics(scaling: BlockScaling): Kernel {
-  const marksNonFinite = isPowerOfTwoRule(scaling.scaleRounding);
-  const infinityBits = u32(0x7f800000);
-  return kernel("block_statistics", [reads(X, "f32"), writes(TILE_AMAX, "f32"), ...TILE_PARAMS], (b) => {
-    forTiles(b, gridOf(b, scaling), (t, body) => {
+function lowerStatistics(scaling: BlockScaling): Kernel[] {
+  const g = scaling.granularity;
+  const tiles = kernel("block_statistics", [reads(X, "f32"), writes(TILE_AMAX, "f32"), ...TILE_PARAMS], (b) => {
+    const grid = gridOf(b, scaling);
+    forTiles(b, grid, "tile" in g ? grid.tiles : select(alongRows(), i32(0), grid.tiles), (t, body) => {
       const amax = body.var("amax_bits", u32(0));
       return {
-        element: (i, inner) => {
-          const a = inner.let("abs_bits", and(bitsOf(load("f32", X, i)), u32(0x7fffffff)));
-          inner.assign(amax.name, max(amax.ref, marksNonFinite ? a : select(lt(a, infinityBits), a, u32(0))));
-        },
-        after: (after) => after.store(TILE_AMAX, t, marksNonFinite ? select(ge(amax.ref, infinityBits), f32(INF), fromBits(amax.ref)) : fromBits(amax.ref)),
+        element: (i, inner) => inner.assign(amax.name, max(amax.ref, amaxCandidate(scaling, inner, load("f32", X, i)))),
+        after: (after) => after.store(TILE_AMAX, t, tileAmax(scaling, amax.ref)),
       };
+    });
+  });
+  return "tile" in g ? [tiles] : [tiles, lowerColumnStatistics(scaling, g.block)];
+}
+
+const INFINITY_BITS = 0x7f800000;
+
+/** What x adds to its tile's maximum of bits: |x|'s bits (without MX's mark, non-finite values add nothing). */
+function amaxCandidate(scaling: BlockScaling, b: Builder, x: Expr): Expr {
+  const a = b.let("abs_bits", and(bitsOf(x), u32(0x7fffffff)));
+  return isPowerOfTwoRule(scaling.scaleRounding) ? a : select(lt(a, u32(INFINITY_BITS)), a, u32(0));
+}
+
+/** The tile amax from the maximum of bits (MX: +∞ marks NaN or ±Inf). */
+function tileAmax(scaling: BlockScaling, bits: Expr): Expr {
+  return isPowerOfTwoRule(scaling.scaleRounding) ? select(ge(bits, u32(INFINITY_BITS)), f32(INF), fromBits(bits)) : fromBits(bits);
+}
+
+/**
+ * [B, 1] blocks' statistics (block_axis 0) band by band (a band: B rows, one tile per column),
+ * across the band's tiles: tile t's elements lie at t + offset_k (row k of the band, offset_k
+ * fixed for the band; rows past the tensor's last repeat it, which a maximum takes alike), so the
+ * loop over t loads consecutive elements and vectorizes — 4 tiles at a time, B loads each.
+ */
+function lowerColumnStatistics(scaling: BlockScaling, block: number): Kernel {
+  return kernel("block_statistics_columns", [reads(X, "f32"), writes(TILE_AMAX, "f32"), ...TILE_PARAMS], (b) => {
+    const rows = arg("i32", CHANNELS.name);
+    const cols = arg("i32", CHANNEL_LENGTH.name);
+    const bands = b.let("bands", div(sub(add(rows, i32(block)), i32(1)), i32(block)));
+    b.for("band", i32(0), select(alongRows(), bands, i32(0)), (band, gb) => {
+      const r0 = gb.let("r0", mul(band, i32(block)));
+      const bandRows = gb.let("band_rows", sub(min(add(r0, i32(block)), rows), r0));
+      const tile0 = gb.let("tile0", mul(band, cols));
+      const offsets = Array.from({ length: block }, (_, k) => gb.let(`row_offset_${k}`, sub(mul(add(r0, min(i32(k), sub(bandRows, i32(1)))), cols), tile0)));
+      gb.for("t", tile0, add(tile0, cols), (t, tb) => {
+        // A pairwise tree of maxima (independent operations for the CPU to overlap).
+        let level = offsets.map((o) => amaxCandidate(scaling, tb, load("f32", X, add(t, o))));
+        while (level.length > 1) level = Array.from({ length: Math.ceil(level.length / 2) }, (_, j) => (2 * j + 1 < level.length ? tb.let("amax_bits", max(level[2 * j], level[2 * j + 1])) : level[2 * j]));
+        tb.store(TILE_AMAX, t, tileAmax(scaling, level[0]));
+      });
     });
   });
 }
@@ -251,18 +290,17 @@ function tileElementwise(format: ResolvedFormat, scaling: BlockScaling, name: st
     };
   };
   const g = scaling.granularity;
-  const alongRows = eq(arg("i32", BLOCK_AXIS.name), i32(0));
   const segments = kernel(name, params, (b) => {
     const { transforms, run } = prologue(b);
     const grid = gridOf(b, scaling);
     const count = mul(grid.rows, grid.gridCols);
-    forSegments(b, grid, "tile" in g ? count : select(alongRows, i32(0), count), (t, sb) => run(transforms(sb, t)));
+    forSegments(b, grid, "tile" in g ? count : select(alongRows(), i32(0), count), (t, sb) => run(transforms(sb, t)));
   });
   if ("tile" in g) return [segments];
   const columns = kernel(`${name}_columns`, params, (b) => {
     const { transforms, run } = prologue(b);
     const cols = arg("i32", CHANNEL_LENGTH.name);
-    b.for("r", i32(0), select(alongRows, arg("i32", CHANNELS.name), i32(0)), (r, rb) => {
+    b.for("r", i32(0), select(alongRows(), arg("i32", CHANNELS.name), i32(0)), (r, rb) => {
       const base = rb.let("row_base", mul(r, cols));
       const offset = rb.let("tile_offset", sub(mul(div(r, i32(g.block)), cols), base));
       rb.for("i", base, add(base, cols), (i, ib) => run(transforms(ib, add(i, offset)))(i, ib));
@@ -306,10 +344,10 @@ export function lowerBlock(format: ResolvedFormat, scaling: BlockScaling): Scali
   ];
   const axis: Record<string, StepArg> = { block_axis: { scalar: "blockAxis" } };
   const tensorSteps = level ? [step(tensorScale[0], { groups: { constant: 1 }, group_length: { scalar: "n" } }), step(tensorScale[1])] : [];
-  const statsSteps = [...tensorSteps, step(statistics, axis), step(finalize, axis)];
+  const statsSteps = [...tensorSteps, ...statistics.map((k) => step(k, axis)), step(finalize, axis)];
   const steps = (kernels: readonly Kernel[]) => kernels.map((k) => step(k, axis));
   return {
-    kernels: [statistics, ...tensorScale, finalize, ...encodeKernels, ...decodeKernels, ...fake],
+    kernels: [...statistics, ...tensorScale, finalize, ...encodeKernels, ...decodeKernels, ...fake],
     plans: {
       encode: { buffers: [xBuffer(), codesBuffer(format, "output"), ...scratch, ...blockMetaLayout(scaling, "meta")], steps: [...statsSteps, ...steps(encodeKernels)] },
       decode: { buffers: [codesBuffer(format, "input"), ...blockMetaLayout(scaling, "input"), valuesBuffer()], steps: steps(decodeKernels) },

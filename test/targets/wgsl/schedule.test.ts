@@ -67,9 +67,9 @@ describe("WGSL schedule: which loops run across invocations", () => {
     expect(launches("fp32")).toEqual({ encode_elements: "grid", decode_elements: "grid", fake_quantize_elements: "grid" });
   });
 
-  it("block scaling: statistics per tile, finalize per 4 tiles (u8 scale codes), row segments × elements and rows × elements for [B, 1] blocks (codes that may share a word in 4 phases)", () => {
+  it("block scaling: statistics per tile, finalize per 4 tiles (u8 scale codes), row segments × elements; [B, 1] blocks: bands × tiles, rows × elements (codes that may share a word in 4 phases)", () => {
     const tiles = { block_statistics: "grid", block_finalize: "grid ×4", block_encode: "grid 2d phases 4", block_decode: "grid 2d", block_fake_quantize: "grid 2d" };
-    const columns = { block_encode_columns: "grid 2d phases 4", block_decode_columns: "grid 2d", block_fake_quantize_columns: "grid 2d" };
+    const columns = { block_statistics_columns: "grid 2d", block_encode_columns: "grid 2d phases 4", block_decode_columns: "grid 2d", block_fake_quantize_columns: "grid 2d" };
     expect(launches("mxfp8")).toEqual({ ...tiles, ...columns });
     expect(launches("fp8-block128x128")).toEqual({ ...tiles, block_finalize: "grid" }); // fp32 scale codes: one word per tile; 2-D tiles: no [B, 1] kernels
     expect(launches("nvfp4")).toEqual({ block_tensor_amax: "reduction (partials, combine)", block_tensor_scale: "single", ...tiles, ...columns }); // e4m3 scale codes, 4-bit codes stored as u8
