@@ -10,7 +10,7 @@ import {
   assertNever, laneType, type BinaryOp, type ConvertOp, type ScalarType, type StorageType, type UnaryOp, type ValueType,
 } from "../../codegen/ir/nodes.ts";
 import { f32Bits, f32Literal, f64Literal, i32Literal, intBits } from "./literals.ts";
-import { isVector, simdTypeOf, storageBytes, type SimdExpr } from "./simd-ir.ts";
+import { isVector, simdTypeOf, storageBytes, type Narrowing, type SimdExpr } from "./simd-ir.ts";
 
 export type WasmType = "i32" | "f32" | "f64" | "v128";
 
@@ -368,10 +368,11 @@ export function renderStore(buffer: string, index: SimdExpr, value: SimdExpr, cx
 
 /**
  * A narrowStore statement: 4 (u8/i8) or 2 (u16) vectors of 32-bit lanes as one 16-byte store.
- * The narrowing instructions saturate (their inputs read as signed), which is exact on lanes in
- * [0, 2^bits); lanes not proven so are masked to their low bits first, as a store truncates.
+ * The narrowing instructions saturate, reading their inputs as signed: i16x8.narrow_i32x4_u then
+ * i8x16.narrow_i16x8_u clamp to [0, 2^bits − 1] ("unsigned"; "masked" first keeps each lane's
+ * low bits, as a store truncates), the _s forms to the signed range ("signed").
  */
-export function renderNarrowStore(buffer: string, index: SimdExpr, values: readonly SimdExpr[], inRange: boolean, cx: ExprContext): string {
+export function renderNarrowStore(buffer: string, index: SimdExpr, values: readonly SimdExpr[], narrowing: Narrowing, cx: ExprContext): string {
   const storage = cx.storage(buffer);
   const bytes = storageBytes(storage);
   if (bytes === 4) throw new Error(`narrow store to ${buffer}: ${storage} elements are not narrow`);
@@ -382,10 +383,11 @@ export function renderNarrowStore(buffer: string, index: SimdExpr, values: reado
     const type = simdTypeOf(v);
     checkStorage(storage, type, `store to ${buffer}`);
     if (type !== "u32x4" && type !== "i32x4") throw new Error(`narrow store to ${buffer}: ${type} values (want u32x4 or i32x4)`);
-    return inRange ? renderExpr(v, cx) : `(v128.and ${renderExpr(v, cx)} ${mask})`;
+    return narrowing === "masked" ? `(v128.and ${renderExpr(v, cx)} ${mask})` : renderExpr(v, cx);
   });
+  const sign = narrowing === "signed" ? "s" : "u";
   const halves: string[] = [];
-  for (let m = 0; m < lanes.length; m += 2) halves.push(`(i16x8.narrow_i32x4_u ${lanes[m]} ${lanes[m + 1]})`);
-  const packed = bytes === 1 ? `(i8x16.narrow_i16x8_u ${halves[0]} ${halves[1]})` : halves[0];
+  for (let m = 0; m < lanes.length; m += 2) halves.push(`(i16x8.narrow_i32x4_${sign} ${lanes[m]} ${lanes[m + 1]})`);
+  const packed = bytes === 1 ? `(i8x16.narrow_i16x8_${sign} ${halves[0]} ${halves[1]})` : halves[0];
   return memoryOp("v128.store", bytes, buffer, index, cx, ` ${packed}`);
 }

@@ -38,6 +38,9 @@ export type SimdExpr =
    */
   | { readonly kind: "dot"; readonly type: "i32x4"; readonly a: SimdExpr; readonly b: SimdExpr };
 
+/** How a narrowStore turns 32-bit lanes into its elements (see narrowStore). */
+export type Narrowing = "masked" | "unsigned" | "signed";
+
 export type SimdStmt =
   | { readonly kind: "let"; readonly name: string; readonly value: SimdExpr }
   | { readonly kind: "var"; readonly name: string; readonly type: ValueType; readonly init: SimdExpr }
@@ -46,11 +49,12 @@ export type SimdStmt =
   | { readonly kind: "store"; readonly buffer: string; readonly index: SimdExpr; readonly value: SimdExpr }
   /**
    * 16 bytes of a u8/i8 (4 values) or u16 (2 values) buffer in one store: element index + 4m + l
-   * takes lane l of values[m] (u32x4/i32x4), truncated to the storage's width as `store` does.
-   * `inRange`: a pass proved every lane already lies in [0, 2^bits), so no mask is needed before
-   * the (saturating, and then exact) narrowing to bytes or halves.
+   * takes lane l of values[m] (u32x4/i32x4), by `narrowing`:
+   * - "masked": the lane's low bits (as `store` truncates);
+   * - "unsigned": the lane saturated to [0, 2^bits − 1] — the truncation where lanes lie in that range;
+   * - "signed": the lane saturated to [−2^(bits−1), 2^(bits−1) − 1], in two's complement.
    */
-  | { readonly kind: "narrowStore"; readonly buffer: string; readonly index: SimdExpr; readonly values: readonly SimdExpr[]; readonly inRange: boolean }
+  | { readonly kind: "narrowStore"; readonly buffer: string; readonly index: SimdExpr; readonly values: readonly SimdExpr[]; readonly narrowing: Narrowing }
   | { readonly kind: "for"; readonly index: string; readonly from: SimdExpr; readonly to: SimdExpr; readonly step: number; readonly body: readonly SimdStmt[] }
   | { readonly kind: "if"; readonly cond: SimdExpr; readonly then: readonly SimdStmt[]; readonly else: readonly SimdStmt[] };
 

@@ -10,16 +10,18 @@
  * accumulators and other stores see exactly what they saw; only the narrow stores move later,
  * which is safe because nothing in the loop reads those buffers except at the loop index
  * (elements j … j+3 of its own iteration) — loops that do otherwise, hold control flow, or store
- * a narrow buffer twice are left as they are. The narrowing (i16x8.narrow_i32x4_u, then
- * i8x16.narrow_i16x8_u) saturates, so it equals the truncating store only on lanes in
- * [0, 2^bits): a small bound analysis proves that for the codes the encodes compute (a mask, a
- * select of bounded codes, a clamp, a sign bit shifted into place …); lanes it cannot bound are
- * masked first (one v128.and), so the output is bit-identical either way.
+ * a narrow buffer twice are left as they are. The narrowing instructions (i16x8.narrow_i32x4,
+ * then i8x16.narrow_i16x8) saturate, so they equal the truncating store only on lanes in range:
+ * a small bound analysis proves [0, 2^bits) for the codes the encodes compute (a mask, a select
+ * of bounded codes, an unsigned clamp, a sign bit shifted into place …) and the unsigned forms
+ * are used; lanes in the signed range (a signed clamp to it, as a conversion-based integer encode
+ * writes) take the signed forms, which clamp by themselves, so that clamp is dropped; lanes it
+ * cannot bound are masked first (one v128.and). The output is bit-identical either way.
  */
 import type { StorageType, Table } from "../../codegen/ir/nodes.ts";
 import { intBits } from "./literals.ts";
-import { isVector, simdTypeOf, storageBytes, type SimdExpr, type SimdKernel, type SimdModule, type SimdStmt } from "./simd-ir.ts";
-import { forEachStmt, substitute, walk } from "./simd-walk.ts";
+import { isVector, simdTypeOf, storageBytes, type Narrowing, type SimdExpr, type SimdKernel, type SimdModule, type SimdStmt } from "./simd-ir.ts";
+import { deadLets, forEachStmt, substitute, walk } from "./simd-walk.ts";
 
 const LANES = 4;
 /** 4-lane iterations per unrolled iteration. */
@@ -36,8 +38,8 @@ export interface WidenReport {
   readonly unroll: number;
   /** Narrow buffers now written 16 bytes at a time. */
   readonly buffers: readonly string[];
-  /** Of the narrowStores, how many needed no mask (their lanes were proven in range). */
-  readonly proven: number;
+  /** Each narrowStore's narrowing, in order: "masked" where no range was proven. */
+  readonly narrowings: readonly Narrowing[];
 }
 
 export interface WidenedModule {
@@ -84,12 +86,17 @@ class KernelWidener {
   private readonly storage = new Map<string, StorageType>();
   private readonly tables = new Map<string, Table>();
   private readonly lets: Map<string, SimdExpr>;
+  /** Mutable locals (loop indices change only between iterations). */
+  private readonly vars = new Set<string>();
 
   constructor(private readonly kernel: SimdKernel) {
     this.taken = boundNames(kernel);
     for (const p of kernel.params) if (p.kind === "buffer") this.storage.set(p.name, p.storage);
     for (const t of kernel.tables) this.tables.set(t.name, t);
     this.lets = singleLets(kernel.body);
+    forEachStmt(kernel.body, (st) => {
+      if (st.kind === "var") this.vars.add(st.name);
+    });
   }
 
   private fresh(hint: string): string {
@@ -187,26 +194,113 @@ class KernelWidener {
         else if (st.kind === "assign") body.push({ ...st, value: rewrite(st.value) });
       }
     }
-    let proven = 0;
+    const narrowings: Narrowing[] = [];
     for (const [buffer, values] of stored) {
+      const bits = 8 * this.bytes(buffer);
       const perStore = 16 / this.bytes(buffer) / LANES;
-      const limit = 2 ** (8 * this.bytes(buffer)) - 1;
       for (let m = 0; m < values.length; m += perStore) {
         const group = values.slice(m, m + perStore);
-        const inRange = group.every((v) => {
-          const bound = this.bound(v);
-          return bound !== null && bound <= limit;
-        });
-        if (inRange) proven++;
-        body.push({ kind: "narrowStore", buffer, index: m === 0 ? j : add(j, i32(m * LANES)), values: group, inRange });
+        const narrowing = this.narrowingOf(group, bits);
+        narrowings.push(narrowing);
+        const stored = narrowing === "signed" ? group.map((v) => this.readsNoVar(this.unclamped(v, bits)) ?? v) : group;
+        body.push({ kind: "narrowStore", buffer, index: m === 0 ? j : add(j, i32(m * LANES)), values: stored, narrowing });
       }
     }
-    this.reports.push({ kernel: this.kernel.name, index: loop.index, unroll, buffers: narrow, proven });
+    this.reports.push({ kernel: this.kernel.name, index: loop.index, unroll, buffers: narrow, narrowings });
+    // Lets only a stripped clamp read are left unread (the iteration's lets are its own).
+    body.splice(0, body.length, ...deadLets(body));
     return [
       ...pre,
       { kind: "for", index: loop.index, from, to: ref("i32", end), step: span, body },
       { ...loop, from: ref("i32", end), to },
     ];
+  }
+
+  /**
+   * `e` when it reads no mutable local, else null: a stripped value is evaluated at the end of
+   * the unrolled body, where a var may already hold a later value (lets and parameters do not change).
+   */
+  private readsNoVar(e: SimdExpr): SimdExpr | null {
+    let mutable = false;
+    walk(e, (x) => {
+      if (x.kind === "ref" && this.vars.has(x.name)) mutable = true;
+    });
+    return mutable ? null : e;
+  }
+
+  /**
+   * The exact narrowing for stored values of `bits` bits: "unsigned" when every lane is proven in
+   * [0, 2^bits), "signed" when in the signed range (the saturating signed narrowing then keeps the
+   * same low bits), else "masked".
+   */
+  private narrowingOf(values: readonly SimdExpr[], bits: number): Narrowing {
+    if (values.every((v) => (this.bound(v) ?? Infinity) <= 2 ** bits - 1)) return "unsigned";
+    const half = 2 ** (bits - 1);
+    if (values.every((v) => { const [lo, hi] = this.range(v); return lo >= -half && hi <= half - 1; })) return "signed";
+    return "masked";
+  }
+
+  /**
+   * The signed range [lo, hi] of an integer vector's lanes read as i32 (the whole i32 range when
+   * nothing is known): signed minima and maxima (a clamp), selects, constants, and the unsigned
+   * bound where there is one.
+   */
+  private range(e: SimdExpr, depth = 0): readonly [number, number] {
+    const FULL = [-(2 ** 31), 2 ** 31 - 1] as const;
+    if (depth > 64) return FULL;
+    const r = (x: SimdExpr) => this.range(x, depth + 1);
+    const c = constantOf(e, false);
+    if (c !== null) return [c, c];
+    if (e.kind === "ref") {
+      const value = this.lets.get(e.name);
+      return value === undefined ? FULL : r(value);
+    }
+    if (e.kind === "select") {
+      const [t, f] = [r(e.then), r(e.else)];
+      return [Math.min(t[0], f[0]), Math.max(t[1], f[1])];
+    }
+    if (e.kind === "convert" && (e.op === "i32.fromU32" || e.op === "u32.fromI32")) return r(e.arg);
+    if (e.kind === "binary" && (e.op === "min" || e.op === "max") && (e.type === "i32" || e.type === "i32x4")) {
+      const [a, b] = [r(e.a), r(e.b)];
+      const pick = e.op === "min" ? Math.min : Math.max;
+      return [pick(a[0], b[0]), pick(a[1], b[1])];
+    }
+    const bound = this.bound(e);
+    return bound === null ? FULL : [0, bound];
+  }
+
+  /**
+   * A value whose signed saturation to `bits` bits equals `e`'s: a clamp min(max(v, L), H) (or
+   * max(min(v, H), L)) at least as wide as the signed range is dropped — the saturating narrowing
+   * clamps v itself — through lets and the branches of selects; anything else is kept.
+   */
+  private unclamped(e: SimdExpr, bits: number, depth = 0): SimdExpr {
+    if (depth > 64) return e;
+    const u = (x: SimdExpr) => this.unclamped(x, bits, depth + 1);
+    const half = 2 ** (bits - 1);
+    if (e.kind === "ref") {
+      const value = this.lets.get(e.name);
+      if (value === undefined) return e;
+      const stripped = u(value);
+      return stripped === value ? e : stripped;
+    }
+    if (e.kind === "select") {
+      const [t, f] = [u(e.then), u(e.else)];
+      return t === e.then && f === e.else ? e : { ...e, then: t, else: f };
+    }
+    const signed = (x: SimdExpr, op: "min" | "max") => x.kind === "binary" && x.op === op && (x.type === "i32" || x.type === "i32x4") ? x : null;
+    for (const [outerOp, innerOp] of [["min", "max"], ["max", "min"]] as const) {
+      const outer = signed(e, outerOp);
+      if (outer === null || outer.kind !== "binary") continue;
+      const inner = signed(outer.a, innerOp);
+      const outerC = constantOf(outer.b, false);
+      if (inner === null || inner.kind !== "binary" || outerC === null) continue;
+      const innerC = constantOf(inner.b, false);
+      if (innerC === null) continue;
+      const [low, high] = outerOp === "min" ? [innerC, outerC] : [outerC, innerC];
+      if (low <= -half && high >= half - 1 && low <= high) return inner.a;
+    }
+    return e;
   }
 
   /**

@@ -9,7 +9,7 @@
  * must not reorder are left alone.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { add, and, asI32, bitsOf, f32, i32, kernel, load, mul, ref, shr, u32, xor, asU32 } from "../../../src/codegen/ir/build.ts";
+import { add, and, asI32, asU32, bitsOf, convert, f32, i32, kernel, load, max, min, mul, ne, ref, roundEven, select, shr, u32, xor } from "../../../src/codegen/ir/build.ts";
 import { interpret } from "../../../src/codegen/ir/interpret.ts";
 import type { Kernel, Param } from "../../../src/codegen/ir/nodes.ts";
 import { lowerEncodeElements } from "../../../src/codegen/lower/elementwise.ts";
@@ -66,7 +66,7 @@ describe("store widening", () => {
       const format = builtin(name);
       const { reports } = widened([lowerEncodeElements(format)]);
       const eight = format.bits <= 8;
-      expect(reports, name).toEqual([{ kernel: "encode_elements", index: "i_0_x4", unroll: 4, buffers: ["codes"], proven: eight ? 1 : 2 }]);
+      expect(reports, name).toEqual([{ kernel: "encode_elements", index: "i_0_x4", unroll: 4, buffers: ["codes"], narrowings: eight ? ["unsigned"] : ["unsigned", "unsigned"] }]);
       const { wat } = compileWasmWith(assembler, { kernels: [lowerEncodeElements(format)] });
       const encode = wat.split('(export "encode_elements")')[1];
       if (eight) {
@@ -189,7 +189,7 @@ describe("store widening", () => {
       },
     );
     const { reports } = widened([several]);
-    expect(reports).toEqual([{ kernel: "several", index: "i_1_x4", unroll: 4, buffers: ["bytes", "halves", "signed"], proven: 0 }]);
+    expect(reports).toEqual([{ kernel: "several", index: "i_1_x4", unroll: 4, buffers: ["bytes", "halves", "signed"], narrowings: ["masked", "masked", "masked", "masked"] }]);
     const set = instantiateWasm(compileWasmWith(assembler, { kernels: [several] }));
     const x = Float32Array.from({ length: 80 }, (_, k) => (k % 7 === 3 ? -1 : 1) * 1.37 ** (k % 29) * (k + 0.25));
     for (const [from, n] of [[0, 80], [1, 80], [3, 20], [0, 15], [0, 16], [5, 5], [2, 67], [4, 1]]) {
@@ -198,6 +198,49 @@ describe("store widening", () => {
       interpret(several, { x, ...want, from, n });
       const got = fresh();
       set.kernels.several(x, got.bytes, got.halves, got.signed, got.out, got.sum, from, n);
+      for (const key of Object.keys(want) as (keyof typeof want)[]) expect(Array.from(got[key]), `${key} [${from}, ${n})`).toEqual(Array.from(want[key]));
+    }
+  });
+
+  it("stores clamped signed codes by saturating signed narrowing, the clamp dropped, like the interpreter", () => {
+    // int8 / int16 the way a conversion-based encode writes them: round, convert (saturating),
+    // clamp to the code range, NaN to the lowest code. The clamp is the narrowing's own.
+    const clamped = kernel(
+      "clamped",
+      io([
+        { kind: "buffer", name: "bytes", storage: "u8", access: "write" },
+        { kind: "buffer", name: "halves", storage: "u16", access: "write" },
+        { kind: "buffer", name: "narrower", storage: "i8", access: "write" },
+      ]),
+      (b) =>
+        b.for("i", ref("i32", "from"), ref("i32", "n"), (i, body) => {
+          const x = body.let("xi", load("f32", "x", i));
+          // Clamped in float first: the IR converts only operands in i32 range.
+          const n = body.let("n", convert("i32.fromF32", roundEven(min(max(x, f32(-1e9)), f32(1e9)))));
+          const nan = ne(x, x);
+          body.store("bytes", i, body.let("byte", select(nan, i32(-128), min(max(n, i32(-128)), i32(127)))));
+          body.store("halves", i, body.let("half", select(nan, i32(0), max(min(n, i32(32767)), i32(-32768)))));
+          // A clamp narrower than the signed range stays (the narrowing alone would not clamp at ±100).
+          body.store("narrower", i, min(max(n, i32(-100)), i32(100)));
+        }),
+    );
+    const { reports, module } = widened([clamped]);
+    expect(reports.map((r) => r.narrowings)).toEqual([["signed", "signed", "signed", "signed"]]);
+    const { wat } = compileWasmWith(assembler, { kernels: [clamped] });
+    const unrolled = wat.slice(wat.indexOf("(loop $.next0"), wat.indexOf("(br $.next0)"));
+    expect(unrolled).toMatch(/\(i8x16\.narrow_i16x8_s \(i16x8\.narrow_i32x4_s /);
+    // Only the ±100 clamp is still computed (4 iterations × min and max).
+    expect(unrolled.match(/i32x4\.min_s/g)?.length).toBe(4);
+    expect(JSON.stringify(module)).toContain('"narrowing":"signed"');
+    const set = instantiateWasm(compileWasmWith(assembler, { kernels: [clamped] }));
+    const specials = new Float32Array(F32_SPECIALS.buffer.slice(0));
+    const x = Float32Array.from({ length: 200 }, (_, k) => (k < specials.length ? specials[k] : (k % 2 ? -1 : 1) * (k - 20.5) ** 2.2 + (k % 5) * 0.5));
+    for (const [from, n] of [[0, 200], [1, 200], [3, 40], [0, 16], [2, 17], [5, 5]]) {
+      const fresh = () => ({ bytes: new Uint8Array(200).fill(9), halves: new Uint16Array(200).fill(9), narrower: new Int8Array(200).fill(9) });
+      const want = fresh();
+      interpret(clamped, { x, ...want, from, n });
+      const got = fresh();
+      set.kernels.clamped(x, got.bytes, got.halves, got.narrower, from, n);
       for (const key of Object.keys(want) as (keyof typeof want)[]) expect(Array.from(got[key]), `${key} [${from}, ${n})`).toEqual(Array.from(want[key]));
     }
   });
@@ -225,7 +268,7 @@ describe("store widening", () => {
         body.store("c", i, b.names.table("bytes", "u32", () => [0, 255, 17, 128, 3, 200, 99, 1], asI32(and(bitsOf(load("f32", "x", i)), u32(7))))),
       ),
     );
-    expect(widened([twice, gathered, atIndex, table]).reports.map((r) => [r.kernel, r.proven])).toEqual([["at_index", 0], ["table", 1]]);
+    expect(widened([twice, gathered, atIndex, table]).reports.map((r) => [r.kernel, r.narrowings])).toEqual([["at_index", ["masked"]], ["table", ["unsigned"]]]);
     const set = instantiateWasm(compileWasmWith(assembler, { kernels: [twice, gathered, atIndex, table] }));
     const x = Float32Array.from({ length: 40 }, (_, k) => k * 0.37 + 1);
     const d = Uint8Array.from({ length: 40 }, (_, k) => (k * 37) & 255);
