@@ -15,8 +15,10 @@
  * a small bound analysis proves [0, 2^bits) for the codes the encodes compute (a mask, a select
  * of bounded codes, an unsigned clamp, a sign bit shifted into place …) and the unsigned forms
  * are used; lanes in the signed range (a signed clamp to it, as a conversion-based integer encode
- * writes) take the signed forms, which clamp by themselves, so that clamp is dropped; lanes it
- * cannot bound are masked first (one v128.and). The output is bit-identical either way.
+ * writes) take the signed forms, which clamp by themselves, so that clamp is dropped — and with
+ * it a float clamp at least as wide before the (saturating) conversion, which wasm's f32x4.min
+ * and max make costly; lanes it cannot bound are masked first (one v128.and). The output is
+ * bit-identical either way.
  */
 import type { StorageType, Table } from "../../codegen/ir/nodes.ts";
 import { intBits } from "./literals.ts";
@@ -298,7 +300,17 @@ class KernelWidener {
       const innerC = constantOf(inner.b, false);
       if (innerC === null) continue;
       const [low, high] = outerOp === "min" ? [innerC, outerC] : [outerC, innerC];
-      if (low <= -half && high >= half - 1 && low <= high) return inner.a;
+      if (low <= -half && high >= half - 1 && low <= high) return u(inner.a);
+    }
+    // trunc_sat(round(clamp(x, L, H))), L ≤ −2^(bits−1), H ≥ 2^(bits−1) − 1: saturating and
+    // rounding are monotone, so clamping x first changes nothing the narrowing keeps (a NaN
+    // stays NaN through the float clamp and converts to 0 either way). Float minima and maxima
+    // cost several instructions each on x86, the conversion's saturation none.
+    if (e.kind === "convert" && e.op === "i32.fromF32" && e.type === "i32x4") {
+      const rounding = e.arg.kind === "unary" && (e.arg.op === "roundEven" || e.arg.op === "floor" || e.arg.op === "trunc") ? e.arg : null;
+      const clamp = rounding === null ? e.arg : rounding.arg;
+      const x = floatUnclamped(clamp, -half, half - 1);
+      if (x !== null) return { ...e, arg: rounding === null ? x : { ...rounding, arg: x } };
     }
     return e;
   }
@@ -426,6 +438,28 @@ function constantOf(e: SimdExpr, unsigned: boolean): number | null {
   if (c.kind !== "const" || c.type === "f32" || c.type === "f64" || c.type === "bool") return null;
   const bits = intBits(c.type, c.value);
   return unsigned ? bits >>> 0 : bits | 0;
+}
+
+/** The constant of an f32 splat (or f32 constant), or null. */
+function floatConstantOf(e: SimdExpr): number | null {
+  const c = e.kind === "splat" ? e.arg : e;
+  return c.kind === "const" && c.type === "f32" ? c.value : null;
+}
+
+/** x of an f32x4 clamp min(max(x, L), H) or max(min(x, H), L) with L ≤ low and H ≥ high, else null. */
+function floatUnclamped(e: SimdExpr, low: number, high: number): SimdExpr | null {
+  const float = (x: SimdExpr, op: "min" | "max") => (x.kind === "binary" && x.op === op && x.type === "f32x4" ? x : null);
+  for (const [outerOp, innerOp] of [["min", "max"], ["max", "min"]] as const) {
+    const outer = float(e, outerOp);
+    if (outer === null || outer.kind !== "binary") continue;
+    const inner = float(outer.a, innerOp);
+    if (inner === null || inner.kind !== "binary") continue;
+    const [outerC, innerC] = [floatConstantOf(outer.b), floatConstantOf(inner.b)];
+    if (outerC === null || innerC === null) continue;
+    const [l, h] = outerOp === "min" ? [innerC, outerC] : [outerC, innerC];
+    if (l <= low && h >= high && l <= h) return inner.a;
+  }
+  return null;
 }
 
 /** Widens the narrow stores of every eligible 4-lane loop of a kernel. */

@@ -245,6 +245,37 @@ describe("store widening", () => {
     }
   });
 
+  it("drops a wide float clamp before a saturating conversion into signed codes (int8 by conversion), like the interpreter", () => {
+    const int8 = (name: string, bound: number) =>
+      kernel(name, io([{ kind: "buffer", name: "codes", storage: "u8", access: "write" }]), (b) =>
+        b.for("i", ref("i32", "from"), ref("i32", "n"), (i, body) => {
+          const x = body.let("xi", load("f32", "x", i));
+          const n = convert("i32.fromF32", roundEven(min(max(x, f32(-bound)), f32(bound))));
+          body.store("codes", i, select(ne(x, x), i32(-128), min(max(n, i32(-128)), i32(127))));
+        }),
+      );
+    const converted = int8("converted", 1e9);
+    // A float clamp inside the code range is the encode's own: it stays.
+    const within = int8("within", 50);
+    expect(widened([converted, within]).reports.map((r) => r.narrowings)).toEqual([["signed"], ["signed"]]);
+    expect(compileWasmWith(assembler, { kernels: [within] }).wat).toMatch(/f32x4\.min/);
+    const { wat } = compileWasmWith(assembler, { kernels: [converted] });
+    const unrolled = wat.slice(wat.indexOf("(loop $.next0"), wat.indexOf("(br $.next0)"));
+    expect(unrolled).toMatch(/\(i32x4\.trunc_sat_f32x4_s \(f32x4\.nearest \(local\.get \$xi_\w+\)\)\)/);
+    expect(unrolled).not.toMatch(/f32x4\.(min|max)|i32x4\.(min|max)_s/);
+    const set = instantiateWasm(compileWasmWith(assembler, { kernels: [converted, within] }));
+    const specials = new Float32Array(F32_SPECIALS.buffer.slice(0));
+    const x = Float32Array.from({ length: 300 }, (_, k) => (k < specials.length ? specials[k] : k < 150 ? (k - 85) * 2.5 : (k % 2 ? -1 : 1) * 1.5 ** (k % 60)));
+    for (const [name, k] of [["converted", converted], ["within", within]] as const)
+      for (const [from, n] of [[0, 300], [1, 300], [3, 40], [0, 16], [2, 17]]) {
+        const want = new Uint8Array(300).fill(9);
+        interpret(k, { x, codes: want, from, n });
+        const got = new Uint8Array(300).fill(9);
+        set.kernels[name](x, got, from, n);
+        expect(Array.from(got), `${name} [${from}, ${n})`).toEqual(Array.from(want));
+      }
+  });
+
   it("leaves loops alone that store a narrow buffer twice or read a narrow buffer other than at the loop index; bounds table codes", () => {
     const codes = [
       { kind: "buffer", name: "c", storage: "u8", access: "write" },
