@@ -19,7 +19,7 @@
 import type { ResolvedFloat, ResolvedFormat, ResolvedInt } from "../../dsl/resolved.ts";
 import { f32Bits, fromF32Bits } from "../../dsl/semantics/bits.ts";
 import { decodeF32Bits, encode } from "../../dsl/semantics/scalar.ts";
-import { Builder, add, and, bitsOf, convert, eq, f32, floor, fromBits, ge, gt, mul, ne, or, select, shl, shr, sub, u32 } from "../ir/build.ts";
+import { Builder, add, and, bitsOf, convert, eq, f32, floor, fromBits, ge, gt, i32, mul, ne, or, select, shl, shr, sub, u32 } from "../ir/build.ts";
 import type { Expr } from "../ir/nodes.ts";
 import { lowerDecodeElement, lowerEncodeElement } from "./element.ts";
 import { lowerIntRounded } from "./int-element.ts";
@@ -146,6 +146,9 @@ function roundBelowNormal(b: Builder, absBits: Expr, fused: FusedRounding): Expr
   return mul(convert("f32.fromU32", kept), f32(2 ** (fused.minNormalExponent - fused.mantissaBits)));
 }
 
+/** The top `bits` bits of the element's draw, as an i32 (bits ≤ 24). */
+const randomTop = (random: Expr, bits: number) => convert("i32.fromU32", shr(random, u32(32 - bits)));
+
 /**
  * Stochastic rounding (dsl/semantics/rounding.ts) of |x| on its bit pattern, where the format's
  * quantum at |x| is float32's bit quantum times 2^dropped: the fraction of the quantum is the
@@ -156,7 +159,8 @@ function stochasticOnBits(b: Builder, absBits: Expr, dropped: number, bits: numb
   const dropMask = 2 ** dropped - 1;
   const low = b.let("sr_low", and(absBits, u32(dropMask)));
   const t = bits <= dropped ? shr(low, u32(dropped - bits)) : shl(low, u32(bits - dropped));
-  const up = ge(add(t, shr(random, u32(32 - bits))), u32(2 ** bits));
+  // t, r < 2^24: compared as i32s (SIMD's unsigned compare is emulated on x86).
+  const up = ge(add(convert("i32.fromU32", t), randomTop(random, bits)), i32(2 ** bits));
   return add(and(absBits, u32(~dropMask)), select(up, u32(2 ** dropped), u32(0)));
 }
 
@@ -169,8 +173,8 @@ function stochasticBelowNormal(b: Builder, absBits: Expr, fused: FusedRounding, 
   const quantumExponent = fused.minNormalExponent - fused.mantissaBits;
   const q = b.let("sr_quanta", mul(fromBits(absBits), f32(2 ** -quantumExponent)));
   const fl = b.let("sr_floor", floor(q));
-  const t = convert("u32.fromF32", floor(mul(sub(q, fl), f32(2 ** bits))));
-  const up = ge(add(t, shr(random, u32(32 - bits))), u32(2 ** bits));
+  const t = convert("i32.fromF32", floor(mul(sub(q, fl), f32(2 ** bits))));
+  const up = ge(add(t, randomTop(random, bits)), i32(2 ** bits));
   return mul(select(up, add(fl, f32(1)), fl), f32(2 ** quantumExponent));
 }
 
@@ -184,7 +188,7 @@ function lowerFakeQuantizeInt(b: Builder, format: ResolvedFormat, x: Expr, rando
   const el = format.element as ResolvedInt;
   const { clamped, isNan } = lowerIntRounded(b, format, x, random);
   // Less the zero point: both are integers of at most 2^24 + 2^16, so the f32 subtraction is exact.
-  const shifted = el.zeroPoint === 0 ? clamped : sub(clamped, f32(el.zeroPoint));
+  const shifted = b.let("shifted", el.zeroPoint === 0 ? clamped : sub(clamped, f32(el.zeroPoint)));
   const integer = b.let("integer", select(eq(shifted, f32(0)), f32(0), shifted));
   const value = el.fractionBits === 0 ? integer : mul(integer, f32(2 ** -el.fractionBits));
   return b.let("fake_quantized", select(isNan, fromBits(u32(fakeBits(format, Number.NaN, 0))), value));

@@ -14,7 +14,7 @@ import { lowerRoundToInteger } from "./rounding.ts";
  */
 export function lowerIntRounded(b: Builder, format: ResolvedFormat, x: Expr, random: Expr | null, rounding: Rounding = format.rounding): { clamped: Expr; isNan: Expr } {
   const el = format.element as ResolvedInt;
-  const v = b.let("v", mul(x, f32(2 ** el.fractionBits)));
+  const v = el.fractionBits === 0 ? x : b.let("v", mul(x, f32(2 ** el.fractionBits)));
   // Beyond 2^24 every value clamps; capping first keeps the rounding input an exact f32 integer grid.
   const a = b.let("a", min(abs(v), f32(2 ** 24)));
   const negative = b.let("negative", lt(v, f32(0)));

@@ -43,9 +43,11 @@ export function lowerRoundToInteger(b: Builder, q: Expr, rounding: Rounding, ran
     }
     case "stochastic": {
       if (random === null) throw new Error("stochastic rounding needs the element's random draw");
-      const t = convert("u32.fromF32", floor(mul(frac, f32(2 ** rounding.bits))));
-      const r = shr(random, u32(32 - rounding.bits));
-      up = ge(add(t, r), u32(2 ** rounding.bits));
+      // t, r < 2^bits ≤ 2^24 (the schema's limit), so their sum is an i32: signed conversion and
+      // compare, one SIMD instruction each (the unsigned ones are emulated on x86).
+      const t = convert("i32.fromF32", floor(mul(frac, f32(2 ** rounding.bits))));
+      const r = convert("i32.fromU32", shr(random, u32(32 - rounding.bits)));
+      up = ge(add(t, r), i32(2 ** rounding.bits));
       break;
     }
   }
