@@ -98,6 +98,7 @@ const FORMATS: readonly ResolvedFormat[] = [
   variant("fp8-block128x128", "tile4x7", { granularity: { tile: [4, 7] } }),
   variant("mxfp6", "tile3x2", { granularity: { tile: [3, 2] } }),
   variant("mxint8", "block4", { granularity: { block: 4 } }),
+  variant("fp8-block1x128", "block200", { granularity: { block: 200 } }), // past the unrolled [B, 1] statistics: the per-tile kernel takes both axes
   { ...variant("nvfp4", "block7-sr", { granularity: { block: 7 } }), rounding: { mode: "stochastic", bits: 8 } },
 ];
 

@@ -108,14 +108,16 @@ const TILE_PARAMS = [CHANNELS, CHANNEL_LENGTH, BLOCK_AXIS];
  * The finite amax of each tile (MX: +∞ when it holds NaN or ±Inf) as the maximum of |x|'s float32
  * bits, a u32: for non-negative floats the bits order as the values, and NaN and ±Inf lie above
  * every finite value (0x7f800000 and up). One exact u32 maximum, which the vectorizer keeps per
- * lane; ±0 gives +0, as the running maximum from +0 did. With 1-D blocks this kernel takes [1, B]
- * blocks only, block_statistics_columns the [B, 1] ones.
+ * lane; ±0 gives +0, as the running maximum from +0 did. With 1-D blocks of up to
+ * MAX_UNROLLED_BLOCK elements this kernel takes [1, B] blocks only, block_statistics_columns the
+ * [B, 1] ones.
  */
 function lowerStatistics(scaling: BlockScaling): Kernel[] {
   const g = scaling.granularity;
+  const columns = "block" in g && g.block <= MAX_UNROLLED_BLOCK ? g.block : null;
   const tiles = kernel("block_statistics", [reads(X, "f32"), writes(TILE_AMAX, "f32"), ...TILE_PARAMS], (b) => {
     const grid = gridOf(b, scaling);
-    forTiles(b, grid, "tile" in g ? grid.tiles : select(alongRows(), i32(0), grid.tiles), (t, body) => {
+    forTiles(b, grid, columns === null ? grid.tiles : select(alongRows(), i32(0), grid.tiles), (t, body) => {
       const amax = body.var("amax_bits", u32(0));
       return {
         element: (i, inner) => inner.assign(amax.name, max(amax.ref, amaxCandidate(scaling, inner, load("f32", X, i)))),
@@ -123,8 +125,11 @@ function lowerStatistics(scaling: BlockScaling): Kernel[] {
       };
     });
   });
-  return "tile" in g ? [tiles] : [tiles, lowerColumnStatistics(scaling, g.block)];
+  return columns === null ? [tiles] : [tiles, lowerColumnStatistics(scaling, columns)];
 }
+
+/** The largest [B, 1] block whose statistics unroll B loads per tile (larger ones stay with block_statistics). */
+const MAX_UNROLLED_BLOCK = 128;
 
 const INFINITY_BITS = 0x7f800000;
 
