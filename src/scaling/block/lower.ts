@@ -16,6 +16,11 @@
  * block_encode(x, tile_exponent | scale_codes, [tensor_scale,] codes, …, seed)
  * block_decode(codes, scale_codes, [tensor_scale,] values, …)
  * block_fake_quantize(x, tile_exponent | scale_codes, … values, …, seed)
+ *
+ * With 1-D blocks, [B, 1] blocks (block_axis 0) have kernels of their own, block_statistics_columns
+ * (B ≤ MAX_UNROLLED_BLOCK) and block_{encode,decode,fake_quantize}_columns, whose innermost loops
+ * load each tile's values or scale at the loop index plus an offset fixed for the loop; every
+ * plan runs both forms, and the form for the other axis has no iterations.
  */
 import type { ResolvedFloat, ResolvedFormat } from "../../dsl/resolved.ts";
 import { encode } from "../../dsl/semantics/scalar.ts";
