@@ -3,7 +3,7 @@ import { recording, type Ctx } from "../context.ts";
 import { columnChannels, operandFor, quantizedView, rowChannels, type ChannelLayout } from "../precision.ts";
 import { expectRank, expectSameDType, gradOf, Tensor, zerosLike, type FloatArray } from "../tensor.ts";
 import { addWeightGradient } from "./common.ts";
-import { col2im, convGeometry, im2col } from "./im2col.ts";
+import { col2im, convGeometry, im2col, im2row } from "./im2col.ts";
 
 /** Stride and zero padding, the same along both spatial axes (defaults 1 and 0). */
 export interface Conv2dOptions {
@@ -16,7 +16,8 @@ export interface Conv2dOptions {
  * every framework). Quantization sites as in `linear`: the activation is quantized before
  * im2col (so duplicated window entries do not skew tensor statistics), except where its format
  * blocks along K or the GEMM rotates its operands (Precision.quantizesAlongK): then the im2col
- * matrix is quantized, as lanes × C·KH·KW (forward) or C·KH·KW lanes × N·OH·OW (weight gradient). Scaling channels run
+ * matrix is quantized, as lanes × C·KH·KW (forward: built as rows by im2row and multiplied
+ * transposed) or C·KH·KW lanes × N·OH·OW (weight gradient). Scaling channels run
  * along the axis each GEMM does not sum: W by filters (forward) or by its C·KH·KW columns (input
  * gradient), the channel-major error by columns (input gradient) or filters (weight gradient).
  * The im2col matrix's unsummed axis exists only after im2col, so x is split by a coarser axis
@@ -45,11 +46,14 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
   const xAlongK = precision.quantizesAlongK("activation", site, "forward");
   const xq = xAlongK ? x.data : quantizedView(precision, "activation", x.data, site, "forward", xLayout);
   const wq = quantizedView(precision, "weight", w.data, site, "forward", wLayout);
+  // Along K the GEMM takes the windows as rows (im2row), quantized in place lane by lane; else the column matrix.
   const colm = zerosLike(x.data, ckk * cols);
-  im2col(xq, geo, colm);
-  if (xAlongK) precision.quantize("activation", colm, site, "forward", columnChannels(ckk, cols));
+  if (xAlongK) {
+    im2row(xq, geo, colm);
+    precision.quantize("activation", colm, site, "forward", rowChannels(cols, ckk));
+  } else im2col(xq, geo, colm);
   const yCols = zerosLike(x.data, f * cols);
-  backend.gemm({ a: wq, b: colm, c: yCols, m: f, n: cols, k: ckk, transA: false, transB: false, alpha: 1, beta: 0, pass: "forward" });
+  backend.gemm({ a: wq, b: colm, c: yCols, m: f, n: cols, k: ckk, transA: false, transB: xAlongK, alpha: 1, beta: 0, pass: "forward" });
   const y = zerosLike(x.data, n * f * spatial);
   fromChannelMajor(yCols, y, n, f, spatial, b?.data ?? null);
 
@@ -67,6 +71,7 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
     if (precision.active("error", site, "inputGradient")) precision.quantize("error", g, site, "inputGradient", gLayouts.first);
     if (w.requiresGrad) {
       const gw = operandFor(precision, "error", gRaw, g, site, "inputGradient", "weightGradient", gLayouts);
+      // colm is the column matrix here unless the forward took windows as rows (xAlongK), which recomputes it below.
       let colw = colm;
       const xwLayout: ChannelLayout = { outer: n, channels: wc, inner: x.size / (n * wc) };
       if (precision.quantizesAlongK("activation", site, "weightGradient")) {

@@ -1,6 +1,7 @@
 /**
  * im2col / col2im for NCHW convolutions. The column matrix is [C·KH·KW, N·OH·OW]: row
- * (c, kh, kw), column (n, oh, ow), so a convolution is one GEMM W[F, C·KH·KW] · cols.
+ * (c, kh, kw), column (n, oh, ow), so a convolution is one GEMM W[F, C·KH·KW] · cols
+ * (im2row writes its transpose, for W · rowsᵀ).
  */
 import type { FloatArray } from "../tensor.ts";
 
@@ -71,6 +72,38 @@ export function im2col(x: FloatArray, g: ConvGeometry, cols: FloatArray): void {
             for (let xo = 0; xo < owLo; xo++) cols[o++] = 0;
             for (let xo = owLo; xo < owHi; xo++) cols[o++] = x[row + xo * stride];
             for (let xo = owHi; xo < ow; xo++) cols[o++] = 0;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Writes the transposed column matrix, [N·OH·OW, C·KH·KW] (row (n, oh, ow) holds that output's
+ * window), into rows: a convolution quantized by windows (blocks along C·KH·KW) quantizes its
+ * rows in place, where the column matrix would need a transposed copy and back.
+ */
+export function im2row(x: FloatArray, g: ConvGeometry, rows: FloatArray): void {
+  const { n, c, h, w, kh, kw, stride, padding, oh, ow } = g;
+  let o = 0;
+  for (let ni = 0; ni < n; ni++) {
+    for (let y = 0; y < oh; y++) {
+      for (let xo = 0; xo < ow; xo++) {
+        const x0 = xo * stride - padding;
+        // The window's columns inside the input: kj in [kjLo, kjHi).
+        const kjLo = Math.max(0, -x0), kjHi = Math.min(kw, w - x0);
+        for (let ci = 0; ci < c; ci++) {
+          for (let ki = 0; ki < kh; ki++) {
+            const iy = y * stride - padding + ki;
+            if (iy < 0 || iy >= h || kjLo >= kjHi) {
+              for (let kj = 0; kj < kw; kj++) rows[o++] = 0;
+              continue;
+            }
+            const row = ((ni * c + ci) * h + iy) * w + x0;
+            for (let kj = 0; kj < kjLo; kj++) rows[o++] = 0;
+            for (let kj = kjLo; kj < kjHi; kj++) rows[o++] = x[row + kj];
+            for (let kj = kjHi; kj < kw; kj++) rows[o++] = 0;
           }
         }
       }
