@@ -61,13 +61,18 @@ interface Grid {
   readonly tiles: Expr;
 }
 
-/** The grid from the call scalars: a fixed tile, or a 1-D block laid along the block axis. */
-function gridOf(b: Builder, scaling: BlockScaling): Grid {
+/**
+ * The grid from the call scalars: a fixed tile, or a 1-D block laid along the block axis — or, for
+ * a kernel that runs only when the axis is 1 (`rowBlocks`), the fixed [1, B] tile.
+ */
+function gridOf(b: Builder, scaling: BlockScaling, rowBlocks = false): Grid {
   const rows = arg("i32", CHANNELS.name);
   const cols = arg("i32", CHANNEL_LENGTH.name);
   const g = scaling.granularity;
-  const tileRows = "tile" in g ? i32(g.tile[0]) : b.let("tile_rows", select(alongRows(), i32(g.block), i32(1)));
-  const tileCols = "tile" in g ? i32(g.tile[1]) : b.let("tile_cols", select(alongRows(), i32(1), i32(g.block)));
+  const [tileRows, tileCols] =
+    "tile" in g ? [i32(g.tile[0]), i32(g.tile[1])]
+    : rowBlocks ? [i32(1), i32(g.block)]
+    : [b.let("tile_rows", select(alongRows(), i32(g.block), i32(1))), b.let("tile_cols", select(alongRows(), i32(1), i32(g.block)))];
   const gridCols = b.let("grid_cols", div(sub(add(cols, tileCols), i32(1)), tileCols));
   const gridRows = b.let("grid_rows", div(sub(add(rows, tileRows), i32(1)), tileRows));
   return { rows, cols, tileRows, tileCols, gridCols, tiles: b.let("tiles", mul(gridRows, gridCols)) };
@@ -79,13 +84,15 @@ function forTiles(b: Builder, grid: Grid, count: Expr, body: (tile: Expr, inner:
     const tileRow = tb.let("tile_row", div(t, grid.gridCols));
     const r0 = tb.let("r0", mul(tileRow, grid.tileRows));
     const c0 = tb.let("c0", mul(sub(t, mul(tileRow, grid.gridCols)), grid.tileCols));
-    const r1 = tb.let("r1", min(add(r0, grid.tileRows), grid.rows));
+    const r1 = isOne(grid.tileRows) ? null : tb.let("r1", min(add(r0, grid.tileRows), grid.rows));
     const c1 = tb.let("c1", min(add(c0, grid.tileCols), grid.cols));
     const { element, after } = body(t, tb);
-    tb.for("r", r0, r1, (r, rb) => {
+    const rowElements = (r: Expr, rb: Builder) => {
       const base = rb.let("row_base", mul(r, grid.cols));
       rb.for("i", add(base, c0), add(base, c1), element);
-    });
+    };
+    if (isOne(grid.tileRows)) rowElements(r0, tb); // a [1, B] tile: its one row, no loop over rows
+    else tb.for("r", r0, r1 as Expr, rowElements);
     after(tb);
   });
 }
@@ -102,12 +109,16 @@ function forSegments(b: Builder, grid: Grid, count: Expr, body: (tile: Expr, inn
     const tileCol = sb.let("tile_col", sub(s, mul(row, grid.gridCols)));
     const c0 = sb.let("c0", mul(tileCol, grid.tileCols));
     const base = sb.let("row_base", mul(row, grid.cols));
-    const element = body(sb.let("tile", add(mul(div(row, grid.tileRows), grid.gridCols), tileCol)), sb);
+    // With one row per tile, tile row·gridCols + tile column is s itself.
+    const tile = isOne(grid.tileRows) ? s : sb.let("tile", add(mul(div(row, grid.tileRows), grid.gridCols), tileCol));
+    const element = body(tile, sb);
     sb.for("i", add(base, c0), add(base, min(add(c0, grid.tileCols), grid.cols)), element);
   });
 }
 
 const TILE_PARAMS = [CHANNELS, CHANNEL_LENGTH, BLOCK_AXIS];
+
+const isOne = (e: Expr) => e.kind === "const" && e.value === 1;
 
 /**
  * The finite amax of each tile (MX: +∞ when it holds NaN or ±Inf) as the maximum of |x|'s float32
@@ -121,7 +132,7 @@ function lowerStatistics(scaling: BlockScaling): Kernel[] {
   const g = scaling.granularity;
   const columns = "block" in g && g.block <= MAX_UNROLLED_BLOCK ? g.block : null;
   const tiles = kernel("block_statistics", [reads(X, "f32"), writes(TILE_AMAX, "f32"), ...TILE_PARAMS], (b) => {
-    const grid = gridOf(b, scaling);
+    const grid = gridOf(b, scaling, columns !== null);
     forTiles(b, grid, columns === null ? grid.tiles : select(alongRows(), i32(0), grid.tiles), (t, body) => {
       const amax = body.var("amax_bits", u32(0));
       return {
@@ -302,7 +313,7 @@ function tileElementwise(format: ResolvedFormat, scaling: BlockScaling, name: st
   const g = scaling.granularity;
   const segments = kernel(name, params, (b) => {
     const { transforms, run } = prologue(b);
-    const grid = gridOf(b, scaling);
+    const grid = gridOf(b, scaling, "block" in g);
     const count = mul(grid.rows, grid.gridCols);
     forSegments(b, grid, "tile" in g ? count : select(alongRows(), i32(0), count), (t, sb) => run(transforms(sb, t)));
   });
