@@ -86,24 +86,25 @@ export function im2col(x: FloatArray, g: ConvGeometry, cols: FloatArray): void {
  */
 export function im2row(x: FloatArray, g: ConvGeometry, rows: FloatArray): void {
   const { n, c, h, w, kh, kw, stride, padding, oh, ow } = g;
-  let o = 0;
+  const ckk = c * kh * kw;
+  // The output columns each kernel column kj sees inside the input (as im2col's).
+  const ranges = Array.from({ length: kw }, (_, kj) => validRange(kj, w, ow, stride, padding));
+  // One output row of windows (ow × C·KH·KW, a few KB) at a time, filled entry by entry of the
+  // window: each pass reads an input row in order and writes one column of the block.
   for (let ni = 0; ni < n; ni++) {
     for (let y = 0; y < oh; y++) {
-      for (let xo = 0; xo < ow; xo++) {
-        const x0 = xo * stride - padding;
-        // The window's columns inside the input: kj in [kjLo, kjHi).
-        const kjLo = Math.max(0, -x0), kjHi = Math.min(kw, w - x0);
-        for (let ci = 0; ci < c; ci++) {
-          for (let ki = 0; ki < kh; ki++) {
-            const iy = y * stride - padding + ki;
-            if (iy < 0 || iy >= h || kjLo >= kjHi) {
-              for (let kj = 0; kj < kw; kj++) rows[o++] = 0;
-              continue;
-            }
-            const row = ((ni * c + ci) * h + iy) * w + x0;
-            for (let kj = 0; kj < kjLo; kj++) rows[o++] = 0;
-            for (let kj = kjLo; kj < kjHi; kj++) rows[o++] = x[row + kj];
-            for (let kj = kjHi; kj < kw; kj++) rows[o++] = 0;
+      const block = (ni * oh + y) * ow * ckk;
+      for (let ci = 0; ci < c; ci++) {
+        for (let ki = 0; ki < kh; ki++) {
+          const iy = y * stride - padding + ki;
+          const inside = iy >= 0 && iy < h;
+          const src = ((ni * c + ci) * h + iy) * w - padding;
+          for (let kj = 0; kj < kw; kj++) {
+            const at = block + (ci * kh + ki) * kw + kj;
+            const [lo, hi] = inside ? ranges[kj] : [ow, ow];
+            for (let xo = 0; xo < lo; xo++) rows[at + xo * ckk] = 0;
+            for (let xo = lo, from = src + kj; xo < hi; xo++) rows[at + xo * ckk] = x[from + xo * stride];
+            for (let xo = Math.max(lo, hi); xo < ow; xo++) rows[at + xo * ckk] = 0;
           }
         }
       }
