@@ -3,7 +3,9 @@
  * kernels of the same instance, bit for bit, for every built-in format's encode, decode and
  * fakeQuantize: odd lengths, channel counts, delayed-scaling state carried between calls, NaN,
  * ±∞ and zeros; outputs written into the caller's arrays, also into the input itself; the same
- * errors; and the heap left as it was found, after a failed call too. runPlan's own in-place
+ * errors; and the heap left as it was found, after a failed call too. The free heap is filled with
+ * garbage before each resident call: the runner does not clear outputs, which the kernels must
+ * write in full. runPlan's own in-place
  * output on the JS target is held to the same results.
  */
 import { beforeAll, describe, expect, it } from "vitest";
@@ -47,6 +49,8 @@ describe("resident plans = runPlan over the copying kernels", () => {
       const copying = instance.kernels as unknown as Kernels;
       const resident = residentPlanRunner(compiled.kernels, instance.raw, instance.heap);
       const base = instance.heap.mark();
+      const memory = instance.heap.memory;
+      const dirty = () => new Uint8Array(memory.buffer, instance.heap.mark()).fill(0xa5);
       for (const [n, channelCounts] of [[0, [1]], [1, [1]], [7, [1, 7]], [33, [1, 3, 11]], [257, [1]], [1001, [1, 7, 143]]] as const)
         for (const channels of byRow(format) ? channelCounts : [1]) {
           let stateCopying: Record<string, BufferArray> = {};
@@ -56,18 +60,22 @@ describe("resident plans = runPlan over the copying kernels", () => {
             const call = { n, channels, seed };
             const label = `n=${n} channels=${channels} seed=${seed}`;
             const encoded = runPlan(plans.encode, copying, { x, ...stateCopying }, call);
+            dirty();
             const encodedResident = resident(plans.encode, { x, ...stateResident }, call);
             expect(words(encodedResident), `${label} encode`).toEqual(words(encoded));
             stateCopying = encoded.state;
             stateResident = encodedResident.state;
 
             const decodeBindings = { codes: encoded.outputs.codes, ...encoded.meta };
+            dirty();
             expect(words(resident(plans.decode, decodeBindings, call)), `${label} decode`).toEqual(words(runPlan(plans.decode, copying, decodeBindings, call)));
 
             const fake = runPlan(plans.fakeQuantize, copying, { x }, call);
+            dirty();
             expect(words(resident(plans.fakeQuantize, { x }, call)), `${label} fakeQuantize`).toEqual(words(fake));
             // Into the input itself: x ends up holding the values, and the result hands x back.
             const inPlace = x.slice();
+            dirty();
             const result = resident(plans.fakeQuantize, { x: inPlace, values: inPlace }, call);
             expect(result.outputs.values).toBe(inPlace);
             expect(words(result), `${label} fakeQuantize in place`).toEqual(words(fake));
