@@ -15,10 +15,10 @@
  * a small bound analysis proves [0, 2^bits) for the codes the encodes compute (a mask, a select
  * of bounded codes, an unsigned clamp, a sign bit shifted into place …) and the unsigned forms
  * are used; lanes in the signed range (a signed clamp to it, as a conversion-based integer encode
- * writes) take the signed forms, which clamp by themselves, so that clamp is dropped — and with
- * it a float clamp at least as wide before the (saturating) conversion, which wasm's f32x4.min
- * and max make costly; lanes it cannot bound are masked first (one v128.and). The output is
- * bit-identical either way.
+ * writes, also under a mask to the store's width) take the signed forms, which clamp by
+ * themselves, so that clamp is dropped — and with it a float clamp at least as wide before the
+ * (saturating) conversion, which wasm's f32x4.min and max make costly; lanes it cannot bound are
+ * masked first (one v128.and). The output is bit-identical either way.
  */
 import type { StorageType, Table } from "../../codegen/ir/nodes.ts";
 import { intBits } from "./literals.ts";
@@ -202,9 +202,13 @@ class KernelWidener {
       const perStore = 16 / this.bytes(buffer) / LANES;
       for (let m = 0; m < values.length; m += perStore) {
         const group = values.slice(m, m + perStore);
-        const narrowing = this.narrowingOf(group, bits);
+        // A signed value masked to the store's width keeps the masked value's low bits: narrow it instead.
+        const unmasked = group.map((v) => this.maskedSource(v, bits));
+        const signedUnderMask = unmasked.every((u) => u !== null) && this.narrowingOf(unmasked as SimdExpr[], bits) === "signed";
+        const sources = signedUnderMask ? (unmasked as SimdExpr[]) : group;
+        const narrowing = signedUnderMask ? "signed" : this.narrowingOf(group, bits);
         narrowings.push(narrowing);
-        const stored = narrowing === "signed" ? group.map((v) => this.readsNoVar(this.unclamped(v, bits)) ?? v) : group;
+        const stored = narrowing === "signed" ? sources.map((v) => this.readsNoVar(this.unclamped(v, bits)) ?? v) : sources;
         body.push({ kind: "narrowStore", buffer, index: m === 0 ? j : add(j, i32(m * LANES)), values: stored, narrowing });
       }
     }
@@ -240,6 +244,23 @@ class KernelWidener {
     const half = 2 ** (bits - 1);
     if (values.every((v) => { const [lo, hi] = this.range(v); return lo >= -half && hi <= half - 1; })) return "signed";
     return "masked";
+  }
+
+  /**
+   * x where `e` is x & (2^bits − 1) (through lets): the bits a narrow store keeps, so x may be
+   * narrowed in its place (an integer encode masks its two's complement code this way).
+   */
+  private maskedSource(e: SimdExpr, bits: number, depth = 0): SimdExpr | null {
+    if (depth > 64) return null;
+    if (e.kind === "ref") {
+      const value = this.lets.get(e.name);
+      return value === undefined ? null : this.maskedSource(value, bits, depth + 1);
+    }
+    if (e.kind !== "binary" || e.op !== "and") return null;
+    const mask = 2 ** bits - 1;
+    const x = constantOf(e.b, true) === mask ? e.a : constantOf(e.a, true) === mask ? e.b : null;
+    // The same bits read as the other integer type.
+    return x !== null && x.kind === "convert" && (x.op === "u32.fromI32" || x.op === "i32.fromU32") ? x.arg : x;
   }
 
   /**

@@ -1,6 +1,8 @@
 /**
  * Fast encode of integer / fixed-point elements (codes of ≤ 22 bits, fractionBits in [0, 100],
- * any zero point), lane-wise and without lookups or float-to-int conversions:
+ * any zero point), lane-wise and without lookups. Ties to even without a zero point (int8's)
+ * rounds, converts and clamps in i32 (lowerConvertingIntEncode); every other mode and zero point
+ * takes the bit form, without float-to-int conversions:
  *
  *   |v|, v = x·2^f (exact), is capped at its sign's clamp bound — maxInt − zeroPoint for positive
  *   inputs, zeroPoint − minInt for negative ones, the largest magnitude whose rounded integer plus
@@ -11,11 +13,11 @@
  *   zero point added, as the semantics add it after rounding. NaN takes the semantics' code.
  */
 import type { ResolvedFormat, ResolvedInt } from "../../../dsl/resolved.ts";
-import { Builder, add, and, asI32, asU32, bitsOf, f32, fromBits, gt, i32, lt, min, mul, select, shr, sub, u32, xor } from "../../ir/build.ts";
+import { Builder, add, and, asI32, asU32, bitsOf, convert, f32, fromBits, gt, i32, lt, max, min, mul, roundEven, select, shr, sub, u32, xor } from "../../ir/build.ts";
 import type { Expr } from "../../ir/nodes.ts";
 import { f32Bits } from "../../../dsl/semantics/bits.ts";
 import { NEGATIVE_NAN, POSITIVE_NAN, probeDecision, sameDecision, type Encoder, type RoundingDecision } from "./probe.ts";
-import { lowerRoundByDecision } from "./round.ts";
+import { isTiesToEven, lowerRoundByDecision } from "./round.ts";
 
 const LIMIT = 2 ** 22;
 
@@ -49,8 +51,35 @@ export function planInt(format: ResolvedFormat, enc: Encoder): IntPlan | null {
   return { el, decision: { positive: positive ?? either, negative: negative ?? either }, bounds: { upper, lower }, nan };
 }
 
+/** Magnitude every input is clamped to before the conversion form converts it (in i32 range, beyond every code bound). */
+const CONVERT_BOUND = 2 ** 30;
+
+/**
+ * Ties to even without a zero point: roundEven, convert, clamp to [minInt, maxInt] in i32, NaN's
+ * code in two's complement, masked to the code. The same code as the bit form below, in fewer
+ * instructions where the targets convert in one (wasm: nearest + trunc_sat), and a form the wasm
+ * store-widening pass narrows with the signed saturating narrows, dropping both clamps.
+ */
+function lowerConvertingIntEncode(b: Builder, plan: IntPlan, v: Expr, isNan: Expr): Expr {
+  const { el } = plan;
+  const inRange = max(min(v, f32(CONVERT_BOUND)), f32(-CONVERT_BOUND));
+  const n = b.let("n", convert("i32.fromF32", roundEven(inRange)));
+  const clamped = max(min(n, i32(el.maxInt)), i32(el.minInt));
+  const half = 2 ** (el.bits - 1);
+  const nan = el.signed && plan.nan >= half ? plan.nan - 2 ** el.bits : plan.nan;
+  const signedCode = b.let("signed_code", select(isNan, i32(nan), clamped));
+  return b.let("code", and(asU32(signedCode), u32(2 ** el.bits - 1)));
+}
+
+/** Whether the conversion form applies: ties to even for both signs, no zero point. */
+const converts = (plan: IntPlan) => plan.el.zeroPoint === 0 && isTiesToEven(plan.decision.positive) && isTiesToEven(plan.decision.negative);
+
 export function lowerFastIntEncode(b: Builder, plan: IntPlan, x: Expr): Expr {
   const { el } = plan;
+  if (converts(plan)) {
+    const v = el.fractionBits === 0 ? x : b.let("v", mul(x, f32(2 ** el.fractionBits)));
+    return lowerConvertingIntEncode(b, plan, v, gt(asI32(and(bitsOf(x), u32(0x7fffffff))), i32(0x7f800000)));
+  }
   const xBits = b.let("bits", bitsOf(x));
   const v = el.fractionBits === 0 ? xBits : b.let("v_bits", bitsOf(mul(x, f32(2 ** el.fractionBits))));
   const absBits = b.let("abs_bits", and(v, u32(0x7fffffff)));

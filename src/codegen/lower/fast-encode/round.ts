@@ -14,6 +14,9 @@ const pattern = (d: RoundingDecision) => d.up.map((row) => row.map((v) => (v ? "
 const TIES_TO_EVEN = "0001/0011";
 const NEVER_UP = "0000/0000";
 
+/** Whether a probed decision is ties to even (the targets' roundEven). */
+export const isTiesToEven = (decision: RoundingDecision) => pattern(decision) === TIES_TO_EVEN;
+
 export function lowerRoundByDecision(b: Builder, y: Expr, decision: RoundingDecision): Expr {
   const p = pattern(decision);
   if (p === TIES_TO_EVEN) return b.let("rounded", roundEven(y));
