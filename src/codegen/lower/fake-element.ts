@@ -19,10 +19,11 @@
 import type { ResolvedFloat, ResolvedFormat, ResolvedInt } from "../../dsl/resolved.ts";
 import { f32Bits, fromF32Bits } from "../../dsl/semantics/bits.ts";
 import { decodeF32Bits, encode } from "../../dsl/semantics/scalar.ts";
-import { Builder, add, and, bitsOf, convert, eq, f32, floor, fromBits, ge, gt, i32, mul, ne, or, select, shl, shr, sub, u32 } from "../ir/build.ts";
+import { Builder, add, and, asI32, bitsOf, convert, eq, f32, floor, fromBits, ge, gt, i32, lt, min, mul, ne, or, select, shl, shr, sub, u32 } from "../ir/build.ts";
 import type { Expr } from "../ir/nodes.ts";
 import { lowerDecodeElement, lowerEncodeElement } from "./element.ts";
 import { lowerIntRounded } from "./int-element.ts";
+import { lowerRoundToInteger } from "./rounding.ts";
 import { splitSign } from "./pow2.ts";
 
 const MAX_F32 = 3.4028234663852886e38;
@@ -179,6 +180,31 @@ function stochasticBelowNormal(b: Builder, absBits: Expr, fused: FusedRounding, 
 }
 
 /**
+ * Integers whose clamp bounds, less the zero point, are float32 integers (every format of up to
+ * 24 bits): |v| (v = x·2^f) capped at its sign's bound on the bits — maxInt − zeroPoint above
+ * zero, zeroPoint − minInt below, as fast-encode/int.ts caps it (capping at an integer before a
+ * monotone rounding is capping after it) — rounded as a magnitude (the semantics round |v| with
+ * the sign beside it), the sign put back unless the result is 0 (the code of −0 is 0's, decoding to
+ * +0), times 2^−f. The same values as the clamp-in-float form below, in integer compares and
+ * minima where that one takes float minima and maxima (costly in wasm SIMD on x86).
+ */
+function lowerFakeQuantizeIntOnMagnitude(b: Builder, format: ResolvedFormat, x: Expr, random: Expr | null, upper: number, lower: number): Expr {
+  const el = format.element as ResolvedInt;
+  const v = el.fractionBits === 0 ? x : b.let("v", mul(x, f32(2 ** el.fractionBits)));
+  const vBits = b.let("v_bits", bitsOf(v));
+  const absBits = b.let("abs_bits", and(vBits, u32(0x7fffffff)));
+  const negative = b.let("negative", lt(asI32(vBits), i32(0)));
+  const bound = upper === lower ? u32(f32Bits(upper)) : select(negative, u32(f32Bits(lower)), u32(f32Bits(upper)));
+  const capped = b.let("capped", fromBits(min(absBits, bound)));
+  const roundedBits = b.let("rounded_bits", bitsOf(lowerRoundToInteger(b, capped, format.rounding, random, i32(0), negative)));
+  const signed = or(roundedBits, select(eq(roundedBits, u32(0)), u32(0), and(vBits, u32(0x80000000))));
+  const integer = fromBits(signed);
+  const value = el.fractionBits === 0 ? integer : mul(integer, f32(2 ** -el.fractionBits));
+  const isNan = gt(asI32(absBits), i32(0x7f800000));
+  return b.let("fake_quantized", select(isNan, fromBits(u32(fakeBits(format, Number.NaN, 0))), value));
+}
+
+/**
  * Integers: the clamped integer encode computes, less the zero point, as the f32 the code decodes to — its two's
  * complement code round-trips it exactly (|n| ≤ 2^24), −0 aside, which the code turns into +0 —
  * times 2^−fractionBits (a normal power: one rounding, as the decode table's). NaN takes the
@@ -186,6 +212,8 @@ function stochasticBelowNormal(b: Builder, absBits: Expr, fused: FusedRounding, 
  */
 function lowerFakeQuantizeInt(b: Builder, format: ResolvedFormat, x: Expr, random: Expr | null): Expr {
   const el = format.element as ResolvedInt;
+  const [upper, lower] = [el.maxInt - el.zeroPoint, el.zeroPoint - el.minInt];
+  if (upper >= 0 && lower >= 0 && Math.max(upper, lower) < 2 ** 24) return lowerFakeQuantizeIntOnMagnitude(b, format, x, random, upper, lower);
   const { clamped, isNan } = lowerIntRounded(b, format, x, random);
   // Less the zero point: both are integers of at most 2^24 + 2^16, so the f32 subtraction is exact.
   const shifted = b.let("shifted", el.zeroPoint === 0 ? clamped : sub(clamped, f32(el.zeroPoint)));
