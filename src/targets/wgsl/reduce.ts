@@ -4,6 +4,7 @@
  *
  *   lets; var acc = c; for i in range { lets; acc = select(v > acc [&& keep(v)], v, acc) }; lets; stores
  *
+ * (or, for an integer accumulator, acc = max(acc, v)),
  * with the range one of the tilings of nest.ts and c a constant ≥ 0. It runs in two passes over
  * a scratch buffer of trips·parts partial maxima: "partials" gives each iteration `parts`
  * invocations, each reducing every parts-th element from c; "combine" gives each iteration one
@@ -29,8 +30,12 @@ interface MaxReduction {
   readonly extent: Expr;
 }
 
-/** The candidate of `acc = select(v > acc [&& keep], v, acc)`, or null. */
+/** The candidate of `acc = select(v > acc [&& keep], v, acc)` or, for integers, `acc = max(acc, v)`; else null. */
 function maxUpdate(value: Expr, acc: string): Expr | null {
+  if (value.kind === "binary" && value.op === "max" && (value.type === "u32" || value.type === "i32")) {
+    const candidate = isRef(value.a, acc) ? value.b : isRef(value.b, acc) ? value.a : null;
+    return candidate !== null && !reads(candidate, acc) ? candidate : null;
+  }
   if (value.kind !== "select" || !isRef(value.else, acc)) return null;
   const candidate = value.then;
   const cond = value.cond;

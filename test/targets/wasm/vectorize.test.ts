@@ -41,17 +41,20 @@ describe("wasm vectorizer", () => {
     for (const name of ["e4m3", "int8", "bf16"]) {
       const { encode } = elementWat(name);
       expect(encode).toMatch(/\(v128\.load align=4 /);
-      expect(encode).toMatch(/\(f32x4\.(mul|floor|sub|add)/);
+      // int8 rounds and converts (nearest, trunc_sat); the floats scale and assemble codes in f32x4 arithmetic.
+      expect(encode).toMatch(name === "int8" ? /\(i32x4\.trunc_sat_f32x4_s \(f32x4\.nearest/ : /\(f32x4\.(mul|floor|sub|add)/);
       expect(encode).toMatch(/\(i32x4\./);
       expect(encode).toMatch(/\(v128\.bitselect /);
       expect(encode).toMatch(name === "bf16" ? /\(v128\.store64_lane align=2 0 / : /\(v128\.store32_lane align=1 0 /);
       expect(encode).toMatch(/\(i32\.add \(local\.get \$i_0\) \(i32\.const 4\)\)|\(i32\.const 4\)\)\)/);
     }
     // The fast encode (codegen/lower/fast-encode): the binade from exponent bits (no clz search),
-    // ties to even in one f32x4.nearest, ints capped on their bits with an unsigned min.
+    // ties to even in one f32x4.nearest, ints with a zero point capped on their bits with an
+    // unsigned min (int8 and int4, ties to even without one, are converted and clamped in i32).
     expect(elementWat("e4m3").encode).toMatch(/f32x4\.nearest/);
     expect(elementWat("e4m3").encode).not.toMatch(/i32x4\.lt_u/);
-    expect(elementWat("int8").encode).toMatch(/i32x4\.min_u/);
+    expect(elementWat("uint4-zp8").encode).toMatch(/i32x4\.min_u/);
+    expect(elementWat("int8").encode).toMatch(/i32x4\.min_s/);
     expect(elementWat("int8").encode).toMatch(/f32x4\.nearest/);
   });
 
