@@ -1,8 +1,8 @@
 /**
  * Fast encode of integer / fixed-point elements (codes of ≤ 22 bits, fractionBits in [0, 100],
- * any zero point), lane-wise and without lookups. Ties to even without a zero point (int8's)
- * rounds, converts and clamps in i32 (lowerConvertingIntEncode); every other mode and zero point
- * takes the bit form, without float-to-int conversions:
+ * any zero point), lane-wise and without lookups. Ties to even without a zero point on 8- or
+ * 16-bit codes (int8's) rounds, converts and clamps in i32 (lowerConvertingIntEncode); every other
+ * int takes the bit form, without float-to-int conversions:
  *
  *   |v|, v = x·2^f (exact), is capped at its sign's clamp bound — maxInt − zeroPoint for positive
  *   inputs, zeroPoint − minInt for negative ones, the largest magnitude whose rounded integer plus
@@ -71,8 +71,13 @@ function lowerConvertingIntEncode(b: Builder, plan: IntPlan, v: Expr, isNan: Exp
   return b.let("code", and(asU32(signedCode), u32(2 ** el.bits - 1)));
 }
 
-/** Whether the conversion form applies: ties to even for both signs, no zero point. */
-const converts = (plan: IntPlan) => plan.el.zeroPoint === 0 && isTiesToEven(plan.decision.positive) && isTiesToEven(plan.decision.negative);
+/**
+ * Whether the conversion form applies: ties to even for both signs, no zero point, and codes as
+ * wide as their storage (8 or 16 bits), whose mask the widening pass sees through — narrower codes
+ * would keep the float clamp, slower on wasm than the bit form.
+ */
+const converts = (plan: IntPlan) =>
+  plan.el.zeroPoint === 0 && (plan.el.bits === 8 || plan.el.bits === 16) && isTiesToEven(plan.decision.positive) && isTiesToEven(plan.decision.negative);
 
 export function lowerFastIntEncode(b: Builder, plan: IntPlan, x: Expr): Expr {
   const { el } = plan;
