@@ -121,15 +121,16 @@ export function lowerFakeQuantizeElement(b: Builder, format: ResolvedFormat, x: 
     let onGrid = fromBits(or(roundedBits, shl(sign, u32(31))));
     onGrid = select(gt(roundedBits, u32(f32Bits(fused.maxFinite))), bySign(fused.overflow), onGrid);
     onGrid = select(eq(roundedBits, u32(0)), bySign(fused.zero), onGrid);
-    return b.let("fake_quantized", select(gt(absBits, u32(0x7f800000)), bySign(fused.nan), onGrid));
+    return b.let("fake_quantized", select(gt(asI32(absBits), i32(0x7f800000)), bySign(fused.nan), onGrid));
   }
   const subnormal = fused.stochasticBits === null ? roundBelowNormal(b, absBits, fused) : stochasticBelowNormal(b, absBits, fused, fused.stochasticBits, random as Expr);
   const minNormalBits = (fused.minNormalExponent + 127) * 2 ** 23;
-  const rounded = b.let("rounded_magnitude", select(ge(absBits, u32(minNormalBits)), fromBits(normalBits), subnormal));
+  // |x|'s bits are below 2^31: compared as i32s (SIMD's unsigned compares are emulated on x86), as below.
+  const rounded = b.let("rounded_magnitude", select(ge(asI32(absBits), i32(minNormalBits)), fromBits(normalBits), subnormal));
   let value = fromBits(or(bitsOf(rounded), shl(sign, u32(31))));
   value = select(gt(rounded, f32(fused.maxFinite)), bySign(fused.overflow), value);
   value = select(eq(rounded, f32(0)), bySign(fused.zero), value);
-  return b.let("fake_quantized", select(gt(absBits, u32(0x7f800000)), bySign(fused.nan), value));
+  return b.let("fake_quantized", select(gt(asI32(absBits), i32(0x7f800000)), bySign(fused.nan), value));
 }
 
 /**
@@ -144,7 +145,8 @@ function roundBelowNormal(b: Builder, absBits: Expr, fused: FusedRounding): Expr
   const carrier = 2 ** (fused.minNormalExponent - fused.mantissaBits + 23);
   const sum = b.let("quantum_carrier_sum", add(f32(carrier), fromBits(absBits)));
   const kept = sub(bitsOf(sum), u32(f32Bits(carrier)));
-  return mul(convert("f32.fromU32", kept), f32(2 ** (fused.minNormalExponent - fused.mantissaBits)));
+  // kept < 2^23: converted as an i32 (one SIMD instruction; the unsigned conversion is emulated on x86).
+  return mul(convert("f32.fromI32", asI32(kept)), f32(2 ** (fused.minNormalExponent - fused.mantissaBits)));
 }
 
 /** The top `bits` bits of the element's draw, as an i32 (bits ≤ 24). */
