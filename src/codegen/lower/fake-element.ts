@@ -16,14 +16,14 @@
  * integer itself, scaled (see below). All other formats compose lowerEncodeElement and
  * lowerDecodeElement.
  */
-import type { ResolvedFloat, ResolvedFormat, ResolvedInt } from "../../dsl/resolved.ts";
+import type { ResolvedFloat, ResolvedFormat, ResolvedInt, Rounding } from "../../dsl/resolved.ts";
 import { f32Bits, fromF32Bits } from "../../dsl/semantics/bits.ts";
 import { decodeF32Bits, encode } from "../../dsl/semantics/scalar.ts";
-import { Builder, add, and, asI32, bitsOf, convert, eq, f32, floor, fromBits, ge, gt, i32, lt, min, mul, ne, or, select, shl, shr, sub, u32 } from "../ir/build.ts";
+import { Builder, add, and, asI32, bitsOf, convert, eq, f32, fromBits, ge, gt, i32, lt, min, mul, ne, or, select, shl, shr, sub, u32 } from "../ir/build.ts";
 import type { Expr } from "../ir/nodes.ts";
 import { lowerDecodeElement, lowerEncodeElement } from "./element.ts";
 import { lowerIntRounded } from "./int-element.ts";
-import { lowerRoundToInteger } from "./rounding.ts";
+import { lowerRoundToInteger, stochasticUp } from "./rounding.ts";
 import { splitSign } from "./pow2.ts";
 
 const MAX_F32 = 3.4028234663852886e38;
@@ -123,7 +123,7 @@ export function lowerFakeQuantizeElement(b: Builder, format: ResolvedFormat, x: 
     onGrid = select(eq(roundedBits, u32(0)), bySign(fused.zero), onGrid);
     return b.let("fake_quantized", select(gt(asI32(absBits), i32(0x7f800000)), bySign(fused.nan), onGrid));
   }
-  const subnormal = fused.stochasticBits === null ? roundBelowNormal(b, absBits, fused) : stochasticBelowNormal(b, absBits, fused, fused.stochasticBits, random as Expr);
+  const subnormal = fused.stochasticBits === null ? roundBelowNormal(b, absBits, fused) : stochasticBelowNormal(b, absBits, fused, format.rounding, random as Expr);
   const minNormalBits = (fused.minNormalExponent + 127) * 2 ** 23;
   // |x|'s bits are below 2^31: compared as i32s (SIMD's unsigned compares are emulated on x86), as below.
   const rounded = b.let("rounded_magnitude", select(ge(asI32(absBits), i32(minNormalBits)), fromBits(normalBits), subnormal));
@@ -149,36 +149,29 @@ function roundBelowNormal(b: Builder, absBits: Expr, fused: FusedRounding): Expr
   return mul(convert("f32.fromI32", asI32(kept)), f32(2 ** (fused.minNormalExponent - fused.mantissaBits)));
 }
 
-/** The top `bits` bits of the element's draw, as an i32 (bits ≤ 24). */
-const randomTop = (random: Expr, bits: number) => convert("i32.fromU32", shr(random, u32(32 - bits)));
-
 /**
  * Stochastic rounding (dsl/semantics/rounding.ts) of |x| on its bit pattern, where the format's
  * quantum at |x| is float32's bit quantum times 2^dropped: the fraction of the quantum is the
- * dropped bits, t its top `bits` bits, r the draw's top `bits` bits; up when t + r ≥ 2^bits, a
- * carry stepping the exponent.
+ * dropped bits, t its top `bits` bits; a carry on rounding up steps the exponent.
  */
 function stochasticOnBits(b: Builder, absBits: Expr, dropped: number, bits: number, random: Expr): Expr {
   const dropMask = 2 ** dropped - 1;
   const low = b.let("sr_low", and(absBits, u32(dropMask)));
   const t = bits <= dropped ? shr(low, u32(dropped - bits)) : shl(low, u32(bits - dropped));
-  // t, r < 2^24: compared as i32s (SIMD's unsigned compare is emulated on x86).
-  const up = ge(add(convert("i32.fromU32", t), randomTop(random, bits)), i32(2 ** bits));
+  const up = stochasticUp(convert("i32.fromU32", t), random, bits);
   return add(and(absBits, u32(~dropMask)), select(up, u32(2 ** dropped), u32(0)));
 }
 
 /**
  * Stochastic rounding of |x| below the normal range, in the subnormal quantum q = 2^(emin − m):
- * |x|/q is exact (a power of two, q ≥ 2^−100), its floor and fraction too, and the fraction times
- * 2^bits. A float32 subnormal input gives 0 whether or not a target flushes it (MAX_FUSED_STOCHASTIC_BITS).
+ * |x|/q is exact (a power of two, q ≥ 2^−100), rounded to an integer as any stochastic rounding
+ * is, times q. A float32 subnormal input gives 0 whether or not a target flushes it
+ * (MAX_FUSED_STOCHASTIC_BITS).
  */
-function stochasticBelowNormal(b: Builder, absBits: Expr, fused: FusedRounding, bits: number, random: Expr): Expr {
+function stochasticBelowNormal(b: Builder, absBits: Expr, fused: FusedRounding, rounding: Rounding, random: Expr): Expr {
   const quantumExponent = fused.minNormalExponent - fused.mantissaBits;
   const q = b.let("sr_quanta", mul(fromBits(absBits), f32(2 ** -quantumExponent)));
-  const fl = b.let("sr_floor", floor(q));
-  const t = convert("i32.fromF32", floor(mul(sub(q, fl), f32(2 ** bits))));
-  const up = ge(add(t, randomTop(random, bits)), i32(2 ** bits));
-  return mul(select(up, add(fl, f32(1)), fl), f32(2 ** quantumExponent));
+  return mul(lowerRoundToInteger(b, q, rounding, random), f32(2 ** quantumExponent));
 }
 
 /**

@@ -43,13 +43,19 @@ export function lowerRoundToInteger(b: Builder, q: Expr, rounding: Rounding, ran
     }
     case "stochastic": {
       if (random === null) throw new Error("stochastic rounding needs the element's random draw");
-      // t, r < 2^bits ≤ 2^24 (the schema's limit), so their sum is an i32: signed conversion and
-      // compare, one SIMD instruction each (the unsigned ones are emulated on x86).
-      const t = convert("i32.fromF32", floor(mul(frac, f32(2 ** rounding.bits))));
-      const r = convert("i32.fromU32", shr(random, u32(32 - rounding.bits)));
-      up = ge(add(t, r), i32(2 ** rounding.bits));
+      up = stochasticUp(convert("i32.fromF32", floor(mul(frac, f32(2 ** rounding.bits)))), random, rounding.bits);
       break;
     }
   }
   return b.let("rounded", select(up, add(fl, f32(1)), fl));
+}
+
+/**
+ * Stochastic rounding's decision (dsl/semantics/rounding.ts): up when t, the fraction's top `bits`
+ * bits as an i32, plus the draw's top `bits` bits reaches 2^bits. t, r < 2^bits ≤ 2^24 (the
+ * schema's limit), so the sum is an i32: signed conversion and compare, one SIMD instruction
+ * each (the unsigned ones are emulated on x86).
+ */
+export function stochasticUp(t: Expr, random: Expr, bits: number): Expr {
+  return ge(add(t, convert("i32.fromU32", shr(random, u32(32 - bits)))), i32(2 ** bits));
 }
