@@ -81,11 +81,9 @@ const converts = (plan: IntPlan) =>
 
 export function lowerFastIntEncode(b: Builder, plan: IntPlan, x: Expr): Expr {
   const { el } = plan;
-  if (converts(plan)) {
-    const v = el.fractionBits === 0 ? x : b.let("v", mul(x, f32(2 ** el.fractionBits)));
-    return lowerConvertingIntEncode(b, plan, v, gt(asI32(and(bitsOf(x), u32(0x7fffffff))), i32(0x7f800000)));
-  }
   const xBits = b.let("bits", bitsOf(x));
+  const isNan = gt(asI32(and(xBits, u32(0x7fffffff))), i32(0x7f800000));
+  if (converts(plan)) return lowerConvertingIntEncode(b, plan, el.fractionBits === 0 ? x : b.let("v", mul(x, f32(2 ** el.fractionBits))), isNan);
   const v = el.fractionBits === 0 ? xBits : b.let("v_bits", bitsOf(mul(x, f32(2 ** el.fractionBits))));
   const absBits = b.let("abs_bits", and(v, u32(0x7fffffff)));
   const signMask = b.let("sign_mask", asU32(shr(asI32(v), i32(31))));
@@ -99,6 +97,5 @@ export function lowerFastIntEncode(b: Builder, plan: IntPlan, x: Expr): Expr {
   const n = and(bitsOf(add(rounded, f32(2 ** 23))), u32(0x7fffff));
   const signed = sub(xor(n, signMask), signMask);
   const code = and(el.zeroPoint === 0 ? signed : add(signed, u32(el.zeroPoint >>> 0)), u32(2 ** el.bits - 1));
-  const isNan = gt(asI32(and(xBits, u32(0x7fffffff))), i32(0x7f800000));
   return b.let("code", select(isNan, u32(plan.nan), code));
 }
