@@ -33,8 +33,8 @@ import { lowerDecodeElement, lowerEncodeElement } from "../../codegen/lower/elem
 import { lowerFakeQuantizeElement } from "../../codegen/lower/fake-element.ts";
 import { pow2 } from "../../codegen/lower/pow2.ts";
 import {
-  CHANNELS, CHANNEL_LENGTH, CODES, SEED, VALUES, X, arg, buffer, codeStorage, codesBuffer, lowerDecodeScale, lowerGroupAmax, randomSource, reads,
-  scalar, step, valuesBuffer, writes, xBuffer, type ScalingLowering,
+  CHANNELS, CHANNEL_LENGTH, CODES, FINITE_BITS_AMAX, SEED, VALUES, X, arg, buffer, codeStorage, codesBuffer, lowerDecodeScale, lowerGroupAmax, randomSource, reads,
+  scalar, step, valuesBuffer, writes, xBuffer, type BitsAmax, type ScalingLowering,
 } from "../../codegen/lower/scaling/common.ts";
 import { assertScaledEncodeExact } from "../../codegen/lower/scaling/exact.ts";
 import { lowerBlockExponent } from "../../codegen/lower/scaling/exponents.ts";
@@ -121,10 +121,10 @@ const TILE_PARAMS = [CHANNELS, CHANNEL_LENGTH, BLOCK_AXIS];
 const isOne = (e: Expr) => e.kind === "const" && e.value === 1;
 
 /**
- * The finite amax of each tile (MX: +∞ when it holds NaN or ±Inf) as the maximum of |x|'s float32
- * bits, a u32: for non-negative floats the bits order as the values, and NaN and ±Inf lie above
- * every finite value (0x7f800000 and up). One exact u32 maximum, which the vectorizer keeps per
- * lane; ±0 gives +0, as the running maximum from +0 did. With 1-D blocks of up to
+ * The finite amax of each tile (MX: +∞ when it holds NaN or ±Inf) as a maximum of |x|'s float32
+ * bits (tileAmaxRule): for non-negative floats the bits order as the values, and NaN and ±Inf lie
+ * above every finite value (0x7f800000 and up). One exact integer maximum, which the vectorizer
+ * keeps per lane; ±0 gives +0, as the running maximum from +0 did. With 1-D blocks of up to
  * MAX_UNROLLED_BLOCK elements this kernel takes [1, B] blocks only, block_statistics_columns the
  * [B, 1] ones.
  */
@@ -134,10 +134,11 @@ function lowerStatistics(scaling: BlockScaling): Kernel[] {
   const tiles = kernel("block_statistics", [reads(X, "f32"), writes(TILE_AMAX, "f32"), ...TILE_PARAMS], (b) => {
     const grid = gridOf(b, scaling, columns !== null);
     forTiles(b, grid, columns === null ? grid.tiles : select(alongRows(), i32(0), grid.tiles), (t, body) => {
-      const amax = body.var("amax_bits", u32(0));
+      const rule = tileAmaxRule(scaling);
+      const amax = body.var("amax_bits", rule.start);
       return {
-        element: (i, inner) => inner.assign(amax.name, max(amax.ref, amaxCandidate(scaling, inner, load("f32", X, i)))),
-        after: (after) => after.store(TILE_AMAX, t, tileAmax(scaling, amax.ref)),
+        element: (i, inner) => inner.assign(amax.name, max(amax.ref, rule.candidate(inner, load("f32", X, i)))),
+        after: (after) => after.store(TILE_AMAX, t, rule.amax(amax.ref)),
       };
     });
   });
@@ -149,16 +150,15 @@ const MAX_UNROLLED_BLOCK = 128;
 
 const INFINITY_BITS = 0x7f800000;
 
-/** What x adds to its tile's maximum of bits: |x|'s bits (without MX's mark, non-finite values add nothing). */
-function amaxCandidate(scaling: BlockScaling, b: Builder, x: Expr): Expr {
-  const a = b.let("abs_bits", and(bitsOf(x), u32(0x7fffffff)));
-  return isPowerOfTwoRule(scaling.scaleRounding) ? a : select(lt(a, u32(INFINITY_BITS)), a, u32(0));
-}
+/** MX's tile amax: the u32 maximum of |x|'s bits, in which NaN and ±Inf (0x7f800000 and up) lie above every finite value and give the +∞ mark. */
+const MARKED_BITS_AMAX: BitsAmax = {
+  start: u32(0),
+  candidate: (b, x) => b.let("abs_bits", and(bitsOf(x), u32(0x7fffffff))),
+  amax: (bits) => select(ge(bits, u32(INFINITY_BITS)), f32(INF), fromBits(bits)),
+};
 
-/** The tile amax from the maximum of bits (MX: +∞ marks NaN or ±Inf). */
-function tileAmax(scaling: BlockScaling, bits: Expr): Expr {
-  return isPowerOfTwoRule(scaling.scaleRounding) ? select(ge(bits, u32(INFINITY_BITS)), f32(INF), fromBits(bits)) : fromBits(bits);
-}
+/** How a tile's amax is kept on bits: MX's marked maximum, else the finite amax every amax statistic keeps. */
+const tileAmaxRule = (scaling: BlockScaling): BitsAmax => (isPowerOfTwoRule(scaling.scaleRounding) ? MARKED_BITS_AMAX : FINITE_BITS_AMAX);
 
 /**
  * [B, 1] blocks' statistics (block_axis 0) band by band (a band: B rows, one tile per column),
@@ -178,9 +178,11 @@ function lowerColumnStatistics(scaling: BlockScaling, block: number): Kernel {
       const offsets = Array.from({ length: block }, (_, k) => gb.let(`row_offset_${k}`, sub(mul(add(r0, min(i32(k), sub(bandRows, i32(1)))), cols), tile0)));
       gb.for("t", tile0, add(tile0, cols), (t, tb) => {
         // A pairwise tree of maxima (independent operations for the CPU to overlap).
-        let level = offsets.map((o) => amaxCandidate(scaling, tb, load("f32", X, add(t, o))));
+        // The rule's start joins the tree: with the finite rule, a tile of only NaN and ±Inf gives 0.
+        const rule = tileAmaxRule(scaling);
+        let level = [rule.start, ...offsets.map((o) => rule.candidate(tb, load("f32", X, add(t, o))))];
         while (level.length > 1) level = Array.from({ length: Math.ceil(level.length / 2) }, (_, j) => (2 * j + 1 < level.length ? tb.let("amax_bits", max(level[2 * j], level[2 * j + 1])) : level[2 * j]));
-        tb.store(TILE_AMAX, t, tileAmax(scaling, level[0]));
+        tb.store(TILE_AMAX, t, rule.amax(level[0]));
       });
     });
   });

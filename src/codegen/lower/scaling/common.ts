@@ -62,22 +62,33 @@ export function forBlocks(b: Builder, n: Expr, size: number, body: (block: Expr,
   );
 }
 
+/** A running maximum of |x| on its float32 bits: where it starts, what each element adds (folded with max), and the amax it gives. */
+export interface BitsAmax {
+  readonly start: Expr;
+  candidate(b: Builder, x: Expr): Expr;
+  amax(acc: Expr): Expr;
+}
+
+const FINITE_OFFSET = 0x00800000;
+
 /**
- * max |x[i]| over the finite entries of [start, end) (0 when none), as semantics finiteAmax. On
- * the bits of |x|, which order as the values do (+0 and −0 both 0): each is offset by 2^23, so
- * the finite ones (below 0x7f800000) stay positive i32s in order while ±∞ and NaN wrap negative
- * and never win — a plain signed maximum from the offset 0, one instruction per lane in wasm SIMD
- * (float compares and selects cost several on x86), reduced in parallel by the targets (wasm
- * vectorize.ts, WGSL reduce.ts).
+ * The amax of the finite entries (0 when none), as semantics finiteAmax: |x|'s bits, which order
+ * as the values do (+0 and −0 both 0), offset by 2^23 as an i32, so the finite ones (below
+ * 0x7f800000) stay positive and in order while ±∞ and NaN wrap negative and never win — a plain
+ * signed maximum from the offset, one instruction per lane in wasm SIMD (float compares and
+ * selects cost several on x86), reduced in parallel by the targets (wasm vectorize.ts, WGSL reduce.ts).
  */
+export const FINITE_BITS_AMAX: BitsAmax = {
+  start: i32(FINITE_OFFSET),
+  candidate: (b, x) => b.let("offset_bits", add(asI32(and(bitsOf(x), u32(0x7fffffff))), i32(FINITE_OFFSET))),
+  amax: (acc) => fromBits(asU32(sub(acc, i32(FINITE_OFFSET)))),
+};
+
+/** max |x[i]| over the finite entries of [start, end) (0 when none), as semantics finiteAmax (FINITE_BITS_AMAX). */
 export function finiteAmax(b: Builder, buffer: string, start: Expr, end: Expr): Expr {
-  const offset = i32(0x00800000);
-  const amax = b.var("amax_offset_bits", offset);
-  b.for("i", start, end, (i, body) => {
-    const offsetBits = body.let("offset_bits", add(asI32(and(bitsOf(load("f32", buffer, i)), u32(0x7fffffff))), offset));
-    body.assign(amax.name, max(amax.ref, offsetBits));
-  });
-  return b.let("amax", fromBits(asU32(sub(amax.ref, offset))));
+  const amax = b.var("amax_offset_bits", FINITE_BITS_AMAX.start);
+  b.for("i", start, end, (i, body) => body.assign(amax.name, max(amax.ref, FINITE_BITS_AMAX.candidate(body, load("f32", buffer, i)))));
+  return b.let("amax", FINITE_BITS_AMAX.amax(amax.ref));
 }
 
 /** f32 value of a scale-format code: a table of its own name, so it never aliases the element's table. */
