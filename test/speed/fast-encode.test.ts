@@ -84,10 +84,12 @@ function variant(spec: WrittenSpec, mode: string, overflow: string): ResolvedFor
   return "format" in r ? r.format : null;
 }
 
-/** Built-in element formats (no scaling) the fast path is for: floats with subnormals, ints. */
+/** Built-in element formats (no scaling) the fast path is for: floats with subnormals, powers of two (no mantissa, no zero), ints. */
 const FAST_BUILTINS = builtinNames.filter((name) => {
   const f = builtin(name);
-  return f.scaling.kind === "none" && f.bits <= 16 && (f.element.kind === "int" || (f.element.kind === "float" && f.element.subnormals && f.element.mantissaBits > 0));
+  const el = f.element;
+  const float = el.kind === "float" && ((el.subnormals && el.mantissaBits > 0) || (el.mantissaBits === 0 && !el.zero));
+  return f.scaling.kind === "none" && f.bits <= 16 && (el.kind === "int" || float);
 });
 
 let assembler: WasmAssembler;
@@ -100,7 +102,7 @@ afterAll(() => targets?.close());
 
 describe("fast element encode", () => {
   it("is what every ≤ 16-bit float with subnormals and every int built-in takes, in every deterministic mode and policy resolve allows", () => {
-    expect(FAST_BUILTINS).toEqual(expect.arrayContaining(["e4m3", "e5m2", "fp16", "bf16", "e2m1", "int8", "int4", "uint4-zp8"]));
+    expect(FAST_BUILTINS).toEqual(expect.arrayContaining(["e4m3", "e5m2", "fp16", "bf16", "e2m1", "e8m0", "int8", "int4", "uint4-zp8"]));
     expect(builtinNames.some((n) => builtin(n).element.kind === "table")).toBe(true);
     for (const name of FAST_BUILTINS) {
       const format = builtin(name);
@@ -159,11 +161,23 @@ describe("fast element encode", () => {
     const nearUsualBias = fc
       .tuple(floatElement.filter((el) => el.subnormals && el.zero !== false && el.exponentBits <= 8), fc.integer({ min: -2, max: 2 }))
       .map(([el, delta]) => ({ ...el, bias: Math.max(0, 2 ** (el.exponentBits - 1) - 1 + delta) }));
-    const elements = [...fc.sample(nearUsualBias, { seed: 20261207, numRuns: 12 }), ...fc.sample(intElement, { seed: 20261207, numRuns: 12 })];
+    // Powers of two (E8M0's shape): no mantissa, no zero, NaN (if any) at all ones.
+    const powersOfTwo = fc
+      .tuple(floatElement.filter((el) => el.exponentBits >= 3 && el.exponentBits <= 8), fc.integer({ min: -3, max: 3 }))
+      .map(([el, delta]) => {
+        const nan = el.nan === "none" ? "none" : "all-ones";
+        return { ...el, mantissaBits: 0, zero: false, subnormals: false, negativeZero: false, infinity: false, nan, bias: Math.max(0, 2 ** (el.exponentBits - 1) - 1 + delta) } as typeof el;
+      });
+    const elements = [
+      ...fc.sample(nearUsualBias, { seed: 20261207, numRuns: 12 }),
+      ...fc.sample(intElement, { seed: 20261207, numRuns: 12 }),
+      ...fc.sample(powersOfTwo, { seed: 20261207, numRuns: 6 }),
+    ];
     const failures: string[] = [];
     let fast = 0;
     let zeroPoints = 0;
     let floats = 0;
+    let powers = 0;
     for (const [k, written] of elements.entries()) {
       const hasNan = written.kind === "float" && written.nan !== "none";
       const base = { name: `fuzz${k}`, summary: "fuzzed", element: written, rounding: "nearest-even", overflow: "saturate", scaling: { kind: "none" } } as WrittenSpec;
@@ -182,6 +196,7 @@ describe("fast element encode", () => {
           fast++;
           if (format.element.kind === "int" && format.element.zeroPoint !== 0) zeroPoints++;
           if (format.element.kind === "float") floats++;
+          if (format.element.kind === "float" && format.element.mantissaBits === 0) powers++;
           const x = inputs(format, 1024, k, 128);
           for (const [target, got] of Object.entries(encodeJsWasm(assembler, format, x))) {
             const m = mismatch(format, x, got);
@@ -195,5 +210,6 @@ describe("fast element encode", () => {
     expect(fast).toBeGreaterThan((elements.length * MODES.length) / 2);
     expect(zeroPoints).toBeGreaterThan(0);
     expect(floats).toBeGreaterThan(0);
+    expect(powers).toBeGreaterThan(MODES.length);
   }, 120_000);
 });

@@ -1,5 +1,5 @@
 /**
- * The fast element encodes (float.ts, int.ts): chosen by lowerEncodeElement where a format's
+ * The fast element encodes (float.ts, pow2.ts, int.ts): chosen by lowerEncodeElement where a format's
  * numbers allow them and its rounding is deterministic, else null and the general lowering runs.
  * Each is exact by the semantics' own probes plus the tests in test/speed, which compare every
  * code, float32 specials, ties and 10^5 random bit patterns with the semantics on every target.
@@ -9,9 +9,14 @@ import type { Builder } from "../../ir/build.ts";
 import type { Expr } from "../../ir/nodes.ts";
 import { lowerFastFloatEncode, planFloat, type FloatPlan } from "./float.ts";
 import { lowerFastIntEncode, planInt, type IntPlan } from "./int.ts";
-import { encoderOf } from "./probe.ts";
+import { lowerFastPow2Encode, planPow2, type Pow2Plan } from "./pow2.ts";
+import { encoderOf, type Encoder } from "./probe.ts";
 
-type Plan = { readonly kind: "float"; readonly plan: FloatPlan } | { readonly kind: "int"; readonly plan: IntPlan } | null;
+type Plan =
+  | { readonly kind: "float"; readonly plan: FloatPlan }
+  | { readonly kind: "int"; readonly plan: IntPlan }
+  | { readonly kind: "pow2"; readonly plan: Pow2Plan }
+  | null;
 
 /** Plans per format object and (rounding, overflow): lowering asks once per kernel, probing costs ~100 encodes. */
 const plans = new WeakMap<ResolvedFormat, Map<string, Plan>>();
@@ -23,11 +28,18 @@ export function fastEncodePlan(format: ResolvedFormat, rounding: Rounding, overf
   const key = `${rounding.mode}/${rounding.bits}/${overflow}`;
   if (!byOptions.has(key)) {
     const enc = encoderOf(format, rounding, overflow);
-    const float = planFloat(format, enc);
-    const int = float === null ? planInt(format, enc) : null;
-    byOptions.set(key, float !== null ? { kind: "float", plan: float } : int !== null ? { kind: "int", plan: int } : null);
+    byOptions.set(key, choosePlan(format, enc));
   }
   return byOptions.get(key) ?? null;
+}
+
+function choosePlan(format: ResolvedFormat, enc: Encoder): Plan {
+  const float = planFloat(format, enc);
+  if (float !== null) return { kind: "float", plan: float };
+  const pow2 = planPow2(format, enc);
+  if (pow2 !== null) return { kind: "pow2", plan: pow2 };
+  const int = planInt(format, enc);
+  return int !== null ? { kind: "int", plan: int } : null;
 }
 
 /** The u32 code of f32 `x` by a fast path, or null where none applies (random: stochastic rounding's draw). */
@@ -35,5 +47,12 @@ export function lowerFastEncode(b: Builder, format: ResolvedFormat, x: Expr, ran
   if (random !== null) return null;
   const plan = fastEncodePlan(format, rounding, overflow);
   if (plan === null) return null;
-  return plan.kind === "float" ? lowerFastFloatEncode(b, plan.plan, x) : lowerFastIntEncode(b, plan.plan, x);
+  switch (plan.kind) {
+    case "float":
+      return lowerFastFloatEncode(b, plan.plan, x);
+    case "pow2":
+      return lowerFastPow2Encode(b, plan.plan, x);
+    case "int":
+      return lowerFastIntEncode(b, plan.plan, x);
+  }
 }

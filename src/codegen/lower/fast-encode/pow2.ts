@@ -1,0 +1,143 @@
+/**
+ * Fast encode of power-of-two elements — floats with no mantissa bits and no zero (E8M0's shape):
+ * code magnitude c stands for 2^(c + emin), c in [0, max]. Lane-wise in i32, without lookups or
+ * float arithmetic:
+ *
+ *   for a float32 |x| in binade e, its bits are (e + 127)·2^23 + mantissa, and the floor code is
+ *   e − emin = (bits >> 23) − 127 − emin. Rounding to a neighbouring power is a decision on the
+ *   mantissa's class (0, below ½, ½, above ½ of the binade) and the floor code's last bit, which
+ *   the semantics take (probed here, probe.ts). Every decision of the shape "up iff the class is at
+ *   least t" is one addition before the shift: (bits + inc) >> 23 with inc 0 (never up), 2^22 − 1
+ *   (above ½), 2^22 (½ and above), 2^23 − 1 (any inexact value); ties to even or to odd pick inc
+ *   by the floor code's parity. Below emin every input rounds to the smallest power (there is no
+ *   zero), so the code clamps at 0; beyond the largest finite one it takes the semantics' code.
+ *
+ *   Only emin = −127 reaches below float32's normal range: the binade of 2^−127 holds subnormal
+ *   inputs, whose bits are brought to the normal layout ((bits << 1) − 2^23: field 0, the mantissa
+ *   shifted up); lower emins keep the general lowering.
+ */
+import type { ResolvedFloat, ResolvedFormat } from "../../../dsl/resolved.ts";
+import { Builder, add, and, asI32, asU32, bitsOf, eq, gt, i32, lt, max, min, ne, or, select, shl, shr, sub, u32 } from "../../ir/build.ts";
+import type { Expr } from "../../ir/nodes.ts";
+import { MAX_F32, NEGATIVE_NAN, POSITIVE_NAN, probeDecision, type Encoder, type RoundingDecision } from "./probe.ts";
+
+const F32_EXPONENT = 0x7f800000;
+const F32_MAX_BITS = 0x7f7fffff;
+const HALF = 0x400000;
+
+/** What the power-of-two fast path needs, derived once per (format, rounding, overflow). */
+export interface Pow2Plan {
+  readonly minExponent: number;
+  readonly maxMagnitude: number;
+  /** Code weight of the sign bit (0 for unsigned formats). */
+  readonly signWeight: number;
+  /** The increment before the shift by the floor code's parity, [even, odd], per sign. */
+  readonly increment: { readonly positive: readonly [number, number]; readonly negative: readonly [number, number] | null };
+  /** Codes from the semantics, [positive, negative]. */
+  readonly zero: readonly [number, number];
+  readonly beyondMax: readonly [number, number];
+  readonly infinity: readonly [number, number];
+  readonly nan: readonly [number, number];
+  /** Unsigned formats: the code of every negative non-zero input. */
+  readonly negativeCode: number | null;
+}
+
+/** The increment for "up iff the class (exact, below, half, above) is at least t", or null for another shape. */
+function incrementOf(row: readonly boolean[]): number | null {
+  const key = row.map((v) => (v ? "1" : "0")).join("");
+  return ({ "0000": 0, "0001": HALF - 1, "0011": HALF, "0111": 2 * HALF - 1 } as Record<string, number>)[key] ?? null;
+}
+
+function incrementsOf(decision: RoundingDecision | null): readonly [number, number] | null {
+  if (decision === null) return null;
+  const [even, odd] = decision.up.map(incrementOf);
+  return even === null || odd === null ? null : [even, odd];
+}
+
+export function planPow2(format: ResolvedFormat, enc: Encoder): Pow2Plan | null {
+  if (format.element.kind !== "float") return null;
+  const el: ResolvedFloat = format.element;
+  const emin = el.minNormalExponent;
+  if (el.mantissaBits !== 0 || el.zero || el.subnormals || emin < -127) return null;
+  if (!(format.maxFinite < MAX_F32)) return null;
+  const signWeight = el.signed ? 2 ** (el.bits - 1) : 0;
+  const magnitude = (code: number) => (el.signed && code >= signWeight ? code - signWeight : code);
+  const maxMagnitude = magnitude(enc(format.maxFinite));
+  // At least two binades above the smallest to probe, and code = e − emin on them.
+  if (!(maxMagnitude >= 3) || Math.log2(format.maxFinite) !== emin + maxMagnitude) return null;
+  const value = (c: number) => 2 ** (c + emin);
+  const signs: readonly (1 | -1)[] = el.signed ? [1, -1] : [1];
+  for (const sign of signs)
+    for (const c of [0, 1, maxMagnitude - 1, maxMagnitude]) if (magnitude(enc(sign * value(c))) !== c) return null;
+  // Inputs below the smallest power take its code (no zero), in any rounding.
+  for (const sign of signs) for (const x of [value(0) * 0.75, value(0) * 0.5, 2 ** -149]) if (magnitude(enc(sign * x)) !== 0) return null;
+  const decide = (sign: 1 | -1) => incrementsOf(probeDecision(enc, sign, maxMagnitude >= 4 ? 2 : 0, value, magnitude));
+  const positive = decide(1);
+  if (positive === null) return null;
+  let negative: readonly [number, number] | null = null;
+  let negativeCode: number | null = null;
+  if (el.signed) {
+    negative = decide(-1);
+    if (negative === null) return null;
+  } else {
+    const codes = [-(2 ** -149), -value(0), -1, -MAX_F32, Number.NEGATIVE_INFINITY, NEGATIVE_NAN].map(enc);
+    if (codes.some((c) => c !== codes[0]) || enc(-0) !== enc(0)) return null;
+    negativeCode = codes[0];
+  }
+  const pair = (x: number) => [enc(x), enc(-x)] as const;
+  return {
+    minExponent: emin,
+    maxMagnitude,
+    signWeight,
+    increment: { positive, negative },
+    zero: pair(0),
+    beyondMax: pair(MAX_F32),
+    infinity: pair(Number.POSITIVE_INFINITY),
+    nan: [enc(POSITIVE_NAN), enc(NEGATIVE_NAN)],
+    negativeCode,
+  };
+}
+
+export function lowerFastPow2Encode(b: Builder, plan: Pow2Plan, x: Expr): Expr {
+  const { minExponent: emin, signWeight } = plan;
+  const bits = b.let("bits", bitsOf(x));
+  const absBits = b.let("abs_bits", and(bits, u32(0x7fffffff)));
+  const negative = b.let("negative", lt(asI32(bits), i32(0)));
+  const signBits = signWeight === 0 ? u32(0) : b.let("sign_bits", shl(shr(bits, u32(31)), u32(Math.log2(signWeight))));
+  const bySign = ([p, n]: readonly [number, number]): Expr =>
+    p === n ? u32(p) : signWeight !== 0 && n === (p | signWeight) && p < signWeight ? or(u32(p), signBits) : select(negative, u32(n), u32(p));
+
+  // ±∞ and NaN compute as the largest float32 and are replaced below where the semantics differ.
+  const finite = b.let("finite_bits", asI32(min(absBits, u32(F32_MAX_BITS))));
+  const normalized = emin === -127 ? b.let("normalized", select(lt(finite, i32(2 * HALF)), sub(shl(finite, i32(1)), i32(2 * HALF)), finite)) : finite;
+  // Floor code = field − 127 − emin (as i32; below emin it is negative).
+  const offset = -127 - emin;
+  const incrementFor = ([even, odd]: readonly [number, number]): Expr => {
+    if (even === odd) return i32(even);
+    const parity = and(add(shr(normalized, i32(23)), i32(offset & 1)), i32(1));
+    return odd - even === 1 ? add(i32(even), parity) : select(ne(parity, i32(0)), i32(odd), i32(even));
+  };
+  const { positive, negative: negativeIncrement } = plan.increment;
+  const increment =
+    negativeIncrement === null || (negativeIncrement[0] === positive[0] && negativeIncrement[1] === positive[1])
+      ? incrementFor(positive)
+      : select(negative, incrementFor(negativeIncrement), incrementFor(positive));
+  let rounded = shr(add(normalized, increment), i32(23));
+  if (offset !== 0) rounded = add(rounded, i32(offset));
+  const magnitude = b.let("magnitude", max(rounded, i32(0)));
+
+  let code: Expr;
+  const [maxPositive, maxNegative] = plan.beyondMax;
+  if (maxPositive === plan.maxMagnitude && (signWeight === 0 || maxNegative === plan.maxMagnitude + signWeight)) code = or(asU32(min(magnitude, i32(plan.maxMagnitude))), signBits);
+  else code = select(gt(magnitude, i32(plan.maxMagnitude)), bySign(plan.beyondMax), or(asU32(magnitude), signBits));
+  const [zeroPositive, zeroNegative] = plan.zero;
+  if (zeroPositive !== 0 || (signWeight !== 0 && zeroNegative !== signWeight)) code = select(eq(absBits, u32(0)), bySign(plan.zero), code);
+  if (plan.infinity[0] !== maxPositive || (signWeight !== 0 && plan.infinity[1] !== maxNegative)) code = select(eq(absBits, u32(F32_EXPONENT)), bySign(plan.infinity), code);
+  const isNan = gt(asI32(absBits), i32(F32_EXPONENT));
+  if (plan.negativeCode !== null && plan.nan[0] === plan.negativeCode && plan.nan[1] === plan.negativeCode)
+    // Unsigned formats whose NaN code is every negative input's (E8M0): one select for both.
+    return b.let("code", select(or(isNan, and(negative, ne(absBits, u32(0)))), u32(plan.negativeCode), code));
+  if (plan.nan[0] !== maxPositive || (signWeight !== 0 && plan.nan[1] !== maxNegative)) code = select(isNan, bySign(plan.nan), code);
+  if (plan.negativeCode !== null) code = select(and(negative, ne(absBits, u32(0))), u32(plan.negativeCode), code);
+  return b.let("code", code);
+}
