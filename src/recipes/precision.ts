@@ -76,6 +76,7 @@ export class RecipePrecision implements Precision {
   private readonly byFormat = new Map<string, Quantizer>();
   private readonly states = new Map<string, Record<string, BufferArray>>();
   private readonly highPrecision: ReadonlyArray<(site: string) => boolean>;
+  private scratch = new Float32Array(0);
 
   constructor(readonly recipe: ResolvedRecipe, private readonly kernels: KernelSource, private readonly seed: number) {
     this.name = recipe.name;
@@ -122,7 +123,7 @@ export class RecipePrecision implements Precision {
     const byLane = layout !== undefined && (rotation !== null || q!.byRow);
     const lanes = byLane ? laneCount(checkLayout(t, layout!, where)) : 1;
     const moved = lanes > 1 && layout!.outer > 1;
-    let x = moved ? gatherChannels(t, layout!, where) : t instanceof Float32Array ? t : Float32Array.from(t);
+    let x = moved ? gatherChannels(t, layout!, where, this.channelMajorScratch(t.length)) : t instanceof Float32Array ? t : Float32Array.from(t);
     if (rotation !== null) x = this.rotate(x, lanes, rotation);
     if (q !== null) {
       const stateKey = `${role}@${site}#${pass ?? ""}`;
@@ -135,6 +136,16 @@ export class RecipePrecision implements Precision {
     }
     if (moved) scatterChannels(x, layout!, t);
     else if (x !== t) t.set(x);
+  }
+
+  /**
+   * A buffer of at least `length` floats for the lane-major copy of an operand, kept across calls:
+   * the copy lives only inside one quantize call (scattered back before it returns), and a fresh
+   * array per call is garbage the collector pays for on every step.
+   */
+  private channelMajorScratch(length: number): Float32Array {
+    if (this.scratch.length < length) this.scratch = new Float32Array(length);
+    return this.scratch;
   }
 
   /** The rotation of `x` (lanes × K, lane-major) by the backend's rotation kernel. */

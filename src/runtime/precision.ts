@@ -67,6 +67,8 @@ export function sameChannels(a: ChannelLayout | undefined, b: ChannelLayout | un
 
 /** Runs shorter than this are copied element by element in gatherChannels / scatterChannels. */
 const SHORT_RUN = 64;
+/** Side of the tiles a transpose (a column layout's gather) is done in: a tile's source and destination rows stay in cache. */
+const TILE = 32;
 
 /** Copies `length` elements of `from` at `fromAt` to `to` at `toAt`. Short runs (an im2col matrix's lanes are single elements) go element by element: a subarray per run costs more than the copy. */
 function copyRun(from: FloatArray, fromAt: number, to: FloatArray, toAt: number, length: number): void {
@@ -75,28 +77,63 @@ function copyRun(from: FloatArray, fromAt: number, to: FloatArray, toAt: number,
 }
 
 /**
+ * Moves every run (g, o, c) of `inner` elements between `data`'s order [groups, outer, channels, inner]
+ * and the channel-major order [groups, channels, outer, inner]: `toChannelMajor` picks the direction.
+ * A column layout (inner 1) is a matrix transpose per group, done in tiles.
+ */
+function moveChannels(data: FloatArray, channelMajor: FloatArray, layout: ChannelLayout, toChannelMajor: boolean): void {
+  const { outer, channels, inner } = layout;
+  const block = outer * channels * inner;
+  for (let g = 0; g < (layout.groups ?? 1); g++) {
+    if (inner === 1) transposeTiles(toChannelMajor ? data : channelMajor, toChannelMajor ? channelMajor : data, g * block, outer, channels, toChannelMajor);
+    else
+      for (let o = 0; o < outer; o++)
+        for (let c = 0; c < channels; c++) {
+          const at = g * block + (o * channels + c) * inner;
+          const major = g * block + (c * outer + o) * inner;
+          if (toChannelMajor) copyRun(data, at, channelMajor, major, inner);
+          else copyRun(channelMajor, major, data, at, inner);
+        }
+  }
+}
+
+/**
+ * The rows × cols matrix at `base` of `from` written transposed into `to` at `base` (`forward`),
+ * or the transposed one written back (rows and cols then name the destination's shape), TILE × TILE
+ * at a time so both sides stay in cache.
+ */
+function transposeTiles(from: FloatArray, to: FloatArray, base: number, rows: number, cols: number, forward: boolean): void {
+  for (let r0 = 0; r0 < rows; r0 += TILE)
+    for (let c0 = 0; c0 < cols; c0 += TILE) {
+      const rEnd = Math.min(r0 + TILE, rows);
+      const cEnd = Math.min(c0 + TILE, cols);
+      for (let r = r0; r < rEnd; r++) {
+        // Row-major index r·cols + c against column-major c·rows + r, walked along c.
+        let rowMajor = base + r * cols + c0;
+        let colMajor = base + c0 * rows + r;
+        if (forward) for (let c = c0; c < cEnd; c++, rowMajor++, colMajor += rows) to[colMajor] = from[rowMajor]!;
+        else for (let c = c0; c < cEnd; c++, rowMajor++, colMajor += rows) to[rowMajor] = from[colMajor]!;
+      }
+    }
+}
+
+/**
  * The elements of `data` gathered channel by channel: [channels, outer, inner], so channel c is
  * the c-th leading-axis slice, as quantize's `channels` option expects. Fake quantization only
  * needs the values, so a channel layout that is not leading is quantized on this copy and
- * scattered back (scatterChannels).
+ * scattered back (scatterChannels). `into` (at least data.length long) receives the copy instead
+ * of a new array: callers that gather on every step keep one.
  */
-export function gatherChannels(data: FloatArray, layout: ChannelLayout, where: string): Float32Array {
-  const { outer, channels, inner } = checkLayout(data, layout, where);
-  const out = new Float32Array(data.length);
-  const block = outer * channels * inner;
-  for (let g = 0, src = 0; g < (layout.groups ?? 1); g++)
-    for (let o = 0; o < outer; o++)
-      for (let c = 0; c < channels; c++, src += inner) copyRun(data, src, out, g * block + (c * outer + o) * inner, inner);
+export function gatherChannels(data: FloatArray, layout: ChannelLayout, where: string, into?: Float32Array): Float32Array {
+  checkLayout(data, layout, where);
+  const out = into === undefined ? new Float32Array(data.length) : into.subarray(0, data.length);
+  moveChannels(data, out, layout, true);
   return out;
 }
 
 /** Writes a channel-major copy (gatherChannels) back into `data`'s own order. */
 export function scatterChannels(channelMajor: Float32Array, layout: ChannelLayout, data: FloatArray): void {
-  const { outer, channels, inner } = layout;
-  const block = outer * channels * inner;
-  for (let g = 0, dst = 0; g < (layout.groups ?? 1); g++)
-    for (let o = 0; o < outer; o++)
-      for (let c = 0; c < channels; c++, dst += inner) copyRun(channelMajor, g * block + (c * outer + o) * inner, data, dst, inner);
+  moveChannels(data, channelMajor, layout, false);
 }
 
 /** Throws a RangeError naming `where` unless the layout covers exactly the tensor's elements. */

@@ -143,6 +143,34 @@ describe("channel layouts of GEMM operands: channels along the axis each GEMM do
     expect(Array.from(gatherChannels(data, columnChannels(6, 2), "test"))).toEqual([0, 10, 20, 100, 110, 120, 1, 11, 21, 101, 111, 121]);
   });
 
+  it("gatherChannels and scatterChannels move every element across tile edges, groups and run lengths, into a given buffer too", () => {
+    // Shapes whose outer and channels are not multiples of the move's tiles, with short and long runs.
+    const layouts: ChannelLayout[] = [
+      { outer: 70, channels: 45, inner: 1 }, { outer: 33, channels: 65, inner: 3 }, { groups: 3, outer: 37, channels: 5, inner: 1 },
+      { outer: 9, channels: 40, inner: 65 }, { groups: 2, outer: 1, channels: 7, inner: 2 },
+    ];
+    for (const layout of layouts) {
+      const { outer, channels, inner } = layout;
+      const groups = layout.groups ?? 1;
+      const data = Float32Array.from({ length: groups * outer * channels * inner }, (_, k) => k);
+      // The channel-major position of element (g, o, c, i), written out index by index.
+      const expected = new Float32Array(data.length);
+      for (let g = 0; g < groups; g++)
+        for (let o = 0; o < outer; o++)
+          for (let c = 0; c < channels; c++)
+            for (let i = 0; i < inner; i++) expected[((g * channels + c) * outer + o) * inner + i] = data[((g * outer + o) * channels + c) * inner + i];
+      expect(gatherChannels(data, layout, "test")).toEqual(expected);
+      const scratch = new Float32Array(data.length + 5).fill(-1);
+      const into = gatherChannels(data, layout, "test", scratch);
+      expect(into.buffer).toBe(scratch.buffer);
+      expect(into).toEqual(expected);
+      expect(Array.from(scratch.subarray(data.length))).toEqual([-1, -1, -1, -1, -1]);
+      const back = new Float32Array(data.length);
+      scatterChannels(into, layout, back);
+      expect(back).toEqual(data);
+    }
+  });
+
   it("sameChannels compares how elements split, and bad layouts say where", () => {
     expect(sameChannels(rowChannels(4, 6), { outer: 1, channels: 4, inner: 6 })).toBe(true);
     expect(sameChannels(rowChannels(1, 6), undefined)).toBe(true);
