@@ -3,14 +3,15 @@
  * float32 inputs by construction: the semantics' encode is monotone in x ordered as float32 bit
  * patterns (−0 just below +0), so code(x) = #{c ≥ 1 : key(x) ≥ T_c}, where T_c is the smallest key
  * whose value encodes to c or above, found here by bisecting the semantics' encode. The kernel
- * compares u32 keys only (no float arithmetic: no NaN or subnormal flushing can interfere) with a
- * branch-free binary search over the thresholds. Decode goes through the shared ≤ 8-bit table.
+ * compares integer keys only (no float arithmetic: no NaN or subnormal flushing can interfere):
+ * codebooks of ≤ 16 codes count the thresholds below the key with compares, larger ones run a
+ * branch-free binary search over a table of them. Decode goes through the shared ≤ 8-bit table.
  */
 import type { ResolvedFormat, ResolvedTable, Rounding } from "../../dsl/resolved.ts";
 import { f32Bits, fromF32Bits } from "../../dsl/semantics/bits.ts";
 import { nanInputCode } from "../../dsl/semantics/nan-input.ts";
 import { encodeTable } from "../../dsl/semantics/table.ts";
-import { Builder, add, and, bitsOf, ge, gt, ne, or, select, shr, u32, xor } from "../ir/build.ts";
+import { Builder, add, and, asI32, asU32, bitsOf, ge, gt, i32, ne, or, select, shr, u32, xor } from "../ir/build.ts";
 import type { Expr } from "../ir/nodes.ts";
 
 /** The order-preserving u32 key of float32 bits: negative patterns reversed below the positive ones. */
@@ -48,10 +49,14 @@ export function tableThresholds(format: ResolvedFormat, rounding: Rounding): num
   return thresholds;
 }
 
+/** Codebooks of at most this many codes compare against every threshold (no lookups); larger ones bisect a table. */
+const MAX_CHAIN_CODES = 16;
+
 /** u32 code of the f32 `x`. */
 export function lowerTableEncode(b: Builder, format: ResolvedFormat, x: Expr, rounding: Rounding = format.rounding): Expr {
   const el = format.element as ResolvedTable;
   const thresholds = tableThresholds(format, rounding);
+  if (2 ** el.bits <= MAX_CHAIN_CODES) return lowerChainEncode(b, format, thresholds.slice(0, el.values.length - 1), x);
   const name = `table_thresholds_${el.bits}_${hashWords(thresholds)}`;
   const bits = b.let("x_bits", bitsOf(x));
   const negative = ne(shr(bits, u32(31)), u32(0));
@@ -63,6 +68,23 @@ export function lowerTableEncode(b: Builder, format: ResolvedFormat, x: Expr, ro
   }
   const isNan = gt(and(bits, u32(0x7fffffff)), u32(0x7f800000));
   return b.let("code", select(isNan, u32(nanInputCode(format)), code));
+}
+
+/**
+ * The code as the number of thresholds at or below the key (code(x) = #{c : key(x) ≥ T_c} over
+ * the thresholds below the last value), with no lookups, so the vectorizer keeps it 4 lanes wide.
+ * Keys are compared as i32 (the u32 key with its top bit flipped: x's bits for x ≥ +0, −1 − |x|'s
+ * bits below), whose SIMD compares are native where unsigned ones are not.
+ */
+function lowerChainEncode(b: Builder, format: ResolvedFormat, thresholds: readonly number[], x: Expr): Expr {
+  const bits = b.let("x_bits", bitsOf(x));
+  const signMask = asI32(shr(asI32(bits), i32(31)));
+  const key = b.let("key", asI32(xor(bits, shr(asU32(signMask), u32(1)))));
+  // Keys are counted as key > T − 1 (T is above the smallest key): SIMD has a signed greater-than
+  // and emulates ge. One running sum, so each term is a compare and an add.
+  const code = thresholds.reduce<Expr>((sum, threshold) => add(sum, asU32(gt(key, i32(((threshold ^ 0x80000000) | 0) - 1)))), u32(0));
+  const isNan = gt(asI32(and(bits, u32(0x7fffffff))), i32(0x7f800000));
+  return b.let("code", select(isNan, u32(nanInputCode(format)), b.let("table_code", code)));
 }
 
 /** FNV-1a over 32-bit words, as 8 hex digits: a stable name for a constant table. */
