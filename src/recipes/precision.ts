@@ -9,7 +9,9 @@
  * Per-channel formats (channel amax, ShiftQuant groups) scale each channel of the operand's
  * ChannelLayout: a leading-axis layout is passed to the plan as its `channels`; any other is
  * quantized on a channel-major copy (gatherChannels) whose values are scattered back — fake
- * quantization only needs the values, so no GEMM ever sees the copy's order. Without a layout
+ * quantization only needs the values, so no GEMM ever sees the copy's order. A column layout of a
+ * 1-D block format needs no copy: its blocks are those down the matrix's columns (block axis 0).
+ * Without a layout
  * (optimizer state, master weights, weight gradients) the tensor is one channel. Formats scaled
  * per tensor ignore layouts, so their results do not depend on them.
  */
@@ -36,6 +38,13 @@ interface Quantizer {
   readonly byRow: boolean;
   /** Its scale groups run along each lane's K (see ScalingKind.blocksAlongK). */
   readonly blocksAlongK: boolean;
+  /**
+   * Its scales cover 1-D blocks and its rounding is not stochastic: a column layout's blocks are
+   * then the blocks down each column of the rows × cols matrix (the plan's block axis 0), the same
+   * elements under the same scale, so the matrix is quantized where it lies. (A stochastic draw is
+   * keyed by element index, which the lane-major copy changes; 2-D tiles would need transposing.)
+   */
+  readonly columnBlocksInPlace: boolean;
 }
 
 /** The saved per-site scaling state, for checkpoints: state key → buffer name → buffer. */
@@ -123,19 +132,27 @@ export class RecipePrecision implements Precision {
     const byLane = layout !== undefined && (rotation !== null || q!.byRow);
     const lanes = byLane ? laneCount(checkLayout(t, layout!, where)) : 1;
     const moved = lanes > 1 && layout!.outer > 1;
+    if (moved && rotation === null && q!.columnBlocksInPlace && layout!.inner === 1 && (layout!.groups ?? 1) === 1 && t instanceof Float32Array) {
+      // Lanes are the columns of an outer × channels matrix: blocks down them, where the matrix lies.
+      this.runQuantizer(q!, role, site, pass, t, { channels: layout!.outer, blockAxis: 0 });
+      return;
+    }
     let x = moved ? gatherChannels(t, layout!, where, this.channelMajorScratch(t.length)) : t instanceof Float32Array ? t : Float32Array.from(t);
     if (rotation !== null) x = this.rotate(x, lanes, rotation);
-    if (q !== null) {
-      const stateKey = `${role}@${site}#${pass ?? ""}`;
-      const seed = q.stochastic ? hash32(this.seed, streamOf(stateKey), this.step) : 0;
-      const previous = q.stateful ? this.states.get(stateKey) : undefined;
-      // The values are written over x itself (the plan runner keeps the kernels' input apart).
-      const bindings = { x, values: x, ...previous };
-      const result = q.runPlan(q.plan, bindings, { n: x.length, channels: q.byRow ? lanes : 1, seed });
-      if (q.stateful) this.states.set(stateKey, result.state);
-    }
+    if (q !== null) this.runQuantizer(q, role, site, pass, x, { channels: q.byRow ? lanes : 1 });
     if (moved) scatterChannels(x, layout!, t);
     else if (x !== t) t.set(x);
+  }
+
+  /** Runs q's fake-quantize plan over x in place, with the site's delayed-scaling state and stochastic seed. */
+  private runQuantizer(q: Quantizer, role: TensorRole, site: string, pass: GemmPass | undefined, x: Float32Array, shape: { channels: number; blockAxis?: 0 | 1 }): void {
+    const stateKey = `${role}@${site}#${pass ?? ""}`;
+    const seed = q.stochastic ? hash32(this.seed, streamOf(stateKey), this.step) : 0;
+    const previous = q.stateful ? this.states.get(stateKey) : undefined;
+    // The values are written over x itself (the plan runner keeps the kernels' input apart).
+    const bindings = { x, values: x, ...previous };
+    const result = q.runPlan(q.plan, bindings, { n: x.length, seed, ...shape });
+    if (q.stateful) this.states.set(stateKey, result.state);
   }
 
   /**
@@ -216,6 +233,7 @@ export class RecipePrecision implements Precision {
       q = {
         key, plan, runPlan: loaded.runPlan, stateful: plan.buffers.some((b) => b.role === "state"), stochastic: format.rounding.mode === "stochastic",
         byRow: quantizesByRow(format), blocksAlongK: scalingKindOf(format.scaling).blocksAlongK?.(format.scaling) === true,
+        columnBlocksInPlace: format.scaling.kind === "block" && "block" in format.scaling.granularity && format.rounding.mode !== "stochastic",
       };
       this.byFormat.set(key, q);
     }

@@ -1,0 +1,74 @@
+/**
+ * A 1-D block format on a column layout (lanes = the columns of a rows × cols matrix, K = rows) is
+ * quantized where the matrix lies, with blocks down the columns (the plan's block axis 0), instead
+ * of on a lane-major copy scattered back. Both must give the same bits: here the in-place result
+ * is compared with that copy's, made by hand (gather, quantize lanes × K, scatter), for every
+ * shipped recipe's operands, with rows that are not a multiple of the block, on wasm and JS.
+ */
+import * as Effect from "effect/Effect";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createRegistry } from "../../src/dsl/registry.ts";
+import { counterRandom } from "../../src/dsl/semantics/random.ts";
+import { createRecipeRegistry, recipeNames } from "../../src/recipes/load.ts";
+import { RecipePrecision } from "../../src/recipes/precision.ts";
+import { jsKernelSource, wasmKernelSource, type KernelSource } from "../../src/runtime/backends/kernel-source.ts";
+import { columnChannels, gatherChannels, rowChannels, scatterChannels, type GemmPass, type TensorRole } from "../../src/runtime/precision.ts";
+
+const recipes = createRecipeRegistry(createRegistry());
+let wasm: KernelSource;
+beforeAll(async () => {
+  wasm = await wasmKernelSource();
+});
+
+/** Log-uniform magnitudes over 2^±12 with zeros, NaN and ±∞ sprinkled in. */
+function tensor(n: number, seed: number): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => {
+    const u = counterRandom(seed, i) / 2 ** 32;
+    if (u < 0.03) return [0, Number.NaN, Infinity, -Infinity, -0][i % 5];
+    return (counterRandom(seed + 1, i) & 1 ? -1 : 1) * 2 ** ((counterRandom(seed + 2, i) / 2 ** 32 - 0.5) * 24);
+  });
+}
+
+const bits = (t: Float32Array) => Array.from(new Uint32Array(t.buffer, t.byteOffset, t.length));
+
+/** The GEMM operands a training step quantizes by columns (conv2d's and linear's input-gradient and weight-gradient GEMMs). */
+const OPERANDS: readonly { role: TensorRole; pass: GemmPass }[] = [
+  { role: "weight", pass: "inputGradient" },
+  { role: "error", pass: "inputGradient" },
+  { role: "activation", pass: "weightGradient" },
+  { role: "error", pass: "weightGradient" },
+];
+
+/** Recipes with a block-scaled GEMM operand (per-tensor formats ignore layouts: nothing to compare). */
+const blockRecipes = recipeNames().filter((name) => {
+  const precision = new RecipePrecision(Effect.runSync(recipes.get(name)), jsKernelSource(), 0);
+  return OPERANDS.some(({ role, pass }) => precision.formatOf(role, "layer", pass)?.scaling.kind === "block");
+});
+
+describe("column layouts of 1-D block formats: in place = the lane-major copy", () => {
+  it("covers the block recipes", () => expect(blockRecipes).toEqual(expect.arrayContaining(["mxfp8", "mxfp4", "nvfp4", "fp8-deepseek"])));
+  for (const name of blockRecipes) {
+    it(name, () => {
+      const recipe = Effect.runSync(recipes.get(name));
+      for (const source of [wasm, jsKernelSource()]) {
+        const inPlace = new RecipePrecision(recipe, source, 3);
+        const byHand = new RecipePrecision(recipe, source, 3);
+        // 45 and 70 rows: a ragged last block for blocks of 16, 32 and 128; 1 row: no column to move.
+        for (const [rows, cols] of [[45, 37], [70, 9], [1, 20]] as const) {
+          const layout = columnChannels(rows, cols);
+          for (const { role, pass } of OPERANDS) {
+            if (inPlace.formatOf(role, "layer", pass)?.scaling.kind !== "block") continue;
+            const x = tensor(rows * cols, rows + cols);
+            const got = x.slice();
+            inPlace.quantize(role, got, "layer", pass, layout);
+            const lanes = gatherChannels(x, layout, "test");
+            byHand.quantize(role, lanes, "layer", pass, rowChannels(cols, rows));
+            const want = new Float32Array(x.length);
+            scatterChannels(lanes, layout, want);
+            expect(bits(got), `${source.target} ${role} ${pass} ${rows}×${cols}`).toEqual(bits(want));
+          }
+        }
+      }
+    });
+  }
+});
