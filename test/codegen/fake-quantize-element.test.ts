@@ -103,6 +103,18 @@ describe("which formats take the fused float path", () => {
     expect(fused("e4m3", { rounding: { mode: "stochastic", bits: 25 } }) || fused("e4m3", { rounding: { mode: "toward-zero", bits: 0 } })).toBe(false);
     expect(FORMATS.filter(fast).length).toBeGreaterThan(20);
   });
+
+  it("the sign is put back apart from the magnitude where overflow keeps x's sign and zero and NaN keep it or ignore it; not where overflow gives an unsigned NaN", () => {
+    const apart = (name: string, changes: Partial<ResolvedFormat> = {}) => fusedRounding({ ...builtin(name), ...changes })?.signApart;
+    // Saturating and to-infinity formats, a NaN-less one (NaN gives +0), unsigned zero and NaN (fnuz).
+    for (const name of ["e4m3", "e5m2", "fp16", "bf16", "e2m1", "e4m3fnuz"]) expect(apart(name), name).toBe(true);
+    expect(apart("e4m3", { overflow: "infinity" })).toBe(true);
+    // Overflow to ∞ where the format has none gives its NaN: one for both signs in E4M3FNUZ, +0 in E2M1.
+    expect(apart("e4m3fnuz", { overflow: "infinity" })).toBe(false);
+    expect(apart("e2m1", { overflow: "infinity" })).toBe(false);
+    // Both tails are under test below.
+    expect(FORMATS.some((f) => fusedRounding(f)?.signApart === false) && FORMATS.some((f) => fusedRounding(f)?.signApart === true)).toBe(true);
+  });
 });
 
 for (const format of FORMATS.filter(fast)) {

@@ -19,14 +19,14 @@
 import type { ResolvedFloat, ResolvedFormat, ResolvedInt, Rounding } from "../../dsl/resolved.ts";
 import { f32Bits, fromF32Bits } from "../../dsl/semantics/bits.ts";
 import { decodeF32Bits, encode } from "../../dsl/semantics/scalar.ts";
-import { Builder, add, and, asI32, bitsOf, convert, eq, f32, fromBits, ge, gt, i32, lt, min, mul, ne, or, select, shl, shr, sub, u32 } from "../ir/build.ts";
+import { Builder, add, and, asI32, asU32, bitsOf, convert, eq, f32, fromBits, ge, gt, i32, lt, min, mul, ne, or, select, shl, shr, sub, u32 } from "../ir/build.ts";
 import type { Expr } from "../ir/nodes.ts";
 import { lowerDecodeElement, lowerEncodeElement } from "./element.ts";
 import { lowerIntRounded } from "./int-element.ts";
 import { lowerRoundToInteger, stochasticUp } from "./rounding.ts";
-import { splitSign } from "./pow2.ts";
 
 const MAX_F32 = 3.4028234663852886e38;
+const SIGN_BIT = 0x80000000;
 /**
  * The fused path's smallest subnormal quantum: every float32 subnormal input rounds to zero, so a
  * target that flushes float32 subnormals (GPUs may) computes the same values.
@@ -38,6 +38,9 @@ interface SignedSpecial {
   readonly positive: number;
   readonly negative: number;
 }
+
+/** The special is a magnitude given x's sign: its negative result is its positive one with the sign bit set. */
+const withSign = (s: SignedSpecial) => (s.positive & SIGN_BIT) === 0 && s.negative === (s.positive | SIGN_BIT) >>> 0;
 
 /** What the fused path needs of a format, or null where it does not apply. */
 interface FusedRounding {
@@ -56,6 +59,11 @@ interface FusedRounding {
   readonly onBits: boolean;
   /** Stochastic rounding's random bits (the top bits of the element's draw), or null for nearest-even. */
   readonly stochasticBits: number | null;
+  /**
+   * The overflow result is a magnitude with x's sign, and zero's and NaN's each are one too or the
+   * same for both signs: the path rounds magnitudes and puts x's sign bit back once (lowerSignApartTail).
+   */
+  readonly signApart: boolean;
 }
 
 /** decode(encode(x)) as float32 bits, with stochastic rounding's draw `random` (ignored by the other modes). */
@@ -89,15 +97,18 @@ export function fusedRounding(format: ResolvedFormat): FusedRounding | null {
   const infinity = special(format, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY);
   // Round to nearest never tells an overflowed finite input from an infinite one; a format that does is left to encode.
   if (overflow.positive !== infinity.positive || overflow.negative !== infinity.negative) return null;
+  const zero = special(format, 0, -0);
+  const nan = special(format, fromF32Bits(0x7fc00000), fromF32Bits(0xffc00000));
   return {
     mantissaBits: m,
     minNormalExponent: el.minNormalExponent,
     maxFinite: format.maxFinite,
-    zero: special(format, 0, -0),
+    zero,
     overflow,
-    nan: special(format, fromF32Bits(0x7fc00000), fromF32Bits(0xffc00000)),
+    nan,
     onBits,
     stochasticBits: stochastic ? bits : null,
+    signApart: withSign(overflow) && [zero, nan].every((s) => withSign(s) || s.positive === s.negative),
   };
 }
 
@@ -106,16 +117,19 @@ export function lowerFakeQuantizeElement(b: Builder, format: ResolvedFormat, x: 
   if (format.element.kind === "int" && format.element.fractionBits <= 126) return lowerFakeQuantizeInt(b, format, x, random);
   const fused = fusedRounding(format);
   if (fused === null || (fused.stochasticBits === null) !== (random === null)) return lowerDecodeElement(b, format, lowerEncodeElement(b, format, x, random));
-  const { absBits, sign } = splitSign(b, x);
-  const negative = b.let("negative", ne(sign, u32(0)));
-  const bySign = (s: SignedSpecial) => (s.positive === s.negative ? fromBits(u32(s.positive)) : select(negative, fromBits(u32(s.negative)), fromBits(u32(s.positive))));
-
+  const bits = b.let("bits", bitsOf(x));
+  const absBits = b.let("abs_bits", and(bits, u32(0x7fffffff)));
   const dropped = 23 - fused.mantissaBits;
   const keptLsb = and(shr(absBits, u32(dropped)), u32(1));
   const normalBits =
     fused.stochasticBits === null ? and(add(add(absBits, u32(2 ** (dropped - 1) - 1)), keptLsb), u32(~(2 ** dropped - 1))) : stochasticOnBits(b, absBits, dropped, fused.stochasticBits, random as Expr);
+  const subnormal = fused.onBits ? null : fused.stochasticBits === null ? roundBelowNormal(b, absBits, fused) : stochasticBelowNormal(b, absBits, fused, format.rounding, random as Expr);
+  if (fused.signApart) return lowerSignApartTail(b, fused, bits, absBits, normalBits, subnormal);
+  const sign = b.let("sign", shr(bits, u32(31)));
+  const negative = b.let("negative", ne(sign, u32(0)));
+  const bySign = (s: SignedSpecial) => (s.positive === s.negative ? fromBits(u32(s.positive)) : select(negative, fromBits(u32(s.negative)), fromBits(u32(s.positive))));
   // ±∞ rounds to +∞ bits and so overflows; NaN is told apart by its input bits.
-  if (fused.onBits) {
+  if (subnormal === null) {
     // Compared as bits, never as floats: a target that flushes float32 subnormals would take a rounded subnormal for 0.
     const roundedBits = b.let("rounded_bits", normalBits);
     let onGrid = fromBits(or(roundedBits, shl(sign, u32(31))));
@@ -123,7 +137,6 @@ export function lowerFakeQuantizeElement(b: Builder, format: ResolvedFormat, x: 
     onGrid = select(eq(roundedBits, u32(0)), bySign(fused.zero), onGrid);
     return b.let("fake_quantized", select(gt(asI32(absBits), i32(0x7f800000)), bySign(fused.nan), onGrid));
   }
-  const subnormal = fused.stochasticBits === null ? roundBelowNormal(b, absBits, fused) : stochasticBelowNormal(b, absBits, fused, format.rounding, random as Expr);
   const minNormalBits = (fused.minNormalExponent + 127) * 2 ** 23;
   // |x|'s bits are below 2^31: compared as i32s (SIMD's unsigned compares are emulated on x86), as below.
   const rounded = b.let("rounded_magnitude", select(ge(asI32(absBits), i32(minNormalBits)), fromBits(normalBits), subnormal));
@@ -131,6 +144,32 @@ export function lowerFakeQuantizeElement(b: Builder, format: ResolvedFormat, x: 
   value = select(gt(rounded, f32(fused.maxFinite)), bySign(fused.overflow), value);
   value = select(eq(rounded, f32(0)), bySign(fused.zero), value);
   return b.let("fake_quantized", select(gt(asI32(absBits), i32(0x7f800000)), bySign(fused.nan), value));
+}
+
+/**
+ * The result as a magnitude with x's sign bit put back once at the end (FusedRounding.signApart):
+ * the magnitude is chosen among the rounded one, the overflow's and those of zero and NaN that
+ * take x's sign, by i32 compares on bits — a rounded magnitude's bits stay below 2^31 for every
+ * non-NaN input (at most ∞'s bits plus one quantum), and lanes of NaN inputs (whose rounding may
+ * wrap) are overridden by the NaN's result. Saturation to max finite is an i32 minimum (one SIMD
+ * instruction); a rounded 0 with x's sign is ±0 where that is the format's zero. A zero or NaN
+ * result the same for both signs replaces the signed value afterwards. Each compare is a strict
+ * greater-than or an equality against a constant (one instruction where ≥ takes two on x86).
+ */
+function lowerSignApartTail(b: Builder, fused: FusedRounding, bits: Expr, absBits: Expr, normalBits: Expr, subnormal: Expr | null): Expr {
+  const maxBits = f32Bits(fused.maxFinite);
+  const minNormalBits = (fused.minNormalExponent + 127) * 2 ** 23;
+  // The bit form rounds every |x| where the format's normal range starts at float32's (onBits); else |x| below 2^emin takes the quantum form.
+  const rounded = b.let("rounded_bits", asI32(subnormal === null ? normalBits : select(gt(asI32(absBits), i32(minNormalBits - 1)), normalBits, bitsOf(subnormal))));
+  const isZero = eq(rounded, i32(0));
+  const isNan = gt(asI32(absBits), i32(0x7f800000));
+  let magnitude = fused.overflow.positive === maxBits ? min(rounded, i32(maxBits)) : select(gt(rounded, i32(maxBits)), i32(fused.overflow.positive), rounded);
+  if (withSign(fused.zero) && fused.zero.positive !== 0) magnitude = select(isZero, i32(fused.zero.positive), magnitude);
+  if (withSign(fused.nan)) magnitude = select(isNan, i32(fused.nan.positive), magnitude);
+  let value = or(asU32(magnitude), and(bits, u32(SIGN_BIT)));
+  if (!withSign(fused.zero)) value = select(isZero, u32(fused.zero.positive), value);
+  if (!withSign(fused.nan)) value = select(isNan, u32(fused.nan.positive), value);
+  return b.let("fake_quantized", fromBits(value));
 }
 
 /**
