@@ -16,6 +16,7 @@ import { f32Bits, fromF32Bits } from "../../src/dsl/semantics/bits.ts";
 import { exp2f } from "../../src/dsl/semantics/elementary.ts";
 import { counterRandom } from "../../src/dsl/semantics/random.ts";
 import { decode } from "../../src/dsl/semantics/scalar.ts";
+import { fakeQuantize } from "../../src/dsl/semantics/tensor.ts";
 import { shiftSqueezeParameters, unsqueeze } from "../../src/scaling/shift-squeeze/semantics.ts";
 import { runPlan, type PlanKernel } from "../../src/package-runtime/run-plan.js";
 import { loadJs } from "../../src/targets/js/load.ts";
@@ -102,7 +103,8 @@ describe("statistics and fake quantization of tensors full of specials", () => {
     const format = builtin("s2fp8");
     const { kernels, plans } = lowerFormat(format);
     const runs = targets({ kernels: [...kernels] });
-    for (const n of [1, 7, 255, 256, 257, 1000, 4099])
+    // Around the chunk and the group of 4 chunks the wasm statistics take at once (one per lane).
+    for (const n of [1, 7, 255, 256, 257, 1000, 1023, 1024, 1025, 2048 + 7, 4099])
       for (const seed of [1, 2]) {
         const x = specialTensor(n, 17 * n + seed);
         const { alpha, beta } = shiftSqueezeParameters(x, 15);
@@ -114,5 +116,24 @@ describe("statistics and fake quantization of tensors full of specials", () => {
           expect(differences(words(fake.outputs.values), want, (i) => x[i]), `${target} n=${n} fake = decode(encode)`).toEqual([]);
         }
       }
+  });
+
+  it("10^5 random bit patterns and mixed specials: α, β and the fake-quantized values equal the semantics (JS and wasm SIMD)", () => {
+    const format = builtin("s2fp8");
+    const { kernels, plans } = lowerFormat(format);
+    const runs = targets({ kernels: [...kernels] });
+    // Random bits span every binade (most draws are huge or tiny): the statistics and the squeeze see all of them.
+    const bits = randomBitPatterns(100_000, 23);
+    const mixed = specialTensor(100_003, 29);
+    const count0 = Float32Array.from({ length: 3000 }, (_, i) => [0, -0, Number.NaN, Infinity, -Infinity][i % 5]);
+    for (const [label, x] of [["random bits", Float32Array.from(bits)], ["specials", mixed], ["no counted entry", count0]] as const) {
+      const want = fakeQuantize(format, x);
+      const { alpha, beta } = shiftSqueezeParameters(x, 15);
+      for (const [target, run] of runs) {
+        const fake = runPlan(plans.fakeQuantize, run, { x });
+        expect(words(fake.meta.alpha_beta), `${target} ${label} α, β`).toEqual(words([alpha, beta]));
+        expect(differences(words(fake.outputs.values), words(want.values), (i) => x[i]), `${target} ${label}`).toEqual([]);
+      }
+    }
   });
 });

@@ -3,8 +3,8 @@
  * follows SHIFT_SQUEEZE_CHUNK: sequential sums within chunks of 256 (statistics, one chunk per
  * workgroup on a GPU), then sequential over the chunk sums (finalize).
  *
- * shift_squeeze_log2(x, log2_abs, n)                                           log2|x|, read by the statistics and the squeeze
- * shift_squeeze_statistics(x, log2_abs, chunk_sum, chunk_count, chunk_max, n)  per chunk: Σ log2|x|, count, max
+ * shift_squeeze_log2(x, log2_abs, n)                                        log2|x| (−∞ where x is ±0, ±∞, NaN), read by the statistics and the squeeze
+ * shift_squeeze_statistics(log2_abs, chunk_sum, chunk_count, chunk_max, n)  per chunk: Σ log2|x|, count, max
  * shift_squeeze_finalize(chunk_sum, chunk_count, chunk_max, alpha_beta, n)     α, β
  * shift_squeeze_inverse(alpha_beta, alpha_inv)                                 1/α, once, for the unsqueeze
  * shift_squeeze_encode(x, log2_abs, alpha_beta, codes, n, seed)                codes = encode(squeeze(x))
@@ -20,8 +20,9 @@
  */
 import type { ResolvedFormat } from "../../dsl/resolved.ts";
 import { SHIFT_SQUEEZE_CHUNK } from "./semantics.ts";
+import { f32Bits } from "../../dsl/semantics/bits.ts";
 import {
-  Builder, abs, add, and, asI32, asU32, convert, div, eq, f32, gt, i32, kernel, load, lt, max, mul, ne, neg, not, select, sub, u32,
+  Builder, abs, add, and, asI32, asU32, bitsOf, convert, div, eq, f32, fromBits, gt, i32, kernel, load, lt, max, mul, ne, neg, not, select, shr, sub, u32, xor,
 } from "../../codegen/ir/build.ts";
 import type { Expr, Kernel, Param } from "../../codegen/ir/nodes.ts";
 import { ALPHA_BETA, shiftSqueezeMetaLayout } from "./meta.ts";
@@ -48,32 +49,57 @@ const INF = Number.POSITIVE_INFINITY;
 /** True for the entries the statistics count and the squeeze transforms: non-zero and finite. */
 const transformed = (a: Expr) => and(ne(a, f32(0)), lt(a, f32(INF)));
 
-/** log2|x| of every element (garbage where x is 0, ±∞ or NaN: those are never squeezed). */
+/**
+ * log2|x| of every element the squeeze transforms, −∞ for the others (±0, ±∞, NaN): the
+ * statistics then read this one buffer (an entry counts where it is above −∞; a log2 of a
+ * non-zero finite float32 is at least −149), and the squeeze, which tests x itself, ignores it.
+ */
 function lowerLog2Abs(): Kernel {
   return kernel("shift_squeeze_log2", [reads(X, "f32"), writes(LOG2_ABS, "f32"), N], (b) => {
-    b.for("i", i32(0), arg("i32", N.name), (i, body) => body.store(LOG2_ABS, i, lowerLog2Positive(body, abs(load("f32", X, i)))));
+    b.for("i", i32(0), arg("i32", N.name), (i, body) => {
+      const a = body.let("a", abs(load("f32", X, i)));
+      body.store(LOG2_ABS, i, select(transformedBits(a), lowerLog2Positive(body, a), f32(Number.NEGATIVE_INFINITY)));
+    });
   });
 }
 
+/** transformed(|x|) on |x|'s bits (signed integer compares: one SIMD instruction each, and exact where a target flushes subnormals). */
+const transformedBits = (a: Expr) => {
+  const bits = asI32(bitsOf(a));
+  return and(gt(bits, i32(0)), lt(bits, i32(0x7f800000)));
+};
+
+/**
+ * A float32's bits as an i32 that orders as the values do (−0 below +0, as the IR's max): the
+ * negative values' magnitude bits flipped. Its own inverse. The chunk maxima are taken on it, an
+ * integer max of one SIMD instruction where the float max takes several on x86 (and sits on the
+ * loop-carried chain).
+ */
+const orderedKey = (bits: Expr) => xor(bits, and(shr(bits, i32(31)), i32(0x7fffffff)));
+const orderedKeyOf = (value: number) => {
+  const bits = f32Bits(value) | 0;
+  return bits < 0 ? bits ^ 0x7fffffff : bits;
+};
+
 function lowerStatistics(): Kernel {
-  return kernel("shift_squeeze_statistics", [reads(X, "f32"), reads(LOG2_ABS, "f32"), writes(SUM, "f32"), writes(COUNT, "u32"), writes(MAX, "f32"), N], (b) => {
+  return kernel("shift_squeeze_statistics", [reads(LOG2_ABS, "f32"), writes(SUM, "f32"), writes(COUNT, "u32"), writes(MAX, "f32"), N], (b) => {
     forBlocks(b, arg("i32", N.name), SHIFT_SQUEEZE_CHUNK, (chunk, start, end, body) => {
       const sum = body.var("sum", f32(0));
       const count = body.var("count", u32(0));
-      const largest = body.var("max", f32(Number.NEGATIVE_INFINITY));
+      const largest = body.var("max_key", i32(orderedKeyOf(Number.NEGATIVE_INFINITY)));
       body.for("i", start, end, (i, inner) => {
-        const valid = inner.let("valid", transformed(abs(load("f32", X, i))));
         const l = inner.let("l", load("f32", LOG2_ABS, i));
-        // sum + (l or 0) is sum + l where valid and sum itself elsewhere (a sum from +0 is never −0,
-        // and l is finite for every input), without a data-dependent select on the chain.
-        inner.assign(sum.name, add(sum.ref, mul(l, convert("f32.fromU32", asU32(valid)))));
+        const valid = inner.let("valid", gt(l, f32(Number.NEGATIVE_INFINITY)));
+        // sum + (l or +0) is sum + l where valid and sum itself elsewhere (a sum from +0 is never −0),
+        // without a data-dependent branch on the chain.
+        inner.assign(sum.name, add(sum.ref, select(valid, l, f32(0))));
         inner.assign(count.name, add(count.ref, asU32(valid)));
-        // A max, not a compare-and-select: exact in any order, so SIMD keeps one per lane.
-        inner.assign(largest.name, max(largest.ref, select(valid, l, f32(Number.NEGATIVE_INFINITY))));
+        // A max, not a compare-and-select: exact in any order, so SIMD keeps one per lane (−∞ where not valid).
+        inner.assign(largest.name, max(largest.ref, orderedKey(asI32(bitsOf(l)))));
       });
       body.store(SUM, chunk, sum.ref);
       body.store(COUNT, chunk, count.ref);
-      body.store(MAX, chunk, largest.ref);
+      body.store(MAX, chunk, fromBits(asU32(orderedKey(largest.ref))));
     });
   });
 }

@@ -35,6 +35,7 @@ import { typeOf } from "../../codegen/ir/build.ts";
 import type { Expr, Kernel, KernelModule, ScalarType, Stmt, VectorType } from "../../codegen/ir/nodes.ts";
 import { anySubexpression, laneType, usesType } from "../../codegen/ir/nodes.ts";
 import { isVector, vectorOf, type SimdExpr, type SimdKernel, type SimdModule, type SimdStmt } from "./simd-ir.ts";
+import { vectorizeBlocks } from "./vectorize-blocks.ts";
 
 const LANES = 4;
 
@@ -43,6 +44,8 @@ export interface LoopReport {
   readonly kernel: string;
   readonly index: string;
   readonly vectorized: boolean;
+  /** "blocks": 4 blocks at a time, one per lane (vectorize-blocks.ts); else 4 elements at a time. */
+  readonly form?: "blocks";
   /** Why it stayed scalar. */
   readonly reason?: string;
 }
@@ -555,9 +558,37 @@ function typeOfVector(e: SimdExpr): VectorType {
   return t;
 }
 
+/** How many times each mutable local is assigned. */
+function assignedNames(kernel: Kernel): Map<string, number> {
+  const counts = new Map<string, number>();
+  const walk = (stmts: readonly Stmt[]) => {
+    for (const s of stmts) {
+      if (s.kind === "assign") counts.set(s.name, (counts.get(s.name) ?? 0) + 1);
+      else if (s.kind === "for") walk(s.body);
+      else if (s.kind === "if") {
+        walk(s.then);
+        walk(s.else);
+      }
+    }
+  };
+  walk(kernel.body);
+  return counts;
+}
+
+/**
+ * Whether an inner loop updates an accumulator in order (a float sum), which the element form
+ * would run lane after lane: the block form then pays (vectorize-blocks.ts).
+ */
+function hasOrderedUpdate(inner: Stmt & { kind: "for" }, accumulators: ReadonlySet<string>): boolean {
+  const updates = inner.body.filter((s): s is Stmt & { kind: "assign" } => s.kind === "assign");
+  const readsAccumulator = (e: Expr) => anySubexpression(e, (node) => node.kind === "ref" && accumulators.has(node.name));
+  return updates.some((u) => exactReduction(u, updates, readsAccumulator) === null && selectMax(u, updates, readsAccumulator) === null);
+}
+
 /** Vectorizes every eligible loop of a kernel (the others are kept, with the reason). */
 export function vectorizeKernel(kernel: Kernel): { readonly kernel: SimdKernel; readonly loops: readonly LoopReport[] } {
   const names = boundNames(kernel);
+  const assigned = assignedNames(kernel);
   const taken = new Set(names.keys());
   const fresh = (hint: string) => {
     let name = hint;
@@ -566,10 +597,21 @@ export function vectorizeKernel(kernel: Kernel): { readonly kernel: SimdKernel; 
     return name;
   };
   const loops: LoopReport[] = [];
+  /** The scalar rest of a block-form loop: vectorized as usual, never in block form again. */
+  const rests = new WeakSet<Stmt>();
   const block = (stmts: readonly Stmt[]): SimdStmt[] =>
     stmts.flatMap((s): SimdStmt[] => {
       if (s.kind === "if") return [{ ...s, then: block(s.then), else: block(s.else) }];
       if (s.kind !== "for") return [s];
+      if (!rests.has(s)) {
+        const blocks = vectorizeBlocks(s, { bound: names, assigned }, fresh, hasOrderedUpdate);
+        if (typeof blocks !== "string") {
+          loops.push({ kernel: kernel.name, index: s.index, vectorized: true, form: "blocks" });
+          const rest = blocks[blocks.length - 1] as Stmt;
+          rests.add(rest);
+          return [...blocks.slice(0, -1), ...block([rest])];
+        }
+      }
       try {
         const out = new LoopVectorizer(s, fresh, names).run();
         loops.push({ kernel: kernel.name, index: s.index, vectorized: true });

@@ -1,0 +1,141 @@
+/**
+ * The vectorizer's block form (vectorize-blocks.ts): loops over blocks whose inner loop keeps an
+ * ordered reduction run 4 blocks at a time, one per lane. Synthetic kernels of that shape —
+ * ordered float sums, a compensated sum whose lets read the accumulators, counts, maxima, table
+ * lookups, stores of expressions of the accumulators — against the interpreter bit for bit, at
+ * every length around the group of 4 blocks and from offsets; and the shapes it leaves alone.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { abs, add, and, asI32, asU32, bitsOf, f32, gt, i32, kernel, load, max, min, mul, ref, select, shr, sub, u32 } from "../../../src/codegen/ir/build.ts";
+import { interpret } from "../../../src/codegen/ir/interpret.ts";
+import type { Kernel } from "../../../src/codegen/ir/nodes.ts";
+import { forBlocks } from "../../../src/codegen/lower/scaling/common.ts";
+import { createWasmAssembler, type WasmAssembler } from "../../../src/targets/wasm/assemble.ts";
+import { compileWasmWith, instantiateWasm } from "../../../src/targets/wasm/load.ts";
+import { vectorizeKernel } from "../../../src/targets/wasm/vectorize.ts";
+
+let assembler: WasmAssembler;
+beforeAll(async () => {
+  assembler = await createWasmAssembler();
+});
+
+const PARAMS = [
+  { kind: "buffer", name: "x", storage: "f32", access: "read" },
+  { kind: "buffer", name: "sums", storage: "f32", access: "write" },
+  { kind: "buffer", name: "kahans", storage: "f32", access: "write" },
+  { kind: "buffer", name: "looks", storage: "f32", access: "write" },
+  { kind: "buffer", name: "counts", storage: "u32", access: "write" },
+  { kind: "buffer", name: "maxima", storage: "i32", access: "write" },
+  { kind: "scalar", name: "n", type: "i32" },
+  { kind: "scalar", name: "from", type: "i32" },
+  { kind: "scalar", name: "scale", type: "f32" },
+] as const;
+
+/** Per block of `size` from `from`: a plain and a compensated (Kahan) sum, a count, a maximum of bits, a looked-up sum. */
+function blockStatistics(size: number): Kernel {
+  return kernel("block_stats", PARAMS, (b) => {
+    const block = b.var("block", i32(0));
+    const n = ref("i32", "n");
+    b.for(
+      "start",
+      ref("i32", "from"),
+      n,
+      (start, outer) => {
+        const end = outer.let("end", min(add(start, i32(size)), n));
+        const sum = outer.var("sum", f32(0));
+        const kahan = outer.var("kahan", f32(0));
+        const carry = outer.var("carry", f32(0));
+        const count = outer.var("count", u32(0));
+        const largest = outer.var("largest", i32(-(2 ** 31)));
+        const looked = outer.var("looked", f32(0));
+        outer.for("i", start, end, (i, inner) => {
+          const x = inner.let("xi", load("f32", "x", i));
+          const big = inner.let("big", gt(abs(x), f32(1)));
+          inner.assign(sum.name, add(sum.ref, mul(x, ref("f32", "scale"))));
+          // Lets that read the accumulators: the running values of each block, per lane.
+          const y = inner.let("y", sub(x, carry.ref));
+          const t = inner.let("t", add(kahan.ref, y));
+          inner.assign(carry.name, sub(sub(t, kahan.ref), y));
+          inner.assign(kahan.name, t);
+          inner.assign(count.name, add(count.ref, asU32(big)));
+          inner.assign(largest.name, max(largest.ref, asI32(bitsOf(x))));
+          const j = asI32(and(shr(bitsOf(x), u32(20)), u32(7)));
+          inner.assign(looked.name, add(looked.ref, select(big, inner.names.table("weights", "f32", () => [0.5, 1.25, -3, 7.75, 2 ** -10, 2 ** 20, -0.125, 3], j), f32(0))));
+        });
+        outer.store("sums", block.ref, sum.ref);
+        // A store of an expression of the accumulators.
+        outer.store("kahans", block.ref, sub(kahan.ref, carry.ref));
+        outer.store("looks", block.ref, looked.ref);
+        outer.store("counts", block.ref, count.ref);
+        outer.store("maxima", block.ref, largest.ref);
+        outer.assign(block.name, add(block.ref, i32(1)));
+      },
+      size,
+    );
+  });
+}
+
+/** Values over 2^−20..2^20 of both signs: any reassociation of a sum shows. */
+function inputs(length: number, seed: number): Float32Array {
+  let s = seed;
+  return Float32Array.from({ length }, () => {
+    s = (s * 1103515245 + 12345) >>> 0;
+    return ((s >>> 8) / 2 ** 24 - 0.5) * 2 ** ((s % 41) - 20);
+  });
+}
+
+describe("wasm vectorizer, block form", () => {
+  it("sums, counts and maxima of 4 blocks at a time, one per lane: the interpreter's bits at every length and offset", () => {
+    for (const size of [4, 8, 12, 256]) {
+      const stats = blockStatistics(size);
+      const compiled = compileWasmWith(assembler, { kernels: [stats] });
+      expect(compiled.loops[0], `size ${size}`).toMatchObject({ vectorized: true, form: "blocks" });
+      expect(compiled.wat).toMatch(/f32x4\.add \(local\.get \$sum_\d+_blocks\)/);
+      const set = instantiateWasm(compiled);
+      const lengths = new Set([0, 1, size - 1, size, size + 1, 4 * size - 1, 4 * size, 4 * size + 1, 5 * size, 8 * size, 9 * size + 3]);
+      const x = inputs(9 * size + 8, size);
+      for (const n of lengths)
+        for (const from of [0, 1, 3]) {
+          const blocks = Math.ceil(Math.max(n - from, 0) / size) + 1;
+          const outputs = () => ({
+            sums: new Float32Array(blocks).fill(9),
+            kahans: new Float32Array(blocks).fill(9),
+            looks: new Float32Array(blocks).fill(9),
+            counts: new Uint32Array(blocks).fill(9),
+            maxima: new Int32Array(blocks).fill(9),
+          });
+          const want = outputs();
+          interpret(stats, { x, ...want, n, from, scale: 1.5 });
+          const got = outputs();
+          set.kernels.block_stats(x, got.sums, got.kahans, got.looks, got.counts, got.maxima, n, from, 1.5);
+          const lists = (o: ReturnType<typeof outputs>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Array.from(v as ArrayLike<number>)]));
+          expect(lists(got), `size ${size}, [${from}, ${n})`).toEqual(lists(want));
+        }
+    }
+  });
+
+  it("leaves loops without an ordered reduction, and other shapes, to the element form", () => {
+    const forms = (k: Kernel) => vectorizeKernel(k).loops.map((l) => (l.form === "blocks" ? "blocks" : l.vectorized ? "elements" : "scalar"));
+    // Only exact reductions: the element form keeps a partial per lane, as before.
+    const countsOnly = kernel("counts_only", PARAMS, (b) =>
+      forBlocks(b, ref("i32", "n"), 8, (block, start, end, body) => {
+        const count = body.var("count", u32(0));
+        body.for("i", start, end, (i, inner) => inner.assign(count.name, add(count.ref, asU32(gt(load("f32", "x", i), f32(0))))));
+        body.store("counts", block, count.ref);
+      }),
+    );
+    expect(forms(countsOnly)).toEqual(["scalar", "elements"]);
+    // A block size that is not a multiple of 4 (the compensated sum's lets read accumulators: the element form refuses too).
+    expect(vectorizeKernel(blockStatistics(6)).loops.map((l) => l.reason)).toEqual(["step 6", expect.stringMatching(/^let y_\d+ reads an accumulator/)]);
+    // A load away from the inner index.
+    const shifted = kernel("shifted", PARAMS, (b) =>
+      forBlocks(b, ref("i32", "n"), 8, (block, start, end, body) => {
+        const sum = body.var("sum", f32(0));
+        body.for("i", start, end, (i, inner) => inner.assign(sum.name, add(sum.ref, load("f32", "x", add(i, i32(1))))));
+        body.store("sums", block, sum.ref);
+      }),
+    );
+    expect(vectorizeKernel(shifted).loops.map((l) => l.form ?? (l.vectorized ? "elements" : "scalar"))).toEqual(["scalar", "scalar"]);
+  });
+});
+
