@@ -12,7 +12,7 @@
  */
 import type { ResolvedFormat, ResolvedPosit } from "../../dsl/resolved.ts";
 import {
-  Builder, add, and, asI32, asU32, clz, eq, fromBits, ge, gt, i32, le, ne, neg, or, select, shl, shr, sub, u32, xor,
+  Builder, add, and, asI32, asU32, bitsOf, clz, convert, eq, f32, fromBits, ge, gt, i32, le, lt, max, min, mul, ne, neg, or, roundEven, select, shl, shr, sub, u32, xor,
 } from "../ir/build.ts";
 import type { Expr } from "../ir/nodes.ts";
 import { splitSign } from "./pow2.ts";
@@ -57,7 +57,9 @@ const pow2Bits = (scale: number) => (scale + F32_BIAS) * 2 ** F32_FRACTION_BITS;
  * ±maxpos, otherwise the pattern rounded to n−1 bits, ties to even; negatives in two's complement.
  */
 export function lowerPositEncode(b: Builder, format: ResolvedFormat, x: Expr): Expr {
-  const { n, es, maxScale, nar } = positShape(format);
+  const shape = positShape(format);
+  if (shape.n <= MAX_LANE_WISE_BITS) return lowerLaneWisePositEncode(b, shape, x);
+  const { n, es, maxScale, nar } = shape;
   const { absBits, sign } = splitSign(b, x);
   // Between minpos and maxpos x is an f32 normal, so its scale is the biased field − 127.
   const scale = b.let("scale", sub(asI32(shr(absBits, u32(F32_FRACTION_BITS))), i32(F32_BIAS)));
@@ -88,6 +90,59 @@ export function lowerPositEncode(b: Builder, format: ResolvedFormat, x: Expr): E
   let code = select(ne(sign, u32(0)), negate(n, body), body);
   code = select(eq(absBits, u32(0)), u32(0), code);
   return b.let("code", select(ge(absBits, u32(F32_INFINITY_BITS)), u32(nar), code));
+}
+
+/** Posits up to this width encode lane-wise (below); wider ones shift per lane. */
+const MAX_LANE_WISE_BITS = 16;
+
+/**
+ * The same code without per-lane shifts (the wasm vectorizer keeps it 4 lanes wide), for n ≤ 16.
+ * |x| is first clamped to [minpos, maxpos] on its bits (minpos's and maxpos's patterns, 0…01 and
+ * 01…1, come out of the arithmetic below). The n−1 kept bits of the pattern regime | exponent |
+ * fraction are regime·2^W + ⌊tail / 2^D⌋, where W = n − 1 − (regime length) ∈ [−1, n − 2] is
+ * what the regime leaves, tail = the es exponent bits and 23 fraction bits of |x| (the low 23 + es
+ * bits of its bits less 127·2^23), and D = 23 + es − W. The regime's bits times 2^W are
+ * 2^(n−1) − 2^(W+1) for k ≥ 0 (k+1 ones, a zero) and 2^W for k < 0 (−k zeros, a one); selects
+ * between them are masks of k's sign on float bits.
+ *
+ * The tail's top n bits, t = tail >> (23 + es − n), hold every kept bit and the guard bit for every
+ * W; the bits below go into t's last bit as a sticky bit (that bit is always below the guard). So
+ * t·2^(W − n) — exact: t has n ≤ 24 bits and the factor is a power of two built from exponent
+ * bits — is the pattern's tail in units of the last kept bit, and roundEven of it is the pattern's
+ * rounding to nearest, ties to even, carrying into the regime by the addition. Negatives take the
+ * n-bit two's complement; ±0 gives 0 and ±∞/NaN give NaR.
+ */
+function lowerLaneWisePositEncode(b: Builder, shape: PositShape, x: Expr): Expr {
+  const { n, es, maxScale, nar } = shape;
+  const bits = b.let("bits", bitsOf(x));
+  const absBits = b.let("abs_bits", and(bits, u32(0x7fffffff)));
+  const clamped = b.let("clamped", asI32(min(max(asI32(absBits), i32(pow2Bits(-maxScale))), i32(pow2Bits(maxScale)))));
+  // |x|'s bits less 127·2^23: the scale s in the field (k = s >> es) and the tail below it.
+  const unbiased = b.let("unbiased", sub(clamped, i32(F32_BIAS * 2 ** F32_FRACTION_BITS)));
+  const tailBits = F32_FRACTION_BITS + es;
+  const k = b.let("k", shr(unbiased, i32(tailBits)));
+  // All ones where k < 0 (the regime is −k zeros and a one).
+  const negativeK = b.let("negative_k", shr(k, i32(31)));
+  // W = n − 2 − max(k + 1, −k) = n − 3 − (k ^ (k >> 31)): n − 3 − k for k ≥ 0, n − 2 + k below.
+  const w = b.let("w", sub(i32(n - 3), xor(k, negativeK)));
+  const tail = b.let("tail", and(unbiased, i32(2 ** tailBits - 1)));
+  const below = tailBits - n;
+  const top = b.let("top", or(shr(tail, i32(below)), min(and(tail, i32(2 ** below - 1)), i32(1))));
+  const regimeW = b.let("regime_w", asU32(shl(add(w, i32(F32_BIAS)), i32(F32_FRACTION_BITS))));
+  const fraction = mul(convert("f32.fromI32", top), fromBits(sub(regimeW, u32(n * 2 ** F32_FRACTION_BITS))));
+  // For k < 0 the regime's 2^W goes into the rounding, whose tie looks at its last bit (W = 0:
+  // the regime's one is the pattern's last bit); the sum has at most n + 1 bits, so it is exact.
+  // For k ≥ 0 the regime, 2^(n−1) − 2^(W+1), is even and is added after.
+  const mask = asU32(negativeK);
+  const kept = roundEven(add(fraction, fromBits(and(regimeW, mask))));
+  const pw = fromBits(regimeW);
+  const regime = fromBits(and(bitsOf(sub(f32(2 ** (n - 1)), add(pw, pw))), xor(mask, u32(0xffffffff))));
+  // body < 2^(n−1) ≤ 2^15: body + 2^23 is exact and its mantissa field is body.
+  const body = b.let("body", and(bitsOf(add(add(regime, kept), f32(2 ** 23))), u32(0x7fffff)));
+  const signMask = asU32(shr(asI32(bits), i32(31)));
+  let code = and(sub(xor(body, signMask), signMask), u32(2 ** n - 1));
+  code = select(eq(absBits, u32(0)), u32(0), code);
+  return b.let("code", select(gt(asI32(absBits), i32(F32_INFINITY_BITS - 1)), u32(nar), code));
 }
 
 /** f32 value of a u32 code (its low n bits): the exact posit rounded to f32 with ties to even; NaR → 0xFFC00000. */
