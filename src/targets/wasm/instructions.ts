@@ -67,6 +67,13 @@ export function renderExpr(e: SimdExpr, cx: ExprContext): string {
         const op = e.op === "shl" ? "shl" : e.type === "i32x4" ? "shr_s" : "shr_u";
         return `(i32x4.${op} ${r(e.a)} ${r(e.b.arg)})`;
       }
+      // a + fromBool(m) is a − m: a true lane of a mask is −1, so the conversion's negation folds into the sum
+      // (a count of compares that hold, as a codebook encode's, is one instruction per compare).
+      if (e.op === "add" && (e.type === "i32x4" || e.type === "u32x4")) {
+        const [maskB, maskA] = [countedMask(e.b), countedMask(e.a)];
+        if (maskB !== null) return `(i32x4.sub ${r(e.a)} ${r(maskB)})`;
+        if (maskA !== null) return `(i32x4.sub ${r(e.b)} ${r(maskA)})`;
+      }
       return vectorBinary(e.op, laneType(e.type), r(e.a), r(e.b));
     }
     case "compare": {
@@ -76,9 +83,7 @@ export function renderExpr(e: SimdExpr, cx: ExprContext): string {
       return `(${prefix}.${op} ${r(e.a)} ${r(e.b)})`;
     }
     case "select":
-      return isVector(simdTypeOf(e.cond))
-        ? `(v128.bitselect ${r(e.then)} ${r(e.else)} ${r(e.cond)})`
-        : `(select ${r(e.then)} ${r(e.else)} ${r(e.cond)})`;
+      return isVector(simdTypeOf(e.cond)) ? vectorSelect(e, cx) : `(select ${r(e.then)} ${r(e.else)} ${r(e.cond)})`;
     case "convert":
       return renderConvert(e.op, isVector(e.type), r(e.arg));
     case "load":
@@ -125,6 +130,41 @@ export function renderExpr(e: SimdExpr, cx: ExprContext): string {
     default:
       return assertNever(e, "expression");
   }
+}
+
+/** The 32-bit lanes of a vector constant (a splat of a constant, or lanes of constants), or null. */
+function constLanes(e: SimdExpr): readonly number[] | null {
+  if (e.kind === "splat" && e.arg.kind === "const") return Array(4).fill(constBits(laneType(e.type), e.arg.value, true) >>> 0);
+  if (e.kind === "lanes" && e.args.every((a) => a.kind === "const")) return e.args.map((a) => constBits(laneType(e.type), a.kind === "const" ? a.value : 0, true) >>> 0);
+  return null;
+}
+
+const sameExpr = (a: SimdExpr, b: SimdExpr) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * A vector select in fewer instructions than v128.bitselect (three on x86) where its form allows,
+ * each computing exactly the select's lanes:
+ * - f32 compare-and-select of the compared values: f32x4.pmin / pmax (one minps / maxps), which
+ *   are defined as those selects (pmin(a, b) = b < a ? b : a, pmax(a, b) = a < b ? b : a), NaN and
+ *   signed zeros included — the clamps of a squeeze exponent or a scaled value;
+ * - an arm of all zero bits: v128.and / v128.andnot with the mask;
+ * - two constant arms: k2 ^ ((k1 ^ k2) & mask), the xor folded into one constant.
+ */
+function vectorSelect(e: SimdExpr & { kind: "select" }, cx: ExprContext): string {
+  const r = (x: SimdExpr) => renderExpr(x, cx);
+  const { cond, then, else: otherwise } = e;
+  if (cond.kind === "compare" && cond.type === "f32x4" && (cond.op === "lt" || cond.op === "gt")) {
+    const { a, b } = cond;
+    // lt: a < b ? b : a = pmax(a, b); a < b ? a : b = pmin(b, a). gt: b < a ? b : a = pmin(a, b); b < a ? a : b = pmax(b, a).
+    if (sameExpr(then, b) && sameExpr(otherwise, a)) return `(f32x4.${cond.op === "lt" ? "pmax" : "pmin"} ${r(a)} ${r(b)})`;
+    if (sameExpr(then, a) && sameExpr(otherwise, b)) return `(f32x4.${cond.op === "lt" ? "pmin" : "pmax"} ${r(b)} ${r(a)})`;
+  }
+  const [one, other] = [constLanes(then), constLanes(otherwise)];
+  const zero = (lanes: readonly number[] | null) => lanes !== null && lanes.every((v) => v === 0);
+  if (zero(other)) return `(v128.and ${r(then)} ${r(cond)})`;
+  if (zero(one)) return `(v128.andnot ${r(otherwise)} ${r(cond)})`;
+  if (one !== null && other !== null) return `(v128.xor ${v128Const(other)} (v128.and ${v128Const(one.map((v, k) => v ^ other[k]))} ${r(cond)}))`;
+  return `(v128.bitselect ${r(then)} ${r(otherwise)} ${r(cond)})`;
 }
 
 /** Lanes that are all table lookups: one load into each lane (load32_zero, then load32_lane). */
@@ -228,6 +268,13 @@ function vectorUnary(op: UnaryOp, lane: ScalarType, x: string): string {
     default:
       return assertNever(op, "unary op");
   }
+}
+
+/** The mask of a vector mask converted to 0 / 1 per lane (through i32/u32 reinterpretations, which render to nothing), or null. */
+function countedMask(e: SimdExpr): SimdExpr | null {
+  if (e.kind !== "convert" || !isVector(e.type)) return null;
+  if (e.op === "u32.fromBool") return e.arg;
+  return e.op === "i32.fromU32" || e.op === "u32.fromI32" ? countedMask(e.arg) : null;
 }
 
 function vectorBinary(op: BinaryOp, lane: ScalarType, a: string, b: string): string {
