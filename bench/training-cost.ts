@@ -22,6 +22,8 @@ const BATCH_SIZE = 32;
 const WIDTHS = [4, 16] as const;
 const BATCH_COUNT = 8;
 const WINDOW_SECONDS = 0.25;
+/** Steps per window at least: at width 16 a 0.25 s window held 2–4 steps, and one slow step moved a ratio by ±0.3. */
+const MIN_WINDOW_STEPS = 6;
 const PAIRS = 7;
 const GOAL = 1.2;
 
@@ -49,7 +51,7 @@ export async function trainingCostSection(): Promise<Table> {
     const fp32 = numforgeTrainer("fp32", wasm, recipe("fp32"), config, batchList, "fp32");
     fp32.step();
     const fp32Step = measure([{ name: "fp32", run: () => void fp32.step() }], { runs: 5, warmupRuns: 0, warmupMs: 0 }).get("fp32") ?? Number.NaN;
-    const steps = Math.max(1, Math.round(WINDOW_SECONDS / fp32Step));
+    const steps = Math.max(MIN_WINDOW_STEPS, Math.round(WINDOW_SECONDS / fp32Step));
     const window = (t: { step: () => number }) => ({ name: "w", run: () => { for (let s = 0; s < steps; s++) t.step(); } });
     for (const name of names) {
       const r = recipe(name);
