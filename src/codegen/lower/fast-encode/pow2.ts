@@ -14,15 +14,14 @@
  *
  *   Only emin = −127 reaches below float32's normal range: the binade of 2^−127 holds subnormal
  *   inputs, whose bits are brought to the normal layout ((bits << 1) − 2^23: field 0, the mantissa
- *   shifted up); lower emins keep the general lowering.
+ *   shifted up, as bits + min(bits, 2^23) − 2^23); lower emins keep the general lowering.
  */
 import type { ResolvedFloat, ResolvedFormat } from "../../../dsl/resolved.ts";
-import { Builder, add, and, asI32, asU32, bitsOf, eq, gt, i32, lt, max, min, ne, or, select, shl, shr, sub, u32 } from "../../ir/build.ts";
+import { Builder, add, and, asI32, asU32, bitsOf, eq, gt, i32, lt, max, min, ne, or, select, shl, shr, u32, xor } from "../../ir/build.ts";
 import type { Expr } from "../../ir/nodes.ts";
 import { MAX_F32, NEGATIVE_NAN, POSITIVE_NAN, probeDecision, type Encoder, type RoundingDecision } from "./probe.ts";
 
 const F32_EXPONENT = 0x7f800000;
-const F32_MAX_BITS = 0x7f7fffff;
 const HALF = 0x400000;
 
 /** What the power-of-two fast path needs, derived once per (format, rounding, overflow). */
@@ -101,43 +100,53 @@ export function planPow2(format: ResolvedFormat, enc: Encoder): Pow2Plan | null 
 export function lowerFastPow2Encode(b: Builder, plan: Pow2Plan, x: Expr): Expr {
   const { minExponent: emin, signWeight } = plan;
   const bits = b.let("bits", bitsOf(x));
-  const absBits = b.let("abs_bits", and(bits, u32(0x7fffffff)));
+  const absBits = b.let("abs_bits", asI32(and(bits, u32(0x7fffffff))));
   const negative = b.let("negative", lt(asI32(bits), i32(0)));
-  const signBits = signWeight === 0 ? u32(0) : b.let("sign_bits", shl(shr(bits, u32(31)), u32(Math.log2(signWeight))));
+  const signBits = signWeight === 0 ? null : b.let("sign_bits", shl(shr(bits, u32(31)), u32(Math.log2(signWeight))));
+  const withSign = (magnitude: Expr) => (signBits === null ? magnitude : or(magnitude, signBits));
   const bySign = ([p, n]: readonly [number, number]): Expr =>
-    p === n ? u32(p) : signWeight !== 0 && n === (p | signWeight) && p < signWeight ? or(u32(p), signBits) : select(negative, u32(n), u32(p));
+    p === n ? u32(p) : signBits !== null && n === (p | signWeight) && p < signWeight ? or(u32(p), signBits) : select(negative, u32(n), u32(p));
 
-  // ±∞ and NaN compute as the largest float32 and are replaced below where the semantics differ.
-  const finite = b.let("finite_bits", asI32(min(absBits, u32(F32_MAX_BITS))));
-  const normalized = emin === -127 ? b.let("normalized", select(lt(finite, i32(2 * HALF)), sub(shl(finite, i32(1)), i32(2 * HALF)), finite)) : finite;
-  // Floor code = field − 127 − emin (as i32; below emin it is negative).
+  // Floor code = field − 127 − emin (as i32; below emin it is negative). With emin = −127 the
+  // binade of 2^−127 holds subnormals: |x|'s bits + min(|x|'s bits, 2^23) − 2^23 is |x|'s bits
+  // for normals and (bits << 1) − 2^23 below (field 0 for [2^−127, 2^−126), negative under it).
+  // ±∞ and NaN compute a code beyond the largest (inputs up to 0x7f800000 do not overflow the
+  // sum), replaced below where the semantics differ; NaNs always are.
   const offset = -127 - emin;
+  const lift = emin === -127 ? min(absBits, i32(2 * HALF)) : null;
+  const bias = emin === -127 ? -2 * HALF : 0;
+  // The floor code's parity: the field's (the lifted subnormals' field 0 included) plus the offset's.
+  const parity = () => {
+    const field = shr(absBits, i32(23));
+    return and(offset % 2 === 0 ? field : xor(field, i32(1)), i32(1));
+  };
   const incrementFor = ([even, odd]: readonly [number, number]): Expr => {
-    if (even === odd) return i32(even);
-    const parity = and(add(shr(normalized, i32(23)), i32(offset & 1)), i32(1));
-    return odd - even === 1 ? add(i32(even), parity) : select(ne(parity, i32(0)), i32(odd), i32(even));
+    if (even === odd) return i32(even + bias);
+    return odd - even === 1 ? add(i32(even + bias), parity()) : select(ne(parity(), i32(0)), i32(odd + bias), i32(even + bias));
   };
   const { positive, negative: negativeIncrement } = plan.increment;
   const increment =
     negativeIncrement === null || (negativeIncrement[0] === positive[0] && negativeIncrement[1] === positive[1])
       ? incrementFor(positive)
       : select(negative, incrementFor(negativeIncrement), incrementFor(positive));
-  let rounded = shr(add(normalized, increment), i32(23));
+  const lifted = lift === null ? absBits : add(absBits, lift);
+  let rounded = shr(add(lifted, increment), i32(23));
   if (offset !== 0) rounded = add(rounded, i32(offset));
   const magnitude = b.let("magnitude", max(rounded, i32(0)));
 
   let code: Expr;
   const [maxPositive, maxNegative] = plan.beyondMax;
-  if (maxPositive === plan.maxMagnitude && (signWeight === 0 || maxNegative === plan.maxMagnitude + signWeight)) code = or(asU32(min(magnitude, i32(plan.maxMagnitude))), signBits);
-  else code = select(gt(magnitude, i32(plan.maxMagnitude)), bySign(plan.beyondMax), or(asU32(magnitude), signBits));
+  if (maxPositive === plan.maxMagnitude && (signWeight === 0 || maxNegative === plan.maxMagnitude + signWeight)) code = withSign(asU32(min(magnitude, i32(plan.maxMagnitude))));
+  else code = select(gt(magnitude, i32(plan.maxMagnitude)), bySign(plan.beyondMax), withSign(asU32(magnitude)));
   const [zeroPositive, zeroNegative] = plan.zero;
-  if (zeroPositive !== 0 || (signWeight !== 0 && zeroNegative !== signWeight)) code = select(eq(absBits, u32(0)), bySign(plan.zero), code);
-  if (plan.infinity[0] !== maxPositive || (signWeight !== 0 && plan.infinity[1] !== maxNegative)) code = select(eq(absBits, u32(F32_EXPONENT)), bySign(plan.infinity), code);
-  const isNan = gt(asI32(absBits), i32(F32_EXPONENT));
+  if (zeroPositive !== 0 || (signWeight !== 0 && zeroNegative !== signWeight)) code = select(eq(absBits, i32(0)), bySign(plan.zero), code);
+  // ±∞'s field is 255, beyond every code here (maxFinite < 2^128).
+  if (plan.infinity[0] !== maxPositive || (signWeight !== 0 && plan.infinity[1] !== maxNegative)) code = select(eq(absBits, i32(F32_EXPONENT)), bySign(plan.infinity), code);
+  const isNan = gt(absBits, i32(F32_EXPONENT));
   if (plan.negativeCode !== null && plan.nan[0] === plan.negativeCode && plan.nan[1] === plan.negativeCode)
     // Unsigned formats whose NaN code is every negative input's (E8M0): one select for both.
-    return b.let("code", select(or(isNan, and(negative, ne(absBits, u32(0)))), u32(plan.negativeCode), code));
-  if (plan.nan[0] !== maxPositive || (signWeight !== 0 && plan.nan[1] !== maxNegative)) code = select(isNan, bySign(plan.nan), code);
-  if (plan.negativeCode !== null) code = select(and(negative, ne(absBits, u32(0))), u32(plan.negativeCode), code);
+    return b.let("code", select(or(isNan, and(negative, gt(absBits, i32(0)))), u32(plan.negativeCode), code));
+  code = select(isNan, bySign(plan.nan), code);
+  if (plan.negativeCode !== null) code = select(and(negative, gt(absBits, i32(0))), u32(plan.negativeCode), code);
   return b.let("code", code);
 }
