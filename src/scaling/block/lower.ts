@@ -25,7 +25,7 @@
 import type { ResolvedFloat, ResolvedFormat } from "../../dsl/resolved.ts";
 import { encode } from "../../dsl/semantics/scalar.ts";
 import {
-  Builder, add, and, bitsOf, convert, div, eq, f32, fromBits, ge, i32, kernel, le, load, lt, max, min, mul, ne, neg, select, shl, shr, sub, u32,
+  Builder, add, and, bitsOf, convert, div, eq, f32, fromBits, ge, i32, kernel, le, load, lt, max, min, mul, ne, neg, or, select, shl, shr, sub, u32,
 } from "../../codegen/ir/build.ts";
 import type { Expr, Kernel, Param } from "../../codegen/ir/nodes.ts";
 import type { StepArg } from "../../codegen/plan.ts";
@@ -80,19 +80,52 @@ function gridOf(b: Builder, scaling: BlockScaling, rowBlocks = false): Grid {
 
 /** body(t, i) for every element i of tile t, for the first `count` tiles (one loop over tiles, each tile's elements in row-major order). */
 function forTiles(b: Builder, grid: Grid, count: Expr, body: (tile: Expr, inner: Builder) => { element: (i: Expr, inner: Builder) => void; after: (inner: Builder) => void }): void {
+  if (isOne(grid.tileRows)) return forRowTiles(b, grid, count, body);
   b.for("t", i32(0), count, (t, tb) => {
     const tileRow = tb.let("tile_row", div(t, grid.gridCols));
     const r0 = tb.let("r0", mul(tileRow, grid.tileRows));
     const c0 = tb.let("c0", mul(sub(t, mul(tileRow, grid.gridCols)), grid.tileCols));
-    const r1 = isOne(grid.tileRows) ? null : tb.let("r1", min(add(r0, grid.tileRows), grid.rows));
+    const r1 = tb.let("r1", min(add(r0, grid.tileRows), grid.rows));
     const c1 = tb.let("c1", min(add(c0, grid.tileCols), grid.cols));
     const { element, after } = body(t, tb);
-    const rowElements = (r: Expr, rb: Builder) => {
+    tb.for("r", r0, r1, (r, rb) => {
       const base = rb.let("row_base", mul(r, grid.cols));
       rb.for("i", add(base, c0), add(base, c1), element);
-    };
-    if (isOne(grid.tileRows)) rowElements(r0, tb); // a [1, B] tile: its one row, no loop over rows
-    else tb.for("r", r0, r1 as Expr, rowElements);
+    });
+    after(tb);
+  });
+}
+
+/**
+ * forTiles for [1, B] tiles (one row each). Where the tiles lie end to end — whole tiles per row
+ * (cols a multiple of B) or a single row — tile t is the elements [t·B, min(t·B + B, n)), found
+ * without the integer division by the grid's width that the general form takes per tile (an
+ * i32.div_s costs about as much as the loads of a 16-element tile); a branch the same for every tile chooses.
+ */
+function forRowTiles(b: Builder, grid: Grid, count: Expr, body: (tile: Expr, inner: Builder) => { element: (i: Expr, inner: Builder) => void; after: (inner: Builder) => void }): void {
+  const wholeTiles = eq(sub(grid.cols, mul(div(grid.cols, grid.tileCols), grid.tileCols)), i32(0));
+  const endToEnd = b.let("end_to_end", or(wholeTiles, eq(grid.rows, i32(1))));
+  const n = b.let("n", mul(grid.rows, grid.cols));
+  b.for("t", i32(0), count, (t, tb) => {
+    const from = tb.var("from", i32(0));
+    const to = tb.var("to", i32(0));
+    tb.if(
+      endToEnd,
+      (flat) => {
+        const start = flat.let("start", mul(t, grid.tileCols));
+        flat.assign(from.name, start);
+        flat.assign(to.name, min(add(start, grid.tileCols), n));
+      },
+      (ragged) => {
+        const row = ragged.let("tile_row", div(t, grid.gridCols));
+        const c0 = ragged.let("c0", mul(sub(t, mul(row, grid.gridCols)), grid.tileCols));
+        const base = ragged.let("row_base", mul(row, grid.cols));
+        ragged.assign(from.name, add(base, c0));
+        ragged.assign(to.name, add(base, min(add(c0, grid.tileCols), grid.cols)));
+      },
+    );
+    const { element, after } = body(t, tb);
+    tb.for("i", from.ref, to.ref, element);
     after(tb);
   });
 }
