@@ -171,6 +171,30 @@ for (const format of FORMATS.filter(fast)) {
   });
 }
 
+describe("10^5 random float32 bit patterns through both tails of the fused path", () => {
+  // The sign put back apart (saturating, to ∞, NaN-less, unsigned zero and NaN) and the select-by-sign tail (overflow to an unsigned NaN).
+  const cases: readonly [string, Partial<ResolvedFormat>][] = [
+    ["e4m3", {}],
+    ["e2m1", {}],
+    ["fp16", {}],
+    ["bf16", {}],
+    ["e4m3fnuz", {}],
+    ["e5m2", { overflow: "infinity" }],
+    ["e4m3fnuz", { overflow: "infinity" }],
+    ["e2m1", { overflow: "infinity" }],
+  ];
+  const x = randomBitPatterns(100_000, 2026);
+  for (const [name, changes] of cases) {
+    const format = { ...builtin(name), ...changes };
+    it(`${name}${changes.overflow === undefined ? "" : `, overflow ${changes.overflow}`}: wasm SIMD and JS equal the semantics (sign apart: ${fusedRounding(format)?.signApart})`, () => {
+      const module = { kernels: lowerUnscaled(format).kernels.filter((k) => k.name === "fake_quantize_elements") };
+      const want = expected(format, x);
+      expect(mismatches(x, run(instantiateWasm(compileWasmWith(assembler, module)).kernels.fake_quantize_elements, x), want), "wasm SIMD").toEqual([]);
+      expect(mismatches(x, run(loadJs(module).fake_quantize_elements, x), want), "JS").toEqual([]);
+    });
+  }
+});
+
 describe("the other formats compose encode and decode", () => {
   it("JS fake_quantize_elements equals the semantics on ties, bands, specials and random patterns", () => {
     const others = FORMATS.filter((f) => !fast(f));

@@ -111,6 +111,7 @@ const SHAPES: readonly (readonly [number, number])[] = [
   [9, 130],
   [130, 9],
   [5, 67], // rows of two whole 32-blocks and 3 more: 335 elements, partial tiles, segments of 32 and 3
+  [3, 64], // rows of whole 4-, 16- and 32-blocks: [1, B] tiles end to end over several rows (statistics without the division by the grid's width)
 ];
 
 const uniform = (seed: number, i: number) => counterRandom(seed, i) / 2 ** 32;
