@@ -99,7 +99,14 @@ export function lowerFastFloatEncode(b: Builder, plan: FloatPlan, x: Expr): Expr
   const bySign = ([p, n]: readonly [number, number]): Expr =>
     p === n ? u32(p) : signWeight !== 0 && n === (p | signWeight) && p < signWeight ? or(u32(p), signBits) : select(negative, u32(n), u32(p));
 
-  const finite = b.let("finite_bits", min(absBits, u32(F32_MAX_BITS)));
+  // ±∞ and NaN compute as the largest float32 (clamped here), whose code the selects below replace
+  // where the semantics differ. Where NaN takes its own select anyway, m ≥ 2 and the format's
+  // binades end below float32's, the clamp is left out: ∞ times the power of two below stays ∞
+  // (m ≥ 2 keeps that power non-zero), its magnitude (255 − emin − 127)·2^m lands beyond the
+  // largest code as the largest float32's does, and NaN's garbage is replaced.
+  const nanSelected = plan.nan[0] !== plan.beyondMax[0] || (signWeight !== 0 && plan.nan[1] !== plan.beyondMax[1]);
+  const infinityBeyond = (255 - emin - 127) * 2 ** m > plan.maxMagnitude;
+  const finite = nanSelected && m >= 2 && infinityBeyond ? absBits : b.let("finite_bits", min(absBits, u32(F32_MAX_BITS)));
   const lowest = (emin + 127) * 2 ** 23;
   const exponent = b.let("binade", max(and(finite, u32(F32_EXPONENT)), u32(lowest)));
   const a = fromBits(finite);
@@ -120,7 +127,10 @@ export function lowerFastFloatEncode(b: Builder, plan: FloatPlan, x: Expr): Expr
 
   let code: Expr;
   const [maxPositive, maxNegative] = plan.beyondMax;
-  if (maxPositive === plan.maxMagnitude && (signWeight === 0 || maxNegative === plan.maxMagnitude + signWeight)) code = or(min(magnitude, u32(plan.maxMagnitude)), signBits);
+  // Beyond the largest code the semantics give the largest or the next (an infinity right after
+  // it): every magnitude computed beyond it is at least that, so a minimum gives it.
+  const cap = maxPositive === plan.maxMagnitude || maxPositive === plan.maxMagnitude + 1 ? maxPositive : null;
+  if (cap !== null && (signWeight === 0 || maxNegative === cap + signWeight)) code = or(min(magnitude, u32(cap)), signBits);
   else code = select(gt(asI32(magnitude), i32(plan.maxMagnitude)), bySign(plan.beyondMax), or(magnitude, signBits));
   const [zeroPositive, zeroNegative] = plan.zero;
   if (zeroPositive !== 0 || (signWeight !== 0 && zeroNegative !== signWeight)) code = select(eq(magnitude, u32(0)), bySign(plan.zero), code);
