@@ -60,6 +60,11 @@ function exponents(rule: SqueezeCodeRule): number[] {
       for (let k = 0; k < 2; k++) t = nextDown(t);
       for (let k = 0; k < 5; k++, t = nextUp(t)) out.push(t);
     }
+  // The low range's steps in t (rule.low): each and the float32 values around it.
+  for (const threshold of rule.low?.thresholds ?? []) {
+    let t = nextDown(nextDown(threshold));
+    for (let k = 0; k < 5; k++, t = nextUp(t)) out.push(t);
+  }
   for (let i = 0; i < 2000; i++) out.push(Math.fround((counterRandom(7, i) / 2 ** 32 - 0.5) * 400));
   out.push(-(2 ** -30), 2 ** -30, -(2 ** -25), -(2 ** -26), 3e38, -3e38, 1e9, -1e9, 127.99999, 128, -151, -151.00002, -152);
   return out;
@@ -115,5 +120,8 @@ describe("S2FP8 code by comparisons", () => {
     expect(rule.regular.map((phi) => Math.log2(1.125 + 0.25 * rule.regular.indexOf(phi)))).toEqual(rule.regular.map((phi) => expect.closeTo(phi, 6)));
     expect([...rule.irregular.keys()]).toEqual([-17, -16, -15]);
     expect(rule.underflowThrough).toBe(-18);
+    // Below the regular binades, one step in t per code: E5M2's subnormals 1, 2 and 3 (2^−16, 2^−15, 1.5·2^−15) and its least normal 2^−14.
+    expect(rule.low?.thresholds.map((t) => Math.round(t))).toEqual([-17, -15, -15, -14]);
+    expect(rule.low?.first).toBe(0);
   });
 });

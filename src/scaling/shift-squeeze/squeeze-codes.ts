@@ -16,10 +16,15 @@
  * everywhere. Bisection needs g monotone in frac: exp2fScaled is monotone within each of its 32
  * table segments (a positive-coefficient polynomial of r = frac − j/32), so only the segment
  * boundaries are checked. Where any check fails the caller keeps exp2f and the encoder.
+ * Below the regular binades (underflow, then the binades whose results are subnormal in the
+ * format) the kernel counts steps in t itself: G(t) = g(exp2fSplit(t)) is monotone in t, so its
+ * codes there are first + #{k : t ≥ τ_k}, τ_k found by bisection on t's bits and checked at each
+ * step and the float32 before it — one compare per code where a binade test and a select per
+ * irregular binade cost more.
  */
 import type { ResolvedFormat } from "../../dsl/resolved.ts";
 import { f32Bits, fromF32Bits } from "../../dsl/semantics/bits.ts";
-import { exp2fScaled } from "../../dsl/semantics/elementary.ts";
+import { exp2fScaled, exp2fSplit } from "../../dsl/semantics/elementary.ts";
 import { decode, encode } from "../../dsl/semantics/scalar.ts";
 import { Builder, add, and, asI32, asU32, bitsOf, eq, f32, ge, gt, i32, le, lt, mul, ne, or, select, shl } from "../../codegen/ir/build.ts";
 import type { Expr } from "../../codegen/ir/nodes.ts";
@@ -33,6 +38,7 @@ const LAST_FRACTION = fromF32Bits(f32Bits(1) - 1);
 /** Beyond these the rule is not worth its compares; the caller keeps exp2f and the encoder. */
 const MAX_REGULAR_STEPS = 16;
 const MAX_IRREGULAR_BINADES = 6;
+const MAX_LOW_THRESHOLDS = 24;
 
 /** One binade's codes: `first` at frac = 0, then first + s + 1 from frac ≥ steps[s] on. */
 interface BinadeSteps {
@@ -59,6 +65,12 @@ export interface SqueezeCodeRule {
   readonly irregular: ReadonlyMap<number, BinadeSteps>;
   /** Binades up to this one give the code of +0 (zero.positive). */
   readonly underflowThrough: number;
+  /**
+   * The same codes below the regular binades as steps in t itself, where there are irregular
+   * binades: for n ≤ through, code = first + #{k : t ≥ thresholds[k]} (the kernel's form: one
+   * compare per step, where a binade test and its select per irregular binade cost more).
+   */
+  readonly low: { readonly through: number; readonly first: number; readonly thresholds: readonly number[] } | null;
   /** Added to the magnitude's code for a negative input. */
   readonly signBit: number;
   /** Codes of ±0, ±∞ and NaN (any payload): of underflow and of the inputs the squeeze passes through. */
@@ -74,6 +86,53 @@ const nextDown = (frac: number) => fromF32Bits(f32Bits(frac) - 1);
 function codeOf(format: ResolvedFormat, n: number, frac: number): number {
   return encode(format, n < -151 ? 0 : exp2fScaled(n, frac));
 }
+
+/** G(t) = encode(exp2f(t)): the code of a positive magnitude squeezed to exponent t. */
+function codeOfT(format: ResolvedFormat, t: number): number {
+  const { n, frac } = exp2fSplit(t);
+  return codeOf(format, n, frac);
+}
+
+/**
+ * The low range in t: the binades from the lowest through `through` (underflow and irregular
+ * ones), as G(t) = first + #{k : t ≥ thresholds[k]}, or null where G does not rise by one at
+ * each change there. G is monotone in t within a binade (g is in frac, checked at the table
+ * segments, and t ↦ frac is), so bisection on t's bits finds each change.
+ */
+function lowThresholds(format: ResolvedFormat, through: number): SqueezeCodeRule["low"] {
+  const first = codeOfT(format, LOWEST_BINADE);
+  const thresholds: number[] = [];
+  let code = first;
+  for (let n = LOWEST_BINADE; n <= through; n++) {
+    const last = codeOfT(format, tBefore(n + 1));
+    let from = n;
+    if (codeOfT(format, n) !== code) {
+      if (codeOfT(format, n) !== code + 1) return null;
+      thresholds.push(n);
+      code++;
+    }
+    while (code !== last) {
+      let lo = tBits(from);
+      let hi = tBits(tBefore(n + 1));
+      while (hi - lo > 1) {
+        const mid = lo + Math.floor((hi - lo) / 2);
+        if (codeOfT(format, fromTBits(mid)) === code) lo = mid;
+        else hi = mid;
+      }
+      from = fromTBits(hi);
+      if (codeOfT(format, from) !== code + 1) return null;
+      thresholds.push(from);
+      code++;
+    }
+  }
+  return { through, first, thresholds };
+}
+
+/** Float32 t as an integer that orders as t does (for bisection across zero and negative values). */
+const tBits = (t: number) => (t < 0 || Object.is(t, -0) ? -(f32Bits(-t) | 0) : f32Bits(t));
+const fromTBits = (k: number) => (k < 0 ? -fromF32Bits(-k) : fromF32Bits(k));
+/** The float32 just below t, of either sign (nextDown is for fractions, which are positive). */
+const tBefore = (t: number) => fromTBits(tBits(t) - 1);
 
 /** g(n, ·) as steps, or null where its codes do not rise by one per step. */
 function binadeSteps(format: ResolvedFormat, n: number): BinadeSteps | null {
@@ -113,7 +172,7 @@ const sameSteps = (a: readonly number[], b: readonly number[]) => a.length === b
 const count = (steps: readonly number[], frac: number) => steps.reduce((k, s) => k + (frac >= s ? 1 : 0), 0);
 
 /** The rule's code of a positive magnitude in binade n at frac (the kernel's formula, in JS). */
-function ruleCode(rule: SqueezeCodeRule, n: number, frac: number): number {
+function ruleCode(rule: Omit<SqueezeCodeRule, "low">, n: number, frac: number): number {
   if (n <= rule.underflowThrough) return rule.zero.positive;
   const own = rule.irregular.get(n);
   if (own !== undefined) return own.first + count(own.steps, frac);
@@ -152,7 +211,7 @@ function deriveRule(format: ResolvedFormat): SqueezeCodeRule | null {
   const zero = encode(format, 0);
   let underflowThrough = LOWEST_BINADE - 1;
   while (underflowThrough < HIGHEST_BINADE && sameSteps(binades.get(underflowThrough + 1)!.steps, []) && binades.get(underflowThrough + 1)!.first === zero) underflowThrough++;
-  const partial: SqueezeCodeRule = {
+  const partial: Omit<SqueezeCodeRule, "low"> = {
     base: regular.first - perBinade * reference,
     perBinade,
     regular: regular.steps,
@@ -173,8 +232,14 @@ function deriveRule(format: ResolvedFormat): SqueezeCodeRule | null {
     if (!agrees) irregular.set(n, steps);
   }
   if (irregular.size > MAX_IRREGULAR_BINADES) return null;
-  const rule = { ...partial, irregular };
-  return verified(format, rule, binades) ? rule : null;
+  const through = Math.max(...irregular.keys());
+  // The low range in t where the irregular binades lie right above the underflow (results in the
+  // format's subnormal range); elsewhere, or with too many steps, a binade test per irregular binade.
+  const contiguous = irregular.size > 0 && [...binades.keys()].every((n) => n <= underflowThrough || n > through || irregular.has(n));
+  const thresholds = contiguous ? lowThresholds(format, through) : null;
+  const low = thresholds !== null && thresholds.thresholds.length <= MAX_LOW_THRESHOLDS ? thresholds : null;
+  const rule = { ...partial, irregular, low };
+  return verified(format, rule, binades) && lowVerified(format, rule) ? rule : null;
 }
 
 /**
@@ -196,6 +261,21 @@ function verified(format: ResolvedFormat, rule: SqueezeCodeRule, binades: Readon
   for (const signed of [rule.zero, rule.infinity]) if (signed.negative !== (signed.positive | rule.signBit)) return false;
   const payloads = [0x7f800001, 0x7fc00001, 0x7fffffff, 0x7fa5a5a5];
   return payloads.every((p) => encode(format, fromF32Bits(p)) === rule.nan.positive && encode(format, fromF32Bits((p | 0x80000000) >>> 0)) === rule.nan.negative);
+}
+
+/**
+ * The low range's form gives G at each of its thresholds and the float32 before it, at the start
+ * and the last float32 of every binade in it, and the regular form takes over above it: two step
+ * functions of t with the same steps agree everywhere between.
+ */
+function lowVerified(format: ResolvedFormat, rule: SqueezeCodeRule): boolean {
+  const low = rule.low;
+  if (low === null) return true;
+  const lowCode = (t: number) => low.first + low.thresholds.filter((k) => t >= k).length;
+  const probes = [LOWEST_BINADE, ...low.thresholds.flatMap((k) => [k, tBefore(k)])];
+  for (let n = LOWEST_BINADE; n <= low.through; n++) probes.push(n, tBefore(n + 1));
+  for (const t of probes) if (exp2fSplit(t).n <= low.through && lowCode(t) !== codeOfT(format, t)) return false;
+  return true;
 }
 
 /** #{s : frac ≥ steps[s]} as an i32 (0 with no steps: a format without mantissa bits has one code per binade). */
@@ -222,12 +302,17 @@ export function lowerSqueezeCode(b: Builder, rule: SqueezeCodeRule, x: Expr, t: 
   // so only from a caller's own) squeezes to NaN, as exp2f(NaN).
   const tIsNan = b.let("t_is_nan", ne(t, t));
   const low = select(lt(t, f32(LOWEST_BINADE)), f32(LOWEST_BINADE), t);
-  const { n, frac } = lowerExp2Split(b, b.let("t_clamped", select(gt(low, f32(HIGHEST_BINADE)), f32(HIGHEST_BINADE), low)));
+  const clamped = b.let("t_clamped", select(gt(low, f32(HIGHEST_BINADE)), f32(HIGHEST_BINADE), low));
+  const { n, frac } = lowerExp2Split(b, clamped);
   const perBinade = Number.isInteger(Math.log2(rule.perBinade)) ? shl(n, i32(Math.log2(rule.perBinade))) : mul(n, i32(rule.perBinade));
   let code: Expr = b.let("regular_code", add(add(perBinade, i32(rule.base)), stepsPassed(frac, rule.regular)));
   code = select(gt(code, i32(rule.maxFinite)), i32(rule.overflow), code);
-  for (const [binade, own] of rule.irregular) code = select(eq(n, i32(binade)), add(i32(own.first), stepsPassed(frac, own.steps)), code);
-  code = select(le(n, i32(rule.underflowThrough)), i32(rule.zero.positive), code);
+  if (rule.low !== null) {
+    code = select(le(n, i32(rule.low.through)), add(i32(rule.low.first), stepsPassed(clamped, rule.low.thresholds)), code);
+  } else {
+    for (const [binade, own] of rule.irregular) code = select(eq(n, i32(binade)), add(i32(own.first), stepsPassed(frac, own.steps)), code);
+    code = select(le(n, i32(rule.underflowThrough)), i32(rule.zero.positive), code);
+  }
   // The magnitude's code, the sign bit added once; NaN codes that are not sign-symmetric by override.
   const passed = select(isNan, i32(rule.nan.positive), select(isInfinite, i32(rule.infinity.positive), i32(rule.zero.positive)));
   const magnitude = b.let("magnitude_code", select(transformed, select(tIsNan, i32(rule.nan.positive), code), passed));
