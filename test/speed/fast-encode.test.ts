@@ -184,4 +184,28 @@ describe("fast element encode", () => {
     expect(failures).toEqual([]);
     expect(fast).toBeGreaterThan(12 * MODES.length);
   }, 120_000);
+  it("equals the semantics for floats on float32's grid with fewer mantissa bits (bf16's shape), both signs, every NaN encoding, mode and policy, on JS and wasm", () => {
+    const failures: string[] = [];
+    let aligned = 0;
+    for (const mantissaBits of [2, 7])
+      for (const signed of [false, true])
+        for (const nan of ["ieee", "all-ones", "none"]) {
+          const element = { kind: "float", signed, exponentBits: 8, mantissaBits, bias: 127, infinity: nan === "ieee", nan, negativeZero: signed, subnormals: true, zero: true };
+          const spec = { name: "aligned", summary: "float32's grid, fewer mantissa bits", element, rounding: "nearest-even", overflow: "saturate", scaling: { kind: "none" }, ...(nan === "none" ? { nanInput: "zero" } : {}) };
+          for (const mode of MODES)
+            for (const overflow of OVERFLOWS) {
+              const format = variant(spec as unknown as WrittenSpec, mode, overflow);
+              if (format === null) continue;
+              expect(fastEncodePlan(format, format.rounding, format.overflow)?.kind, `${JSON.stringify(element)} ${mode} ${overflow}`).toBe("aligned");
+              aligned++;
+              const x = inputs(format, 2048, aligned, 256);
+              for (const [target, got] of Object.entries(encodeJsWasm(assembler, format, x))) {
+                const m = mismatch(format, x, got);
+                if (m !== null) failures.push(`${target} ${mode} ${overflow}: ${m}; element ${JSON.stringify(element)}`);
+              }
+            }
+        }
+    expect(failures).toEqual([]);
+    expect(aligned).toBeGreaterThan(8 * MODES.length);
+  }, 120_000);
 });

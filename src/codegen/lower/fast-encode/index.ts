@@ -1,5 +1,5 @@
 /**
- * The fast element encodes (float.ts, pow2.ts, int.ts): chosen by lowerEncodeElement where a format's
+ * The fast element encodes (float.ts and its bf16-shaped special case aligned.ts, pow2.ts, int.ts): chosen by lowerEncodeElement where a format's
  * numbers allow them and its rounding is deterministic, else null and the general lowering runs.
  * Each is exact by the semantics' own probes plus the tests in test/speed, which compare every
  * code, float32 specials, ties and 10^5 random bit patterns with the semantics on every target.
@@ -7,6 +7,7 @@
 import type { Overflow, ResolvedFormat, Rounding } from "../../../dsl/resolved.ts";
 import type { Builder } from "../../ir/build.ts";
 import type { Expr } from "../../ir/nodes.ts";
+import { lowerAlignedFloatEncode, planAligned, type AlignedPlan } from "./aligned.ts";
 import { lowerFastFloatEncode, planFloat, type FloatPlan } from "./float.ts";
 import { lowerFastIntEncode, planInt, type IntPlan } from "./int.ts";
 import { lowerFastPow2Encode, planPow2, type Pow2Plan } from "./pow2.ts";
@@ -14,6 +15,7 @@ import { encoderOf, type Encoder } from "./probe.ts";
 
 type Plan =
   | { readonly kind: "float"; readonly plan: FloatPlan }
+  | { readonly kind: "aligned"; readonly plan: AlignedPlan }
   | { readonly kind: "int"; readonly plan: IntPlan }
   | { readonly kind: "pow2"; readonly plan: Pow2Plan }
   | null;
@@ -35,7 +37,10 @@ export function fastEncodePlan(format: ResolvedFormat, rounding: Rounding, overf
 
 function choosePlan(format: ResolvedFormat, enc: Encoder): Plan {
   const float = planFloat(format, enc);
-  if (float !== null) return { kind: "float", plan: float };
+  if (float !== null) {
+    const aligned = planAligned(float);
+    return aligned !== null ? { kind: "aligned", plan: aligned } : { kind: "float", plan: float };
+  }
   const pow2 = planPow2(format, enc);
   if (pow2 !== null) return { kind: "pow2", plan: pow2 };
   const int = planInt(format, enc);
@@ -50,6 +55,8 @@ export function lowerFastEncode(b: Builder, format: ResolvedFormat, x: Expr, ran
   switch (plan.kind) {
     case "float":
       return lowerFastFloatEncode(b, plan.plan, x);
+    case "aligned":
+      return lowerAlignedFloatEncode(b, plan.plan, x);
     case "pow2":
       return lowerFastPow2Encode(b, plan.plan, x);
     case "int":

@@ -19,7 +19,8 @@
 import type { ResolvedFloat, ResolvedFormat } from "../../../dsl/resolved.ts";
 import { Builder, add, and, asI32, asU32, bitsOf, eq, gt, i32, lt, max, min, ne, or, select, shl, shr, u32, xor } from "../../ir/build.ts";
 import type { Expr } from "../../ir/nodes.ts";
-import { MAX_F32, NEGATIVE_NAN, POSITIVE_NAN, probeDecision, type Encoder, type RoundingDecision } from "./probe.ts";
+import { MAX_F32, NEGATIVE_NAN, POSITIVE_NAN, probeDecision, type Encoder } from "./probe.ts";
+import { incrementsOf } from "./round.ts";
 
 const F32_EXPONENT = 0x7f800000;
 const HALF = 0x400000;
@@ -41,18 +42,6 @@ export interface Pow2Plan {
   readonly negativeCode: number | null;
 }
 
-/** The increment for "up iff the class (exact, below, half, above) is at least t", or null for another shape. */
-function incrementOf(row: readonly boolean[]): number | null {
-  const key = row.map((v) => (v ? "1" : "0")).join("");
-  return ({ "0000": 0, "0001": HALF - 1, "0011": HALF, "0111": 2 * HALF - 1 } as Record<string, number>)[key] ?? null;
-}
-
-function incrementsOf(decision: RoundingDecision | null): readonly [number, number] | null {
-  if (decision === null) return null;
-  const [even, odd] = decision.up.map(incrementOf);
-  return even === null || odd === null ? null : [even, odd];
-}
-
 export function planPow2(format: ResolvedFormat, enc: Encoder): Pow2Plan | null {
   if (format.element.kind !== "float") return null;
   const el: ResolvedFloat = format.element;
@@ -70,7 +59,7 @@ export function planPow2(format: ResolvedFormat, enc: Encoder): Pow2Plan | null 
     for (const c of [0, 1, maxMagnitude - 1, maxMagnitude]) if (magnitude(enc(sign * value(c))) !== c) return null;
   // Inputs below the smallest power take its code (no zero), in any rounding.
   for (const sign of signs) for (const x of [value(0) * 0.75, value(0) * 0.5, 2 ** -149]) if (magnitude(enc(sign * x)) !== 0) return null;
-  const decide = (sign: 1 | -1) => incrementsOf(probeDecision(enc, sign, maxMagnitude >= 4 ? 2 : 0, value, magnitude));
+  const decide = (sign: 1 | -1) => incrementsOf(probeDecision(enc, sign, maxMagnitude >= 4 ? 2 : 0, value, magnitude), 23);
   const positive = decide(1);
   if (positive === null) return null;
   let negative: readonly [number, number] | null = null;

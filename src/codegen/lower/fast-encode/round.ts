@@ -43,3 +43,17 @@ export function lowerRoundByDecision(b: Builder, y: Expr, decision: RoundingDeci
   const up = same ? inClasses(even) : select(ne(and(bitsOf(add(fl, f32(2 ** 23))), u32(1)), u32(0)), inClasses(odd), inClasses(even));
   return b.let("rounded", select(up, add(fl, f32(1)), fl));
 }
+
+/**
+ * The integer to add before dropping `dropped` low bits (a shift right) so that the shift rounds
+ * by a decision, per the kept part's last bit [even, odd]: "up iff the dropped bits' class is at
+ * least t" is +0 (never), +½ − 1 (above ½), +½ (½ and above), +1 − 1 (any inexact value). Null for
+ * a decision of another shape.
+ */
+export function incrementsOf(decision: RoundingDecision | null, dropped: number): readonly [number, number] | null {
+  if (decision === null) return null;
+  const half = 2 ** (dropped - 1);
+  const increments: Record<string, number> = { "0000": 0, "0001": half - 1, "0011": half, "0111": 2 * half - 1 };
+  const [even, odd] = decision.up.map((row) => increments[row.map((v) => (v ? "1" : "0")).join("")] ?? null);
+  return even === null || odd === null ? null : [even, odd];
+}
