@@ -26,7 +26,7 @@ import type { ResolvedFormat } from "../../dsl/resolved.ts";
 import { f32Bits, fromF32Bits } from "../../dsl/semantics/bits.ts";
 import { exp2fScaled, exp2fSplit } from "../../dsl/semantics/elementary.ts";
 import { decode, encode } from "../../dsl/semantics/scalar.ts";
-import { Builder, add, and, asI32, asU32, bitsOf, eq, f32, ge, gt, i32, le, lt, mul, ne, or, select, shl } from "../../codegen/ir/build.ts";
+import { Builder, add, and, asI32, asU32, bitsOf, eq, f32, ge, gt, i32, le, lt, min, mul, ne, or, select, shl } from "../../codegen/ir/build.ts";
 import type { Expr } from "../../codegen/ir/nodes.ts";
 import { lowerExp2Split } from "../../codegen/lower/elementary.ts";
 
@@ -306,7 +306,8 @@ export function lowerSqueezeCode(b: Builder, rule: SqueezeCodeRule, x: Expr, t: 
   const { n, frac } = lowerExp2Split(b, clamped);
   const perBinade = Number.isInteger(Math.log2(rule.perBinade)) ? shl(n, i32(Math.log2(rule.perBinade))) : mul(n, i32(rule.perBinade));
   let code: Expr = b.let("regular_code", add(add(perBinade, i32(rule.base)), stepsPassed(frac, rule.regular)));
-  code = select(gt(code, i32(rule.maxFinite)), i32(rule.overflow), code);
+  // Saturating formats overflow to the largest finite code: a minimum (one SIMD instruction).
+  code = rule.overflow === rule.maxFinite ? min(code, i32(rule.maxFinite)) : select(gt(code, i32(rule.maxFinite)), i32(rule.overflow), code);
   if (rule.low !== null) {
     code = select(le(n, i32(rule.low.through)), add(i32(rule.low.first), stepsPassed(clamped, rule.low.thresholds)), code);
   } else {
