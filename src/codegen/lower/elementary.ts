@@ -61,7 +61,8 @@ export function lowerExp2Split(b: Builder, y: Expr): { readonly n: Expr; readonl
   const rawFrac = b.let("exp_frac_raw", sub(y, fl));
   // For −2^−25 ≤ y < 0, y − ⌊y⌋ rounds up to 1 (past the table): carry it into n, as the semantics.
   const carry = b.let("exp_carry", eq(rawFrac, f32(1)));
-  const n = b.let("exp_n", add(smallInteger(fl), select(carry, i32(1), i32(0))));
+  // The carry as a bool's 0 / 1 (one subtraction of its mask on SIMD, where a select of 1 or 0 is an and).
+  const n = b.let("exp_n", add(smallInteger(fl), asI32(asU32(carry))));
   return { n, frac: b.let("exp_frac", select(carry, f32(0), rawFrac)) };
 }
 

@@ -278,10 +278,12 @@ function lowVerified(format: ResolvedFormat, rule: SqueezeCodeRule): boolean {
   return true;
 }
 
-/** #{s : frac ≥ steps[s]} as an i32 (0 with no steps: a format without mantissa bits has one code per binade). */
-function stepsPassed(frac: Expr, steps: readonly number[]): Expr {
-  const passed = steps.map((s) => asI32(asU32(ge(frac, f32(s)))));
-  return passed.length === 0 ? i32(0) : passed.reduce((a, b) => add(a, b));
+/**
+ * start + #{s : v ≥ steps[s]} as an i32, the counts added one by one onto start (on SIMD each
+ * addition of a compare's 0 / 1 is one subtraction of its mask: wasm instructions.ts).
+ */
+function plusStepsPassed(start: Expr, v: Expr, steps: readonly number[]): Expr {
+  return steps.reduce((sum, s) => add(sum, asI32(asU32(ge(v, f32(s))))), start);
 }
 
 /**
@@ -305,13 +307,13 @@ export function lowerSqueezeCode(b: Builder, rule: SqueezeCodeRule, x: Expr, t: 
   const clamped = b.let("t_clamped", select(gt(low, f32(HIGHEST_BINADE)), f32(HIGHEST_BINADE), low));
   const { n, frac } = lowerExp2Split(b, clamped);
   const perBinade = Number.isInteger(Math.log2(rule.perBinade)) ? shl(n, i32(Math.log2(rule.perBinade))) : mul(n, i32(rule.perBinade));
-  let code: Expr = b.let("regular_code", add(add(perBinade, i32(rule.base)), stepsPassed(frac, rule.regular)));
+  let code: Expr = b.let("regular_code", plusStepsPassed(add(perBinade, i32(rule.base)), frac, rule.regular));
   // Saturating formats overflow to the largest finite code: a minimum (one SIMD instruction).
   code = rule.overflow === rule.maxFinite ? min(code, i32(rule.maxFinite)) : select(gt(code, i32(rule.maxFinite)), i32(rule.overflow), code);
   if (rule.low !== null) {
-    code = select(le(n, i32(rule.low.through)), add(i32(rule.low.first), stepsPassed(clamped, rule.low.thresholds)), code);
+    code = select(le(n, i32(rule.low.through)), plusStepsPassed(i32(rule.low.first), clamped, rule.low.thresholds), code);
   } else {
-    for (const [binade, own] of rule.irregular) code = select(eq(n, i32(binade)), add(i32(own.first), stepsPassed(frac, own.steps)), code);
+    for (const [binade, own] of rule.irregular) code = select(eq(n, i32(binade)), plusStepsPassed(i32(own.first), frac, own.steps), code);
     code = select(le(n, i32(rule.underflowThrough)), i32(rule.zero.positive), code);
   }
   // The magnitude's code, the sign bit added once; NaN codes that are not sign-symmetric by override.
