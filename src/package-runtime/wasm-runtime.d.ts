@@ -38,6 +38,8 @@ export declare function copyingKernel(name: string, params: KernelSignature["par
  * run-plan.js's runPlan with every buffer resident in `heap` for the whole plan: bound arrays copied
  * in once, the raw exports called on offsets, outputs / meta / state copied out (outputs into the
  * caller's arrays where given). Same bindings, checks and results as runPlan, bit for bit.
+ * `placed` names bound buffers already in the heap (buffer name → byte offset): used where they lie,
+ * never copied.
  */
 export declare function residentPlanRunner(
   signatures: readonly KernelSignature[],
@@ -50,7 +52,7 @@ export declare function residentPlanRunner(
     offsets: ReadonlyMap<string, number>,
     buffers: ReadonlyMap<string, unknown>,
   ) => void,
-): (plan: OpPlan, bindings: Readonly<Record<string, BufferArray>>, call?: RunCall) => RunResult;
+): (plan: OpPlan, bindings: Readonly<Record<string, BufferArray>>, call?: RunCall, placed?: ReadonlyMap<string, number>) => RunResult;
 
 export declare function instantiateWasm(compiled: { readonly wasm: BufferSource; readonly kernels: readonly KernelSignature[]; readonly minPages: number }): {
   readonly kernels: Readonly<Record<string, CopyingKernel>>;

@@ -163,6 +163,11 @@ const STORAGE_BYTES = { f32: 4, i32: 4, u32: 4, u16: 2, u8: 1, i8: 1 };
  * @param {WasmHeap} heap
  * @param {(entry: { step: object, kernel: Function, signature: readonly object[] }, args: number[], scalars: object, offsets: Map<string, number>, buffers: Map<string, object>) => void} [runStep]
  *   runs one step in place of calling its kernel here (wasm-parallel.js splits steps across threads)
+ *
+ * The runner's fourth argument, `placed` (buffer name → byte offset), names bound buffers that
+ * already lie in the heap (a package's resident arrays, kept below the call's mark): the kernels
+ * use them where they are, with no copy in (inputs) or out (outputs); their bound arrays are views
+ * used only for the call's checks.
  */
 export function residentPlanRunner(signatures, raw, heap, runStep) {
   const params = new Map(signatures.map((k) => [k.name, k.params]));
@@ -183,7 +188,7 @@ export function residentPlanRunner(signatures, raw, heap, runStep) {
     }
     return steps;
   };
-  return (plan, bindings, call = {}) => {
+  return (plan, bindings, call = {}, placed = undefined) => {
     const steps = stepsOf(plan);
     const { scalars, buffers } = resolveCall(plan, bindings, call);
     const mark = heap.mark();
@@ -191,6 +196,11 @@ export function residentPlanRunner(signatures, raw, heap, runStep) {
       /** @type {Map<string, number>} */
       const offsets = new Map();
       for (const r of buffers) {
+        const at = placed?.get(r.decl.name);
+        if (at !== undefined) {
+          offsets.set(r.decl.name, at);
+          continue;
+        }
         const bytes = r.length * STORAGE_BYTES[r.decl.storage];
         const offset = heap.alloc(bytes);
         // Outputs are written in full by the plan's kernels (every element loop covers [0, n)): no clearing first.
@@ -209,6 +219,10 @@ export function residentPlanRunner(signatures, raw, heap, runStep) {
       const read = {};
       for (const r of buffers) {
         if (r.decl.role === "input" || r.decl.role === "scratch") continue;
+        if (placed?.has(r.decl.name)) {
+          read[r.decl.name] = r.into;
+          continue;
+        }
         const target = r.into ?? (r.init === "bind" ? r.given : allocate(r.decl.storage, r.length));
         heap.read(offsets.get(r.decl.name), target);
         read[r.decl.name] = target;

@@ -14,11 +14,72 @@ export function describe(value) {
   return typeof value === "object" ? value.constructor?.name ?? "object" : typeof value;
 }
 
+/**
+ * A tensor kept in the kernels' memory across calls (the entry's `resident(array)`): pass it as
+ * encode's x or out, decode's codes or out, or fakeQuantize's x or out, and the kernels read or
+ * write it where it lies — no copy in or out for it. read() copies it out, write() copies new
+ * contents in, release() frees its memory (the handle is refused afterwards). `slot` is the
+ * backend's: { offset (a byte offset in the kernels' memory, or undefined where the array is
+ * passed as is), view(), read(out), write(array), release() }.
+ */
+export class Resident {
+  constructor(Type, length, owner, slot) {
+    this.Type = Type;
+    this.length = length;
+    this.owner = owner;
+    this.slot = slot;
+    this.released = false;
+  }
+
+  /** The contents, copied into `out` (or a new array of the handle's type). */
+  read(out) {
+    this.#expectLive("read");
+    const into = expectOut("read: out", out, this.Type, this.length);
+    this.slot.read(into);
+    return into;
+  }
+
+  /** Copies `array` (the handle's type and length) in. */
+  write(array) {
+    this.#expectLive("write");
+    if (this.Type === CODE_ARRAY) expectCodes("write: array", array);
+    else expectFloat32("write: array", array);
+    if (array.length !== this.length) throw new RangeError(`write: array holds ${array.length} elements; the resident array holds ${this.length}`);
+    this.slot.write(array);
+  }
+
+  /** Frees the kernels' memory holding it. */
+  release() {
+    if (this.released) return;
+    this.released = true;
+    this.slot.release();
+  }
+
+  #expectLive(what) {
+    if (this.released) throw new TypeError(`${what}: the resident array was released`);
+  }
+}
+
+/** The typed array a resident handle is a copy of: Float32Array, or this format's codes. */
+export function residentCall(array) {
+  if (!(array instanceof Float32Array) && !(array instanceof CODE_ARRAY))
+    throw new TypeError(`resident: takes a Float32Array or a ${CODE_ARRAY.name} of ${format.name} codes (got ${describe(array)})`);
+  if (array instanceof CODE_ARRAY) expectCodes("resident: array", array);
+  return { Type: array instanceof Float32Array ? Float32Array : CODE_ARRAY, array };
+}
+
+function expectResident(name, value, Type) {
+  if (value.released) throw new TypeError(`${name} was released (a resident array cannot be used after release())`);
+  if (value.Type !== Type) throw new TypeError(`${name} must hold a ${Type.name}${Type === CODE_ARRAY ? ` of ${format.name} codes` : ""} (got a resident ${value.Type.name})`);
+}
+
 function expectFloat32(name, value) {
+  if (value instanceof Resident) return expectResident(name, value, Float32Array);
   if (!(value instanceof Float32Array)) throw new TypeError(`${name} must be a Float32Array (got ${describe(value)})`);
 }
 
 function expectCodes(name, value) {
+  if (value instanceof Resident) return expectResident(name, value, CODE_ARRAY);
   if (!(value instanceof CODE_ARRAY)) throw new TypeError(`${name} must be a ${CODE_ARRAY.name} of ${format.name} codes (got ${describe(value)})`);
   const limit = 2 ** format.bits;
   if (format.bits < 8 || (format.bits > 8 && format.bits < 16)) {
@@ -30,9 +91,29 @@ function expectCodes(name, value) {
 
 function expectOut(name, out, Type, length) {
   if (out === undefined) return new Type(length);
-  if (!(out instanceof Type)) throw new TypeError(`${name} must be a ${Type.name} (got ${describe(out)})`);
+  if (out instanceof Resident) expectResident(name, out, Type);
+  else if (!(out instanceof Type)) throw new TypeError(`${name} must be a ${Type.name} (got ${describe(out)})`);
   if (out.length !== length) throw new RangeError(`${name} holds ${out.length} elements; ${length} are needed`);
   return out;
+}
+
+/**
+ * A call's bindings with resident handles replaced by views of their memory, and where those lie
+ * (`placed`: buffer name → byte offset, for runners that keep buffers resident). A handle may not
+ * be both the input and the output: the kernels would read what they already wrote.
+ */
+function bound(op, named) {
+  const bindings = { ...op.bindings };
+  const placed = new Map();
+  const residents = [];
+  for (const [buffer, value] of Object.entries(named)) {
+    if (!(value instanceof Resident)) continue;
+    if (residents.includes(value)) throw new TypeError(`${op.name}: the same resident array is both the input and the output; pass another for out`);
+    residents.push(value);
+    bindings[buffer] = value.slot.view();
+    if (value.slot.offset !== undefined) placed.set(buffer, value.slot.offset);
+  }
+  return { ...op, bindings, placed, residents };
 }
 
 /**
@@ -70,8 +151,13 @@ function stateBuffers(state) {
   return state?.buffers ?? {};
 }
 
-/** Copies a plan's output into the caller's array, unless the runner already wrote it there. */
+/** Copies a plan's output into the caller's array, unless the runner already wrote it there (always, for a resident array). */
 function copyUnlessSame(out, result) {
+  if (out instanceof Resident) {
+    // A runner without offsets (JS) wrote the view it was given: the handle's own array.
+    if (out.slot.offset === undefined && result !== out.slot.view()) out.slot.write(result);
+    return;
+  }
   if (result !== out) out.set(result);
 }
 
@@ -82,7 +168,8 @@ export function encodeCall(x, out, options) {
   expectFloat32("encode: x", x);
   const call = callOf(x.length, options);
   const codes = expectOut("encode: out", out, CODE_ARRAY, x.length);
-  return {
+  return bound({
+    name: "encode",
     plan: plans.encode,
     // The output is bound, so the runner writes the codes into it (no second array, no second copy).
     bindings: { x, ...stateBuffers(options?.state), codes },
@@ -91,7 +178,7 @@ export function encodeCall(x, out, options) {
       copyUnlessSame(codes, result.outputs.codes);
       return { codes, meta: metaOf(call, result), state: { buffers: result.state } };
     },
-  };
+  }, { x, codes });
 }
 
 /** decode(codes, meta?, out?): a Float32Array once finished. */
@@ -99,7 +186,8 @@ export function decodeCall(codes, meta, out) {
   expectCodes("decode: codes", codes);
   const call = callOf(codes.length, { channels: meta?.channels ?? 1, blockAxis: meta?.blockAxis ?? 1 });
   const values = expectOut("decode: out", out, Float32Array, codes.length);
-  return {
+  return bound({
+    name: "decode",
     plan: plans.decode,
     bindings: { ...metaBuffers(meta, codes.length), codes, values },
     call,
@@ -107,7 +195,7 @@ export function decodeCall(codes, meta, out) {
       copyUnlessSame(values, result.outputs.values);
       return values;
     },
-  };
+  }, { codes, values });
 }
 
 /** fakeQuantize(x, out?, state?, options?): `{ values, meta, state }` once finished. */
@@ -115,7 +203,8 @@ export function fakeQuantizeCall(x, out, state, options) {
   expectFloat32("fakeQuantize: x", x);
   const call = callOf(x.length, options);
   const values = expectOut("fakeQuantize: out", out, Float32Array, x.length);
-  return {
+  return bound({
+    name: "fakeQuantize",
     plan: plans.fakeQuantize,
     bindings: { x, ...stateBuffers(state), values },
     call,
@@ -123,7 +212,7 @@ export function fakeQuantizeCall(x, out, state, options) {
       copyUnlessSame(values, result.outputs.values);
       return { values, meta: metaOf(call, result), state: { buffers: result.state } };
     },
-  };
+  }, { x, values });
 }
 
 function operandKind(value, name) {

@@ -37,9 +37,31 @@ export interface CallOptions {
   readonly state?: State;
 }
 
-export declare function encode(x: Float32Array, out?: CodeArray, options?: CallOptions): { codes: CodeArray; meta: Meta; state: State };
-export declare function decode(codes: CodeArray, meta?: Meta, out?: Float32Array): Float32Array;
-export declare function fakeQuantize(x: Float32Array, out?: Float32Array, state?: State, options?: Omit<CallOptions, "state">): { values: Float32Array; meta: Meta; state: State };
+/**
+ * A copy of an array kept in the kernels' memory (resident): encode, decode and fakeQuantize take
+ * it in place of their float32 or code arrays, input or output, and use it where it lies — no copy
+ * in or out for it (an input and an output must be different arrays).
+ */
+export declare class Resident<T extends Float32Array | CodeArray> {
+  private constructor();
+  readonly length: number;
+  /** The contents, copied into `out` (or a new array). */
+  read(out?: T): T;
+  /** Copies `array` (same type and length) in. */
+  write(array: T): void;
+  /** Frees its memory; calls refuse the handle afterwards. */
+  release(): void;
+}
+
+type Float32Input = Float32Array | Resident<Float32Array>;
+type CodeInput = CodeArray | Resident<CodeArray>;
+
+export declare function encode<Out extends CodeInput = CodeArray>(x: Float32Input, out?: Out, options?: CallOptions): { codes: Out; meta: Meta; state: State };
+export declare function decode<Out extends Float32Input = Float32Array>(codes: CodeInput, meta?: Meta, out?: Out): Out;
+export declare function fakeQuantize<Out extends Float32Input = Float32Array>(x: Float32Input, out?: Out, state?: State, options?: Omit<CallOptions, "state">): { values: Out; meta: Meta; state: State };
+
+/** A resident copy of `array` (float32 values or this format's codes) in these kernels' memory. */
+export declare function resident<T extends Float32Array | CodeArray>(array: T): Resident<T>;
 
 /** B kept in the kernels' memory for many gemm calls (prepareB); pass it as gemm's `b`. */
 export declare class PreparedB {
@@ -96,6 +118,8 @@ export interface Kernels {
   readonly fakeQuantize: typeof fakeQuantize;
   readonly gemm: typeof gemm;
   readonly prepareB: typeof prepareB;
+  /** Resident arrays of these kernels (another kernels object refuses them). */
+  readonly resident: typeof resident;
   readonly target: "wasm" | "js";
   /** How many threads run the kernels. */
   readonly threads: number;

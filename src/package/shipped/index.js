@@ -9,7 +9,7 @@
 import { format, gemmKernels } from "./format.js";
 import { backends } from "./backends.js";
 import { runPlan } from "./run-plan.js";
-import { PreparedB, decodeCall, encodeCall, fakeQuantizeCall, gemmCall, prepareBCall, unwrapPrepared } from "./calls.js";
+import { PreparedB, Resident, decodeCall, encodeCall, fakeQuantizeCall, gemmCall, prepareBCall, residentCall, unwrapPrepared } from "./calls.js";
 
 function loadBackend() {
   const reasons = [];
@@ -38,7 +38,21 @@ function scratchLength(buffer, shape, kc) {
 /** The package's functions over one backend (the synchronous entry's, or a threaded one's). */
 function apiOf(backend) {
   const planRunner = backend.runPlan ?? ((plan, bindings, call) => runPlan(plan, backend.kernels, bindings, call));
-  const run = (op) => op.finish(planRunner(op.plan, op.bindings, op.call));
+  /** Whose resident arrays these calls take: each kernels object (and the package root) its own. */
+  const owner = {};
+  const run = (op) => {
+    if (op.residents.some((r) => r.owner !== owner)) throw new TypeError(`${op.name}: a resident array belongs to the kernels that made it (another createKernels or the package root)`);
+    return op.finish(planRunner(op.plan, op.bindings, op.call, op.placed));
+  };
+  /** The JS target's resident array: its own copy, passed to the kernels as is. */
+  const ownCopy = (array) => {
+    const own = array.slice();
+    return { offset: undefined, view: () => own, read: (out) => out.set(own), write: (source) => own.set(source), release: () => {} };
+  };
+  const resident = (array) => {
+    const { Type, array: checked } = residentCall(array);
+    return new Resident(Type, checked.length, owner, backend.residentSlot?.(checked) ?? ownCopy(checked));
+  };
   const encode = (x, out, options) => run(encodeCall(x, out, options));
   const decode = (codes, meta, out) => run(decodeCall(codes, meta, out));
   const fakeQuantize = (x, out, state, options) => run(fakeQuantizeCall(x, out, state, options));
@@ -94,7 +108,7 @@ function apiOf(backend) {
     return new PreparedB(p.b, p.k, p.n, p.transB, p.meta, resident);
   };
 
-  return { encode, decode, fakeQuantize, gemm, prepareB };
+  return { encode, decode, fakeQuantize, gemm, prepareB, resident };
 }
 
 const backend = loadBackend();
@@ -122,6 +136,13 @@ export const gemm = api.gemm;
 
 /** B kept in the kernels' memory for many gemm calls (a snapshot of b now): pass the handle as gemm's b; release() frees it. */
 export const prepareB = api.prepareB;
+
+/**
+ * A copy of `array` (float32 values or this format's codes) kept in the kernels' memory: pass it as
+ * x, codes or out of encode / decode / fakeQuantize and it is used where it lies, with no copy in
+ * or out. read() copies it out, write(array) in, release() frees it.
+ */
+export const resident = api.resident;
 
 /**
  * The same API on `threads` threads (wasm on shared memory: worker_threads in Node, Web Workers

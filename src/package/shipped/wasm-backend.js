@@ -89,6 +89,21 @@ function backendOf(variant, instance, pool, stochastic) {
     };
   }
 
+  /** A resident array's memory (calls.js Resident): a kept copy of `array`, used in place by the plans. */
+  function residentSlot(array) {
+    const held = keep(array);
+    const Type = array.constructor;
+    const { length } = array;
+    return {
+      offset: held.offset,
+      // A fresh view per call: a memory that grew since has a new buffer.
+      view: () => new Type(heap.memory.buffer, held.offset, length),
+      read: (out) => heap.read(held.offset, out),
+      write: (source) => heap.write(held.offset, source),
+      release: held.release,
+    };
+  }
+
   return {
     name: "wasm",
     variant,
@@ -100,6 +115,7 @@ function backendOf(variant, instance, pool, stochastic) {
     runPlan: residentPlanRunner(kernels, raw, heap, steps),
     gemm,
     keep,
+    residentSlot,
     close: () => pool?.close(),
   };
 }

@@ -54,6 +54,7 @@ export async function createGpuKernels(source) {
   };
   const run = async (op) => {
     alive();
+    if (op.residents.length > 0) throw new TypeError(`${op.name}: resident arrays live in the wasm or JS kernels' memory; pass Float32Arrays or code arrays to the GPU kernels`);
     return op.finish(await runPlanOnGpu(pipelines, kernels, op.plan, op.bindings, op.call));
   };
   const decode = async (codes, meta, out) => run(decodeCall(codes, meta, out));
