@@ -168,18 +168,40 @@ export async function threadsElementwiseSection(): Promise<Table> {
         wall(21),
       );
       const rate = (key: string) => ELEMENTS / (t.get(key) ?? Number.NaN) / 1e6;
-      rows.push([`${c.format} ${c.op}`, fixed(rate("1"), 0), fixed(rate("2"), 0), times(rate("2") / rate("1")), times(cpuWork(call(one), call(many), 9)), split ? "yes" : "no"]);
+      // The same call on resident arrays (input and output kept in each kernels' memory): the kernels alone.
+      const residentCall = (k: Pkg) => {
+        const input = k.resident(c.op === "decode" ? codes : x);
+        const output = k.resident(out);
+        return {
+          run: c.op === "encode" ? () => k.encode(input, output) : c.op === "decode" ? () => k.decode(input, encoded.meta, output) : () => k.fakeQuantize(input, output),
+          result: () => output.read(),
+          release: () => [input, output].forEach((r) => r.release()),
+        };
+      };
+      const [rOne, rMany] = [residentCall(one), residentCall(many)];
+      for (const r of [rOne, rMany]) {
+        r.run();
+        if (!sameBits(r.result(), expected)) throw new Error(`threads bench: ${c.format} ${c.op} on resident arrays differs from the copying call`);
+      }
+      const tr = measure([{ name: "1", run: rOne.run }, { name: "2", run: rMany.run }], wall(21));
+      [rOne, rMany].forEach((r) => r.release());
+      const residentRate = (key: string) => ELEMENTS / (tr.get(key) ?? Number.NaN) / 1e6;
+      rows.push([
+        `${c.format} ${c.op}`, fixed(rate("1"), 0), fixed(rate("2"), 0), times(rate("2") / rate("1")), times(cpuWork(call(one), call(many), 9)),
+        fixed(residentRate("1"), 0), fixed(residentRate("2"), 0), times(residentRate("2") / residentRate("1")), split ? "yes" : "no",
+      ]);
     }
   } finally {
     for (const { many } of loaded.values()) await many.close();
   }
   return {
     title: `Element kernels through a package's API, 1M elements, 1 and ${THREADS} threads (M elements/s, wall-clock median after warm-up)`,
-    header: ["kernel", "1 thread", `${THREADS} threads`, `${THREADS}t/1t`, `work ${THREADS}t/1t`, "split"],
+    header: ["kernel", "1 thread", `${THREADS} threads`, `${THREADS}t/1t`, `work ${THREADS}t/1t`, "resident 1t", `resident ${THREADS}t`, `resident ${THREADS}t/1t`, "split"],
     rows,
     notes: [
       "the package API copies x in and the result out on the calling thread (one memcpy each way); the kernels' steps split over element ranges at scale-block boundaries; whole-tensor reductions (NVFP4's tensor amax, S2FP8's statistics finalize) run on one thread before the steps that use them",
-      "checked bit-identical to one thread before timing; split: whether the call ran on more than one thread",
+      "resident: the same call on resident arrays (the package's resident(array)), input and output kept in the kernels' memory, so no copy in or out: the kernels alone",
+      "checked bit-identical to one thread (and resident to copying) before timing; split: whether the call ran on more than one thread",
       WORK_NOTE,
     ],
   };
