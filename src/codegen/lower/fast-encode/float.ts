@@ -16,7 +16,7 @@
  * already produced. Unsigned formats take one code for every negative non-zero input.
  */
 import type { ResolvedFloat, ResolvedFormat } from "../../../dsl/resolved.ts";
-import { Builder, add, and, asI32, bitsOf, eq, f32, fromBits, gt, i32, lt, max, min, mul, ne, or, select, shl, shr, sub, u32 } from "../../ir/build.ts";
+import { Builder, add, and, asI32, asU32, bitsOf, eq, f32, fromBits, gt, i32, lt, max, min, mul, ne, or, select, shl, shr, sub, u32 } from "../../ir/build.ts";
 import type { Expr } from "../../ir/nodes.ts";
 import { MAX_F32, NEGATIVE_NAN, POSITIVE_NAN, probeDecision, sameDecision, type Encoder, type RoundingDecision } from "./probe.ts";
 import { lowerRoundByDecision } from "./round.ts";
@@ -130,13 +130,26 @@ export function lowerFastFloatEncode(b: Builder, plan: FloatPlan, x: Expr): Expr
   // Beyond the largest code the semantics give the largest or the next (an infinity right after
   // it): every magnitude computed beyond it is at least that, so a minimum gives it.
   const cap = maxPositive === plan.maxMagnitude || maxPositive === plan.maxMagnitude + 1 ? maxPositive : null;
-  if (cap !== null && (signWeight === 0 || maxNegative === cap + signWeight)) code = or(min(magnitude, u32(cap)), signBits);
-  else code = select(gt(asI32(magnitude), i32(plan.maxMagnitude)), bySign(plan.beyondMax), or(magnitude, signBits));
   const [zeroPositive, zeroNegative] = plan.zero;
-  if (zeroPositive !== 0 || (signWeight !== 0 && zeroNegative !== signWeight)) code = select(eq(magnitude, u32(0)), bySign(plan.zero), code);
+  const zeroSelected = zeroPositive !== 0 || (signWeight !== 0 && zeroNegative !== signWeight);
+  const infinitySelected = plan.infinity[0] !== maxPositive || (signWeight !== 0 && plan.infinity[1] !== maxNegative);
+  let nanDone = !nanSelected;
+  if (cap !== null && (signWeight === 0 || maxNegative === cap + signWeight)) {
+    let capped = min(magnitude, u32(cap));
+    // A NaN magnitude at or above the cap, with x's sign bit (e4m3, e5m2): a maximum with it on NaN
+    // lanes, whose mask is the sign of |x|'s bits + 2^23 − 1 (negative past +∞'s bits only).
+    const [nanPositive, nanNegative] = plan.nan;
+    if (nanSelected && !zeroSelected && !infinitySelected && nanPositive >= cap && (signWeight === 0 ? nanNegative === nanPositive : nanPositive < signWeight && nanNegative === nanPositive + signWeight)) {
+      const nanMask = asU32(shr(asI32(add(absBits, u32(0x7fffff))), i32(31)));
+      capped = max(capped, and(nanMask, u32(nanPositive)));
+      nanDone = true;
+    }
+    code = or(capped, signBits);
+  } else code = select(gt(asI32(magnitude), i32(plan.maxMagnitude)), bySign(plan.beyondMax), or(magnitude, signBits));
+  if (zeroSelected) code = select(eq(magnitude, u32(0)), bySign(plan.zero), code);
   // ±∞ and NaN computed as ±max float32 above; replace them where the semantics differ.
-  if (plan.infinity[0] !== maxPositive || (signWeight !== 0 && plan.infinity[1] !== maxNegative)) code = select(eq(absBits, u32(F32_EXPONENT)), bySign(plan.infinity), code);
-  if (plan.nan[0] !== maxPositive || (signWeight !== 0 && plan.nan[1] !== maxNegative)) code = select(gt(asI32(absBits), i32(F32_EXPONENT)), bySign(plan.nan), code);
+  if (infinitySelected) code = select(eq(absBits, u32(F32_EXPONENT)), bySign(plan.infinity), code);
+  if (!nanDone) code = select(gt(asI32(absBits), i32(F32_EXPONENT)), bySign(plan.nan), code);
   if (plan.negativeCode !== null) code = select(and(negative, ne(absBits, u32(0))), u32(plan.negativeCode), code);
   return b.let("code", code);
 }
