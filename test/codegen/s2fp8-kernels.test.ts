@@ -8,12 +8,12 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { i32, kernel, load, ref } from "../../src/codegen/ir/build.ts";
-import { lowerExp2f } from "../../src/codegen/lower/elementary.ts";
+import { lowerExp2f, lowerLog2f } from "../../src/codegen/lower/elementary.ts";
 import { lowerFormat } from "../../src/codegen/lower/plans.ts";
 import { N, reads, writes } from "../../src/codegen/lower/scaling/common.ts";
 import type { ResolvedFormat } from "../../src/dsl/resolved.ts";
 import { f32Bits, fromF32Bits } from "../../src/dsl/semantics/bits.ts";
-import { exp2f } from "../../src/dsl/semantics/elementary.ts";
+import { exp2f, log2f } from "../../src/dsl/semantics/elementary.ts";
 import { counterRandom } from "../../src/dsl/semantics/random.ts";
 import { decode } from "../../src/dsl/semantics/scalar.ts";
 import { fakeQuantize } from "../../src/dsl/semantics/tensor.ts";
@@ -64,6 +64,21 @@ describe("exp2f lowering", () => {
       const values = new Float32Array(y.length);
       kernels.exp2(y, values, y.length);
       expect(differences(words(values), want, (i) => y[i]), target).toEqual([]);
+    }
+  });
+});
+
+describe("log2f lowering", () => {
+  it("equals the semantics on every float32 subnormal edge, powers of two, 2·10^4 random bit patterns and the specials", () => {
+    const edges = [1, 2, 3, 0x3fffff, 0x400000, 0x7ffffe, 0x7fffff, 0x800000, 0x800001, 0x3f800000, 0x3f7fffff, 0x7f7fffff];
+    const powers = Array.from({ length: 277 }, (_, k) => 2 ** (k - 149));
+    const x = Float32Array.from([...edges.map(fromF32Bits), ...powers, ...randomBitPatterns(20_000, 9), 0, -0, Infinity, -Infinity, Number.NaN, -1, -(2 ** -140)]);
+    const log2 = kernel("log2", [reads("x", "f32"), writes("values", "f32"), N], (b) => b.for("i", i32(0), ref("i32", "n"), (i, body) => body.store("values", i, lowerLog2f(body, load("f32", "x", i)))));
+    const want = words(Array.from(x, log2f));
+    for (const [target, kernels] of targets({ kernels: [log2] })) {
+      const values = new Float32Array(x.length);
+      kernels.log2(x, values, x.length);
+      expect(differences(words(values), want, (i) => x[i]), target).toEqual([]);
     }
   });
 });
