@@ -11,6 +11,10 @@
  * which GPU shader compilers may fold to x). What remains are the values the code would not give back as ±|rounded|: zeros,
  * overflow, NaN — their results are taken from the semantics at lowering time, decode(encode(·))
  * of ±0, ±max float32 and ±NaN, so every special case is the definition's by construction.
+ * Under nearest-even, where the format's top binade leaves the carrier a finite float32, both ranges
+ * are one form (roundOnCarrier: a carrier per lane, 2^(max(E, emin) − m + 23), no select between
+ * them), and where the special results keep x's sign or ignore it the sign is put back once at the
+ * end (lowerSignApartTail: saturation an i32 minimum, no selects by sign).
  * Stochastic rounding of the same floats (up to 24 random bits) takes the fused path too, rounding
  * up or down on the same bits by the draw. Integer formats (any rounding) give the clamped rounded
  * integer itself, scaled (see below). All other formats compose lowerEncodeElement and
@@ -19,7 +23,7 @@
 import type { ResolvedFloat, ResolvedFormat, ResolvedInt, Rounding } from "../../dsl/resolved.ts";
 import { f32Bits, fromF32Bits } from "../../dsl/semantics/bits.ts";
 import { decodeF32Bits, encode } from "../../dsl/semantics/scalar.ts";
-import { Builder, add, and, asI32, asU32, bitsOf, convert, eq, f32, fromBits, ge, gt, i32, lt, min, mul, ne, or, select, shl, shr, sub, u32 } from "../ir/build.ts";
+import { Builder, add, and, asI32, asU32, bitsOf, convert, eq, f32, fromBits, ge, gt, i32, lt, max, min, mul, ne, or, select, shl, shr, sub, u32 } from "../ir/build.ts";
 import type { Expr } from "../ir/nodes.ts";
 import { lowerDecodeElement, lowerEncodeElement } from "./element.ts";
 import { lowerIntRounded } from "./int-element.ts";
@@ -119,12 +123,19 @@ export function lowerFakeQuantizeElement(b: Builder, format: ResolvedFormat, x: 
   if (fused === null || (fused.stochasticBits === null) !== (random === null)) return lowerDecodeElement(b, format, lowerEncodeElement(b, format, x, random));
   const bits = b.let("bits", bitsOf(x));
   const absBits = b.let("abs_bits", and(bits, u32(0x7fffffff)));
+  const cap = carrierCapExponent(fused);
+  if (fused.signApart && cap !== null) return lowerSignApartTail(b, fused, bits, absBits, roundOnCarrier(b, absBits, fused, cap));
   const dropped = 23 - fused.mantissaBits;
   const keptLsb = and(shr(absBits, u32(dropped)), u32(1));
   const normalBits =
     fused.stochasticBits === null ? and(add(add(absBits, u32(2 ** (dropped - 1) - 1)), keptLsb), u32(~(2 ** dropped - 1))) : stochasticOnBits(b, absBits, dropped, fused.stochasticBits, random as Expr);
   const subnormal = fused.onBits ? null : fused.stochasticBits === null ? roundBelowNormal(b, absBits, fused) : stochasticBelowNormal(b, absBits, fused, format.rounding, random as Expr);
-  if (fused.signApart) return lowerSignApartTail(b, fused, bits, absBits, normalBits, subnormal);
+  if (fused.signApart) {
+    // The bit form rounds every |x| where the format's normal range starts at float32's (onBits); else |x| below 2^emin takes the quantum form.
+    const minNormalBits = (fused.minNormalExponent + 127) * 2 ** 23;
+    const rounded = subnormal === null ? normalBits : select(gt(asI32(absBits), i32(minNormalBits - 1)), normalBits, bitsOf(subnormal));
+    return lowerSignApartTail(b, fused, bits, absBits, b.let("rounded_bits", asI32(rounded)));
+  }
   const sign = b.let("sign", shr(bits, u32(31)));
   const negative = b.let("negative", ne(sign, u32(0)));
   const bySign = (s: SignedSpecial) => (s.positive === s.negative ? fromBits(u32(s.positive)) : select(negative, fromBits(u32(s.negative)), fromBits(u32(s.positive))));
@@ -147,8 +158,8 @@ export function lowerFakeQuantizeElement(b: Builder, format: ResolvedFormat, x: 
 }
 
 /**
- * The result as a magnitude with x's sign bit put back once at the end (FusedRounding.signApart):
- * the magnitude is chosen among the rounded one, the overflow's and those of zero and NaN that
+ * The result as a magnitude with x's sign bit put back once at the end (FusedRounding.signApart),
+ * from `rounded`, the i32 bits of |x| rounded to the grid: the magnitude is chosen among the rounded one, the overflow's and those of zero and NaN that
  * take x's sign, by i32 compares on bits — a rounded magnitude's bits stay below 2^31 for every
  * non-NaN input (at most ∞'s bits plus one quantum), and lanes of NaN inputs (whose rounding may
  * wrap) are overridden by the NaN's result. Saturation to max finite is an i32 minimum (one SIMD
@@ -156,11 +167,8 @@ export function lowerFakeQuantizeElement(b: Builder, format: ResolvedFormat, x: 
  * result the same for both signs replaces the signed value afterwards. Each compare is a strict
  * greater-than or an equality against a constant (one instruction where ≥ takes two on x86).
  */
-function lowerSignApartTail(b: Builder, fused: FusedRounding, bits: Expr, absBits: Expr, normalBits: Expr, subnormal: Expr | null): Expr {
+function lowerSignApartTail(b: Builder, fused: FusedRounding, bits: Expr, absBits: Expr, rounded: Expr): Expr {
   const maxBits = f32Bits(fused.maxFinite);
-  const minNormalBits = (fused.minNormalExponent + 127) * 2 ** 23;
-  // The bit form rounds every |x| where the format's normal range starts at float32's (onBits); else |x| below 2^emin takes the quantum form.
-  const rounded = b.let("rounded_bits", asI32(subnormal === null ? normalBits : select(gt(asI32(absBits), i32(minNormalBits - 1)), normalBits, bitsOf(subnormal))));
   const isZero = eq(rounded, i32(0));
   const isNan = gt(asI32(absBits), i32(0x7f800000));
   let magnitude = fused.overflow.positive === maxBits ? min(rounded, i32(maxBits)) : select(gt(rounded, i32(maxBits)), i32(fused.overflow.positive), rounded);
@@ -170,6 +178,39 @@ function lowerSignApartTail(b: Builder, fused: FusedRounding, bits: Expr, absBit
   if (!withSign(fused.zero)) value = select(isZero, u32(fused.zero.positive), value);
   if (!withSign(fused.nan)) value = select(isNan, u32(fused.nan.positive), value);
   return b.let("fake_quantized", fromBits(value));
+}
+
+/**
+ * The exponent E_c of the power of two just above max finite (every |x| ≥ 2^E_c overflows), where
+ * roundOnCarrier applies: nearest-even, the format's normal range not float32's (bf16 keeps the
+ * bit form, all integer), and the carrier 2^(E_c + 23 − m) of the top binade a finite float32.
+ */
+function carrierCapExponent(fused: FusedRounding): number | null {
+  if (fused.stochasticBits !== null || fused.onBits) return null;
+  const capExponent = (f32Bits(fused.maxFinite) >>> 23) - 127 + 1;
+  return capExponent + 23 - fused.mantissaBits <= 127 ? capExponent : null;
+}
+
+/**
+ * |x| rounded to the format's grid, ties to even, at every magnitude by one float32 addition
+ * (roundBelowNormal's, with a carrier per lane): |x|'s bits capped at 2^E_c's (so the carrier stays
+ * finite; a capped |x| rounds to 2^E_c itself, past max finite, and overflows as it would have),
+ * E = max(exponent of |x|, emin) taken on the bits, C = 2^(E + 23 − m). C + |x| lies in C's binade
+ * (|x| < 2^(E+1) ≤ C for m ≤ 22; a sum rounded up to 2C gives k = 2^23 all the same), whose ulp is the format's quantum 2^(E − m) at
+ * |x| — the normal one for E ≥ emin, the subnormal one below — so the one correctly rounded sum
+ * rounds |x| to a multiple of it, ties to even (C / quantum = 2^23 is even, so the sum's last bit is
+ * the multiple's), and the integer bits(C + |x|) − bits(C) is that multiple k ≤ 2^(m+1), exact
+ * as an f32, times the quantum (bits(C) − 23·2^23: a normal power of two, as E − m ≥ emin − m ≥ −100)
+ * exactly. No float subtraction of C (which GPU shader compilers may fold), no select between the
+ * normal and subnormal forms; float32 subnormal inputs give 0 whether or not a target flushes them.
+ */
+function roundOnCarrier(b: Builder, absBits: Expr, fused: FusedRounding, capExponent: number): Expr {
+  const minNormalBits = (fused.minNormalExponent + 127) * 2 ** 23;
+  const capped = b.let("capped_bits", min(asI32(absBits), i32((capExponent + 127) * 2 ** 23)));
+  const carrier = b.let("carrier_bits", add(max(and(capped, i32(0x7f800000)), i32(minNormalBits)), i32((23 - fused.mantissaBits) * 2 ** 23)));
+  const sum = b.let("carrier_sum", add(fromBits(asU32(carrier)), fromBits(asU32(capped))));
+  const quanta = convert("f32.fromI32", sub(asI32(bitsOf(sum)), carrier));
+  return b.let("rounded_bits", asI32(bitsOf(mul(quanta, fromBits(asU32(sub(carrier, i32(23 * 2 ** 23))))))));
 }
 
 /**
