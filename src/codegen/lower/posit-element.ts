@@ -126,10 +126,12 @@ function lowerLaneWisePositEncode(b: Builder, shape: PositShape, x: Expr): Expr 
   // W = n − 2 − max(k + 1, −k) = n − 3 − (k ^ (k >> 31)): n − 3 − k for k ≥ 0, n − 2 + k below.
   const w = b.let("w", sub(i32(n - 3), xor(k, negativeK)));
   const tail = b.let("tail", and(unbiased, i32(2 ** tailBits - 1)));
-  const below = tailBits - n;
-  const top = b.let("top", or(shr(tail, i32(below)), min(and(tail, i32(2 ** below - 1)), i32(1))));
+  // With es = 0 the tail has 23 bits: as a float32 it is exact, and so is tail·2^(W − 23) + 2^W
+  // (24 bits), so it needs no cut. Wider tails keep their top n bits and a sticky bit.
+  const below = es === 0 ? 0 : tailBits - n;
+  const top = es === 0 ? tail : b.let("top", or(shr(tail, i32(below)), min(and(tail, i32(2 ** below - 1)), i32(1))));
   const regimeW = b.let("regime_w", asU32(shl(add(w, i32(F32_BIAS)), i32(F32_FRACTION_BITS))));
-  const fraction = mul(convert("f32.fromI32", top), fromBits(sub(regimeW, u32(n * 2 ** F32_FRACTION_BITS))));
+  const fraction = mul(convert("f32.fromI32", top), fromBits(sub(regimeW, u32((tailBits - below) * 2 ** F32_FRACTION_BITS))));
   // For k < 0 the regime's 2^W goes into the rounding, whose tie looks at its last bit (W = 0:
   // the regime's one is the pattern's last bit); the sum has at most n + 1 bits, so it is exact.
   // For k ≥ 0 the regime, 2^(n−1) − 2^(W+1), is even and is added after.
