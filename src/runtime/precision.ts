@@ -196,11 +196,18 @@ export const identityPrecision: Precision = {
 
 /**
  * A copy of `data` quantized for `role` at `site` (with `layout`'s channels), or `data` itself
- * when the precision leaves that role alone (the caller must then not write to the result).
+ * when the precision leaves that role alone (the caller must then not write to the result). The
+ * copy is made in `into` when given (as long as data; an op's scratch, see ops/scratch.ts).
  */
-export function quantizedView(precision: Precision, role: TensorRole, data: FloatArray, site: string, pass?: GemmPass, layout?: ChannelLayout): FloatArray {
+export function quantizedView(precision: Precision, role: TensorRole, data: FloatArray, site: string, pass?: GemmPass, layout?: ChannelLayout, into?: FloatArray): FloatArray {
   if (!precision.active(role, site, pass)) return data;
-  const copy = data.slice();
+  let copy: FloatArray;
+  if (into === undefined) copy = data.slice();
+  else {
+    if (into.length !== data.length || into.constructor !== data.constructor) throw new RangeError(`quantizedView: into must be a ${data.constructor.name} of ${data.length} elements`);
+    into.set(data);
+    copy = into;
+  }
   precision.quantize(role, copy, site, pass, layout);
   return copy;
 }

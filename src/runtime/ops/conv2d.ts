@@ -4,6 +4,7 @@ import { columnChannels, operandFor, quantizedView, rowChannels, type ChannelLay
 import { expectRank, expectSameDType, gradOf, Tensor, zerosLike, type FloatArray } from "../tensor.ts";
 import { addWeightGradient } from "./common.ts";
 import { col2im, convGeometry, im2col, im2row } from "./im2col.ts";
+import { scratch } from "./scratch.ts";
 
 /** Stride and zero padding, the same along both spatial axes (defaults 1 and 0). */
 export interface Conv2dOptions {
@@ -44,7 +45,8 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
   const wLayout = rowChannels(f, ckk);
   // Blocks along K (C·KH·KW) and rotations exist only on the im2col matrix: quantize that instead.
   const xAlongK = precision.quantizesAlongK("activation", site, "forward");
-  const xq = xAlongK ? x.data : quantizedView(precision, "activation", x.data, site, "forward", xLayout);
+  // The quantized activation is read only by im2col below: a scratch copy.
+  const xq = xAlongK ? x.data : quantizedView(precision, "activation", x.data, site, "forward", xLayout, scratch("conv2d.activation", x.data, x.size, false));
   const wq = quantizedView(precision, "weight", w.data, site, "forward", wLayout);
   // Along K the GEMM takes the windows as rows (im2row), quantized in place lane by lane; else the column matrix.
   const colm = zerosLike(x.data, ckk * cols);
@@ -52,7 +54,7 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
     im2row(xq, geo, colm);
     precision.quantize("activation", colm, site, "forward", rowChannels(cols, ckk));
   } else im2col(xq, geo, colm);
-  const yCols = zerosLike(x.data, f * cols);
+  const yCols = scratch("conv2d.output", x.data, f * cols, true);
   backend.gemm({ a: wq, b: colm, c: yCols, m: f, n: cols, k: ckk, transA: false, transB: xAlongK, alpha: 1, beta: 0, pass: "forward" });
   const y = zerosLike(x.data, n * f * spatial);
   fromChannelMajor(yCols, y, n, f, spatial, b?.data ?? null);
@@ -62,12 +64,13 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
   if (!rec) return out;
   ctx.tape!.record(() => {
     if (out.grad === null) return;
-    // The permuted copy is ours, so the error is quantized in place on it.
-    const g = zerosLike(out.grad, f * cols);
+    // The permuted copy is ours, so the error is quantized in place on it. It and every buffer below
+    // but the gradients serve this closure only: scratch.
+    const g = scratch("conv2d.error", out.grad, f * cols, false);
     toChannelMajor(out.grad, g, n, f, spatial);
     // A recipe with another error format (or channels) for the weight-gradient GEMM gets its own copy first.
     const gLayouts = { first: columnChannels(f, cols), pass: rowChannels(f, cols) };
-    const gRaw = precision.differs("error", site, "inputGradient", "weightGradient", gLayouts.first, gLayouts.pass) ? g.slice() : g;
+    const gRaw = precision.differs("error", site, "inputGradient", "weightGradient", gLayouts.first, gLayouts.pass) ? copyInto(g, scratch("conv2d.rawError", g, g.length, false)) : g;
     if (precision.active("error", site, "inputGradient")) precision.quantize("error", g, site, "inputGradient", gLayouts.first);
     if (w.requiresGrad) {
       const gw = operandFor(precision, "error", gRaw, g, site, "inputGradient", "weightGradient", gLayouts);
@@ -76,12 +79,13 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
       const xwLayout: ChannelLayout = { outer: n, channels: wc, inner: x.size / (n * wc) };
       if (precision.quantizesAlongK("activation", site, "weightGradient")) {
         // The weight-gradient GEMM sums over N·OH·OW: each im2col row is a lane.
-        colw = zerosLike(x.data, ckk * cols);
+        colw = scratch("conv2d.weightGradientColumns", x.data, ckk * cols, false);
         im2col(x.data, geo, colw);
         precision.quantize("activation", colw, site, "weightGradient", rowChannels(ckk, cols));
       } else if (xAlongK || precision.differs("activation", site, "forward", "weightGradient", xLayout, xwLayout)) {
-        colw = zerosLike(x.data, ckk * cols);
-        im2col(quantizedView(precision, "activation", x.data, site, "weightGradient", xwLayout), geo, colw);
+        colw = scratch("conv2d.weightGradientColumns", x.data, ckk * cols, false);
+        const xw = quantizedView(precision, "activation", x.data, site, "weightGradient", xwLayout, scratch("conv2d.activation", x.data, x.size, false));
+        im2col(xw, geo, colw);
       }
       addWeightGradient(precision, w, site, (dst, beta) =>
         backend.gemm({ a: gw, b: colw, c: dst, m: f, n: ckk, k: cols, transA: false, transB: true, alpha: 1, beta, pass: "weightGradient" }));
@@ -92,7 +96,7 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
       addWeightGradient(precision, b, `${site}.bias`, (dst, beta) => rowSums(gb, f, cols, dst, beta));
     }
     if (x.requiresGrad) {
-      const dcols = zerosLike(x.data, ckk * cols);
+      const dcols = scratch("conv2d.inputGradientColumns", x.data, ckk * cols, true);
       const wi = operandFor(precision, "weight", w.data, wq, site, "forward", "inputGradient", { first: wLayout, pass: columnChannels(f, ckk) });
       backend.gemm({ a: wi, b: g, c: dcols, m: ckk, n: cols, k: f, transA: true, transB: false, alpha: 1, beta: 0, pass: "inputGradient" });
       col2im(dcols, geo, gradOf(x));
@@ -122,6 +126,12 @@ function toChannelMajor(src: FloatArray, dst: FloatArray, n: number, f: number, 
       for (let j = 0; j < s; j++) dst[di + j] = src[si + j];
     }
   }
+}
+
+/** `to` holding a copy of `from`. */
+function copyInto(from: FloatArray, to: FloatArray): FloatArray {
+  to.set(from);
+  return to;
 }
 
 /** dst[r] = beta·dst[r] + Σ_j g[r, j]. */
