@@ -56,9 +56,13 @@ export declare class Resident<T extends Float32Array | CodeArray> {
 type Float32Input = Float32Array | Resident<Float32Array>;
 type CodeInput = CodeArray | Resident<CodeArray>;
 
-export declare function encode<Out extends CodeInput = CodeArray>(x: Float32Input, out?: Out, options?: CallOptions): { codes: Out; meta: Meta; state: State };
-export declare function decode<Out extends Float32Input = Float32Array>(codes: CodeInput, meta?: Meta, out?: Out): Out;
-export declare function fakeQuantize<Out extends Float32Input = Float32Array>(x: Float32Input, out?: Out, state?: State, options?: Omit<CallOptions, "state">): { values: Out; meta: Meta; state: State };
+/** The codes land in `out` when given (a resident array stays where it is), else in a new array. */
+export declare function encode(x: Float32Input, out?: CodeArray, options?: CallOptions): { codes: CodeArray; meta: Meta; state: State };
+export declare function encode(x: Float32Input, out: Resident<CodeArray>, options?: CallOptions): { codes: Resident<CodeArray>; meta: Meta; state: State };
+export declare function decode(codes: CodeInput, meta?: Meta, out?: Float32Array): Float32Array;
+export declare function decode(codes: CodeInput, meta: Meta | undefined, out: Resident<Float32Array>): Resident<Float32Array>;
+export declare function fakeQuantize(x: Float32Input, out?: Float32Array, state?: State, options?: Omit<CallOptions, "state">): { values: Float32Array; meta: Meta; state: State };
+export declare function fakeQuantize(x: Float32Input, out: Resident<Float32Array>, state?: State, options?: Omit<CallOptions, "state">): { values: Resident<Float32Array>; meta: Meta; state: State };
 
 /** A resident copy of `array` (float32 values or this format's codes) in these kernels' memory. */
 export declare function resident<T extends Float32Array | CodeArray>(array: T): Resident<T>;
