@@ -167,8 +167,21 @@ function vectorSelect(e: SimdExpr & { kind: "select" }, cx: ExprContext): string
   return `(v128.bitselect ${r(then)} ${r(otherwise)} ${r(cond)})`;
 }
 
-/** Lanes that are all table lookups: one load into each lane (load32_zero, then load32_lane). */
+/**
+ * Lanes that are all table lookups, or all loads from 32-bit buffers (a gather at computed
+ * indices, the block form's lanes): one load into each lane (load32_zero, then load32_lane: one
+ * instruction each on x86, where a scalar load and a replace_lane take two).
+ */
 function gatherLanes(args: readonly SimdExpr[], cx: ExprContext): string | null {
+  if (args.every((a) => a.kind === "load" && storageBytes(cx.storage(a.buffer)) === 4)) {
+    let v = "";
+    args.forEach((a, k) => {
+      if (a.kind !== "load") return;
+      checkStorage(cx.storage(a.buffer), a.type, `load from ${a.buffer}`);
+      v = k === 0 ? memoryOp("v128.load32_zero", 4, a.buffer, a.index, cx) : memoryOp("v128.load32_lane", 4, a.buffer, a.index, cx, ` ${v}`, k);
+    });
+    return v;
+  }
   if (!args.every((a) => a.kind === "lookup")) return null;
   let v = "";
   args.forEach((a, k) => {

@@ -62,7 +62,10 @@ const ELEMENT_FORMATS = builtinNames.map(builtin).filter((f) => f.bits <= 16 && 
 
 describe("store widening", () => {
   it("stores ≤ 16-bit codes 16 bytes at a time, ranges proven (no mask), loads at constant offsets", () => {
-    for (const name of ["int8", "e4m3", "e5m2", "e2m1", "int4", "fp16", "bf16"]) {
+    // bf16's NaN lanes are a maximum with an all-ones mask before the 16-bit store (fast-encode/float.ts):
+    // no range to prove, so its stores are masked (still 16 bytes at a time).
+    expect(widened([lowerEncodeElements(builtin("bf16"))]).reports[0]?.narrowings).toEqual(["masked", "masked"]);
+    for (const name of ["int8", "e4m3", "e5m2", "e2m1", "int4", "fp16"]) {
       const format = builtin(name);
       const { reports } = widened([lowerEncodeElements(format)]);
       const eight = format.bits <= 8;
