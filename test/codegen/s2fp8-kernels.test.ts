@@ -141,7 +141,9 @@ describe("statistics and fake quantization of tensors full of specials", () => {
     const bits = randomBitPatterns(100_000, 23);
     const mixed = specialTensor(100_003, 29);
     const count0 = Float32Array.from({ length: 3000 }, (_, i) => [0, -0, Number.NaN, Infinity, -Infinity][i % 5]);
-    for (const [label, x] of [["random bits", Float32Array.from(bits)], ["specials", mixed], ["no counted entry", count0]] as const) {
+    // The least subnormal (log2 −149, the lowest counted) among entries not counted, and one larger value.
+    const least = Float32Array.from({ length: 2051 }, (_, i) => [fromF32Bits(1), 0, Infinity, Number.NaN, -fromF32Bits(1), -0, 3][i % 7]);
+    for (const [label, x] of [["random bits", Float32Array.from(bits)], ["specials", mixed], ["no counted entry", count0], ["least subnormals", least]] as const) {
       const want = fakeQuantize(format, x);
       const { alpha, beta } = shiftSqueezeParameters(x, 15);
       for (const [target, run] of runs) {

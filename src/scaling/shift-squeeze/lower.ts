@@ -3,7 +3,7 @@
  * follows SHIFT_SQUEEZE_CHUNK: sequential sums within chunks of 256 (statistics, one chunk per
  * workgroup on a GPU), then sequential over the chunk sums (finalize).
  *
- * shift_squeeze_log2(x, log2_abs, n)                                        log2|x| (−∞ where x is ±0, ±∞, NaN), read by the statistics and the squeeze
+ * shift_squeeze_log2(x, log2_abs, n)                                        log2|x| (−150 where x is ±0, ±∞, NaN), read by the statistics and the squeeze
  * shift_squeeze_statistics(log2_abs, chunk_sum, chunk_count, chunk_max, n)  per chunk: Σ log2|x|, count, max
  * shift_squeeze_finalize(chunk_sum, chunk_count, chunk_max, alpha_beta, n)     α, β
  * shift_squeeze_inverse(alpha_beta, alpha_inv)                                 1/α, once, for the unsqueeze
@@ -50,24 +50,27 @@ const INF = Number.POSITIVE_INFINITY;
 const transformed = (a: Expr) => and(ne(a, f32(0)), lt(a, f32(INF)));
 
 /**
- * log2|x| of every element the squeeze transforms, −∞ for the others (±0, ±∞, NaN): the
- * statistics then read this one buffer (an entry counts where it is above −∞; a log2 of a
- * non-zero finite float32 is at least −149), and the squeeze, which tests x itself, ignores it.
+ * What the log2 pass writes for the entries the squeeze does not transform (±0, ±∞, NaN): log2 of
+ * +0 as lowerLog2Positive computes it (the subnormal path, exponent −150, nothing added), below
+ * the log2 of every non-zero finite float32 (at least −149, that of 2^−149). The statistics count
+ * an entry where its log2 is above it, and read nothing else.
+ */
+const LOG2_NOT_TRANSFORMED = -150;
+
+/**
+ * log2|x| of every element the squeeze transforms, LOG2_NOT_TRANSFORMED for the others (±∞ and
+ * NaN go through the log2 as +0: one mask on |x|), read by the statistics and by the squeeze,
+ * which tests x itself.
  */
 function lowerLog2Abs(): Kernel {
   return kernel("shift_squeeze_log2", [reads(X, "f32"), writes(LOG2_ABS, "f32"), N], (b) => {
     b.for("i", i32(0), arg("i32", N.name), (i, body) => {
       const a = body.let("a", abs(load("f32", X, i)));
-      body.store(LOG2_ABS, i, select(transformedBits(a), lowerLog2Positive(body, a), f32(Number.NEGATIVE_INFINITY)));
+      const finite = lt(asI32(bitsOf(a)), i32(0x7f800000));
+      body.store(LOG2_ABS, i, lowerLog2Positive(body, body.let("finite_a", select(finite, a, f32(0)))));
     });
   });
 }
-
-/** transformed(|x|) on |x|'s bits (signed integer compares: one SIMD instruction each, and exact where a target flushes subnormals). */
-const transformedBits = (a: Expr) => {
-  const bits = asI32(bitsOf(a));
-  return and(gt(bits, i32(0)), lt(bits, i32(0x7f800000)));
-};
 
 /**
  * A float32's bits as an i32 that orders as the values do (−0 below +0, as the IR's max): the
@@ -89,12 +92,15 @@ function lowerStatistics(): Kernel {
       const largest = body.var("max_key", i32(orderedKeyOf(Number.NEGATIVE_INFINITY)));
       body.for("i", start, end, (i, inner) => {
         const l = inner.let("l", load("f32", LOG2_ABS, i));
-        const valid = inner.let("valid", gt(l, f32(Number.NEGATIVE_INFINITY)));
+        const valid = inner.let("valid", gt(l, f32(LOG2_NOT_TRANSFORMED)));
         // sum + (l or +0) is sum + l where valid and sum itself elsewhere (a sum from +0 is never −0),
         // without a data-dependent branch on the chain.
         inner.assign(sum.name, add(sum.ref, select(valid, l, f32(0))));
         inner.assign(count.name, add(count.ref, asU32(valid)));
-        // A max, not a compare-and-select: exact in any order, so SIMD keeps one per lane (−∞ where not valid).
+        // A max, not a compare-and-select: exact in any order, so SIMD keeps one per lane. The
+        // entries not counted take part (LOG2_NOT_TRANSFORMED): below every counted log2, they
+        // never decide the tensor's maximum where something is counted, and with nothing
+        // counted the maximum is not used (α = 1, β = −0).
         inner.assign(largest.name, max(largest.ref, orderedKey(asI32(bitsOf(l)))));
       });
       body.store(SUM, chunk, sum.ref);
