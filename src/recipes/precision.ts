@@ -110,6 +110,11 @@ export class RecipePrecision implements Precision {
     return this.rotationOf("error", site, pass) !== null;
   }
 
+  quantizesColumnsInPlace(role: TensorRole, site: string, pass: GemmPass): boolean {
+    const q = this.quantizer(role, site, pass);
+    return this.rotationOf(role, site, pass) === null && (q === null || !q.byRow || q.columnBlocksInPlace);
+  }
+
   differs(role: TensorRole, site: string, a: GemmPass, b: GemmPass, layoutA?: ChannelLayout, layoutB?: ChannelLayout): boolean {
     // A rotated operand belongs to its own GEMM: the rotation runs along that GEMM's K.
     if (this.rotationOf(role, site, a) !== null || this.rotationOf(role, site, b) !== null) return true;

@@ -173,12 +173,19 @@ export interface Precision {
   /** Whether GEMM `pass` at `site` rotates its operands (the rotated copies then serve that GEMM only). */
   rotates(site: string, pass: GemmPass): boolean;
   /**
+   * Whether quantizing operand `role` of GEMM `pass` at `site` with a column layout (lanes = the
+   * columns of a rows × cols matrix) happens where the matrix lies, without a lane-major copy: an
+   * op that can lay the operand out either way (conv2d's windows as columns or as rows) then picks
+   * columns. The values are the same either way; only the cost differs.
+   */
+  quantizesColumnsInPlace(role: TensorRole, site: string, pass: GemmPass): boolean;
+  /**
    * Whether quantizing `role` at `site` for GEMM `a` (with `layoutA`) and for GEMM `b`
    * (with `layoutB`) can give different values: different formats, or a per-channel format
    * under layouts that split the tensor differently. When false, an op quantizes an
    * operand once (for the first GEMM that uses it) and reuses it in the other.
    *
-   * These three are required, not optional: a wrapper (NumericsRecorder) that dropped one would
+   * These are required, not optional: a wrapper (NumericsRecorder) that dropped one would
    * silently train on the wrong layout, as happened once.
    */
   differs(role: TensorRole, site: string, a: GemmPass, b: GemmPass, layoutA?: ChannelLayout, layoutB?: ChannelLayout): boolean;
@@ -191,6 +198,7 @@ export const identityPrecision: Precision = {
   quantize: () => {},
   quantizesAlongK: () => false,
   rotates: () => false,
+  quantizesColumnsInPlace: () => true,
   differs: () => false,
 };
 

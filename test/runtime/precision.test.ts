@@ -27,6 +27,7 @@ function recordingPrecision(): Precision & { calls: string[] } {
     },
     quantizesAlongK: () => false,
     rotates: () => false,
+    quantizesColumnsInPlace: () => true,
     differs: () => false,
   };
 }
@@ -93,6 +94,7 @@ function layoutPrecision(): Precision & { calls: string[] } {
     differs: (_role, _site, _a, _b, la, lb) => !sameChannels(la, lb),
     quantizesAlongK: () => false,
     rotates: () => false,
+    quantizesColumnsInPlace: () => true,
   };
 }
 

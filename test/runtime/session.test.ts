@@ -104,6 +104,7 @@ describe("loss scaling", () => {
       quantize: (_, t) => { for (let i = 0; i < t.length; i++) if (Math.abs(t[i]) > 65504) t[i] = Math.sign(t[i]) * Infinity; },
       quantizesAlongK: () => false,
       rotates: () => false,
+      quantizesColumnsInPlace: () => true,
       differs: () => false,
     };
     const session = new TrainingSession({

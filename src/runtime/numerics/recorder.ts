@@ -79,6 +79,10 @@ export class NumericsRecorder implements SessionPrecision {
     return this.inner.rotates(site, pass);
   }
 
+  quantizesColumnsInPlace(role: TensorRole, site: string, pass: GemmPass): boolean {
+    return this.inner.quantizesColumnsInPlace(role, site, pass);
+  }
+
   quantize(role: TensorRole, t: FloatArray, site: string, pass?: GemmPass, layout?: ChannelLayout): void {
     if (!this.wants(role, site, pass)) {
       this.inner.quantize(role, t, site, pass, layout);

@@ -17,8 +17,8 @@ export interface Conv2dOptions {
  * every framework). Quantization sites as in `linear`: the activation is quantized before
  * im2col (so duplicated window entries do not skew tensor statistics), except where its format
  * blocks along K or the GEMM rotates its operands (Precision.quantizesAlongK): then the im2col
- * matrix is quantized, as lanes × C·KH·KW (forward: built as rows by im2row and multiplied
- * transposed) or C·KH·KW lanes × N·OH·OW (weight gradient). Scaling channels run
+ * matrix is quantized, as lanes × C·KH·KW (forward: in place down its columns where the precision
+ * can, else built as rows by im2row and multiplied transposed) or C·KH·KW lanes × N·OH·OW (weight gradient). Scaling channels run
  * along the axis each GEMM does not sum: W by filters (forward) or by its C·KH·KW columns (input
  * gradient), the channel-major error by columns (input gradient) or filters (weight gradient).
  * The im2col matrix's unsummed axis exists only after im2col, so x is split by a coarser axis
@@ -45,17 +45,22 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
   const wLayout = rowChannels(f, ckk);
   // Blocks along K (C·KH·KW) and rotations exist only on the im2col matrix: quantize that instead.
   const xAlongK = precision.quantizesAlongK("activation", site, "forward");
+  // Its lanes are the matrix's columns: quantized where it lies when the precision can (1-D blocks
+  // down the columns), else the windows are built as rows (im2row), each lane in place, and the GEMM takes them transposed.
+  const windowsAsRows = xAlongK && !precision.quantizesColumnsInPlace("activation", site, "forward");
   // The quantized activation is read only by im2col below: a scratch copy.
   const xq = xAlongK ? x.data : quantizedView(precision, "activation", x.data, site, "forward", xLayout, scratch("conv2d.activation", x.data, x.size, false));
   const wq = quantizedView(precision, "weight", w.data, site, "forward", wLayout);
-  // Along K the GEMM takes the windows as rows (im2row), quantized in place lane by lane; else the column matrix.
   const colm = zerosLike(x.data, ckk * cols);
-  if (xAlongK) {
+  if (windowsAsRows) {
     im2row(xq, geo, colm);
     precision.quantize("activation", colm, site, "forward", rowChannels(cols, ckk));
-  } else im2col(xq, geo, colm);
+  } else {
+    im2col(xq, geo, colm);
+    if (xAlongK) precision.quantize("activation", colm, site, "forward", columnChannels(ckk, cols));
+  }
   const yCols = scratch("conv2d.output", x.data, f * cols, true);
-  backend.gemm({ a: wq, b: colm, c: yCols, m: f, n: cols, k: ckk, transA: false, transB: xAlongK, alpha: 1, beta: 0, pass: "forward" });
+  backend.gemm({ a: wq, b: colm, c: yCols, m: f, n: cols, k: ckk, transA: false, transB: windowsAsRows, alpha: 1, beta: 0, pass: "forward" });
   const y = zerosLike(x.data, n * f * spatial);
   fromChannelMajor(yCols, y, n, f, spatial, b?.data ?? null);
 
@@ -74,7 +79,7 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
     if (precision.active("error", site, "inputGradient")) precision.quantize("error", g, site, "inputGradient", gLayouts.first);
     if (w.requiresGrad) {
       const gw = operandFor(precision, "error", gRaw, g, site, "inputGradient", "weightGradient", gLayouts);
-      // colm is the column matrix here unless the forward took windows as rows (xAlongK), which recomputes it below.
+      // colm is the column matrix, as the forward quantized it for its own GEMM: reused only where that is this GEMM's operand.
       let colw = colm;
       const xwLayout: ChannelLayout = { outer: n, channels: wc, inner: x.size / (n * wc) };
       if (precision.quantizesAlongK("activation", site, "weightGradient")) {
