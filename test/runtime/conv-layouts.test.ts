@@ -10,8 +10,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createRegistry } from "../../src/dsl/registry.ts";
 import { createRecipeRegistry, recipeNames } from "../../src/recipes/load.ts";
 import { RecipePrecision } from "../../src/recipes/precision.ts";
-import type { Backend } from "../../src/runtime/backend.ts";
 import { jsKernelSource } from "../../src/runtime/backends/kernel-source.ts";
+import type { KernelBackend } from "../../src/runtime/backends/js.ts";
 import { createBackend } from "../../src/runtime/backends/select.ts";
 import { trainContext } from "../../src/runtime/context.ts";
 import { conv2d } from "../../src/runtime/ops/conv2d.ts";
@@ -19,7 +19,7 @@ import type { Precision } from "../../src/runtime/precision.ts";
 import { parameter, Tensor, type FloatArray } from "../../src/runtime/tensor.ts";
 
 const recipes = createRecipeRegistry(createRegistry());
-const backends: Backend[] = [];
+const backends: KernelBackend[] = [];
 beforeAll(async () => {
   backends.push(await createBackend("js"), await createBackend("wasm"));
 });
@@ -33,7 +33,7 @@ function rowsOnly(p: Precision): Precision {
   return new Proxy(p, { get: (target, key) => (key === "quantizesColumnsInPlace" ? () => false : Reflect.get(target, key, target)) });
 }
 
-function run(backend: Backend, precision: Precision): FloatArray[] {
+function run(backend: KernelBackend, precision: Precision): FloatArray[] {
   const ctx = trainContext(backend, precision);
   const x = new Tensor([3, 5, 7, 6], values(3 * 5 * 42, 1), true);
   const w = parameter("conv", [8, 5, 3, 3], values(8 * 45, 2));
