@@ -86,6 +86,7 @@ export class RecipePrecision implements Precision {
   private readonly states = new Map<string, Record<string, BufferArray>>();
   private readonly highPrecision: ReadonlyArray<(site: string) => boolean>;
   private scratch = new Float32Array(0);
+  private rotated = new Float32Array(0);
 
   constructor(readonly recipe: ResolvedRecipe, private readonly kernels: KernelSource, private readonly seed: number) {
     this.name = recipe.name;
@@ -170,10 +171,11 @@ export class RecipePrecision implements Precision {
     return this.scratch;
   }
 
-  /** The rotation of `x` (lanes × K, lane-major) by the backend's rotation kernel. */
+  /** The rotation of `x` (lanes × K, lane-major) by the backend's rotation kernel, into a buffer kept across calls (it too lives only inside one quantize call). */
   private rotate(x: Float32Array, lanes: number, rotation: HadamardRotation): Float32Array {
     const kernels = this.kernels.loadModule("rotations", rotationModule);
-    const y = new Float32Array(x.length);
+    if (this.rotated.length < x.length) this.rotated = new Float32Array(x.length);
+    const y = this.rotated.subarray(0, x.length);
     if (x.length > 0) kernels[rotationKernelName(rotation.size)](x, y, rotationSigns(rotation), lanes, x.length / lanes);
     return y;
   }
