@@ -78,7 +78,7 @@ export async function elementwiseResidentSection(assembler: WasmAssembler): Prom
     rows,
     notes: [
       "resident: the plan's wasm kernels on buffers kept in wasm memory (raw API: no copies, no allocation); each result checked equal to the JS target's first",
-      "element path: fast = the lane-wise encode (src/codegen/lower/fast-encode); float / int / posit / table = the general lowering",
+      "element path: fast = the lane-wise encode of src/codegen/lower/fast-encode; posit / table = their own lowering (lane-wise for posits of ≤ 16 bits and codebooks of ≤ 16 codes); float / int = the general lowering",
       "int8-amax, e4m3-amax: the built-in element with a current per-tensor amax scale (fp32), as the int8 recipe uses it",
     ],
   };
