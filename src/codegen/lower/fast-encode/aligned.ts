@@ -11,10 +11,11 @@
  * exponent field as the code layout does; what lies beyond the largest finite code, ±0, ±∞, NaN
  * and (unsigned) negative inputs take the plan's codes as in float.ts.
  */
-import { Builder, add, and, asI32, asU32, bitsOf, eq, gt, i32, lt, min, ne, or, select, shl, shr, u32 } from "../../ir/build.ts";
+import { Builder, add, and, asI32, asU32, bitsOf, eq, gt, i32, lt, min, ne, select, shr, u32 } from "../../ir/build.ts";
 import type { Expr } from "../../ir/nodes.ts";
 import type { FloatPlan } from "./float.ts";
 import { incrementsOf } from "./round.ts";
+import { signedCodes } from "./sign.ts";
 
 const F32_EXPONENT = 0x7f800000;
 
@@ -44,10 +45,7 @@ export function lowerAlignedFloatEncode(b: Builder, aligned: AlignedPlan, x: Exp
   const bits = b.let("bits", bitsOf(x));
   const absBits = b.let("abs_bits", asI32(and(bits, u32(0x7fffffff))));
   const negative = b.let("negative", lt(asI32(bits), i32(0)));
-  const signBits = signWeight === 0 ? null : b.let("sign_bits", shl(shr(bits, u32(31)), u32(Math.log2(signWeight))));
-  const withSign = (magnitude: Expr) => (signBits === null ? magnitude : or(magnitude, signBits));
-  const bySign = ([p, n]: readonly [number, number]): Expr =>
-    p === n ? u32(p) : signBits !== null && n === (p | signWeight) && p < signWeight ? or(u32(p), signBits) : select(negative, u32(n), u32(p));
+  const { withSign, bySign } = signedCodes(b, shr(bits, u32(31)), negative, signWeight);
 
   const incrementFor = ([even, odd]: readonly [number, number]): Expr => {
     if (even === odd) return i32(even);

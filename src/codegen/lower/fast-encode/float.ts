@@ -16,16 +16,17 @@
  * already produced. Unsigned formats take one code for every negative non-zero input.
  */
 import type { ResolvedFloat, ResolvedFormat } from "../../../dsl/resolved.ts";
-import { Builder, add, and, asI32, asU32, bitsOf, eq, f32, fromBits, gt, i32, lt, max, min, mul, ne, or, select, shl, shr, sub, u32 } from "../../ir/build.ts";
+import { Builder, add, and, asI32, asU32, bitsOf, eq, f32, fromBits, gt, i32, lt, max, min, mul, ne, select, shr, sub, u32 } from "../../ir/build.ts";
 import type { Expr } from "../../ir/nodes.ts";
-import { MAX_F32, NEGATIVE_NAN, POSITIVE_NAN, probeDecision, sameDecision, type Encoder, type RoundingDecision } from "./probe.ts";
+import { MAX_F32, probeDecision, probeSpecialCodes, sameDecision, type Encoder, type RoundingDecision, type SpecialCodes } from "./probe.ts";
 import { lowerRoundByDecision } from "./round.ts";
+import { signedCodes } from "./sign.ts";
 
 const F32_EXPONENT = 0x7f800000;
 const F32_MAX_BITS = 0x7f7fffff;
 
 /** What the float fast path needs, derived once per (format, rounding, overflow). */
-export interface FloatPlan {
+export interface FloatPlan extends SpecialCodes {
   readonly m: number;
   readonly minNormalExponent: number;
   /** Largest finite code magnitude. */
@@ -33,13 +34,6 @@ export interface FloatPlan {
   /** Code weight of the sign bit (0 for unsigned formats). */
   readonly signWeight: number;
   readonly decision: { readonly positive: RoundingDecision; readonly negative: RoundingDecision | null };
-  /** Codes from the semantics, [positive, negative]. */
-  readonly zero: readonly [number, number];
-  readonly beyondMax: readonly [number, number];
-  readonly infinity: readonly [number, number];
-  readonly nan: readonly [number, number];
-  /** Unsigned formats: the code of every negative non-zero input. */
-  readonly negativeCode: number | null;
 }
 
 export function planFloat(format: ResolvedFormat, enc: Encoder): FloatPlan | null {
@@ -62,30 +56,11 @@ export function planFloat(format: ResolvedFormat, enc: Encoder): FloatPlan | nul
     return normal !== null && subnormal !== null && sameDecision(normal, subnormal) ? normal : null;
   };
   const positive = decide(1);
-  if (positive === null) return null;
-  let negative: RoundingDecision | null = null;
-  let negativeCode: number | null = null;
-  if (el.signed) {
-    negative = decide(-1);
-    if (negative === null) return null;
-  } else {
-    const codes = [-(2 ** -149), -quantum, -1, -MAX_F32, Number.NEGATIVE_INFINITY, NEGATIVE_NAN].map(enc);
-    if (codes.some((c) => c !== codes[0]) || enc(-0) !== enc(0)) return null;
-    negativeCode = codes[0];
-  }
-  const pair = (x: number) => [enc(x), enc(-x)] as const;
-  return {
-    m,
-    minNormalExponent: emin,
-    maxMagnitude,
-    signWeight,
-    decision: { positive, negative },
-    zero: pair(0),
-    beyondMax: pair(MAX_F32),
-    infinity: pair(Number.POSITIVE_INFINITY),
-    nan: [enc(POSITIVE_NAN), enc(NEGATIVE_NAN)],
-    negativeCode,
-  };
+  const negative = el.signed ? decide(-1) : null;
+  if (positive === null || (el.signed && negative === null)) return null;
+  const specials = probeSpecialCodes(enc, el.signed, quantum);
+  if (specials === null) return null;
+  return { m, minNormalExponent: emin, maxMagnitude, signWeight, decision: { positive, negative }, ...specials };
 }
 
 export function lowerFastFloatEncode(b: Builder, plan: FloatPlan, x: Expr): Expr {
@@ -94,10 +69,7 @@ export function lowerFastFloatEncode(b: Builder, plan: FloatPlan, x: Expr): Expr
   const absBits = b.let("abs_bits", and(bits, u32(0x7fffffff)));
   const signBit = b.let("sign", shr(bits, u32(31)));
   const negative = b.let("negative", lt(asI32(bits), i32(0)));
-  const signBits = signWeight === 0 ? u32(0) : b.let("sign_bits", shl(signBit, u32(Math.log2(signWeight))));
-  /** The code pair [positive, negative] as one expression: a constant, the sign bit or'ed in, or a select. */
-  const bySign = ([p, n]: readonly [number, number]): Expr =>
-    p === n ? u32(p) : signWeight !== 0 && n === (p | signWeight) && p < signWeight ? or(u32(p), signBits) : select(negative, u32(n), u32(p));
+  const { withSign, bySign } = signedCodes(b, signBit, negative, signWeight);
 
   // ±∞ and NaN compute as the largest float32 (clamped here), whose code the selects below replace
   // where the semantics differ. Where NaN takes its own select anyway, m ≥ 2 and the format's
@@ -144,8 +116,8 @@ export function lowerFastFloatEncode(b: Builder, plan: FloatPlan, x: Expr): Expr
       capped = max(capped, and(nanMask, u32(nanPositive)));
       nanDone = true;
     }
-    code = or(capped, signBits);
-  } else code = select(gt(asI32(magnitude), i32(plan.maxMagnitude)), bySign(plan.beyondMax), or(magnitude, signBits));
+    code = withSign(capped);
+  } else code = select(gt(asI32(magnitude), i32(plan.maxMagnitude)), bySign(plan.beyondMax), withSign(magnitude));
   if (zeroSelected) code = select(eq(magnitude, u32(0)), bySign(plan.zero), code);
   // ±∞ and NaN computed as ±max float32 above; replace them where the semantics differ.
   if (infinitySelected) code = select(eq(absBits, u32(F32_EXPONENT)), bySign(plan.infinity), code);

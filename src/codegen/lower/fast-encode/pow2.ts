@@ -17,29 +17,23 @@
  *   shifted up, as bits + min(bits, 2^23) − 2^23); lower emins keep the general lowering.
  */
 import type { ResolvedFloat, ResolvedFormat } from "../../../dsl/resolved.ts";
-import { Builder, add, and, asI32, asU32, bitsOf, eq, gt, i32, lt, max, min, ne, or, select, shl, shr, u32, xor } from "../../ir/build.ts";
+import { Builder, add, and, asI32, asU32, bitsOf, eq, gt, i32, lt, max, min, ne, or, select, shr, u32, xor } from "../../ir/build.ts";
 import type { Expr } from "../../ir/nodes.ts";
-import { MAX_F32, NEGATIVE_NAN, POSITIVE_NAN, probeDecision, type Encoder } from "./probe.ts";
+import { MAX_F32, probeDecision, probeSpecialCodes, type Encoder, type SpecialCodes } from "./probe.ts";
 import { incrementsOf } from "./round.ts";
+import { signedCodes } from "./sign.ts";
 
 const F32_EXPONENT = 0x7f800000;
 const HALF = 0x400000;
 
 /** What the power-of-two fast path needs, derived once per (format, rounding, overflow). */
-export interface Pow2Plan {
+export interface Pow2Plan extends SpecialCodes {
   readonly minExponent: number;
   readonly maxMagnitude: number;
   /** Code weight of the sign bit (0 for unsigned formats). */
   readonly signWeight: number;
   /** The increment before the shift by the floor code's parity, [even, odd], per sign. */
   readonly increment: { readonly positive: readonly [number, number]; readonly negative: readonly [number, number] | null };
-  /** Codes from the semantics, [positive, negative]. */
-  readonly zero: readonly [number, number];
-  readonly beyondMax: readonly [number, number];
-  readonly infinity: readonly [number, number];
-  readonly nan: readonly [number, number];
-  /** Unsigned formats: the code of every negative non-zero input. */
-  readonly negativeCode: number | null;
 }
 
 export function planPow2(format: ResolvedFormat, enc: Encoder): Pow2Plan | null {
@@ -61,29 +55,11 @@ export function planPow2(format: ResolvedFormat, enc: Encoder): Pow2Plan | null 
   for (const sign of signs) for (const x of [value(0) * 0.75, value(0) * 0.5, 2 ** -149]) if (magnitude(enc(sign * x)) !== 0) return null;
   const decide = (sign: 1 | -1) => incrementsOf(probeDecision(enc, sign, maxMagnitude >= 4 ? 2 : 0, value, magnitude), 23);
   const positive = decide(1);
-  if (positive === null) return null;
-  let negative: readonly [number, number] | null = null;
-  let negativeCode: number | null = null;
-  if (el.signed) {
-    negative = decide(-1);
-    if (negative === null) return null;
-  } else {
-    const codes = [-(2 ** -149), -value(0), -1, -MAX_F32, Number.NEGATIVE_INFINITY, NEGATIVE_NAN].map(enc);
-    if (codes.some((c) => c !== codes[0]) || enc(-0) !== enc(0)) return null;
-    negativeCode = codes[0];
-  }
-  const pair = (x: number) => [enc(x), enc(-x)] as const;
-  return {
-    minExponent: emin,
-    maxMagnitude,
-    signWeight,
-    increment: { positive, negative },
-    zero: pair(0),
-    beyondMax: pair(MAX_F32),
-    infinity: pair(Number.POSITIVE_INFINITY),
-    nan: [enc(POSITIVE_NAN), enc(NEGATIVE_NAN)],
-    negativeCode,
-  };
+  const negative = el.signed ? decide(-1) : null;
+  if (positive === null || (el.signed && negative === null)) return null;
+  const specials = probeSpecialCodes(enc, el.signed, value(0));
+  if (specials === null) return null;
+  return { minExponent: emin, maxMagnitude, signWeight, increment: { positive, negative }, ...specials };
 }
 
 export function lowerFastPow2Encode(b: Builder, plan: Pow2Plan, x: Expr): Expr {
@@ -91,10 +67,7 @@ export function lowerFastPow2Encode(b: Builder, plan: Pow2Plan, x: Expr): Expr {
   const bits = b.let("bits", bitsOf(x));
   const absBits = b.let("abs_bits", asI32(and(bits, u32(0x7fffffff))));
   const negative = b.let("negative", lt(asI32(bits), i32(0)));
-  const signBits = signWeight === 0 ? null : b.let("sign_bits", shl(shr(bits, u32(31)), u32(Math.log2(signWeight))));
-  const withSign = (magnitude: Expr) => (signBits === null ? magnitude : or(magnitude, signBits));
-  const bySign = ([p, n]: readonly [number, number]): Expr =>
-    p === n ? u32(p) : signBits !== null && n === (p | signWeight) && p < signWeight ? or(u32(p), signBits) : select(negative, u32(n), u32(p));
+  const { withSign, bySign } = signedCodes(b, shr(bits, u32(31)), negative, signWeight);
 
   // Floor code = field − 127 − emin (as i32; below emin it is negative). With emin = −127 the
   // binade of 2^−127 holds subnormals: |x|'s bits + min(|x|'s bits, 2^23) − 2^23 is |x|'s bits

@@ -56,6 +56,32 @@ export function probeDecision(enc: Encoder, sign: 1 | -1, n0: number, value: (n:
   return { up };
 }
 
+/** Codes from the semantics, [positive, negative], of the inputs a fast path's arithmetic does not produce itself. */
+export interface SpecialCodes {
+  readonly zero: readonly [number, number];
+  readonly beyondMax: readonly [number, number];
+  readonly infinity: readonly [number, number];
+  readonly nan: readonly [number, number];
+  /** Unsigned formats: the code of every negative non-zero input. */
+  readonly negativeCode: number | null;
+}
+
+/**
+ * The special codes of a format whose smallest non-zero magnitude is `smallest`. An unsigned
+ * format must give every negative non-zero input one code, and −0 the code of +0 (else null: the
+ * fast paths have no form for it).
+ */
+export function probeSpecialCodes(enc: Encoder, signed: boolean, smallest: number): SpecialCodes | null {
+  let negativeCode: number | null = null;
+  if (!signed) {
+    const codes = [-(2 ** -149), -smallest, -1, -MAX_F32, Number.NEGATIVE_INFINITY, NEGATIVE_NAN].map(enc);
+    if (codes.some((c) => c !== codes[0]) || enc(-0) !== enc(0)) return null;
+    negativeCode = codes[0];
+  }
+  const pair = (x: number) => [enc(x), enc(-x)] as const;
+  return { zero: pair(0), beyondMax: pair(MAX_F32), infinity: pair(Number.POSITIVE_INFINITY), nan: [enc(POSITIVE_NAN), enc(NEGATIVE_NAN)], negativeCode };
+}
+
 export function sameDecision(a: RoundingDecision, b: RoundingDecision): boolean {
   return a.up.every((row, lsb) => row.every((v, k) => v === b.up[lsb][k]));
 }
