@@ -8,26 +8,17 @@
 import * as Effect from "effect/Effect";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createRegistry } from "../../src/dsl/registry.ts";
-import { counterRandom } from "../../src/dsl/semantics/random.ts";
 import { createRecipeRegistry, recipeNames } from "../../src/recipes/load.ts";
 import { RecipePrecision } from "../../src/recipes/precision.ts";
 import { jsKernelSource, wasmKernelSource, type KernelSource } from "../../src/runtime/backends/kernel-source.ts";
 import { columnChannels, gatherChannels, rowChannels, scatterChannels, type GemmPass, type TensorRole } from "../../src/runtime/precision.ts";
+import { planTensor } from "../support/inputs.ts";
 
 const recipes = createRecipeRegistry(createRegistry());
 let wasm: KernelSource;
 beforeAll(async () => {
   wasm = await wasmKernelSource();
 });
-
-/** Log-uniform magnitudes over 2^±12 with zeros, NaN and ±∞ sprinkled in. */
-function tensor(n: number, seed: number): Float32Array {
-  return Float32Array.from({ length: n }, (_, i) => {
-    const u = counterRandom(seed, i) / 2 ** 32;
-    if (u < 0.03) return [0, Number.NaN, Infinity, -Infinity, -0][i % 5];
-    return (counterRandom(seed + 1, i) & 1 ? -1 : 1) * 2 ** ((counterRandom(seed + 2, i) / 2 ** 32 - 0.5) * 24);
-  });
-}
 
 const bits = (t: Float32Array) => Array.from(new Uint32Array(t.buffer, t.byteOffset, t.length));
 
@@ -58,7 +49,7 @@ describe("column layouts of 1-D block formats: in place = the lane-major copy", 
           const layout = columnChannels(rows, cols);
           for (const { role, pass } of OPERANDS) {
             if (inPlace.formatOf(role, "layer", pass)?.scaling.kind !== "block") continue;
-            const x = tensor(rows * cols, rows + cols);
+            const x = planTensor(rows * cols, rows + cols, 0.03);
             const got = x.slice();
             inPlace.quantize(role, got, "layer", pass, layout);
             const lanes = gatherChannels(x, layout, "test");

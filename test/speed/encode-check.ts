@@ -1,7 +1,7 @@
 /**
  * What the fast element encode tests share: the inputs (float32 specials, every edge of a format,
- * random bit patterns), the comparison with the semantics, and an encode through the JS and wasm
- * targets' encode_elements kernel.
+ * random bit patterns), the comparison with the semantics, an encode through the JS and wasm
+ * targets' encode_elements kernel, and built-ins checked on every target.
  */
 import { readFileSync } from "node:fs";
 import { lowerEncodeElements } from "../../src/codegen/lower/elementwise.ts";
@@ -11,6 +11,8 @@ import { loadJs } from "../../src/targets/js/load.ts";
 import type { WasmAssembler } from "../../src/targets/wasm/assemble.ts";
 import { compileWasmWith, instantiateWasm } from "../../src/targets/wasm/load.ts";
 import { encodeInputs } from "../fuzz/inputs.ts";
+import { TARGETS, type FuzzTargets } from "../fuzz/targets.ts";
+import { builtin } from "../support/formats.ts";
 import { edgeInputs, randomBitPatterns } from "../support/inputs.ts";
 
 const schema = JSON.parse(readFileSync(new URL("../../formats/format.schema.json", import.meta.url), "utf8"));
@@ -68,3 +70,22 @@ export function encodeJsWasm(assembler: WasmAssembler, format: ResolvedFormat, x
   return { js, wasm };
 }
 
+
+/**
+ * Each built-in's encode plan on every target (JS, wasm, WGSL) against the semantics, on its edges,
+ * specials and 10^5 random bit patterns (seeded `seed + index`): "name target: mismatch" per failure.
+ */
+export async function builtinMismatches(targets: FuzzTargets, names: readonly string[], seed: number): Promise<string[]> {
+  const failures: string[] = [];
+  for (const [k, name] of names.entries()) {
+    const format = builtin(name);
+    const x = inputs(format, 100_000, seed + k);
+    const compiled = await targets.compile(format);
+    for (const target of TARGETS) {
+      const got = (await compiled.run[target](compiled.plans.encode, { x }, { seed: 0 })).outputs.codes;
+      const m = mismatch(format, x, got);
+      if (m !== null) failures.push(`${name} ${target}: ${m}`);
+    }
+  }
+  return failures;
+}

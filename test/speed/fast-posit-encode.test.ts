@@ -9,9 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createWasmAssembler, type WasmAssembler } from "../../src/targets/wasm/assemble.ts";
 import { resolveSpec, type WrittenSpec } from "../fuzz/resolve-spec.ts";
 import { positElement } from "../fuzz/spec-space.ts";
-import { openFuzzTargets, TARGETS, type FuzzTargets } from "../fuzz/targets.ts";
+import { openFuzzTargets, type FuzzTargets } from "../fuzz/targets.ts";
 import { builtin, builtinNames } from "../support/formats.ts";
-import { encodeJsWasm, inputs, mismatch } from "./encode-check.ts";
+import { builtinMismatches, encodeJsWasm, inputs, mismatch } from "./encode-check.ts";
 
 const LANE_WISE_BUILTINS = builtinNames.filter((name) => {
   const f = builtin(name);
@@ -30,18 +30,7 @@ describe("lane-wise posit encode", () => {
   it("equals the semantics on 10^5 random bit patterns, specials and every edge of each ≤ 16-bit built-in posit, on JS, wasm and WGSL", async () => {
     if (targets === undefined) throw new Error("the targets did not open");
     expect(LANE_WISE_BUILTINS).toEqual(expect.arrayContaining(["posit8", "posit16"]));
-    const failures: string[] = [];
-    for (const [k, name] of LANE_WISE_BUILTINS.entries()) {
-      const format = builtin(name);
-      const x = inputs(format, 100_000, 5000 + k);
-      const compiled = await targets.compile(format);
-      for (const target of TARGETS) {
-        const got = (await compiled.run[target](compiled.plans.encode, { x }, { seed: 0 })).outputs.codes;
-        const m = mismatch(format, x, got);
-        if (m !== null) failures.push(`${name} ${target}: ${m}`);
-      }
-    }
-    expect(failures).toEqual([]);
+    expect(await builtinMismatches(targets, LANE_WISE_BUILTINS, 5000)).toEqual([]);
   }, 120_000);
 
   it("equals the semantics for spec-fuzzed posits of 3 to 16 bits, every es in range, on JS and wasm", () => {

@@ -11,9 +11,9 @@ import type { ResolvedFormat } from "../../src/dsl/resolved.ts";
 import { fromF32Bits } from "../../src/dsl/semantics/bits.ts";
 import { createWasmAssembler, type WasmAssembler } from "../../src/targets/wasm/assemble.ts";
 import { resolveSpec, type WrittenSpec } from "../fuzz/resolve-spec.ts";
-import { openFuzzTargets, TARGETS, type FuzzTargets } from "../fuzz/targets.ts";
+import { openFuzzTargets, type FuzzTargets } from "../fuzz/targets.ts";
 import { builtin, builtinNames } from "../support/formats.ts";
-import { encodeJsWasm, inputs, mismatch, MODES } from "./encode-check.ts";
+import { builtinMismatches, encodeJsWasm, inputs, mismatch, MODES } from "./encode-check.ts";
 
 /** Built-in codebooks without scaling whose encode takes the compare chain (≤ 16 values). */
 const CHAIN_BUILTINS = builtinNames.filter((name) => {
@@ -54,18 +54,7 @@ describe("codebook encode by compares", () => {
   it("equals the semantics on 10^5 random bit patterns, specials and every edge of each built-in codebook, on JS, wasm and WGSL", async () => {
     if (targets === undefined) throw new Error("the targets did not open");
     expect(CHAIN_BUILTINS).toContain("nf4");
-    const failures: string[] = [];
-    for (const [k, name] of CHAIN_BUILTINS.entries()) {
-      const format = builtin(name);
-      const x = inputs(format, 100_000, 3000 + k);
-      const compiled = await targets.compile(format);
-      for (const target of TARGETS) {
-        const got = (await compiled.run[target](compiled.plans.encode, { x }, { seed: 0 })).outputs.codes;
-        const m = mismatch(format, x, got);
-        if (m !== null) failures.push(`${name} ${target}: ${m}`);
-      }
-    }
-    expect(failures).toEqual([]);
+    expect(await builtinMismatches(targets, CHAIN_BUILTINS, 3000)).toEqual([]);
   }, 120_000);
 
   it("equals the semantics under every deterministic rounding mode, built-ins and fuzzed codebooks, on JS and wasm", () => {
