@@ -24,6 +24,7 @@ import { gatherChannels, laneCount, sameChannels, scatterChannels, checkLayout, 
 import { rotationSigns, type HadamardRotation } from "../scaling/rotation/hadamard.ts";
 import { rotationKernelName, rotationModule } from "../scaling/rotation/lower.ts";
 import { hash32, mix32 } from "../runtime/random.ts";
+import { scratchFloat32 } from "../runtime/scratch.ts";
 import type { FloatArray } from "../runtime/tensor.ts";
 import type { ResolvedRecipe } from "./types.ts";
 
@@ -85,8 +86,6 @@ export class RecipePrecision implements Precision {
   private readonly byFormat = new Map<string, Quantizer>();
   private readonly states = new Map<string, Record<string, BufferArray>>();
   private readonly highPrecision: ReadonlyArray<(site: string) => boolean>;
-  private scratch = new Float32Array(0);
-  private rotated = new Float32Array(0);
 
   constructor(readonly recipe: ResolvedRecipe, private readonly kernels: KernelSource, private readonly seed: number) {
     this.name = recipe.name;
@@ -143,7 +142,7 @@ export class RecipePrecision implements Precision {
       this.runQuantizer(q!, role, site, pass, t, { channels: layout!.outer, blockAxis: 0 });
       return;
     }
-    let x = moved ? gatherChannels(t, layout!, where, this.channelMajorScratch(t.length)) : t instanceof Float32Array ? t : Float32Array.from(t);
+    let x = moved ? gatherChannels(t, layout!, where, scratchFloat32("precision.channelMajor", t.length)) : t instanceof Float32Array ? t : Float32Array.from(t);
     if (rotation !== null) x = this.rotate(x, lanes, rotation);
     if (q !== null) this.runQuantizer(q, role, site, pass, x, { channels: q.byRow ? lanes : 1 });
     if (moved) scatterChannels(x, layout!, t);
@@ -162,20 +161,12 @@ export class RecipePrecision implements Precision {
   }
 
   /**
-   * A buffer of at least `length` floats for the lane-major copy of an operand, kept across calls:
-   * the copy lives only inside one quantize call (scattered back before it returns), and a fresh
-   * array per call is garbage the collector pays for on every step.
+   * The rotation of `x` (lanes × K, lane-major) by the backend's rotation kernel. Like the lane-major
+   * copy, it lives only inside one quantize call (written back before it returns): both are scratch.
    */
-  private channelMajorScratch(length: number): Float32Array {
-    if (this.scratch.length < length) this.scratch = new Float32Array(length);
-    return this.scratch;
-  }
-
-  /** The rotation of `x` (lanes × K, lane-major) by the backend's rotation kernel, into a buffer kept across calls (it too lives only inside one quantize call). */
   private rotate(x: Float32Array, lanes: number, rotation: HadamardRotation): Float32Array {
     const kernels = this.kernels.loadModule("rotations", rotationModule);
-    if (this.rotated.length < x.length) this.rotated = new Float32Array(x.length);
-    const y = this.rotated.subarray(0, x.length);
+    const y = scratchFloat32("precision.rotated", x.length);
     if (x.length > 0) kernels[rotationKernelName(rotation.size)](x, y, rotationSigns(rotation), lanes, x.length / lanes);
     return y;
   }

@@ -205,7 +205,7 @@ export const identityPrecision: Precision = {
 /**
  * A copy of `data` quantized for `role` at `site` (with `layout`'s channels), or `data` itself
  * when the precision leaves that role alone (the caller must then not write to the result). The
- * copy is made in `into` when given (as long as data; an op's scratch, see ops/scratch.ts).
+ * copy is made in `into` when given (as long as data; an op's scratch, see scratch.ts).
  */
 export function quantizedView(precision: Precision, role: TensorRole, data: FloatArray, site: string, pass?: GemmPass, layout?: ChannelLayout, into?: FloatArray): FloatArray {
   if (!precision.active(role, site, pass)) return data;

@@ -4,7 +4,7 @@ import { columnChannels, operandFor, quantizedView, rowChannels, type ChannelLay
 import { expectRank, expectSameDType, gradOf, Tensor, zerosLike, type FloatArray } from "../tensor.ts";
 import { addWeightGradient } from "./common.ts";
 import { col2im, convGeometry, im2col, im2row } from "./im2col.ts";
-import { scratch } from "./scratch.ts";
+import { scratch } from "../scratch.ts";
 
 /** Stride and zero padding, the same along both spatial axes (defaults 1 and 0). */
 export interface Conv2dOptions {
