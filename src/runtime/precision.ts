@@ -67,8 +67,8 @@ export function sameChannels(a: ChannelLayout | undefined, b: ChannelLayout | un
 
 /** Runs shorter than this are copied element by element in gatherChannels / scatterChannels. */
 const SHORT_RUN = 64;
-/** Side of the tiles a transpose (a column layout's gather) is done in: a tile's source and destination rows stay in cache. */
-const TILE = 32;
+/** Columns per chunk of a transpose (a column layout's gather): the chunk's rows of the source and its lines of the destination stay in cache. */
+const TRANSPOSE_CHUNK = 512;
 
 /** Copies `length` elements of `from` at `fromAt` to `to` at `toAt`. Short runs (an im2col matrix's lanes are single elements) go element by element: a subarray per run costs more than the copy. */
 function copyRun(from: FloatArray, fromAt: number, to: FloatArray, toAt: number, length: number): void {
@@ -99,22 +99,43 @@ function moveChannels(data: FloatArray, channelMajor: FloatArray, layout: Channe
 
 /**
  * The rows × cols matrix at `base` of `from` written transposed into `to` at `base` (`forward`),
- * or the transposed one written back (rows and cols then name the destination's shape), TILE × TILE
- * at a time so both sides stay in cache.
+ * or the transposed one written back (rows and cols then name the destination's shape): a chunk
+ * of columns at a time, four rows at a time, so each column's four elements are one contiguous
+ * run on the column-major side (half the time of one row at a time, measured at 4–576 rows).
  */
 function transposeTiles(from: FloatArray, to: FloatArray, base: number, rows: number, cols: number, forward: boolean): void {
-  for (let r0 = 0; r0 < rows; r0 += TILE)
-    for (let c0 = 0; c0 < cols; c0 += TILE) {
-      const rEnd = Math.min(r0 + TILE, rows);
-      const cEnd = Math.min(c0 + TILE, cols);
-      for (let r = r0; r < rEnd; r++) {
-        // Row-major index r·cols + c against column-major c·rows + r, walked along c.
-        let rowMajor = base + r * cols + c0;
-        let colMajor = base + c0 * rows + r;
-        if (forward) for (let c = c0; c < cEnd; c++, rowMajor++, colMajor += rows) to[colMajor] = from[rowMajor]!;
-        else for (let c = c0; c < cEnd; c++, rowMajor++, colMajor += rows) to[rowMajor] = from[colMajor]!;
-      }
+  for (let c0 = 0; c0 < cols; c0 += TRANSPOSE_CHUNK) {
+    const cEnd = Math.min(c0 + TRANSPOSE_CHUNK, cols);
+    let r = 0;
+    for (; r + 4 <= rows; r += 4) {
+      // Row-major index r·cols + c against column-major c·rows + r, walked along c.
+      const r0 = base + r * cols;
+      const r1 = r0 + cols;
+      const r2 = r1 + cols;
+      const r3 = r2 + cols;
+      let colMajor = base + c0 * rows + r;
+      if (forward)
+        for (let c = c0; c < cEnd; c++, colMajor += rows) {
+          to[colMajor] = from[r0 + c]!;
+          to[colMajor + 1] = from[r1 + c]!;
+          to[colMajor + 2] = from[r2 + c]!;
+          to[colMajor + 3] = from[r3 + c]!;
+        }
+      else
+        for (let c = c0; c < cEnd; c++, colMajor += rows) {
+          to[r0 + c] = from[colMajor]!;
+          to[r1 + c] = from[colMajor + 1]!;
+          to[r2 + c] = from[colMajor + 2]!;
+          to[r3 + c] = from[colMajor + 3]!;
+        }
     }
+    for (; r < rows; r++) {
+      const rowMajor = base + r * cols;
+      let colMajor = base + c0 * rows + r;
+      if (forward) for (let c = c0; c < cEnd; c++, colMajor += rows) to[colMajor] = from[rowMajor + c]!;
+      else for (let c = c0; c < cEnd; c++, colMajor += rows) to[rowMajor + c] = from[colMajor]!;
+    }
+  }
 }
 
 /**

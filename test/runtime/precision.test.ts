@@ -146,9 +146,10 @@ describe("channel layouts of GEMM operands: channels along the axis each GEMM do
   });
 
   it("gatherChannels and scatterChannels move every element across tile edges, groups and run lengths, into a given buffer too", () => {
-    // Shapes whose outer and channels are not multiples of the move's tiles, with short and long runs.
+    // Shapes whose outer and channels are not multiples of the transpose's strips (4 rows) and
+    // chunks (512 columns), with short and long runs.
     const layouts: ChannelLayout[] = [
-      { outer: 70, channels: 45, inner: 1 }, { outer: 33, channels: 65, inner: 3 }, { groups: 3, outer: 37, channels: 5, inner: 1 },
+      { outer: 70, channels: 45, inner: 1 }, { outer: 6, channels: 1100, inner: 1 }, { groups: 2, outer: 3, channels: 600, inner: 1 }, { outer: 33, channels: 65, inner: 3 }, { groups: 3, outer: 37, channels: 5, inner: 1 },
       { outer: 9, channels: 40, inner: 65 }, { groups: 2, outer: 1, channels: 7, inner: 2 },
     ];
     for (const layout of layouts) {
