@@ -10,7 +10,8 @@
  *
  * block_statistics(x, tile_amax, channels, channel_length, block_axis)      finite amax per tile
  *     (MX: +∞ marks a tile holding NaN or ±Inf)
- * block_tensor_amax(x, tensor_amax, 1, n), block_tensor_scale(tensor_amax, tensor_scale)   S (tensor level only)
+ * block_tensor_amax(tile_amax, tensor_amax, …), block_tensor_scale(tensor_amax, tensor_scale)   S (tensor level only,
+ *     after the statistics: the tensor's amax is the maximum of the tiles')
  * block_finalize(tile_amax, [tensor_scale,] scale_codes, [tile_exponent,] channels, channel_length, block_axis)
  *     the scale code of every tile (MX: and its exponent, 0 for NaN tiles)
  * block_encode(x, tile_exponent | scale_codes, [tensor_scale,] codes, …, seed)
@@ -33,7 +34,7 @@ import { lowerDecodeElement, lowerEncodeElement } from "../../codegen/lower/elem
 import { lowerFakeQuantizeElement } from "../../codegen/lower/fake-element.ts";
 import { pow2 } from "../../codegen/lower/pow2.ts";
 import {
-  CHANNELS, CHANNEL_LENGTH, CODES, FINITE_BITS_AMAX, SEED, VALUES, X, arg, buffer, codeStorage, codesBuffer, lowerDecodeScale, lowerGroupAmax, randomSource, reads,
+  CHANNELS, CHANNEL_LENGTH, CODES, FINITE_BITS_AMAX, SEED, VALUES, X, arg, buffer, codeStorage, codesBuffer, finiteAmax, forGroups, lowerDecodeScale, randomSource, reads,
   scalar, step, valuesBuffer, writes, xBuffer, type BitsAmax, type ScalingLowering,
 } from "../../codegen/lower/scaling/common.ts";
 import { assertScaledEncodeExact } from "../../codegen/lower/scaling/exact.ts";
@@ -221,6 +222,19 @@ function lowerColumnStatistics(scaling: BlockScaling, block: number): Kernel {
   });
 }
 
+/**
+ * The tensor's finite amax as the maximum of the tiles' finite amaxes (tile_amax, written by the
+ * statistics before it): the tiles partition the tensor and a maximum is exact in any grouping, so
+ * this is the semantics' maximum over every element, from one value per tile instead of a second
+ * pass over x. One group of all the tiles, the form a GPU runs as a two-pass reduction.
+ */
+function lowerTensorAmax(scaling: BlockScaling): Kernel {
+  return kernel("block_tensor_amax", [reads(TILE_AMAX, "f32"), writes(TENSOR_AMAX, "f32"), ...TILE_PARAMS], (b) => {
+    const tiles = gridOf(b, scaling).tiles;
+    forGroups(b, i32(1), (g, start, body) => body.store(TENSOR_AMAX, g, finiteAmax(body, TILE_AMAX, start, add(start, tiles))), tiles);
+  });
+}
+
 /** S = (maxFinite·scaleMax) / amax (1 for 0), capped at the largest float32, from the tensor's finite amax. */
 function lowerTensorScale(format: ResolvedFormat, scaling: BlockScaling): Kernel {
   const numerator = Math.fround(format.maxFinite * scaling.scaleFormat.maxFinite);
@@ -377,8 +391,8 @@ export function lowerBlock(format: ResolvedFormat, scaling: BlockScaling): Scali
   const encodeScale = mx ? [reads(TILE_EXPONENT, "i32")] : [reads(BLOCK_META.scaleCodes, scaleCodes), ...tensorScaleParam];
   const statistics = lowerStatistics(scaling);
   const finalize = lowerFinalize(format, scaling);
-  // The tensor's amax as the amax kind reduces it (a GPU runs it as a two-pass reduction), then S.
-  const tensorScale = level ? [lowerGroupAmax("block_tensor_amax", TENSOR_AMAX), lowerTensorScale(format, scaling)] : [];
+  // The tensor's amax from the tile statistics, then S.
+  const tensorScale = level ? [lowerTensorAmax(scaling), lowerTensorScale(format, scaling)] : [];
 
   const encodeKernels = tileElementwise(format, scaling, "block_encode", [reads(X, "f32"), ...encodeScale, writes(CODES, codes), ...TILE_PARAMS, SEED], (body, i, t, draw) => {
     body.store(CODES, i, lowerEncodeElement(body, format, body.let("v", t.down(body, load("f32", X, i))), draw));
@@ -399,8 +413,8 @@ export function lowerBlock(format: ResolvedFormat, scaling: BlockScaling): Scali
     ...(level ? [buffer(TENSOR_AMAX, "f32", { constant: 1 }, "scratch")] : []),
   ];
   const axis: Record<string, StepArg> = { block_axis: { scalar: "blockAxis" } };
-  const tensorSteps = level ? [step(tensorScale[0], { groups: { constant: 1 }, group_length: { scalar: "n" } }), step(tensorScale[1])] : [];
-  const statsSteps = [...tensorSteps, ...statistics.map((k) => step(k, axis)), step(finalize, axis)];
+  const tensorSteps = level ? [step(tensorScale[0], axis), step(tensorScale[1])] : [];
+  const statsSteps = [...statistics.map((k) => step(k, axis)), ...tensorSteps, step(finalize, axis)];
   const steps = (kernels: readonly Kernel[]) => kernels.map((k) => step(k, axis));
   return {
     kernels: [...statistics, ...tensorScale, finalize, ...encodeKernels, ...decodeKernels, ...fake],
