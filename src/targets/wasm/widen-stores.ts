@@ -292,6 +292,12 @@ class KernelWidener {
     return bound === null ? FULL : [0, bound];
   }
 
+  /** The upper end of `e`'s signed range where its lower end is non-negative, else null. */
+  private nonNegativeRange(e: SimdExpr): number | null {
+    const [lo, hi] = this.range(e);
+    return lo >= 0 && hi <= MAX_SIGNED ? hi : null;
+  }
+
   /**
    * A value whose signed saturation to `bits` bits equals `e`'s: a clamp min(max(v, L), H) (or
    * max(min(v, H), L)) at least as wide as the signed range is dropped — the saturating narrowing
@@ -423,13 +429,14 @@ class KernelWidener {
           }
           case "min": {
             const [x, y] = [b(e.a), b(e.b)];
-            // Unsigned: the minimum is at most either operand. Signed: both must be non-negative.
+            // Unsigned: the minimum is at most either operand. Signed: both must be non-negative,
+            // or the signed range says so (a clamp max(min(v, H), 0) of an unbounded v: E8M0's code).
             if (unsigned) return x === null ? y : y === null ? x : Math.min(x, y);
-            return x !== null && y !== null ? Math.min(x, y) : null;
+            return x !== null && y !== null ? Math.min(x, y) : this.nonNegativeRange(e);
           }
           case "max": {
             const [x, y] = [b(e.a), b(e.b)];
-            return x !== null && y !== null ? Math.max(x, y) : null;
+            return x !== null && y !== null ? Math.max(x, y) : unsigned ? null : this.nonNegativeRange(e);
           }
           case "shr":
           case "shl": {

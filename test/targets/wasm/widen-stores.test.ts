@@ -65,7 +65,9 @@ describe("store widening", () => {
     // bf16's NaN lanes are a maximum with an all-ones mask before the 16-bit store (fast-encode/float.ts):
     // no range to prove, so its stores are masked (still 16 bytes at a time).
     expect(widened([lowerEncodeElements(builtin("bf16"))]).reports[0]?.narrowings).toEqual(["masked", "masked"]);
-    for (const name of ["int8", "e4m3", "e5m2", "e2m1", "int4", "fp16"]) {
+    // e8m0's code is a signed clamp max(min(v, 254), 0) or'ed with 0xff on NaN and negative lanes:
+    // proven in [0, 255] by the signed range.
+    for (const name of ["int8", "e4m3", "e5m2", "e2m1", "int4", "fp16", "e8m0", "uint4-zp8", "e4m3fnuz"]) {
       const format = builtin(name);
       const { reports } = widened([lowerEncodeElements(format)]);
       const eight = format.bits <= 8;

@@ -19,11 +19,13 @@ import type { ResolvedFloat, ResolvedFormat } from "../../../dsl/resolved.ts";
 import { Builder, add, and, asI32, asU32, bitsOf, eq, f32, fromBits, gt, i32, lt, max, min, mul, ne, select, shr, sub, u32 } from "../../ir/build.ts";
 import type { Expr } from "../../ir/nodes.ts";
 import { MAX_F32, probeDecision, probeSpecialCodes, sameDecision, type Encoder, type RoundingDecision, type SpecialCodes } from "./probe.ts";
-import { lowerRoundByDecision } from "./round.ts";
+import { isTiesToEven, lowerRoundByDecision } from "./round.ts";
 import { signedCodes } from "./sign.ts";
 
 const F32_EXPONENT = 0x7f800000;
 const F32_MAX_BITS = 0x7f7fffff;
+/** 2^23's float32 bits. */
+const TWO_23_BITS = 0x4b000000;
 
 /** What the float fast path needs, derived once per (format, rounding, overflow). */
 export interface FloatPlan extends SpecialCodes {
@@ -89,13 +91,21 @@ export function lowerFastFloatEncode(b: Builder, plan: FloatPlan, x: Expr): Expr
   if (m - emin > 127) y = select(lt(exponent, u32(m * 2 ** 23)), mul(mul(a, f32(2 ** 64)), fromBits(sub(u32((190 + m) * 2 ** 23), exponent))), y);
   const grid = b.let("grid", y);
   const { positive, negative: negativeDecision } = plan.decision;
-  const rounded =
-    negativeDecision === null || sameDecision(positive, negativeDecision)
-      ? lowerRoundByDecision(b, grid, positive)
-      : select(negative, lowerRoundByDecision(b, grid, negativeDecision), lowerRoundByDecision(b, grid, positive));
-  // n ≤ 2^(m+1) ≤ 2^22: n + 2^23 is exact and its mantissa field is n.
-  const n = and(bitsOf(add(rounded, f32(2 ** 23))), u32(0x7fffff));
-  const magnitude = b.let("magnitude", add(shr(sub(exponent, u32(lowest)), u32(23 - m)), n));
+  const oneDecision = negativeDecision === null || sameDecision(positive, negativeDecision);
+  let magnitude: Expr;
+  if (oneDecision && isTiesToEven(positive)) {
+    // 0 ≤ y < 2^(m+1) ≤ 2^22 on finite lanes: y + 2^23 lies where float32's spacing is 1, so the
+    // addition itself rounds y to the nearest integer n, ties to even, and its bits are 2^23's + n.
+    // Both offsets (2^23's bits, lowest's binade) fold into one constant. ∞ (where not clamped)
+    // gives 0x7f800000 there, a magnitude beyond every code (below 2^31); NaN's is replaced below.
+    const nBits = bitsOf(add(grid, f32(2 ** 23)));
+    magnitude = b.let("magnitude", sub(add(shr(exponent, u32(23 - m)), nBits), u32(lowest / 2 ** (23 - m) + TWO_23_BITS)));
+  } else {
+    const rounded = oneDecision ? lowerRoundByDecision(b, grid, positive) : select(negative, lowerRoundByDecision(b, grid, negativeDecision), lowerRoundByDecision(b, grid, positive));
+    // n ≤ 2^(m+1) ≤ 2^22: n + 2^23 is exact and its mantissa field is n.
+    const n = and(bitsOf(add(rounded, f32(2 ** 23))), u32(0x7fffff));
+    magnitude = b.let("magnitude", add(shr(sub(exponent, u32(lowest)), u32(23 - m)), n));
+  }
 
   let code: Expr;
   const [maxPositive, maxNegative] = plan.beyondMax;
@@ -109,11 +119,10 @@ export function lowerFastFloatEncode(b: Builder, plan: FloatPlan, x: Expr): Expr
   if (cap !== null && (signWeight === 0 || maxNegative === cap + signWeight)) {
     let capped = min(magnitude, u32(cap));
     // A NaN magnitude at or above the cap, with x's sign bit (e4m3, e5m2): a maximum with it on NaN
-    // lanes, whose mask is the sign of |x|'s bits + 2^23 − 1 (negative past +∞'s bits only).
+    // lanes (a compare's mask and'ed with it: the select of it or 0).
     const [nanPositive, nanNegative] = plan.nan;
     if (nanSelected && !zeroSelected && !infinitySelected && nanPositive >= cap && (signWeight === 0 ? nanNegative === nanPositive : nanPositive < signWeight && nanNegative === nanPositive + signWeight)) {
-      const nanMask = asU32(shr(asI32(add(absBits, u32(0x7fffff))), i32(31)));
-      capped = max(capped, and(nanMask, u32(nanPositive)));
+      capped = max(capped, select(gt(asI32(absBits), i32(F32_EXPONENT)), u32(nanPositive), u32(0)));
       nanDone = true;
     }
     code = withSign(capped);

@@ -85,17 +85,31 @@ export function lowerFastIntEncode(b: Builder, plan: IntPlan, x: Expr): Expr {
   const isNan = gt(asI32(and(xBits, u32(0x7fffffff))), i32(0x7f800000));
   if (converts(plan)) return lowerConvertingIntEncode(b, plan, el.fractionBits === 0 ? x : b.let("v", mul(x, f32(2 ** el.fractionBits))), isNan);
   const v = el.fractionBits === 0 ? xBits : b.let("v_bits", bitsOf(mul(x, f32(2 ** el.fractionBits))));
-  const absBits = b.let("abs_bits", and(v, u32(0x7fffffff)));
+  const mask = 2 ** el.bits - 1;
+  // NaN's code is the zero point's (uint4-zp8, int4): NaN lanes are encoded as +0, one mask on
+  // |v|'s bits instead of a select of the code.
+  const nanIsZero = plan.nan === (el.zeroPoint & mask);
+  const vAbs = b.let("abs_bits", and(v, u32(0x7fffffff)));
+  const absBits = nanIsZero ? b.let("abs_or_zero", select(gt(asI32(vAbs), i32(0x7f800000)), u32(0), vAbs)) : vAbs;
   const signMask = b.let("sign_mask", asU32(shr(asI32(v), i32(31))));
   const isNegative = b.let("negative", lt(asI32(v), i32(0)));
   const [upper, lower] = [f32Bits(plan.bounds.upper), f32Bits(plan.bounds.lower)];
-  const bound = upper === lower ? u32(upper) : select(isNegative, u32(lower), u32(upper));
+  // The sign mask picks the negative bound: upper ^ ((upper ^ lower) & mask).
+  const bound = upper === lower ? u32(upper) : xor(u32(upper), and(u32((upper ^ lower) >>> 0), signMask));
   const a = b.let("capped", fromBits(min(absBits, bound)));
   const { positive, negative } = plan.decision;
-  const up = lowerRoundByDecision(b, a, positive);
-  const rounded = sameDecision(positive, negative) ? up : select(isNegative, lowerRoundByDecision(b, a, negative), up);
-  const n = and(bitsOf(add(rounded, f32(2 ** 23))), u32(0x7fffff));
-  const signed = sub(xor(n, signMask), signMask);
-  const code = and(el.zeroPoint === 0 ? signed : add(signed, u32(el.zeroPoint >>> 0)), u32(2 ** el.bits - 1));
-  return b.let("code", select(isNan, u32(plan.nan), code));
+  // n + 2^23 (n ≤ 2^22, exact) is 2^23's bits + n; 2^23's bits are 0 modulo 2^24, so the code's
+  // mask (≤ 22 bits) drops them after the sign and the zero point as it would before.
+  let nBits: Expr;
+  if (sameDecision(positive, negative) && isTiesToEven(positive)) {
+    // 0 ≤ a < 2^22: the addition of 2^23 rounds a to the nearest integer itself, ties to even.
+    nBits = bitsOf(add(a, f32(2 ** 23)));
+  } else {
+    const up = lowerRoundByDecision(b, a, positive);
+    const rounded = sameDecision(positive, negative) ? up : select(isNegative, lowerRoundByDecision(b, a, negative), up);
+    nBits = bitsOf(add(rounded, f32(2 ** 23)));
+  }
+  const signed = sub(xor(nBits, signMask), signMask);
+  const code = and(el.zeroPoint === 0 ? signed : add(signed, u32(el.zeroPoint >>> 0)), u32(mask));
+  return b.let("code", nanIsZero ? code : select(isNan, u32(plan.nan), code));
 }

@@ -28,6 +28,8 @@ const HALF = 0x400000;
 
 /** What the power-of-two fast path needs, derived once per (format, rounding, overflow). */
 export interface Pow2Plan extends SpecialCodes {
+  /** Code width. */
+  readonly bits: number;
   readonly minExponent: number;
   readonly maxMagnitude: number;
   /** Code weight of the sign bit (0 for unsigned formats). */
@@ -59,7 +61,7 @@ export function planPow2(format: ResolvedFormat, enc: Encoder): Pow2Plan | null 
   if (positive === null || (el.signed && negative === null)) return null;
   const specials = probeSpecialCodes(enc, el.signed, value(0));
   if (specials === null) return null;
-  return { minExponent: emin, maxMagnitude, signWeight, increment: { positive, negative }, ...specials };
+  return { bits: el.bits, minExponent: emin, maxMagnitude, signWeight, increment: { positive, negative }, ...specials };
 }
 
 export function lowerFastPow2Encode(b: Builder, plan: Pow2Plan, x: Expr): Expr {
@@ -105,9 +107,13 @@ export function lowerFastPow2Encode(b: Builder, plan: Pow2Plan, x: Expr): Expr {
   // ±∞'s field is 255, beyond every code here (maxFinite < 2^128).
   if (plan.infinity[0] !== maxPositive || (signWeight !== 0 && plan.infinity[1] !== maxNegative)) code = select(eq(absBits, i32(F32_EXPONENT)), bySign(plan.infinity), code);
   const isNan = gt(absBits, i32(F32_EXPONENT));
-  if (plan.negativeCode !== null && plan.nan[0] === plan.negativeCode && plan.nan[1] === plan.negativeCode)
-    // Unsigned formats whose NaN code is every negative input's (E8M0): one select for both.
-    return b.let("code", select(or(isNan, and(negative, gt(absBits, i32(0)))), u32(plan.negativeCode), code));
+  if (plan.negativeCode !== null && plan.nan[0] === plan.negativeCode && plan.nan[1] === plan.negativeCode) {
+    // Unsigned formats whose NaN code is every negative input's (E8M0): one select for both, and
+    // where that code is all ones (E8M0's 0xff) an or of it on those lanes (two instructions, not three).
+    const special = or(isNan, and(negative, gt(absBits, i32(0))));
+    const allOnes = 2 ** plan.bits - 1;
+    return b.let("code", plan.negativeCode === allOnes ? or(code, select(special, u32(allOnes), u32(0))) : select(special, u32(plan.negativeCode), code));
+  }
   code = select(isNan, bySign(plan.nan), code);
   if (plan.negativeCode !== null) code = select(and(negative, gt(absBits, i32(0))), u32(plan.negativeCode), code);
   return b.let("code", code);
