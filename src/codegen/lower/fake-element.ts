@@ -124,7 +124,10 @@ export function lowerFakeQuantizeElement(b: Builder, format: ResolvedFormat, x: 
   const bits = b.let("bits", bitsOf(x));
   const absBits = b.let("abs_bits", and(bits, u32(0x7fffffff)));
   const cap = carrierCapExponent(fused);
-  if (fused.signApart && cap !== null) return lowerSignApartTail(b, fused, bits, absBits, roundOnCarrier(b, absBits, fused, cap));
+  if (fused.signApart && cap !== null) {
+    const saturating = saturatesToMax(fused);
+    return lowerSignApartTail(b, fused, bits, absBits, roundOnCarrier(b, absBits, fused, saturating ? f32Bits(fused.maxFinite) : (cap + 127) * 2 ** 23), saturating);
+  }
   const dropped = 23 - fused.mantissaBits;
   const keptLsb = and(shr(absBits, u32(dropped)), u32(1));
   const normalBits =
@@ -167,11 +170,11 @@ export function lowerFakeQuantizeElement(b: Builder, format: ResolvedFormat, x: 
  * result the same for both signs replaces the signed value afterwards. Each compare is a strict
  * greater-than or an equality against a constant (one instruction where ≥ takes two on x86).
  */
-function lowerSignApartTail(b: Builder, fused: FusedRounding, bits: Expr, absBits: Expr, rounded: Expr): Expr {
+function lowerSignApartTail(b: Builder, fused: FusedRounding, bits: Expr, absBits: Expr, rounded: Expr, atMostMax = false): Expr {
   const maxBits = f32Bits(fused.maxFinite);
   const isZero = eq(rounded, i32(0));
   const isNan = gt(asI32(absBits), i32(0x7f800000));
-  let magnitude = fused.overflow.positive === maxBits ? min(rounded, i32(maxBits)) : select(gt(rounded, i32(maxBits)), i32(fused.overflow.positive), rounded);
+  let magnitude = atMostMax ? rounded : fused.overflow.positive === maxBits ? min(rounded, i32(maxBits)) : select(gt(rounded, i32(maxBits)), i32(fused.overflow.positive), rounded);
   if (withSign(fused.zero) && fused.zero.positive !== 0) magnitude = select(isZero, i32(fused.zero.positive), magnitude);
   if (withSign(fused.nan)) magnitude = select(isNan, i32(fused.nan.positive), magnitude);
   let value = or(asU32(magnitude), and(bits, u32(SIGN_BIT)));
@@ -179,6 +182,15 @@ function lowerSignApartTail(b: Builder, fused: FusedRounding, bits: Expr, absBit
   if (!withSign(fused.nan)) value = select(isNan, u32(fused.nan.positive), value);
   return b.let("fake_quantized", fromBits(value));
 }
+
+/**
+ * Whether every magnitude past max finite (±∞ included) gives max finite with x's sign — the
+ * overflow special is max finite itself. Then |x| can be capped at max finite before rounding:
+ * max finite lies on the grid and rounding to nearest is monotone, so a capped magnitude rounds to
+ * it and every other one to at most it, and no saturation is left for the tail (one SIMD
+ * instruction fewer per 4 elements).
+ */
+const saturatesToMax = (fused: FusedRounding) => fused.overflow.positive === f32Bits(fused.maxFinite);
 
 /**
  * The exponent E_c of the power of two just above max finite (every |x| ≥ 2^E_c overflows), where
@@ -193,8 +205,9 @@ function carrierCapExponent(fused: FusedRounding): number | null {
 
 /**
  * |x| rounded to the format's grid, ties to even, at every magnitude by one float32 addition
- * (roundBelowNormal's, with a carrier per lane): |x|'s bits capped at 2^E_c's (so the carrier stays
- * finite; a capped |x| rounds to 2^E_c itself, past max finite, and overflows as it would have),
+ * (roundBelowNormal's, with a carrier per lane): |x|'s bits capped at `capBits`, 2^E_c's (so the carrier stays
+ * finite; a capped |x| rounds to 2^E_c itself, past max finite, and overflows as it would have) or,
+ * where overflow saturates, max finite's (saturatesToMax),
  * E = max(exponent of |x|, emin) taken on the bits, C = 2^(E + 23 − m). C + |x| lies in C's binade
  * (|x| < 2^(E+1) ≤ C for m ≤ 22; a sum rounded up to 2C gives k = 2^23 all the same), whose ulp is the format's quantum 2^(E − m) at
  * |x| — the normal one for E ≥ emin, the subnormal one below — so the one correctly rounded sum
@@ -204,9 +217,9 @@ function carrierCapExponent(fused: FusedRounding): number | null {
  * exactly. No float subtraction of C (which GPU shader compilers may fold), no select between the
  * normal and subnormal forms; float32 subnormal inputs give 0 whether or not a target flushes them.
  */
-function roundOnCarrier(b: Builder, absBits: Expr, fused: FusedRounding, capExponent: number): Expr {
+function roundOnCarrier(b: Builder, absBits: Expr, fused: FusedRounding, capBits: number): Expr {
   const minNormalBits = (fused.minNormalExponent + 127) * 2 ** 23;
-  const capped = b.let("capped_bits", min(asI32(absBits), i32((capExponent + 127) * 2 ** 23)));
+  const capped = b.let("capped_bits", min(asI32(absBits), i32(capBits)));
   const carrier = b.let("carrier_bits", add(max(and(capped, i32(0x7f800000)), i32(minNormalBits)), i32((23 - fused.mantissaBits) * 2 ** 23)));
   const sum = b.let("carrier_sum", add(fromBits(asU32(carrier)), fromBits(asU32(capped))));
   const quanta = convert("f32.fromI32", sub(asI32(bitsOf(sum)), carrier));
