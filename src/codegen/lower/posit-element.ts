@@ -16,6 +16,7 @@ import {
 } from "../ir/build.ts";
 import type { Expr } from "../ir/nodes.ts";
 import { splitSign } from "./pow2.ts";
+import { f32Bits } from "../../dsl/semantics/bits.ts";
 
 const F32_FRACTION_BITS = 23;
 const F32_BIAS = 127;
@@ -124,27 +125,32 @@ function lowerLaneWisePositEncode(b: Builder, shape: PositShape, x: Expr): Expr 
   // All ones where k < 0 (the regime is −k zeros and a one).
   const negativeK = b.let("negative_k", shr(k, i32(31)));
   // W = n − 2 − max(k + 1, −k) = n − 3 − (k ^ (k >> 31)): n − 3 − k for k ≥ 0, n − 2 + k below.
-  const w = b.let("w", sub(i32(n - 3), xor(k, negativeK)));
+  const biasedW = sub(i32(n - 3 + F32_BIAS), xor(k, negativeK));
   const tail = b.let("tail", and(unbiased, i32(2 ** tailBits - 1)));
   // With es = 0 the tail has 23 bits: as a float32 it is exact, and so is tail·2^(W − 23) + 2^W
   // (24 bits), so it needs no cut. Wider tails keep their top n bits and a sticky bit.
   const below = es === 0 ? 0 : tailBits - n;
   const top = es === 0 ? tail : b.let("top", or(shr(tail, i32(below)), min(and(tail, i32(2 ** below - 1)), i32(1))));
-  const regimeW = b.let("regime_w", asU32(shl(add(w, i32(F32_BIAS)), i32(F32_FRACTION_BITS))));
+  const regimeW = b.let("regime_w", asU32(shl(biasedW, i32(F32_FRACTION_BITS))));
   const fraction = mul(convert("f32.fromI32", top), fromBits(sub(regimeW, u32((tailBits - below) * 2 ** F32_FRACTION_BITS))));
   // For k < 0 the regime's 2^W goes into the rounding, whose tie looks at its last bit (W = 0:
   // the regime's one is the pattern's last bit); the sum has at most n + 1 bits, so it is exact.
   // For k ≥ 0 the regime, 2^(n−1) − 2^(W+1), is even and is added after.
   const mask = asU32(negativeK);
-  const kept = roundEven(add(fraction, fromBits(and(regimeW, mask))));
+  // The sum is below 2^(W+1) ≤ 2^15, so adding 2^23 rounds it to an integer itself (float32's
+  // spacing there is 1), ties to even: 2^23 + kept, exact.
+  const kept = add(add(fraction, fromBits(and(regimeW, mask))), f32(2 ** 23));
   const pw = fromBits(regimeW);
   const regime = fromBits(and(bitsOf(sub(f32(2 ** (n - 1)), add(pw, pw))), xor(mask, u32(0xffffffff))));
-  // body < 2^(n−1) ≤ 2^15: body + 2^23 is exact and its mantissa field is body.
-  const body = b.let("body", and(bitsOf(add(add(regime, kept), f32(2 ** 23))), u32(0x7fffff)));
+  // 2^23 + body, body < 2^(n−1) ≤ 2^15: exact, its bits 2^23's (0 modulo 2^24) plus body, which
+  // the code's mask (n ≤ 16 bits) keeps alone after the two's complement.
+  const bodyBits = bitsOf(add(kept, regime));
+  // ±0 gives 0 (the body 0); ±∞ and NaN give NaR (the body 2^(n−1), its own negation modulo
+  // 2^n), a maximum with it on those lanes: every finite body is below it.
+  const nonZero = select(eq(absBits, u32(0)), u32(0), bodyBits);
+  const body = b.let("body", max(nonZero, select(gt(asI32(absBits), i32(F32_INFINITY_BITS - 1)), u32(f32Bits(2 ** 23) + nar), u32(0))));
   const signMask = asU32(shr(asI32(bits), i32(31)));
-  let code = and(sub(xor(body, signMask), signMask), u32(2 ** n - 1));
-  code = select(eq(absBits, u32(0)), u32(0), code);
-  return b.let("code", select(gt(asI32(absBits), i32(F32_INFINITY_BITS - 1)), u32(nar), code));
+  return b.let("code", and(sub(xor(body, signMask), signMask), u32(2 ** n - 1)));
 }
 
 /** f32 value of a u32 code (its low n bits): the exact posit rounded to f32 with ties to even; NaR → 0xFFC00000. */

@@ -74,6 +74,12 @@ export function renderExpr(e: SimdExpr, cx: ExprContext): string {
         if (maskB !== null) return `(i32x4.sub ${r(e.a)} ${r(maskB)})`;
         if (maskA !== null) return `(i32x4.sub ${r(e.b)} ${r(maskA)})`;
       }
+      // a & (m ^ all ones) is v128.andnot a m: one instruction where the xor and the and are two.
+      if (e.op === "and") {
+        const [notB, notA] = [complemented(e.b), complemented(e.a)];
+        if (notB !== null) return `(v128.andnot ${r(e.a)} ${r(notB)})`;
+        if (notA !== null) return `(v128.andnot ${r(e.b)} ${r(notA)})`;
+      }
       return vectorBinary(e.op, laneType(e.type), r(e.a), r(e.b));
     }
     case "compare": {
@@ -130,6 +136,13 @@ export function renderExpr(e: SimdExpr, cx: ExprContext): string {
     default:
       return assertNever(e, "expression");
   }
+}
+
+/** m where `e` is m ^ (all ones) (either operand order) on integer lanes, else null. */
+function complemented(e: SimdExpr): SimdExpr | null {
+  if (e.kind !== "binary" || e.op !== "xor" || (e.type !== "i32x4" && e.type !== "u32x4")) return null;
+  const allOnes = (x: SimdExpr) => constLanes(x)?.every((v) => v === 0xffffffff) === true;
+  return allOnes(e.b) ? e.a : allOnes(e.a) ? e.b : null;
 }
 
 /** The 32-bit lanes of a vector constant (a splat of a constant, or lanes of constants), or null. */

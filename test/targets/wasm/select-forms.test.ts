@@ -6,7 +6,7 @@
  * values, and each present in the rendered text.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { add, bitsOf, f32, gt, i32, kernel, load, lt, ref, select, u32 } from "../../../src/codegen/ir/build.ts";
+import { add, and, bitsOf, f32, gt, i32, kernel, load, lt, ref, select, u32, xor } from "../../../src/codegen/ir/build.ts";
 import { interpret } from "../../../src/codegen/ir/interpret.ts";
 import { fromF32Bits } from "../../../src/dsl/semantics/bits.ts";
 import { createWasmAssembler, type WasmAssembler } from "../../../src/targets/wasm/assemble.ts";
@@ -18,7 +18,7 @@ beforeAll(async () => {
 });
 
 const FLOAT_OUTPUTS = ["max_lt", "min_lt", "min_gt", "max_gt", "clamped", "zero_else"] as const;
-const CODE_OUTPUTS = ["masked", "masked_not", "constants", "mixed"] as const;
+const CODE_OUTPUTS = ["masked", "masked_not", "constants", "mixed", "and_not", "not_and"] as const;
 
 const forms = kernel(
   "forms",
@@ -46,6 +46,9 @@ const forms = kernel(
       body.store("masked_not", i, select(above, u32(0), bitsOf(x)));
       body.store("constants", i, select(above, u32(0x80000005), u32(9)));
       body.store("mixed", i, add(select(lt(x, y), u32(3), u32(0xfffffff0)), select(above, u32(1), u32(0))));
+      // a & (m ^ all ones), either operand order: v128.andnot.
+      body.store("and_not", i, and(bitsOf(x), xor(bitsOf(y), u32(0xffffffff))));
+      body.store("not_and", i, and(xor(u32(0xffffffff), bitsOf(y)), add(bitsOf(x), u32(1))));
     }),
 );
 
@@ -79,6 +82,7 @@ describe("wasm vector select forms", () => {
     const compiled = compileWasmWith(assembler, { kernels: [forms] });
     expect(compiled.loops[0]).toMatchObject({ vectorized: true });
     for (const form of ["f32x4.pmax", "f32x4.pmin", "v128.and", "v128.andnot", "v128.xor"]) expect(compiled.wat, form).toContain(`(${form} `);
+    expect(compiled.wat).not.toMatch(/v128\.xor \(\S+ \S+\) \(v128\.const i32x4 -1 -1 -1 -1\)|v128\.xor \(v128\.const i32x4 -1 -1 -1 -1\)/);
     const set = instantiateWasm(compiled);
     const { x, y } = pairs();
     const n = x.length;
