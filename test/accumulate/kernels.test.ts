@@ -10,7 +10,8 @@ import { describeGemm, lowerGemm, type GemmOptions } from "../../src/codegen/low
 import { JS_GEMM_SCHEDULE, WASM_GEMM_SCHEDULE, type GemmSchedule } from "../../src/codegen/schedule.ts";
 import { gemmAccumulate, type Accumulator } from "../../src/dsl/semantics/accumulate.ts";
 import { loadJs } from "../../src/targets/js/load.ts";
-import { loadWasm } from "../../src/targets/wasm/load.ts";
+import { compileWasmWith, loadWasm } from "../../src/targets/wasm/load.ts";
+import { createWasmAssembler } from "../../src/targets/wasm/assemble.ts";
 import { gemmScratchLength } from "../../src/codegen/lower/gemm/gemm.ts";
 import { builtin } from "../support/formats.ts";
 import { accumulatorLabel, accumulators, canonicalBits, describeProblem, problems, type Problem } from "./support.ts";
@@ -87,6 +88,18 @@ describe("declared accumulators: kernels = semantics bit for bit", () => {
     const got = run(fn, options, { m, n, k, transA: false, transB: false, alpha: 1, beta: 0, a: a as unknown as Float32Array, b: b as unknown as Float32Array, c });
     const want = gemmAccumulate(acc, { a: decode(a), b: decode(b), c, m, n, k, transA: false, transB: false, alpha: 1, beta: 0 });
     expect(canonicalBits(got)).toEqual(canonicalBits(want));
+  });
+
+  it("on f32 operands without Kahan the wasm kernel is the row kernel, its sums loop 4 outputs at a time", async () => {
+    const assembler = await createWasmAssembler();
+    for (const acc of accumulators()) {
+      const options: GemmOptions = { a: "f32", b: "f32", schedule: WASM_GEMM_SCHEDULE, accumulator: acc };
+      const compiled = compileWasmWith(assembler, { kernels: lowerGemm(options) });
+      const rows = describeGemm(options).scratch.some((s) => s.name === "sums");
+      expect(rows, accumulatorLabel(acc)).toBe(!acc.compensated);
+      // The row kernel's loops over j: zeroing, the sums, (promotion,) the merge into C — every one vectorized.
+      if (rows) expect(compiled.loops.filter((l) => /^(j|cj)_/.test(l.index)).every((l) => l.vectorized), accumulatorLabel(acc)).toBe(true);
+    }
   });
 });
 

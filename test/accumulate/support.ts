@@ -3,12 +3,30 @@
  * promotion), GEMM problems with operands that stress the sum (wide exponent spread, cancellation,
  * bf16-quantized values), and a bit comparison that treats every NaN as one value.
  */
-import { loadFormat } from "../../src/dsl/registry.ts";
+import { Effect } from "effect";
+import { createRegistry, loadFormat } from "../../src/dsl/registry.ts";
+import { resolveFormat } from "../../src/dsl/resolve.ts";
+import { validateSpec } from "../../src/dsl/validate.ts";
 import type { AccumulateGemm, Accumulator } from "../../src/dsl/semantics/accumulate.ts";
 import { builtin } from "../support/formats.ts";
 import { generator, normal } from "../codegen/gemm-support.ts";
 
 export const ACC14 = loadFormat("recipes/formats/acc14.json");
+
+/**
+ * The widest accumulator a spec may declare: 8 exponent and 21 mantissa bits (two fewer than
+ * float32). Its sums keep float32's last-but-two bit, so a round-to-odd sum one or two steps off
+ * shows in its result where narrower formats round the difference away.
+ */
+export const ACC22 = Effect.runSync(
+  Effect.flatMap(
+    validateSpec(
+      { name: "acc22", summary: "22 significant bits (8 exponent, 21 mantissa)", element: { kind: "float", exponentBits: 8, mantissaBits: 21, bias: 127, infinity: true, nan: "ieee", negativeZero: true, subnormals: true }, rounding: "nearest-even", overflow: "infinity", scaling: { kind: "none" } },
+      "test",
+    ),
+    (spec) => resolveFormat(spec, "test", createRegistry().get),
+  ),
+);
 
 /** Accumulator formats: fp32, bf16, fp16, the declared 14-bit one, and e5m2 (saturating steps, overflow to ∞). */
 export const ACCUMULATOR_FORMATS = [builtin("fp32"), builtin("bf16"), builtin("fp16"), ACC14, builtin("e5m2")];

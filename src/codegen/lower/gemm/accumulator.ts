@@ -68,16 +68,50 @@ function roundedMagnitudes(b: Builder, x: Expr, y: Expr): { magnitude: Expr; nea
 }
 
 /**
+ * x + y (finite f32 values) rounded to float32 with round-to-odd, from the exact error of the
+ * rounded sum (Fast2Sum on the operands ordered by magnitude: z = s − big is exact, so y − z is the
+ * error, with no intermediate overflow while s is finite; TwoSum on unordered operands can overflow
+ * in s − x next to ±max). An inexact s moves one step toward the exact sum when it is even — its
+ * magnitude's bits minus one when the sum lies below it, then the last bit set — and a sum beyond
+ * float32's range gives the largest finite (odd) value, as the integer form does. Only for targets
+ * whose float operations are IEEE float32 exactly as written (JS, WebAssembly): a shader compiler
+ * may fold z − … to 0.
+ */
+function roundedToOddIeee(b: Builder, x: Expr, y: Expr): { odd: Expr; inexact: Expr; sum: Expr } {
+  const swap = b.let("ts_swap", gt(and(bitsOf(y), u32(0x7fffffff)), and(bitsOf(x), u32(0x7fffffff))));
+  const big = b.let("ts_big", select(swap, y, x));
+  const small = b.let("ts_small", select(swap, x, y));
+  const sum = b.let("ts_sum", add(big, small));
+  const error = b.let("ts_error", sub(small, sub(sum, big)));
+  const sumBits = b.let("ts_sum_bits", bitsOf(sum));
+  // The exact sum lies below |s| when the error's sign is not s's (s = ±∞: the error is ∓∞, below).
+  const below = select(lt(sum, f32(0)), gt(error, f32(0)), lt(error, f32(0)));
+  const magnitude = and(sumBits, u32(0x7fffffff));
+  const truncated = min(sub(magnitude, select(below, u32(1), u32(0))), u32(MAX_F32_BITS));
+  const odd = fromBits(or(or(truncated, u32(1)), and(sumBits, u32(0x80000000))));
+  return { odd: b.let("ts_odd", odd), inexact: b.let("ts_inexact", ne(error, f32(0))), sum };
+}
+
+/**
  * acc(x + y): the exact sum of two f32 values rounded once to the accumulator format (an f32 expression).
  * `opaqueF32`: an fp32 accumulator's sum is formed in integer arithmetic too (nearest even), for
  * targets whose compilers may treat float additions as real numbers: a shader compiler without
  * exact-math guarantees folds Kahan's ((s + y) − s) − y to 0 and fuses a product into the sum.
+ * `ieee`: the round-to-odd sum is formed from its exact float error (roundedToOddIeee: about a
+ * third of the integer form's operations, and no per-lane shifts, so the wasm vectorizer takes
+ * it) — for JS and WebAssembly only; the same bits.
  */
-export function lowerAccumulatorAdd(b: Builder, format: ResolvedFormat, x: Expr, y: Expr, opaqueF32 = false): Expr {
+export function lowerAccumulatorAdd(b: Builder, format: ResolvedFormat, x: Expr, y: Expr, opaqueF32 = false, ieee = false): Expr {
   const float32 = isFloat32Accumulator(format);
   if (float32 && !opaqueF32) return b.let("acc_sum", add(x, y));
-  const ro = roundedMagnitudes(b, x, y);
   const finite = and(lt(and(bitsOf(x), u32(0x7fffffff)), u32(F32_EXPONENT_MASK)), lt(and(bitsOf(y), u32(0x7fffffff)), u32(F32_EXPONENT_MASK)));
+  if (!float32 && ieee) {
+    // Exact sums (zeros with their IEEE sign among them) and non-finite ones are the float32 sum itself.
+    const ro = roundedToOddIeee(b, x, y);
+    const sum = b.let("ro_sum_f32", select(and(finite, ro.inexact), ro.odd, ro.sum));
+    return b.let("acc_sum", lowerFakeQuantizeElement(b, format, sum, null));
+  }
+  const ro = roundedMagnitudes(b, x, y);
   if (float32) {
     // An exact zero sum is −0 only when both addends are −0 (x + (−x) = +0 in nearest even).
     const zeroSign = shr(and(bitsOf(x), bitsOf(y)), u32(31));
@@ -121,7 +155,8 @@ export function lowerAccumulatorMicroKernel(
     })),
   );
   const since = promoteEvery !== null ? b.var("acc_since", i32(0)) : null;
-  const sum = (inner: Builder, x: Expr, y: Expr) => lowerAccumulatorAdd(inner, format, x, y);
+  // Only the JS and wasm targets run this kernel (WGSL has its own GEMM): the IEEE form of the sum.
+  const sum = (inner: Builder, x: Expr, y: Expr) => lowerAccumulatorAdd(inner, format, x, y, false, true);
   b.for("p", i32(0), depth, (p, body) => {
     const av = aSource.values(body, p, 0);
     const bv = bSource.values(body, p, 0);

@@ -48,7 +48,9 @@
  *   for bit), then C ← α·v + β·C once. The schedule's blocking does not change the result: the
  *   lowering takes one k block (kc = 2^20: the caller must keep k ≤ maxK = 2^20), one k step per
  *   iteration and scalar code; operands are real-valued (integer codes are decoded, not summed in
- *   i32; lane-scaled ones are a GemmUnsupportedError).
+ *   i32; lane-scaled ones are a GemmUnsupportedError). On f32 operands without Kahan the kernel is
+ *   declared-rows.ts's instead: a row of C at a time, every output of the row advanced one k step
+ *   per pass, which vectorizes across outputs (scratch: op(B) as rows in packB, sums, totals).
  * - α = 0 or k = 0: C ← β·C without reading A or B (C ← 0 when β = 0, NaNs in C ignored).
  */
 import type { ResolvedFormat } from "../../../dsl/resolved.ts";
@@ -57,6 +59,7 @@ import type { Expr, Kernel, Param } from "../../ir/nodes.ts";
 import { checkGemmSchedule, type GemmSchedule } from "../../schedule.ts";
 import { checkAccumulator, isFloat32Accumulator, type Accumulator } from "../../../dsl/semantics/accumulate.ts";
 import { lowerAccumulatorMicroKernel } from "./accumulator.ts";
+import { DECLARED_ROWS_SCRATCH, declaredRowsFit, lowerDeclaredRows } from "./declared-rows.ts";
 import { GemmUnsupportedError, operandDecoder, type OperandDecoder } from "./operand.ts";
 import { F32_ACCUMULATION, F64_ACCUMULATION, I32_ACCUMULATION, lowerPackPairs, lowerPackPanel, packedSliver, pairProduct, unpackedSliver, type Accumulation, type OperandView } from "./panels.ts";
 import { blockMerge, forTileElements, lowerIntegerMerge, lowerMicroKernel, storeMerged } from "./tile.ts";
@@ -86,7 +89,7 @@ export interface ScratchFactor {
 
 /** A scratch buffer the caller allocates (contents need not survive between calls). */
 export interface GemmScratchBuffer {
-  readonly name: "packA" | "packB" | "accumulator";
+  readonly name: "packA" | "packB" | "accumulator" | "sums" | "totals";
   readonly storage: "f32" | "i32";
   /** Length = product of the factors; 0 (pass any 1-element buffer) unless `needed` holds. */
   readonly factors: readonly ScratchFactor[];
@@ -127,6 +130,8 @@ interface Plan {
   /** Integer operands packed as 16-bit pairs of k steps (see the file comment). */
   readonly pairs: boolean;
   readonly declared: Accumulator | null;
+  /** The declared accumulator runs on the row kernel (declared-rows.ts): f32 operands, no Kahan. */
+  readonly declaredRows: boolean;
 }
 
 /**
@@ -172,10 +177,20 @@ function plan(options: GemmOptions): Plan {
     maxK: integer || declared !== null ? maxK : null,
     pairs: integer && (schedule.vector ?? 1) > 1 && (a.integer?.maxAbs ?? Infinity) <= MAX_PAIR_HALF && (b.integer?.maxAbs ?? Infinity) <= MAX_PAIR_HALF,
     declared,
+    declaredRows: declared !== null && declaredRowsFit(declared) && options.a === "f32" && options.b === "f32",
   };
 }
 
 function scratchOf(p: Plan): GemmScratchBuffer[] {
+  if (p.declaredRows) {
+    const whole = (dim: ScratchFactor["dim"]): ScratchFactor => ({ dim, multiple: 1, block: null });
+    const { rowsB, sums, totals } = DECLARED_ROWS_SCRATCH;
+    return [
+      { name: rowsB, storage: "f32", factors: [whole("k"), whole("n")], needed: "always" },
+      { name: sums, storage: "f32", factors: [whole("n")], needed: "always" },
+      { name: totals, storage: "f32", factors: [whole("n")], needed: "always" },
+    ];
+  }
   const { mr, nr, kc, mc, nc, pack } = p.schedule;
   const unroll = p.schedule.unroll ?? 1;
   const storage = p.accumulation.operand;
@@ -238,7 +253,7 @@ function lowerGemmBody(b: Builder, p: Plan): void {
         inner.store("c", ci, select(eq(beta, f32(0)), f32(0), mul(beta, load("f32", "c", ci))));
       });
     },
-    (main) => lowerProduct(main, p, m, n, k, alpha, beta),
+    (main) => (p.declaredRows ? lowerDeclaredRows(main, p.declared!, m, n, k, alpha, beta) : lowerProduct(main, p, m, n, k, alpha, beta)),
   );
 }
 
