@@ -79,12 +79,17 @@ export function lowerTableEncode(b: Builder, format: ResolvedFormat, x: Expr, ro
 function lowerChainEncode(b: Builder, format: ResolvedFormat, thresholds: readonly number[], x: Expr): Expr {
   const bits = b.let("x_bits", bitsOf(x));
   const signMask = asI32(shr(asI32(bits), i32(31)));
-  const key = b.let("key", asI32(xor(bits, shr(asU32(signMask), u32(1)))));
+  const signedKey = asI32(xor(bits, shr(asU32(signMask), u32(1))));
+  const isNan = gt(asI32(and(bits, u32(0x7fffffff))), i32(0x7f800000));
+  // Where NaN's code is +0's (nf4: 0.0 is a value), NaN lanes count as +0, whose key is 0: one
+  // mask on the key instead of a select of the code.
+  const signedThresholds = thresholds.map((threshold) => ((threshold ^ 0x80000000) | 0) - 1);
+  const nanAsZero = signedThresholds.filter((t) => 0 > t).length === nanInputCode(format);
+  const key = b.let("key", nanAsZero ? select(isNan, i32(0), signedKey) : signedKey);
   // Keys are counted as key > T − 1 (T is above the smallest key): SIMD has a signed greater-than
   // and emulates ge. One running sum, so each term is a compare and an add.
-  const code = thresholds.reduce<Expr>((sum, threshold) => add(sum, asU32(gt(key, i32(((threshold ^ 0x80000000) | 0) - 1)))), u32(0));
-  const isNan = gt(asI32(and(bits, u32(0x7fffffff))), i32(0x7f800000));
-  return b.let("code", select(isNan, u32(nanInputCode(format)), b.let("table_code", code)));
+  const code = signedThresholds.reduce<Expr>((sum, t) => add(sum, asU32(gt(key, i32(t)))), u32(0));
+  return b.let("code", nanAsZero ? code : select(isNan, u32(nanInputCode(format)), b.let("table_code", code)));
 }
 
 /** FNV-1a over 32-bit words, as 8 hex digits: a stable name for a constant table. */
