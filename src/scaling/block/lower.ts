@@ -20,13 +20,15 @@
  *
  * With 1-D blocks, [B, 1] blocks (block_axis 0) have kernels of their own, block_statistics_columns
  * (B ≤ MAX_UNROLLED_BLOCK) and block_{encode,decode,fake_quantize}_columns, whose innermost loops
- * load each tile's values or scale at the loop index plus an offset fixed for the loop; every
- * plan runs both forms, and the form for the other axis has no iterations.
+ * load each tile's values or scale at the loop index plus an offset fixed for the loop; so do
+ * [1, B] blocks lying end to end (whole blocks per row, or one row: flatBlocks), block_statistics_flat
+ * and block_{encode,decode,fake_quantize}_flat, block t the elements from t·B on; every plan runs
+ * every form, and the forms for other calls have no iterations.
  */
 import type { ResolvedFloat, ResolvedFormat } from "../../dsl/resolved.ts";
 import { encode } from "../../dsl/semantics/scalar.ts";
 import {
-  Builder, add, and, bitsOf, convert, div, eq, f32, fromBits, ge, i32, kernel, le, load, lt, max, min, mul, ne, neg, or, select, shl, shr, sub, u32,
+  Builder, add, and, asI32, bitsOf, convert, div, eq, f32, fromBits, ge, i32, kernel, gt, le, load, lt, max, min, mul, ne, neg, or, select, shl, shr, sub, u32,
 } from "../../codegen/ir/build.ts";
 import type { Expr, Kernel, Param } from "../../codegen/ir/nodes.ts";
 import type { StepArg } from "../../codegen/plan.ts";
@@ -34,7 +36,7 @@ import { lowerDecodeElement, lowerEncodeElement } from "../../codegen/lower/elem
 import { lowerFakeQuantizeElement } from "../../codegen/lower/fake-element.ts";
 import { pow2 } from "../../codegen/lower/pow2.ts";
 import {
-  CHANNELS, CHANNEL_LENGTH, CODES, FINITE_BITS_AMAX, SEED, VALUES, X, arg, buffer, codeStorage, codesBuffer, finiteAmax, forGroups, lowerDecodeScale, randomSource, reads,
+  CHANNELS, CHANNEL_LENGTH, CODES, FINITE_BITS_AMAX, SEED, VALUES, X, arg, buffer, codeStorage, codesBuffer, finiteAmax, forBlocks, forGroups, lowerDecodeScale, randomSource, reads,
   scalar, step, valuesBuffer, writes, xBuffer, type BitsAmax, type ScalingLowering,
 } from "../../codegen/lower/scaling/common.ts";
 import { assertScaledEncodeExact } from "../../codegen/lower/scaling/exact.ts";
@@ -152,6 +154,21 @@ function forSegments(b: Builder, grid: Grid, count: Expr, body: (tile: Expr, inn
 
 const TILE_PARAMS = [CHANNELS, CHANNEL_LENGTH, BLOCK_AXIS];
 
+/**
+ * Whether the call's blocks are [1, B] blocks lying end to end over the tensor — whole blocks per
+ * row (cols a multiple of B) or a single row —, so that block t is the elements [t·B, min(t·B + B,
+ * n)): then the `_flat` kernels take them as consecutive runs (forBlocks, no corner to compute per
+ * block) and the per-tile and per-segment kernels have no iterations.
+ */
+function flatBlocks(b: Builder, block: number): Expr {
+  const cols = arg("i32", CHANNEL_LENGTH.name);
+  const endToEnd = or(eq(sub(cols, mul(div(cols, i32(block)), i32(block))), i32(0)), eq(arg("i32", CHANNELS.name), i32(1)));
+  return b.let("flat", and(ne(arg("i32", BLOCK_AXIS.name), i32(0)), endToEnd));
+}
+
+/** n where flatBlocks, else 0: the extent of a `_flat` kernel's loop. */
+const flatLength = (b: Builder, block: number) => b.let("flat_n", select(flatBlocks(b, block), mul(arg("i32", CHANNELS.name), arg("i32", CHANNEL_LENGTH.name)), i32(0)));
+
 const isOne = (e: Expr) => e.kind === "const" && e.value === 1;
 
 /**
@@ -160,14 +177,15 @@ const isOne = (e: Expr) => e.kind === "const" && e.value === 1;
  * above every finite value (0x7f800000 and up). One exact integer maximum, which the vectorizer
  * keeps per lane; ±0 gives +0, as the running maximum from +0 did. With 1-D blocks of up to
  * MAX_UNROLLED_BLOCK elements this kernel takes [1, B] blocks only, block_statistics_columns the
- * [B, 1] ones.
+ * [B, 1] ones; [1, B] blocks end to end go to block_statistics_flat.
  */
 function lowerStatistics(scaling: BlockScaling): Kernel[] {
   const g = scaling.granularity;
   const columns = "block" in g && g.block <= MAX_UNROLLED_BLOCK ? g.block : null;
   const tiles = kernel("block_statistics", [reads(X, "f32"), writes(TILE_AMAX, "f32"), ...TILE_PARAMS], (b) => {
     const grid = gridOf(b, scaling, columns !== null);
-    forTiles(b, grid, columns === null ? grid.tiles : select(alongRows(), i32(0), grid.tiles), (t, body) => {
+    const count = "tile" in g ? grid.tiles : select(flatBlocks(b, g.block), i32(0), columns === null ? grid.tiles : select(alongRows(), i32(0), grid.tiles));
+    forTiles(b, grid, count, (t, body) => {
       const rule = tileAmaxRule(scaling);
       const amax = body.var("amax_bits", rule.start);
       return {
@@ -176,7 +194,36 @@ function lowerStatistics(scaling: BlockScaling): Kernel[] {
       };
     });
   });
-  return columns === null ? [tiles] : [tiles, lowerColumnStatistics(scaling, columns)];
+  if ("tile" in g) return [tiles];
+  return [tiles, lowerFlatStatistics(scaling, g.block), ...(columns === null ? [] : [lowerColumnStatistics(scaling, columns)])];
+}
+
+/** Blocks up to this size (and a multiple of 4) take flat statistics one block per SIMD lane. */
+const MAX_LANE_BLOCK = 16;
+
+/**
+ * The amax of [1, B] blocks lying end to end (flatBlocks), block t from element t·B, the maximum
+ * as block_statistics keeps it. Small blocks (B ≤ MAX_LANE_BLOCK, a multiple of 4) write the
+ * update as a select of the larger, which the wasm vectorizer does not take for a maximum it may
+ * split into lane partials, so it runs the loop over blocks 4 at a time, one block per lane
+ * (vectorize-blocks.ts) — for 16-element blocks ~1.4× the per-block form, whose 4 partials' fold
+ * and loop setup cost more than the block's own 4 vector maxima; larger blocks keep the maximum
+ * and its lane partials. Either is the exact maximum of the same integers.
+ */
+function lowerFlatStatistics(scaling: BlockScaling, block: number): Kernel {
+  const perLane = block % 4 === 0 && block <= MAX_LANE_BLOCK;
+  return kernel("block_statistics_flat", [reads(X, "f32"), writes(TILE_AMAX, "f32"), ...TILE_PARAMS], (b) => {
+    forBlocks(b, flatLength(b, block), block, (t, start, end, body) => {
+      const rule = tileAmaxRule(scaling);
+      const amax = body.var("amax_bits", rule.start);
+      body.for("i", start, end, (i, inner) => {
+        const c = rule.candidate(inner, load("f32", X, i));
+        // As i32s: the finite rule's candidates are i32 already, MX's are |x|'s bits, below 2^31.
+        inner.assign(amax.name, perLane ? select(gt(asI32(amax.ref), asI32(c)), amax.ref, c) : max(amax.ref, c));
+      });
+      body.store(TILE_AMAX, t, rule.amax(amax.ref));
+    });
+  });
 }
 
 /** The largest [B, 1] block whose statistics unroll B loads per tile (larger ones stay with block_statistics). */
@@ -343,11 +390,12 @@ function tileTransforms(b: Builder, format: ResolvedFormat, scaling: BlockScalin
 
 /**
  * The kernels over every element, with the element transforms of its tile: row segments, the
- * tile's scale once per segment; with 1-D blocks the segments take [1, B] blocks only, and a
- * second kernel (`<name>_columns`) takes [B, 1] blocks (block_axis 0) row by row — element i of
- * row r lies in tile (r / B)·cols + (i − r·cols), at i plus an offset fixed for the row, so the
- * scales load at consecutive indices and the loop vectorizes. Each kernel has no iterations
- * where the call's axis is the other's.
+ * tile's scale once per segment; with 1-D blocks the segments take [1, B] blocks only where they
+ * do not lie end to end, `<name>_flat` those that do (block t is [t·B, t·B + B): no division and no
+ * corner per block, ~5% of an NVFP4 fake-quantize), and `<name>_columns` takes [B, 1] blocks
+ * (block_axis 0) row by row — element i of row r lies in tile (r / B)·cols + (i − r·cols), at i
+ * plus an offset fixed for the row, so the scales load at consecutive indices and the loop
+ * vectorizes. Each kernel has no iterations where the call is another's.
  */
 function tileElementwise(format: ResolvedFormat, scaling: BlockScaling, name: string, params: readonly Param[], element: Element): Kernel[] {
   const names = new Set(params.map((p) => p.name));
@@ -364,9 +412,13 @@ function tileElementwise(format: ResolvedFormat, scaling: BlockScaling, name: st
     const { transforms, run } = prologue(b);
     const grid = gridOf(b, scaling, "block" in g);
     const count = mul(grid.rows, grid.gridCols);
-    forSegments(b, grid, "tile" in g ? count : select(alongRows(), i32(0), count), (t, sb) => run(transforms(sb, t)));
+    forSegments(b, grid, "tile" in g ? count : select(or(alongRows(), flatBlocks(b, g.block)), i32(0), count), (t, sb) => run(transforms(sb, t)));
   });
   if ("tile" in g) return [segments];
+  const flat = kernel(`${name}_flat`, params, (b) => {
+    const { transforms, run } = prologue(b);
+    forBlocks(b, flatLength(b, g.block), g.block, (t, start, end, tb) => tb.for("i", start, end, run(transforms(tb, t))));
+  });
   const columns = kernel(`${name}_columns`, params, (b) => {
     const { transforms, run } = prologue(b);
     const cols = arg("i32", CHANNEL_LENGTH.name);
@@ -376,7 +428,7 @@ function tileElementwise(format: ResolvedFormat, scaling: BlockScaling, name: st
       rb.for("i", base, add(base, cols), (i, ib) => run(transforms(ib, add(i, offset)))(i, ib));
     });
   });
-  return [segments, columns];
+  return [segments, flat, columns];
 }
 
 /** Kernels and plans of a block-scaled format. */
