@@ -98,53 +98,43 @@ const MAX_LANE_WISE_BITS = 16;
 
 /**
  * The same code without per-lane shifts (the wasm vectorizer keeps it 4 lanes wide), for n ≤ 16.
- * |x| is first clamped to [minpos, maxpos] on its bits (minpos's and maxpos's patterns, 0…01 and
- * 01…1, come out of the arithmetic below). The n−1 kept bits of the pattern regime | exponent |
- * fraction are regime·2^W + ⌊tail / 2^D⌋, where W = n − 1 − (regime length) ∈ [−1, n − 2] is
- * what the regime leaves, tail = the es exponent bits and 23 fraction bits of |x| (the low 23 + es
- * bits of its bits less 127·2^23), and D = 23 + es − W. The regime's bits times 2^W are
- * 2^(n−1) − 2^(W+1) for k ≥ 0 (k+1 ones, a zero) and 2^W for k < 0 (−k zeros, a one); selects
- * between them are masks of k's sign on float bits.
+ * |x| is first clamped on its bits to [minpos, the largest float32 below maxpos]: minpos's
+ * pattern 0…01 comes out of the arithmetic below, and that float32 (regime of n − 2 ones and a
+ * zero, then exponent and fraction bits all ones) rounds up to maxpos's 01…1, so every lane has
+ * W ≥ 0, where W = n − 1 − (regime length) is what the regime leaves of the n − 1 kept bits.
+ * tail = the es exponent bits and 23 fraction bits of |x| (the low 23 + es bits of its bits less
+ * 127·2^23); M = its top 23 bits, the es bits below folded into M's last bit as a sticky bit (far
+ * below the guard bit: W ≤ n − 2 ≤ 14). As a float32 with exponent W, M's bits are
+ * s = 2^W + f, f = the pattern's tail in units of its last kept bit (one or, no conversion).
  *
- * The tail's top n bits, t = tail >> (23 + es − n), hold every kept bit and the guard bit for every
- * W; the bits below go into t's last bit as a sticky bit (that bit is always below the guard). So
- * t·2^(W − n) — exact: t has n ≤ 24 bits and the factor is a power of two built from exponent
- * bits — is the pattern's tail in units of the last kept bit, and roundEven of it is the pattern's
- * rounding to nearest, ties to even, carrying into the regime by the addition. Negatives take the
- * n-bit two's complement; ±0 gives 0 and ±∞/NaN give NaR.
+ * The regime's bits times 2^W are 2^(n−1) − 2^(W+1) for k ≥ 0 (k+1 ones, a zero), even, added
+ * after the rounding, and 2^W for k < 0 (−k zeros, a one), whose last bit the rounding must see
+ * (W = 0: it is the pattern's last bit): s holds it already. One float32 addition then rounds and
+ * assembles: s + 2^23 + (k ≥ 0: 2^(n−1) − 3·2^W, an integer) = 2^23 + f + regime, in [2^23, 2^24)
+ * where float32's spacing is 1, so it rounds f to nearest, ties to even (the regime is even or
+ * rounded with), and its bits are 2^23's plus the body. Negatives take the n-bit two's
+ * complement (2^23's bits are 0 modulo 2^24: the code mask drops them); ±0 gives 0 and ±∞/NaN NaR.
  */
 function lowerLaneWisePositEncode(b: Builder, shape: PositShape, x: Expr): Expr {
   const { n, es, maxScale, nar } = shape;
   const bits = b.let("bits", bitsOf(x));
   const absBits = b.let("abs_bits", and(bits, u32(0x7fffffff)));
-  const clamped = b.let("clamped", asI32(min(max(asI32(absBits), i32(pow2Bits(-maxScale))), i32(pow2Bits(maxScale)))));
-  // |x|'s bits less 127·2^23: the scale s in the field (k = s >> es) and the tail below it.
+  const clamped = b.let("clamped", asI32(min(max(asI32(absBits), i32(pow2Bits(-maxScale))), i32(pow2Bits(maxScale) - 1))));
+  // |x|'s bits less 127·2^23: the scale in the field (k = scale >> es) and the tail below it.
   const unbiased = b.let("unbiased", sub(clamped, i32(F32_BIAS * 2 ** F32_FRACTION_BITS)));
   const tailBits = F32_FRACTION_BITS + es;
   const k = b.let("k", shr(unbiased, i32(tailBits)));
   // All ones where k < 0 (the regime is −k zeros and a one).
   const negativeK = b.let("negative_k", shr(k, i32(31)));
-  // W = n − 2 − max(k + 1, −k) = n − 3 − (k ^ (k >> 31)): n − 3 − k for k ≥ 0, n − 2 + k below.
-  const biasedW = sub(i32(n - 3 + F32_BIAS), xor(k, negativeK));
+  // W + 127 = n − 2 − max(k + 1, −k) + 127 = n + 124 − (k ^ (k >> 31)), in the exponent field: 2^W's bits.
+  const regimeW = b.let("regime_w", asU32(shl(sub(i32(n - 3 + F32_BIAS), xor(k, negativeK)), i32(F32_FRACTION_BITS))));
   const tail = b.let("tail", and(unbiased, i32(2 ** tailBits - 1)));
-  // With es = 0 the tail has 23 bits: as a float32 it is exact, and so is tail·2^(W − 23) + 2^W
-  // (24 bits), so it needs no cut. Wider tails keep their top n bits and a sticky bit.
-  const below = es === 0 ? 0 : tailBits - n;
-  const top = es === 0 ? tail : b.let("top", or(shr(tail, i32(below)), min(and(tail, i32(2 ** below - 1)), i32(1))));
-  const regimeW = b.let("regime_w", asU32(shl(biasedW, i32(F32_FRACTION_BITS))));
-  const fraction = mul(convert("f32.fromI32", top), fromBits(sub(regimeW, u32((tailBits - below) * 2 ** F32_FRACTION_BITS))));
-  // For k < 0 the regime's 2^W goes into the rounding, whose tie looks at its last bit (W = 0:
-  // the regime's one is the pattern's last bit); the sum has at most n + 1 bits, so it is exact.
-  // For k ≥ 0 the regime, 2^(n−1) − 2^(W+1), is even and is added after.
-  const mask = asU32(negativeK);
-  // The sum is below 2^(W+1) ≤ 2^15, so adding 2^23 rounds it to an integer itself (float32's
-  // spacing there is 1), ties to even: 2^23 + kept, exact.
-  const kept = add(add(fraction, fromBits(and(regimeW, mask))), f32(2 ** 23));
-  const pw = fromBits(regimeW);
-  const regime = fromBits(and(bitsOf(sub(f32(2 ** (n - 1)), add(pw, pw))), xor(mask, u32(0xffffffff))));
-  // 2^23 + body, body < 2^(n−1) ≤ 2^15: exact, its bits 2^23's (0 modulo 2^24) plus body, which
-  // the code's mask (n ≤ 16 bits) keeps alone after the two's complement.
-  const bodyBits = bitsOf(add(kept, regime));
+  const sticky = es === 1 ? and(tail, i32(1)) : min(and(tail, i32(2 ** es - 1)), i32(1));
+  const top = es === 0 ? tail : b.let("top", or(shr(tail, i32(es)), sticky));
+  const withRegime = fromBits(or(asU32(top), regimeW));
+  // k ≥ 0: 2^(n−1) − 3·2^W (3·2^W's bits are 2^W's + 1.5·2^23: the exponent + 1, mantissa ½); k < 0: 0.
+  const regimeRest = and(bitsOf(sub(f32(2 ** (n - 1)), fromBits(add(regimeW, u32(3 * 2 ** 22))))), xor(asU32(negativeK), u32(0xffffffff)));
+  const bodyBits = bitsOf(add(withRegime, add(fromBits(regimeRest), f32(2 ** 23))));
   // ±0 gives 0 (the body 0); ±∞ and NaN give NaR (the body 2^(n−1), its own negation modulo
   // 2^n), a maximum with it on those lanes: every finite body is below it.
   const nonZero = select(eq(absBits, u32(0)), u32(0), bodyBits);
