@@ -80,7 +80,19 @@ export function lowerFastFloatEncode(b: Builder, plan: FloatPlan, x: Expr): Expr
   // largest code as the largest float32's does, and NaN's garbage is replaced.
   const nanSelected = plan.nan[0] !== plan.beyondMax[0] || (signWeight !== 0 && plan.nan[1] !== plan.beyondMax[1]);
   const infinityBeyond = (255 - emin - 127) * 2 ** m > plan.maxMagnitude;
-  const finite = nanSelected && m >= 2 && infinityBeyond ? absBits : b.let("finite_bits", min(absBits, u32(F32_MAX_BITS)));
+  const { positive, negative: negativeDecision } = plan.decision;
+  const oneDecision = negativeDecision === null || sameDecision(positive, negativeDecision);
+  const addRounds = oneDecision && isTiesToEven(positive);
+  const [maxPositive, maxNegative] = plan.beyondMax;
+  // Beyond the largest code the semantics give the largest or the next (an infinity right after
+  // it): every magnitude computed beyond it is at least that, so a minimum gives it.
+  const cap = maxPositive === plan.maxMagnitude || maxPositive === plan.maxMagnitude + 1 ? maxPositive : null;
+  const capped = cap !== null && (signWeight === 0 || maxNegative === cap + signWeight);
+  // Where the addition rounds (below) and a minimum caps, ±∞ and NaN need no clamp either: y is
+  // then ∞ or NaN (∞ times 0 where m = 1), whose bits (exponent field all ones, either sign)
+  // give magnitudes of at least 0x34800000, beyond every code, so they cap like the largest float32.
+  const unclamped = (nanSelected && m >= 2 && infinityBeyond) || (addRounds && capped);
+  const finite = unclamped ? absBits : b.let("finite_bits", min(absBits, u32(F32_MAX_BITS)));
   const lowest = (emin + 127) * 2 ** 23;
   const exponent = b.let("binade", max(and(finite, u32(F32_EXPONENT)), u32(lowest)));
   const a = fromBits(finite);
@@ -90,10 +102,8 @@ export function lowerFastFloatEncode(b: Builder, plan: FloatPlan, x: Expr): Expr
   // Binades below 2^(m − 127) (only where emin is below it) need a power beyond float32's: two steps.
   if (m - emin > 127) y = select(lt(exponent, u32(m * 2 ** 23)), mul(mul(a, f32(2 ** 64)), fromBits(sub(u32((190 + m) * 2 ** 23), exponent))), y);
   const grid = b.let("grid", y);
-  const { positive, negative: negativeDecision } = plan.decision;
-  const oneDecision = negativeDecision === null || sameDecision(positive, negativeDecision);
   let magnitude: Expr;
-  if (oneDecision && isTiesToEven(positive)) {
+  if (addRounds) {
     // 0 ≤ y < 2^(m+1) ≤ 2^22 on finite lanes: y + 2^23 lies where float32's spacing is 1, so the
     // addition itself rounds y to the nearest integer n, ties to even, and its bits are 2^23's + n.
     // Both offsets (2^23's bits, lowest's binade) fold into one constant. ∞ (where not clamped)
@@ -108,15 +118,11 @@ export function lowerFastFloatEncode(b: Builder, plan: FloatPlan, x: Expr): Expr
   }
 
   let code: Expr;
-  const [maxPositive, maxNegative] = plan.beyondMax;
-  // Beyond the largest code the semantics give the largest or the next (an infinity right after
-  // it): every magnitude computed beyond it is at least that, so a minimum gives it.
-  const cap = maxPositive === plan.maxMagnitude || maxPositive === plan.maxMagnitude + 1 ? maxPositive : null;
   const [zeroPositive, zeroNegative] = plan.zero;
   const zeroSelected = zeroPositive !== 0 || (signWeight !== 0 && zeroNegative !== signWeight);
   const infinitySelected = plan.infinity[0] !== maxPositive || (signWeight !== 0 && plan.infinity[1] !== maxNegative);
   let nanDone = !nanSelected;
-  if (cap !== null && (signWeight === 0 || maxNegative === cap + signWeight)) {
+  if (cap !== null && capped) {
     let capped = min(magnitude, u32(cap));
     // A NaN magnitude at or above the cap, with x's sign bit (e4m3, e5m2): a maximum with it on NaN
     // lanes (a compare's mask and'ed with it: the select of it or 0).
