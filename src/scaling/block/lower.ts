@@ -28,7 +28,7 @@
 import type { ResolvedFloat, ResolvedFormat } from "../../dsl/resolved.ts";
 import { encode } from "../../dsl/semantics/scalar.ts";
 import {
-  Builder, add, and, asI32, bitsOf, convert, div, eq, f32, fromBits, ge, i32, kernel, gt, le, load, lt, max, min, mul, ne, neg, or, select, shl, shr, sub, u32,
+  Builder, add, and, asI32, asU32, bitsOf, convert, div, eq, f32, fromBits, ge, i32, kernel, gt, le, load, lt, max, min, mul, ne, neg, or, select, shl, shr, sub, u32,
 } from "../../codegen/ir/build.ts";
 import type { Expr, Kernel, Param } from "../../codegen/ir/nodes.ts";
 import type { StepArg } from "../../codegen/plan.ts";
@@ -308,6 +308,19 @@ function lowerCeilPowerOfTwo(b: Builder, s: Expr): Expr {
   return b.let("pow2_scale", fromBits(select(eq(exponentField, u32(0)), subnormal, normal)));
 }
 
+/**
+ * The offset c with code(2^e) = e + c in a power-of-two scale format for every exponent e a tile
+ * can get (minNormalExponent … maxExponent: E8M0's c is 127), checked against the semantics' encode
+ * of each, or null where the codes do not run that way: then the finalize encodes 2^e itself. One
+ * addition per 4 tiles instead of a power of two and an encode.
+ */
+function powerOfTwoCodeOffset(scaleFormat: ResolvedFormat): number | null {
+  const el = scaleFormat.element as ResolvedFloat;
+  const offset = encode(scaleFormat, 2 ** el.minNormalExponent) - el.minNormalExponent;
+  for (let e = el.minNormalExponent; e <= el.maxExponent; e++) if (encode(scaleFormat, 2 ** e) !== e + offset) return null;
+  return offset;
+}
+
 function lowerFinalize(format: ResolvedFormat, scaling: BlockScaling): Kernel {
   const scaleFormat = scaling.scaleFormat;
   const mx = isPowerOfTwoRule(scaling.scaleRounding);
@@ -331,7 +344,8 @@ function lowerFinalize(format: ResolvedFormat, scaling: BlockScaling): Kernel {
         const nonFinite = body.let("non_finite", eq(amax, f32(INF)));
         const raw = lowerBlockExponent(body, amax, format.maxFinite, scaling.scaleRounding as "floor" | "ceil" | "even");
         const e = body.let("e", select(eq(amax, f32(0)), i32(se.minNormalExponent), min(max(raw, i32(se.minNormalExponent)), i32(se.maxExponent))));
-        const code = lowerEncodeElement(body, scaleFormat, pow2(body, e), null);
+        const offset = powerOfTwoCodeOffset(scaleFormat);
+        const code = offset !== null ? asU32(add(e, i32(offset))) : lowerEncodeElement(body, scaleFormat, pow2(body, e), null);
         body.store(BLOCK_META.scaleCodes, t, select(nonFinite, u32(encode(scaleFormat, Number.NaN)), code));
         body.store(TILE_EXPONENT, t, select(nonFinite, i32(0), e));
         return;
