@@ -123,11 +123,14 @@ function lowerLaneWisePositEncode(b: Builder, shape: PositShape, x: Expr): Expr 
   // |x|'s bits less 127·2^23: the scale in the field (k = scale >> es) and the tail below it.
   const unbiased = b.let("unbiased", sub(clamped, i32(F32_BIAS * 2 ** F32_FRACTION_BITS)));
   const tailBits = F32_FRACTION_BITS + es;
-  const k = b.let("k", shr(unbiased, i32(tailBits)));
-  // All ones where k < 0 (the regime is −k zeros and a one).
-  const negativeK = b.let("negative_k", shr(k, i32(31)));
-  // W + 127 = n − 2 − max(k + 1, −k) + 127 = n + 124 − (k ^ (k >> 31)), in the exponent field: 2^W's bits.
-  const regimeW = b.let("regime_w", asU32(shl(sub(i32(n - 3 + F32_BIAS), xor(k, negativeK)), i32(F32_FRACTION_BITS))));
+  // All ones where k = unbiased >> (23 + es) < 0 (the regime is −k zeros and a one).
+  const negativeK = b.let("negative_k", shr(unbiased, i32(31)));
+  // W + 127 = n − 2 − max(k + 1, −k) + 127 = n + 124 − (k ^ (k >> 31)), in the exponent field: 2^W's
+  // bits. k ^ (k >> 31) = (unbiased ^ its sign) >> (23 + es), non-negative; in the field that is
+  // (unbiased ^ its sign) >> es with the 23 bits below cleared.
+  const magnitudeK = xor(unbiased, negativeK);
+  const kField = and(es === 0 ? magnitudeK : shr(magnitudeK, i32(es)), i32(-(2 ** F32_FRACTION_BITS)));
+  const regimeW = b.let("regime_w", asU32(sub(i32((n - 3 + F32_BIAS) * 2 ** F32_FRACTION_BITS), kField)));
   const tail = b.let("tail", and(unbiased, i32(2 ** tailBits - 1)));
   const sticky = es === 1 ? and(tail, i32(1)) : min(and(tail, i32(2 ** es - 1)), i32(1));
   const top = es === 0 ? tail : b.let("top", or(shr(tail, i32(es)), sticky));
@@ -136,9 +139,9 @@ function lowerLaneWisePositEncode(b: Builder, shape: PositShape, x: Expr): Expr 
   const regimeRest = and(bitsOf(sub(f32(2 ** (n - 1)), fromBits(add(regimeW, u32(3 * 2 ** 22))))), xor(asU32(negativeK), u32(0xffffffff)));
   const bodyBits = bitsOf(add(withRegime, add(fromBits(regimeRest), f32(2 ** 23))));
   // ±0 gives 0 (the body 0); ±∞ and NaN give NaR (the body 2^(n−1), its own negation modulo
-  // 2^n), a maximum with it on those lanes: every finite body is below it.
+  // 2^n): clamped, they computed maxpos's body 2^(n−1) − 1, so one is added on those lanes.
   const nonZero = select(eq(absBits, u32(0)), u32(0), bodyBits);
-  const body = b.let("body", max(nonZero, select(gt(asI32(absBits), i32(F32_INFINITY_BITS - 1)), u32(f32Bits(2 ** 23) + nar), u32(0))));
+  const body = b.let("body", add(nonZero, asU32(gt(asI32(absBits), i32(F32_INFINITY_BITS - 1)))));
   const signMask = asU32(shr(asI32(bits), i32(31)));
   return b.let("code", and(sub(xor(body, signMask), signMask), u32(2 ** n - 1)));
 }
