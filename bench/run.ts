@@ -47,6 +47,7 @@ const SECTIONS: Readonly<Record<string, () => Table | Promise<Table>>> = {
   // Loaded on demand: it pulls in all of @tensorflow/tfjs (gradients, layers) for its peer.
   training: async () => (await import("./training.ts")).trainingSection(relaxed),
   "training-cost": async () => (await import("./training-cost.ts")).trainingCostSection(),
+  "gemm-declared": async () => (await import("./gemm-declared.ts")).gemmDeclaredSection(),
   // Threads and the package API (wall-clock): bench/threads.ts.
   "threads-gemm": async () => (await import("./threads.ts")).threadsGemmSection(),
   "threads-elementwise": async () => (await import("./threads.ts")).threadsElementwiseSection(),

@@ -2,10 +2,11 @@
  * A declared accumulator's GEMM on float32 operands, for the JS and wasm targets: C row by row, the
  * depth walked in k order, and for each depth step t every output of the row updated at once —
  *
- *   for i:  sums[j] = 0 (totals[j] = 0)
+ *   for i:  sums[j] = 0 (totals[j] = 0, compensations[j] = 0)
  *     for each promotion block [t0, t0 + N) of the depth (one block of k without promotion):
  *       for t in the block:  for j:  sums[j] ← acc(sums[j] + f32(op(A)(i, t) · op(B)(t, j)))
- *       (promotion)          for j:  totals[j] ← f32(totals[j] + sums[j]); sums[j] ← +0
+ *                                    (Kahan: the definition's four sums, compensations[j] its c)
+ *       (promotion)          for j:  totals[j] ← f32(totals[j] + sums[j]); sums[j] ← +0 (c ← +0)
  *     for j:  C[i, j] ← f32(α·v) (+ f32(β·C[i, j]) when β ≠ 0), v = totals[j] or sums[j]
  *
  * Each output's products are summed in k order, one rounding to the format per sum, as
@@ -16,31 +17,30 @@
  * changes nothing. The innermost loops run over j with every access at j (op(B) first copied as
  * k×n rows, so consecutive j read consecutive elements), which the wasm vectorizer takes 4 outputs
  * at a time — with the IEEE form of the sum (lowerAccumulatorAdd `ieee`), which has no per-lane
- * shifts. Kahan summation keeps a third row per output and stays on the tile kernel.
+ * shifts.
  */
 import type { Accumulator } from "../../../dsl/semantics/accumulate.ts";
-import { add, eq, f32, i32, load, min, mul, ne, ref, select, sub, type Builder } from "../../ir/build.ts";
+import { add, eq, f32, i32, load, min, mul, ne, neg, ref, select, sub, type Builder } from "../../ir/build.ts";
 import type { Expr } from "../../ir/nodes.ts";
 import { lowerAccumulatorAdd } from "./accumulator.ts";
 
 /** Scratch of the row kernel: op(B) as k×n rows, and each output's running sum and promoted total for one row of C. */
-export const DECLARED_ROWS_SCRATCH = { rowsB: "packB", sums: "sums", totals: "totals" } as const;
+export const DECLARED_ROWS_SCRATCH = { rowsB: "packB", sums: "sums", totals: "totals", compensations: "compensations" } as const;
 
-const { rowsB: ROWS_B, sums: SUMS, totals: TOTALS } = DECLARED_ROWS_SCRATCH;
-
-/** Whether the row kernel computes this accumulator (plain or promoted sums; Kahan's compensation stays on the tile kernel). */
-export const declaredRowsFit = (accumulator: Accumulator): boolean => !accumulator.compensated;
+const { rowsB: ROWS_B, sums: SUMS, totals: TOTALS, compensations: COMPENSATIONS } = DECLARED_ROWS_SCRATCH;
 
 /** The body of the row kernel, for α ≠ 0 and k > 0 (the caller's branch handles the rest). */
 export function lowerDeclaredRows(b: Builder, accumulator: Accumulator, m: Expr, n: Expr, k: Expr, alpha: Expr, beta: Expr): void {
-  const { format, promoteEvery } = accumulator;
+  const { format, promoteEvery, compensated } = accumulator;
   const promotes = promoteEvery !== null;
+  const acc = (body: Builder, x: Expr, y: Expr) => lowerAccumulatorAdd(body, format, x, y, false, true);
   const transA = b.let("trans_a", ne(ref("i32", "transA"), i32(0)));
   copyRowsOfB(b, n, k);
   b.for("i", i32(0), m, (i, row) => {
     row.for("j", i32(0), n, (j, zero) => {
       zero.store(SUMS, j, f32(0));
       if (promotes) zero.store(TOTALS, j, f32(0));
+      if (compensated) zero.store(COMPENSATIONS, j, f32(0));
     });
     // The caller keeps k ≤ 2^20 (MAX_DECLARED_ACCUMULATOR_K), so without promotion one block covers the depth.
     const block = promoteEvery ?? 2 ** 20;
@@ -55,13 +55,22 @@ export function lowerDeclaredRows(b: Builder, accumulator: Accumulator, m: Expr,
           const rowB = depth.let("b_row", mul(t, n));
           depth.for("j", i32(0), n, (j, sum) => {
             const product = sum.let("prod", mul(a, load("f32", ROWS_B, add(j, rowB))));
-            sum.store(SUMS, j, lowerAccumulatorAdd(sum, format, load("f32", SUMS, j), product, false, true));
+            const s = load("f32", SUMS, j);
+            if (!compensated) {
+              sum.store(SUMS, j, acc(sum, s, product));
+              return;
+            }
+            const y = sum.let("kahan_y", acc(sum, product, neg(load("f32", COMPENSATIONS, j))));
+            const u = sum.let("kahan_u", acc(sum, s, y));
+            sum.store(COMPENSATIONS, j, acc(sum, acc(sum, u, neg(s)), neg(y)));
+            sum.store(SUMS, j, u);
           });
         });
         if (promotes)
           blockBody.for("j", i32(0), n, (j, promote) => {
             promote.store(TOTALS, j, add(load("f32", TOTALS, j), load("f32", SUMS, j)));
             promote.store(SUMS, j, f32(0));
+            if (compensated) promote.store(COMPENSATIONS, j, f32(0));
           });
       },
       block,

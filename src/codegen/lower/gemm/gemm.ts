@@ -48,9 +48,10 @@
  *   for bit), then C ← α·v + β·C once. The schedule's blocking does not change the result: the
  *   lowering takes one k block (kc = 2^20: the caller must keep k ≤ maxK = 2^20), one k step per
  *   iteration and scalar code; operands are real-valued (integer codes are decoded, not summed in
- *   i32; lane-scaled ones are a GemmUnsupportedError). On f32 operands without Kahan the kernel is
+ *   i32; lane-scaled ones are a GemmUnsupportedError). On f32 operands the kernel is
  *   declared-rows.ts's instead: a row of C at a time, every output of the row advanced one k step
- *   per pass, which vectorizes across outputs (scratch: op(B) as rows in packB, sums, totals).
+ *   per pass, which vectorizes across outputs (scratch: op(B) as rows in packB, sums, totals,
+ *   compensations).
  * - α = 0 or k = 0: C ← β·C without reading A or B (C ← 0 when β = 0, NaNs in C ignored).
  */
 import type { ResolvedFormat } from "../../../dsl/resolved.ts";
@@ -59,7 +60,7 @@ import type { Expr, Kernel, Param } from "../../ir/nodes.ts";
 import { checkGemmSchedule, type GemmSchedule } from "../../schedule.ts";
 import { checkAccumulator, isFloat32Accumulator, type Accumulator } from "../../../dsl/semantics/accumulate.ts";
 import { lowerAccumulatorMicroKernel } from "./accumulator.ts";
-import { DECLARED_ROWS_SCRATCH, declaredRowsFit, lowerDeclaredRows } from "./declared-rows.ts";
+import { DECLARED_ROWS_SCRATCH, lowerDeclaredRows } from "./declared-rows.ts";
 import { GemmUnsupportedError, operandDecoder, type OperandDecoder } from "./operand.ts";
 import { F32_ACCUMULATION, F64_ACCUMULATION, I32_ACCUMULATION, lowerPackPairs, lowerPackPanel, packedSliver, pairProduct, unpackedSliver, type Accumulation, type OperandView } from "./panels.ts";
 import { blockMerge, forTileElements, lowerIntegerMerge, lowerMicroKernel, storeMerged } from "./tile.ts";
@@ -89,7 +90,7 @@ export interface ScratchFactor {
 
 /** A scratch buffer the caller allocates (contents need not survive between calls). */
 export interface GemmScratchBuffer {
-  readonly name: "packA" | "packB" | "accumulator" | "sums" | "totals";
+  readonly name: "packA" | "packB" | "accumulator" | "sums" | "totals" | "compensations";
   readonly storage: "f32" | "i32";
   /** Length = product of the factors; 0 (pass any 1-element buffer) unless `needed` holds. */
   readonly factors: readonly ScratchFactor[];
@@ -130,7 +131,7 @@ interface Plan {
   /** Integer operands packed as 16-bit pairs of k steps (see the file comment). */
   readonly pairs: boolean;
   readonly declared: Accumulator | null;
-  /** The declared accumulator runs on the row kernel (declared-rows.ts): f32 operands, no Kahan. */
+  /** The declared accumulator runs on the row kernel (declared-rows.ts): f32 operands. */
   readonly declaredRows: boolean;
 }
 
@@ -177,18 +178,19 @@ function plan(options: GemmOptions): Plan {
     maxK: integer || declared !== null ? maxK : null,
     pairs: integer && (schedule.vector ?? 1) > 1 && (a.integer?.maxAbs ?? Infinity) <= MAX_PAIR_HALF && (b.integer?.maxAbs ?? Infinity) <= MAX_PAIR_HALF,
     declared,
-    declaredRows: declared !== null && declaredRowsFit(declared) && options.a === "f32" && options.b === "f32",
+    declaredRows: declared !== null && options.a === "f32" && options.b === "f32",
   };
 }
 
 function scratchOf(p: Plan): GemmScratchBuffer[] {
   if (p.declaredRows) {
     const whole = (dim: ScratchFactor["dim"]): ScratchFactor => ({ dim, multiple: 1, block: null });
-    const { rowsB, sums, totals } = DECLARED_ROWS_SCRATCH;
+    const { rowsB, sums, totals, compensations } = DECLARED_ROWS_SCRATCH;
     return [
       { name: rowsB, storage: "f32", factors: [whole("k"), whole("n")], needed: "always" },
       { name: sums, storage: "f32", factors: [whole("n")], needed: "always" },
       { name: totals, storage: "f32", factors: [whole("n")], needed: "always" },
+      { name: compensations, storage: "f32", factors: [whole("n")], needed: "always" },
     ];
   }
   const { mr, nr, kc, mc, nc, pack } = p.schedule;
