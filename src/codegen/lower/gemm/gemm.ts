@@ -137,8 +137,9 @@ interface Plan {
 
 /**
  * The schedule a declared accumulator runs under: one k block, one k step per iteration, scalar
- * code; a format other than fp32 rounds each sum in some 40 integer operations, which dwarf the
- * loads a register tile saves, so its tile is 1×1 (a small kernel, quick to compile).
+ * code; a format other than fp32 rounds each sum in some 20–40 operations, which dwarf the
+ * loads a register tile saves, so its tile is 1×1 (a small kernel, quick to compile). Only coded
+ * operands take this tile; f32 ones take declared-rows.ts's kernel, vectorized across outputs.
  */
 function declaredSchedule(given: GemmSchedule, declared: Accumulator): GemmSchedule {
   const tile = isFloat32Accumulator(declared.format) ? {} : { mr: 1, nr: 1 };
