@@ -70,9 +70,11 @@ describe("WGSL schedule: which loops run across invocations", () => {
   it("block scaling: statistics per tile, finalize per 4 tiles (u8 scale codes), row segments × elements; [B, 1] blocks: bands × tiles, rows × elements (codes that may share a word in 4 phases)", () => {
     const tiles = { block_statistics: "grid", block_finalize: "grid ×4", block_encode: "grid 2d phases 4", block_decode: "grid 2d", block_fake_quantize: "grid 2d" };
     const columns = { block_statistics_columns: "grid 2d", block_encode_columns: "grid 2d phases 4", block_decode_columns: "grid 2d", block_fake_quantize_columns: "grid 2d" };
-    expect(launches("mxfp8")).toEqual({ ...tiles, ...columns });
+    // [1, B] blocks end to end: B elements from t·B (no phases where B is a multiple of the codes per word)
+    const flat = { block_statistics_flat: "reduction (partials, combine)", block_encode_flat: "grid 2d", block_decode_flat: "grid 2d", block_fake_quantize_flat: "grid 2d" };
+    expect(launches("mxfp8")).toEqual({ ...tiles, ...columns, ...flat });
     expect(launches("fp8-block128x128")).toEqual({ ...tiles, block_finalize: "grid" }); // fp32 scale codes: one word per tile; 2-D tiles: no [B, 1] kernels
-    expect(launches("nvfp4")).toEqual({ block_tensor_amax: "reduction (partials, combine)", block_tensor_scale: "single", ...tiles, ...columns }); // e4m3 scale codes, 4-bit codes stored as u8
+    expect(launches("nvfp4")).toEqual({ block_tensor_amax: "reduction (partials, combine)", block_tensor_scale: "single", ...tiles, ...columns, ...flat, block_statistics_flat: "grid" }); // e4m3 scale codes, 4-bit codes stored as u8; 16-blocks' amax as a select (one block per wasm lane), one block per invocation
   });
 
   it("row segments run across invocations only where they provably tile the row: T ≥ 1 and G = ⌈cols / T⌉", () => {
