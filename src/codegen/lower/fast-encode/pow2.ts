@@ -17,7 +17,7 @@
  *   shifted up, as bits + min(bits, 2^23) − 2^23); lower emins keep the general lowering.
  */
 import type { ResolvedFloat, ResolvedFormat } from "../../../dsl/resolved.ts";
-import { Builder, add, and, asI32, asU32, bitsOf, eq, gt, i32, lt, max, min, ne, or, select, shr, u32, xor } from "../../ir/build.ts";
+import { Builder, add, and, asI32, asU32, bitsOf, eq, gt, i32, lt, max, min, ne, or, select, shr, sub, u32, xor } from "../../ir/build.ts";
 import type { Expr } from "../../ir/nodes.ts";
 import { MAX_F32, probeDecision, probeSpecialCodes, type Encoder, type SpecialCodes } from "./probe.ts";
 import { incrementsOf } from "./round.ts";
@@ -110,11 +110,14 @@ export function lowerFastPow2Encode(b: Builder, plan: Pow2Plan, x: Expr): Expr {
   if (plan.negativeCode !== null && plan.nan[0] === plan.negativeCode && plan.nan[1] === plan.negativeCode) {
     // Unsigned formats whose NaN code is every negative input's (E8M0): one select for both, and
     // where that code is all ones (E8M0's 0xff) an or of it on those lanes (two instructions, not three).
-    const special = or(isNan, and(negative, gt(absBits, i32(0))));
+    const special = or(isNan, negativeNonZero(bits));
     const allOnes = 2 ** plan.bits - 1;
     return b.let("code", plan.negativeCode === allOnes ? or(code, select(special, u32(allOnes), u32(0))) : select(special, u32(plan.negativeCode), code));
   }
   code = select(isNan, bySign(plan.nan), code);
-  if (plan.negativeCode !== null) code = select(and(negative, gt(absBits, i32(0))), u32(plan.negativeCode), code);
+  if (plan.negativeCode !== null) code = select(negativeNonZero(bits), u32(plan.negativeCode), code);
   return b.let("code", code);
 }
+
+/** x < 0 (−0 excluded) on x's bits: bits − 1 < −1 as i32 (−0's bits less one are i32's largest, +0's are −1). */
+const negativeNonZero = (bits: Expr): Expr => lt(asI32(sub(bits, u32(1))), i32(-1));
