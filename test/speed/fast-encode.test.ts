@@ -197,4 +197,26 @@ describe("fast element encode", () => {
     expect(failures).toEqual([]);
     expect(aligned).toBeGreaterThan(8 * MODES.length);
   }, 120_000);
+  it("equals the semantics for unsigned floats with mantissa bits (every negative input one code), every NaN encoding, mode and policy, on JS and wasm", () => {
+    const failures: string[] = [];
+    let unsigned = 0;
+    for (const [exponentBits, mantissaBits] of [[4, 3], [5, 2], [3, 1]])
+      for (const nan of ["ieee", "all-ones", "none"]) {
+        const element = { kind: "float", signed: false, exponentBits, mantissaBits, bias: 2 ** (exponentBits - 1) - 1, infinity: nan === "ieee", nan, negativeZero: false, subnormals: true, zero: true };
+        const spec = { name: "unsigned", summary: "unsigned float", element, rounding: "nearest-even", overflow: "saturate", scaling: { kind: "none" }, ...(nan === "none" ? { nanInput: "zero" } : {}) };
+        for (const mode of MODES)
+          for (const overflow of OVERFLOWS) {
+            const format = variant(spec as unknown as WrittenSpec, mode, overflow);
+            if (format === null || fastEncodePlan(format, format.rounding, format.overflow)?.kind !== "float") continue;
+            unsigned++;
+            const x = inputs(format, 2048, unsigned, 256);
+            for (const [target, got] of Object.entries(encodeJsWasm(assembler, format, x))) {
+              const m = mismatch(format, x, got);
+              if (m !== null) failures.push(`${target} ${mode} ${overflow}: ${m}; element ${JSON.stringify(element)}`);
+            }
+          }
+      }
+    expect(failures).toEqual([]);
+    expect(unsigned).toBeGreaterThan(3 * MODES.length);
+  }, 120_000);
 });

@@ -15,7 +15,7 @@ import { Builder, add, and, asI32, asU32, bitsOf, eq, gt, i32, lt, min, ne, sele
 import type { Expr } from "../../ir/nodes.ts";
 import type { FloatPlan } from "./float.ts";
 import { incrementsOf } from "./round.ts";
-import { signedCodes } from "./sign.ts";
+import { negativeNonZero, signedCodes } from "./sign.ts";
 
 const F32_EXPONENT = 0x7f800000;
 
@@ -66,6 +66,6 @@ export function lowerAlignedFloatEncode(b: Builder, aligned: AlignedPlan, x: Exp
   if (zeroPositive !== 0 || (signWeight !== 0 && zeroNegative !== signWeight)) code = select(eq(absBits, i32(0)), bySign(plan.zero), code);
   if (plan.infinity[0] !== maxPositive || (signWeight !== 0 && plan.infinity[1] !== maxNegative)) code = select(eq(absBits, i32(F32_EXPONENT)), bySign(plan.infinity), code);
   code = select(gt(absBits, i32(F32_EXPONENT)), bySign(plan.nan), code);
-  if (plan.negativeCode !== null) code = select(and(negative, gt(absBits, i32(0))), u32(plan.negativeCode), code);
+  if (plan.negativeCode !== null) code = select(negativeNonZero(bits), u32(plan.negativeCode), code);
   return b.let("code", code);
 }

@@ -20,7 +20,7 @@ import { Builder, add, and, asI32, asU32, bitsOf, eq, f32, fromBits, gt, i32, lt
 import type { Expr } from "../../ir/nodes.ts";
 import { MAX_F32, probeDecision, probeSpecialCodes, sameDecision, type Encoder, type RoundingDecision, type SpecialCodes } from "./probe.ts";
 import { isTiesToEven, lowerRoundByDecision } from "./round.ts";
-import { signedCodes } from "./sign.ts";
+import { negativeNonZero, signedCodes } from "./sign.ts";
 
 const F32_EXPONENT = 0x7f800000;
 const F32_MAX_BITS = 0x7f7fffff;
@@ -137,6 +137,6 @@ export function lowerFastFloatEncode(b: Builder, plan: FloatPlan, x: Expr): Expr
   // ±∞ and NaN computed as ±max float32 above; replace them where the semantics differ.
   if (infinitySelected) code = select(eq(absBits, u32(F32_EXPONENT)), bySign(plan.infinity), code);
   if (!nanDone) code = select(gt(asI32(absBits), i32(F32_EXPONENT)), bySign(plan.nan), code);
-  if (plan.negativeCode !== null) code = select(and(negative, ne(absBits, u32(0))), u32(plan.negativeCode), code);
+  if (plan.negativeCode !== null) code = select(negativeNonZero(bits), u32(plan.negativeCode), code);
   return b.let("code", code);
 }

@@ -21,7 +21,7 @@ import { Builder, add, and, asI32, asU32, bitsOf, eq, gt, i32, lt, max, min, ne,
 import type { Expr } from "../../ir/nodes.ts";
 import { MAX_F32, probeDecision, probeSpecialCodes, type Encoder, type SpecialCodes } from "./probe.ts";
 import { incrementsOf } from "./round.ts";
-import { signedCodes } from "./sign.ts";
+import { negativeNonZero, signedCodes } from "./sign.ts";
 
 const F32_EXPONENT = 0x7f800000;
 const HALF = 0x400000;
@@ -118,6 +118,3 @@ export function lowerFastPow2Encode(b: Builder, plan: Pow2Plan, x: Expr): Expr {
   if (plan.negativeCode !== null) code = select(negativeNonZero(bits), u32(plan.negativeCode), code);
   return b.let("code", code);
 }
-
-/** x < 0 (−0 excluded) on x's bits: bits − 1 < −1 as i32 (−0's bits less one are i32's largest, +0's are −1). */
-const negativeNonZero = (bits: Expr): Expr => lt(asI32(sub(bits, u32(1))), i32(-1));

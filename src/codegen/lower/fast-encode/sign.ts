@@ -3,7 +3,7 @@
  * the sign bit, of weight `signWeight` (0 for an unsigned format), or'ed in; a probed code pair
  * [positive, negative] becomes a constant, the sign bit or'ed into the positive code, or a select.
  */
-import { Builder, or, select, shl, u32 } from "../../ir/build.ts";
+import { Builder, asI32, i32, lt, or, select, shl, sub, u32 } from "../../ir/build.ts";
 import type { Expr } from "../../ir/nodes.ts";
 
 export interface SignedCodes {
@@ -24,3 +24,9 @@ export function signedCodes(b: Builder, signBit: Expr, negative: Expr, signWeigh
     bySign: ([p, n]) => (p === n ? u32(p) : signBits !== null && n === (p | signWeight) && p < signWeight ? or(u32(p), signBits) : select(negative, u32(n), u32(p))),
   };
 }
+
+/**
+ * x < 0 with −0 excluded (an unsigned format's negative inputs), on x's bits: bits − 1 < −1 as
+ * i32 (−0's bits less one are i32's largest, +0's are −1): one compare and one subtraction.
+ */
+export const negativeNonZero = (bits: Expr): Expr => lt(asI32(sub(bits, u32(1))), i32(-1));
