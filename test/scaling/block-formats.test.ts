@@ -100,6 +100,10 @@ const FORMATS: readonly ResolvedFormat[] = [
   variant("mxint8", "block4", { granularity: { block: 4 } }),
   variant("fp8-block1x128", "block200", { granularity: { block: 200 } }), // past the unrolled [B, 1] statistics: the per-tile kernel takes both axes
   { ...variant("nvfp4", "block7-sr", { granularity: { block: 7 } }), rounding: { mode: "stochastic", bits: 8 } },
+  // Two-level scaling over other elements and scale formats: the tile scale folded into the element's rounding (E4M3: NaN stays NaN; an E5M2 scale), and not (an fp32 scale, whose range is too wide for it)
+  { ...builtin("e4m3"), name: "e4m3-nvfp4-scaling", scaling: builtin("nvfp4").scaling },
+  variant("nvfp4", "e5m2-scale", { scaleFormat: { ...builtin("e5m2"), rounding: { mode: "nearest-even", bits: 0 } } }),
+  variant("nvfp4", "fp32-scale-block8", { granularity: { block: 8 }, scaleFormat: { ...builtin("fp32"), rounding: { mode: "nearest-even", bits: 0 } } }),
 ];
 
 const SHAPES: readonly (readonly [number, number])[] = [

@@ -160,6 +160,41 @@ export function lowerFakeQuantizeElement(b: Builder, format: ResolvedFormat, x: 
   return b.let("fake_quantized", select(gt(asI32(absBits), i32(0x7f800000)), bySign(fused.nan), value));
 }
 
+/** The positive float32 factors a tile may scale by: at least `min`, at most `max`, with `significandBits` significant bits at most. */
+export interface FactorRange {
+  readonly min: number;
+  readonly max: number;
+  readonly significandBits: number;
+}
+
+const magnitudeBits = (bits: number) => bits & 0x7fffffff;
+const zeroOrNan = (bits: number) => magnitudeBits(bits) === 0 || magnitudeBits(bits) > 0x7f800000;
+
+/**
+ * decode(encode(x))·t for a per-tile float32 factor t in `range`, with t multiplying the carrier
+ * rounding's quantum (one integer addition to its bits, in place of the subtraction that forms it)
+ * instead of the result (one multiplication fewer per element) — or null where that is not exact,
+ * and the caller multiplies. Exact where: the path rounds by the carrier, sign apart, saturating at
+ * max finite (so every rounded magnitude is k·quantum, k ≤ 2^(m+1), or a special); zero's and NaN's
+ * results are ±0 or NaN, which the factor leaves alone (0·t = 0, NaN·t is NaN); quantum·t stays a
+ * float32 normal (its bits are the sum of exponents) — the least quantum 2^(emin − m) times the
+ * least t at least 2^−126, max finite times the largest t below 2^128 —; and k·quantum·t has at most
+ * 24 significant bits, so it is exactly the product fake-quantize-then-multiply rounds once.
+ */
+export function lowerFakeQuantizeTimes(b: Builder, format: ResolvedFormat, x: Expr, random: Expr | null, factor: Expr, range: FactorRange): Expr | null {
+  const fused = format.element.kind === "float" && random === null ? fusedRounding(format) : null;
+  if (fused === null || fused.stochasticBits !== null || !fused.signApart || carrierCapExponent(fused) === null || !saturatesToMax(fused)) return null;
+  if (![fused.zero.positive, fused.zero.negative].every((z) => magnitudeBits(z) === 0) || ![fused.nan.positive, fused.nan.negative].every(zeroOrNan)) return null;
+  const fits =
+    2 ** (fused.minNormalExponent - fused.mantissaBits) * range.min >= 2 ** -126 &&
+    fused.maxFinite * range.max < 2 ** 128 &&
+    fused.mantissaBits + 2 + range.significandBits <= 24;
+  if (!fits) return null;
+  const bits = b.let("bits", bitsOf(x));
+  const absBits = b.let("abs_bits", and(bits, u32(0x7fffffff)));
+  return lowerSignApartTail(b, fused, bits, absBits, roundOnCarrier(b, absBits, fused, f32Bits(fused.maxFinite), factor), true);
+}
+
 /**
  * The result as a magnitude with x's sign bit put back once at the end (FusedRounding.signApart),
  * from `rounded`, the i32 bits of |x| rounded to the grid: the magnitude is chosen among the rounded one, the overflow's and those of zero and NaN that
@@ -217,13 +252,15 @@ function carrierCapExponent(fused: FusedRounding): number | null {
  * exactly. No float subtraction of C (which GPU shader compilers may fold), no select between the
  * normal and subnormal forms; float32 subnormal inputs give 0 whether or not a target flushes them.
  */
-function roundOnCarrier(b: Builder, absBits: Expr, fused: FusedRounding, capBits: number): Expr {
+function roundOnCarrier(b: Builder, absBits: Expr, fused: FusedRounding, capBits: number, factor: Expr | null = null): Expr {
   const minNormalBits = (fused.minNormalExponent + 127) * 2 ** 23;
   const capped = b.let("capped_bits", min(asI32(absBits), i32(capBits)));
   const carrier = b.let("carrier_bits", add(max(and(capped, i32(0x7f800000)), i32(minNormalBits)), i32((23 - fused.mantissaBits) * 2 ** 23)));
   const sum = b.let("carrier_sum", add(fromBits(asU32(carrier)), fromBits(asU32(capped))));
   const quanta = convert("f32.fromI32", sub(asI32(bitsOf(sum)), carrier));
-  return b.let("rounded_bits", asI32(bitsOf(mul(quanta, fromBits(asU32(sub(carrier, i32(23 * 2 ** 23))))))));
+  // The quantum 2^(E − m) as bits(C) − 23·2^23; times a factor t (lowerFakeQuantizeTimes) by adding t's bits less 1.0's.
+  const quantum = factor === null ? sub(carrier, i32(23 * 2 ** 23)) : add(carrier, sub(asI32(bitsOf(factor)), i32((23 + 127) * 2 ** 23)));
+  return b.let("rounded_bits", asI32(bitsOf(mul(quanta, fromBits(asU32(quantum))))));
 }
 
 /**

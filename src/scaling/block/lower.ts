@@ -26,14 +26,14 @@
  * every form, and the forms for other calls have no iterations.
  */
 import type { ResolvedFloat, ResolvedFormat } from "../../dsl/resolved.ts";
-import { encode } from "../../dsl/semantics/scalar.ts";
+import { decode, encode } from "../../dsl/semantics/scalar.ts";
 import {
   Builder, add, and, asI32, asU32, bitsOf, convert, div, eq, f32, fromBits, ge, i32, kernel, gt, le, load, lt, max, min, mul, ne, neg, or, select, shl, shr, sub, u32,
 } from "../../codegen/ir/build.ts";
 import type { Expr, Kernel, Param } from "../../codegen/ir/nodes.ts";
 import type { StepArg } from "../../codegen/plan.ts";
 import { lowerDecodeElement, lowerEncodeElement } from "../../codegen/lower/element.ts";
-import { lowerFakeQuantizeElement } from "../../codegen/lower/fake-element.ts";
+import { lowerFakeQuantizeElement, lowerFakeQuantizeTimes, type FactorRange } from "../../codegen/lower/fake-element.ts";
 import { pow2 } from "../../codegen/lower/pow2.ts";
 import {
   CHANNELS, CHANNEL_LENGTH, CODES, FINITE_BITS_AMAX, SEED, VALUES, X, arg, buffer, codeStorage, codesBuffer, finiteAmax, forBlocks, forGroups, lowerDecodeScale, randomSource, reads,
@@ -374,9 +374,22 @@ function zeroDiffersFromTiny(format: ResolvedFormat): boolean {
 interface Transforms {
   readonly down: (b: Builder, x: Expr) => Expr;
   readonly up: (b: Builder, q: Expr) => Expr;
+  /** up(fake-quantized v), where the tile's scale can be folded into the rounding (else absent). */
+  readonly fakeUp?: (b: Builder, v: Expr, draw: Expr | null) => Expr | null;
 }
 
 type Element = (body: Builder, i: Expr, scale: Transforms, draw: Expr | null) => void;
+
+/**
+ * The positive values a tile scale decodes to, with 1 (what a zero scale folds), as a factor range
+ * for lowerFakeQuantizeTimes, or null where the scale format could decode a non-finite value (a
+ * scale encodes the finite float32 (amax / maxFinite)·S, so the largest float32 is the worst case).
+ */
+function decodedScaleRange(scaleFormat: ResolvedFormat): FactorRange | null {
+  const el = scaleFormat.element;
+  if (el.kind !== "float" || !Number.isFinite(decode(scaleFormat, encode(scaleFormat, MAX_F32)))) return null;
+  return { min: Math.min(1, scaleFormat.minSubnormal), max: Math.max(1, scaleFormat.maxFinite), significandBits: el.mantissaBits + 1 };
+}
 
 /** The element transforms of tile t (semantics tileScale), its scale bound in b. */
 function tileTransforms(b: Builder, format: ResolvedFormat, scaling: BlockScaling, names: ReadonlySet<string>, tensorScale: Expr | null, t: Expr): Transforms {
@@ -397,7 +410,15 @@ function tileTransforms(b: Builder, format: ResolvedFormat, scaling: BlockScalin
   if (tensorScale !== null) {
     const d = scale as Expr;
     const e = b.let("element_scale", select(eq(d, f32(0)), f32(0), div(tensorScale, d)));
-    return { down: (_b, x) => mul(x, e), up: (inner, q) => div(inner.let("qd", mul(q, d)), tensorScale) };
+    // (q·d) / S with d folded into q's rounding (lowerFakeQuantizeTimes): q·d is exact either way.
+    // A tile with d = 0 has e = 0, so its v is ±0 or NaN, whose q·d is q·1: it folds 1.
+    const range = names.has(X) && names.has(VALUES) ? decodedScaleRange(scaling.scaleFormat) : null;
+    const factor = range === null ? null : b.let("folded_scale", select(eq(d, f32(0)), f32(1), d));
+    const fakeUp = (inner: Builder, v: Expr, draw: Expr | null) => {
+      const folded = range === null || factor === null ? null : lowerFakeQuantizeTimes(inner, format, v, draw, factor, range);
+      return folded === null ? null : div(folded, tensorScale);
+    };
+    return { down: (_b, x) => mul(x, e), up: (inner, q) => div(inner.let("qd", mul(q, d)), tensorScale), fakeUp };
   }
   return { down: (_b, x) => div(x, scale as Expr), up: (_b, q) => mul(q, scale as Expr) };
 }
@@ -469,7 +490,8 @@ export function lowerBlock(format: ResolvedFormat, scaling: BlockScaling): Scali
   });
   const fakeParams = [reads(X, "f32"), ...(mx ? [reads(TILE_EXPONENT, "i32")] : []), reads(BLOCK_META.scaleCodes, scaleCodes), ...tensorScaleParam, writes(VALUES, "f32"), ...TILE_PARAMS, SEED];
   const fake = tileElementwise(format, scaling, "block_fake_quantize", fakeParams, (body, i, t, draw) => {
-    body.store(VALUES, i, t.up(body, lowerFakeQuantizeElement(body, format, body.let("v", t.down(body, load("f32", X, i))), draw)));
+    const v = body.let("v", t.down(body, load("f32", X, i)));
+    body.store(VALUES, i, t.fakeUp?.(body, v, draw) ?? t.up(body, lowerFakeQuantizeElement(body, format, v, draw)));
   });
 
   const perTile = tileSize(scaling);
