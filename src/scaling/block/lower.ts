@@ -20,7 +20,8 @@
  *
  * With 1-D blocks, [B, 1] blocks (block_axis 0) have kernels of their own, block_statistics_columns
  * (B ≤ MAX_UNROLLED_BLOCK) and block_{encode,decode,fake_quantize}_columns, whose innermost loops
- * load each tile's values or scale at the loop index plus an offset fixed for the loop; so do
+ * load each tile's values or scale factors (block_*_factors, once per tile before them) at the
+ * loop index plus an offset fixed for the loop; so do
  * [1, B] blocks lying end to end (whole blocks per row, or one row: flatBlocks), block_statistics_flat
  * and block_{encode,decode,fake_quantize}_flat, block t the elements from t·B on; every plan runs
  * every form, and the forms for other calls have no iterations.
@@ -391,25 +392,48 @@ function decodedScaleRange(scaleFormat: ResolvedFormat): FactorRange | null {
   return { min: Math.min(1, scaleFormat.minSubnormal), max: Math.max(1, scaleFormat.maxFinite), significandBits: el.mantissaBits + 1 };
 }
 
-/** The element transforms of tile t (semantics tileScale), its scale bound in b. */
-function tileTransforms(b: Builder, format: ResolvedFormat, scaling: BlockScaling, names: ReadonlySet<string>, tensorScale: Expr | null, t: Expr): Transforms {
-  const scale = names.has(BLOCK_META.scaleCodes) ? lowerDecodeScale(b, scaling.scaleFormat, load("u32", BLOCK_META.scaleCodes, t)) : null;
+/**
+ * The per-tile numbers the element transforms multiply or divide by (null where the kernel's
+ * parameters cannot give it: an encode needs only `down`, a decode only `up`): MX 2^−E and the
+ * decoded scale; with a tensor scale S, e = S / d and d; else the decoded scale twice.
+ */
+interface TileFactors {
+  readonly down: Expr | null;
+  readonly up: Expr | null;
+}
+
+/** Which factors a kernel with these parameters can compute (tileFactors gives null for the others). */
+function factorsGiven(scaling: BlockScaling, names: ReadonlySet<string>): { down: boolean; up: boolean } {
+  const scale = names.has(BLOCK_META.scaleCodes);
+  return { down: isPowerOfTwoRule(scaling.scaleRounding) ? names.has(TILE_EXPONENT) : scale, up: scale };
+}
+
+/** Tile t's factors (semantics tileScale), bound in b. */
+function tileFactors(b: Builder, scaling: BlockScaling, names: ReadonlySet<string>, tensorScale: Expr | null, t: Expr): TileFactors {
+  const scale = names.has(BLOCK_META.scaleCodes) ? b.let("tile_scale", lowerDecodeScale(b, scaling.scaleFormat, load("u32", BLOCK_META.scaleCodes, t))) : null;
+  if (isPowerOfTwoRule(scaling.scaleRounding)) return { down: names.has(TILE_EXPONENT) ? b.let("tile_down", pow2(b, neg(load("i32", TILE_EXPONENT, t)))) : null, up: scale };
+  if (tensorScale !== null) return { down: scale === null ? null : b.let("element_scale", select(eq(scale, f32(0)), f32(0), div(tensorScale, scale))), up: scale };
+  return { down: scale, up: scale };
+}
+
+/** The element transforms of a tile from its factors (what they need once per tile bound in b). */
+function transformsOf(b: Builder, format: ResolvedFormat, scaling: BlockScaling, names: ReadonlySet<string>, tensorScale: Expr | null, factors: TileFactors): Transforms {
+  const down = factors.down as Expr;
+  const up = factors.up as Expr;
   if (isPowerOfTwoRule(scaling.scaleRounding)) {
-    const down = names.has(TILE_EXPONENT) ? pow2(b, neg(load("i32", TILE_EXPONENT, t))) : null;
     // The semantics scale exactly; in float32 a tiny x·2^−E can underflow to ±0, which every rounding
     // treats like the tiny value (exact.ts) except by its sign's absence of magnitude: an unsigned
     // format takes −tiny to NaN but −0 to 0. So a product that underflowed keeps a magnitude, ±2^−149,
     // where the format's codes of ±0 and ±2^−149 differ.
     const scaled = (inner: Builder, x: Expr) => {
-      const v = inner.let("scaled", mul(x, down as Expr));
+      const v = inner.let("scaled", mul(x, down));
       if (!zeroDiffersFromTiny(format)) return v;
       return select(and(eq(v, f32(0)), ne(x, f32(0))), select(lt(x, f32(0)), f32(-(2 ** -149)), f32(2 ** -149)), v);
     };
-    return { down: scaled, up: (_b, q) => mul(q, scale as Expr) };
+    return { down: scaled, up: (_b, q) => mul(q, up) };
   }
   if (tensorScale !== null) {
-    const d = scale as Expr;
-    const e = b.let("element_scale", select(eq(d, f32(0)), f32(0), div(tensorScale, d)));
+    const d = up;
     // (q·d) / S with d folded into q's rounding (lowerFakeQuantizeTimes): q·d is exact either way.
     // A tile with d = 0 has e = 0, so its v is ±0 or NaN, whose q·d is q·1: it folds 1.
     const range = names.has(X) && names.has(VALUES) ? decodedScaleRange(scaling.scaleFormat) : null;
@@ -418,10 +442,14 @@ function tileTransforms(b: Builder, format: ResolvedFormat, scaling: BlockScalin
       const folded = range === null || factor === null ? null : lowerFakeQuantizeTimes(inner, format, v, draw, factor, range);
       return folded === null ? null : div(folded, tensorScale);
     };
-    return { down: (_b, x) => mul(x, e), up: (inner, q) => div(inner.let("qd", mul(q, d)), tensorScale), fakeUp };
+    return { down: (_b, x) => mul(x, down), up: (inner, q) => div(inner.let("qd", mul(q, d)), tensorScale), fakeUp };
   }
-  return { down: (_b, x) => div(x, scale as Expr), up: (_b, q) => mul(q, scale as Expr) };
+  return { down: (_b, x) => div(x, down), up: (_b, q) => mul(q, up) };
 }
+
+/** The scratch a [B, 1]-block kernel reads its tiles' factors from (written per tile by `<name>_factors` before it). */
+const TILE_DOWN = "tile_down";
+const TILE_UP = "tile_up";
 
 /**
  * The kernels over every element, with the element transforms of its tile: row segments, the
@@ -438,7 +466,8 @@ function tileElementwise(format: ResolvedFormat, scaling: BlockScaling, name: st
     const draw = params.includes(SEED) ? randomSource(b, format) : null;
     const tensorScale = names.has(BLOCK_META.tensorScale) ? b.let("tensor_scale", load("f32", BLOCK_META.tensorScale, i32(0))) : null;
     return {
-      transforms: (tb: Builder, t: Expr) => tileTransforms(tb, format, scaling, names, tensorScale, t),
+      transforms: (tb: Builder, t: Expr) => transformsOf(tb, format, scaling, names, tensorScale, tileFactors(tb, scaling, names, tensorScale, t)),
+      stored: (tb: Builder, factors: TileFactors) => transformsOf(tb, format, scaling, names, tensorScale, factors),
       run: (t: Transforms) => (i: Expr, inner: Builder) => element(inner, i, t, draw === null ? null : draw(inner, i)),
     };
   };
@@ -454,16 +483,34 @@ function tileElementwise(format: ResolvedFormat, scaling: BlockScaling, name: st
     const { transforms, run } = prologue(b);
     forBlocks(b, flatLength(b, g.block), g.block, (t, start, end, tb) => tb.for("i", start, end, run(transforms(tb, t))));
   });
-  const columns = kernel(`${name}_columns`, params, (b) => {
-    const { transforms, run } = prologue(b);
+  // [B, 1] blocks: each element's tile differs from its neighbour's, so its factors are loaded
+  // (written per tile by the factors kernel: a decode, a power of two or a division per tile,
+  // not per element).
+  const has = factorsGiven(scaling, names);
+  const factorParams = [...(has.down ? [TILE_DOWN] : []), ...(has.up ? [TILE_UP] : [])];
+  const inputs = params.filter((p) => p.kind === "buffer" && [BLOCK_META.scaleCodes, BLOCK_META.tensorScale, TILE_EXPONENT].includes(p.name));
+  const factors = kernel(`${name}_factors`, [...inputs, ...factorParams.map((f) => writes(f, "f32")), ...TILE_PARAMS], (b) => {
+    const tensorScale = names.has(BLOCK_META.tensorScale) ? b.let("tensor_scale", load("f32", BLOCK_META.tensorScale, i32(0))) : null;
+    b.for("t", i32(0), select(alongRows(), gridOf(b, scaling).tiles, i32(0)), (t, tb) => {
+      const f = tileFactors(tb, scaling, names, tensorScale, t);
+      if (f.down !== null) tb.store(TILE_DOWN, t, f.down);
+      if (f.up !== null) tb.store(TILE_UP, t, f.up);
+    });
+  });
+  const columns = kernel(`${name}_columns`, [...params, ...factorParams.map((f) => reads(f, "f32"))], (b) => {
+    const { stored, run } = prologue(b);
     const cols = arg("i32", CHANNEL_LENGTH.name);
     b.for("r", i32(0), select(alongRows(), arg("i32", CHANNELS.name), i32(0)), (r, rb) => {
       const base = rb.let("row_base", mul(r, cols));
       const offset = rb.let("tile_offset", sub(mul(div(r, i32(g.block)), cols), base));
-      rb.for("i", base, add(base, cols), (i, ib) => run(transforms(ib, add(i, offset)))(i, ib));
+      rb.for("i", base, add(base, cols), (i, ib) => {
+        const t = add(i, offset);
+        const loaded = { down: has.down ? load("f32", TILE_DOWN, t) : null, up: has.up ? load("f32", TILE_UP, t) : null };
+        run(stored(ib, loaded))(i, ib);
+      });
     });
   });
-  return [segments, flat, columns];
+  return [segments, flat, factors, columns];
 }
 
 /** Kernels and plans of a block-scaled format. */
@@ -495,10 +542,13 @@ export function lowerBlock(format: ResolvedFormat, scaling: BlockScaling): Scali
   });
 
   const perTile = tileSize(scaling);
+  // [B, 1] blocks' per-tile factors (tileElementwise): 1-D blocks only.
+  const factorScratch = "block" in scaling.granularity ? [buffer(TILE_DOWN, "f32", perTile, "scratch"), buffer(TILE_UP, "f32", perTile, "scratch")] : [];
   const scratch = [
     buffer(TILE_AMAX, "f32", perTile, "scratch"),
     ...(mx ? [buffer(TILE_EXPONENT, "i32", perTile, "scratch")] : []),
     ...(level ? [buffer(TENSOR_AMAX, "f32", { constant: 1 }, "scratch")] : []),
+    ...factorScratch,
   ];
   const axis: Record<string, StepArg> = { block_axis: { scalar: "blockAxis" } };
   const tensorSteps = level ? [step(tensorScale[0], axis), step(tensorScale[1])] : [];
@@ -508,7 +558,7 @@ export function lowerBlock(format: ResolvedFormat, scaling: BlockScaling): Scali
     kernels: [...statistics, ...tensorScale, finalize, ...encodeKernels, ...decodeKernels, ...fake],
     plans: {
       encode: { buffers: [xBuffer(), codesBuffer(format, "output"), ...scratch, ...blockMetaLayout(scaling, "meta")], steps: [...statsSteps, ...steps(encodeKernels)] },
-      decode: { buffers: [codesBuffer(format, "input"), ...blockMetaLayout(scaling, "input"), valuesBuffer()], steps: steps(decodeKernels) },
+      decode: { buffers: [codesBuffer(format, "input"), ...blockMetaLayout(scaling, "input"), valuesBuffer(), ...factorScratch], steps: steps(decodeKernels) },
       fakeQuantize: { buffers: [xBuffer(), valuesBuffer(), ...scratch, ...blockMetaLayout(scaling, "meta")], steps: [...statsSteps, ...steps(fake)] },
     },
   };

@@ -69,7 +69,11 @@ describe("WGSL schedule: which loops run across invocations", () => {
 
   it("block scaling: statistics per tile, finalize per 4 tiles (u8 scale codes), row segments × elements; [B, 1] blocks: bands × tiles, rows × elements (codes that may share a word in 4 phases)", () => {
     const tiles = { block_statistics: "grid", block_finalize: "grid ×4", block_encode: "grid 2d phases 4", block_decode: "grid 2d", block_fake_quantize: "grid 2d" };
-    const columns = { block_statistics_columns: "grid 2d", block_encode_columns: "grid 2d phases 4", block_decode_columns: "grid 2d", block_fake_quantize_columns: "grid 2d" };
+    // [B, 1] blocks: each tile's factors once per tile (grid), then rows × elements reading them.
+    const columns = {
+      block_statistics_columns: "grid 2d", block_encode_factors: "grid", block_encode_columns: "grid 2d phases 4", block_decode_factors: "grid", block_decode_columns: "grid 2d",
+      block_fake_quantize_factors: "grid", block_fake_quantize_columns: "grid 2d",
+    };
     // [1, B] blocks end to end: B elements from t·B (no phases where B is a multiple of the codes per word)
     const flat = { block_statistics_flat: "reduction (partials, combine)", block_encode_flat: "grid 2d", block_decode_flat: "grid 2d", block_fake_quantize_flat: "grid 2d" };
     expect(launches("mxfp8")).toEqual({ ...tiles, ...columns, ...flat });
