@@ -16,7 +16,7 @@
  * already produced. Unsigned formats take one code for every negative non-zero input.
  */
 import type { ResolvedFloat, ResolvedFormat } from "../../../dsl/resolved.ts";
-import { Builder, add, and, asI32, asU32, bitsOf, eq, f32, fromBits, gt, i32, lt, max, min, mul, ne, select, shr, sub, u32 } from "../../ir/build.ts";
+import { Builder, add, and, asI32, asU32, bitsOf, eq, f32, fromBits, gt, i32, lt, max, min, mul, ne, or, select, shr, sub, u32 } from "../../ir/build.ts";
 import type { Expr } from "../../ir/nodes.ts";
 import { MAX_F32, probeDecision, probeSpecialCodes, sameDecision, type Encoder, type RoundingDecision, type SpecialCodes } from "./probe.ts";
 import { isTiesToEven, lowerRoundByDecision } from "./round.ts";
@@ -130,8 +130,17 @@ export function lowerFastFloatEncode(b: Builder, plan: FloatPlan, x: Expr): Expr
     if (nanSelected && !zeroSelected && !infinitySelected && nanPositive >= cap && (signWeight === 0 ? nanNegative === nanPositive : nanPositive < signWeight && nanNegative === nanPositive + signWeight)) {
       capped = max(capped, select(gt(asI32(absBits), i32(F32_EXPONENT)), u32(nanPositive), u32(0)));
       nanDone = true;
-    }
-    code = withSign(capped);
+      code = withSign(capped);
+    } else if (nanSelected && !infinitySelected && nanPositive === cap + 1 && nanNegative === cap + 1 && signWeight > cap) {
+      // NaN's code is the one after the cap, without a sign bit (the fnuz formats' 0x80): the sign
+      // bit is taken where x's bits as i32 are below −0x7fffff, −NaN's least (negative and not NaN:
+      // −∞'s −0x800000 included), so a NaN lane holds the cap alone (its magnitude is beyond every
+      // code) and a maximum with the NaN code on NaN lanes gives it (a bound the store widening sees).
+      const isNan = gt(asI32(absBits), i32(F32_EXPONENT));
+      const sign = select(lt(asI32(bits), i32(-0x7fffff)), u32(signWeight), u32(0));
+      code = max(or(capped, sign), select(isNan, u32(nanPositive), u32(0)));
+      nanDone = true;
+    } else code = withSign(capped);
   } else code = select(gt(asI32(magnitude), i32(plan.maxMagnitude)), bySign(plan.beyondMax), withSign(magnitude));
   if (zeroSelected) code = select(eq(magnitude, u32(0)), bySign(plan.zero), code);
   // ±∞ and NaN computed as ±max float32 above; replace them where the semantics differ.
