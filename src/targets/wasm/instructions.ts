@@ -61,7 +61,11 @@ export function renderExpr(e: SimdExpr, cx: ExprContext): string {
     case "unary":
       return isVector(e.type) ? vectorUnary(e.op, laneType(e.type), r(e.arg)) : scalarUnary(e.op, e.type as ScalarType, r(e.arg), cx);
     case "binary": {
-      if (!isVector(e.type)) return scalarBinary(e.op, e.type as ScalarType, r(e.a), r(e.b), cx);
+      if (!isVector(e.type)) {
+        const folded = laneFold(e);
+        if (folded !== null) return renderLaneFold(folded.op, folded.lane, r(folded.lanes), cx);
+        return scalarBinary(e.op, e.type as ScalarType, r(e.a), r(e.b), cx);
+      }
       if (e.op === "shl" || e.op === "shr") {
         if (e.b.kind !== "splat") throw new Error(`per-lane shift counts have no SIMD form (${e.type} ${e.op})`);
         const op = e.op === "shl" ? "shl" : e.type === "i32x4" ? "shr_s" : "shr_u";
@@ -294,6 +298,34 @@ function vectorUnary(op: UnaryOp, lane: ScalarType, x: string): string {
     default:
       return assertNever(op, "unary op");
   }
+}
+
+/**
+ * op(op(v[0], v[1]), op(v[2], v[3])) for an integer sum, maximum or minimum of the lanes of one
+ * vector local v (the vectorizer's fold of lane partials), or null. Such an op is exact in any
+ * order, so the fold may pair the lanes as renderLaneFold does.
+ */
+function laneFold(e: SimdExpr & { kind: "binary" }): { op: "add" | "max" | "min"; lane: "i32" | "u32"; lanes: SimdExpr } | null {
+  const { op, type } = e;
+  if ((op !== "add" && op !== "max" && op !== "min") || (type !== "i32" && type !== "u32")) return null;
+  /** The vector local whose lanes k and k + 1 `x` combines, or null. */
+  const pair = (x: SimdExpr, k: number): (SimdExpr & { kind: "ref" }) | null => {
+    if (x.kind !== "binary" || x.op !== op || x.type !== type) return null;
+    const [a, b] = [x.a, x.b];
+    if (a.kind !== "extract" || b.kind !== "extract" || a.lane !== k || b.lane !== k + 1 || a.type !== type || b.type !== type) return null;
+    if (a.arg.kind !== "ref" || b.arg.kind !== "ref" || a.arg.name !== b.arg.name || laneType(simdTypeOf(a.arg)) !== type) return null;
+    return a.arg;
+  };
+  const v = pair(e.a, 0);
+  return v !== null && pair(e.b, 2)?.name === v.name ? { op, lane: type, lanes: v } : null;
+}
+
+/** A lane fold in log steps: v op (v's halves swapped), then that op (its lane pairs swapped), lane 0 — 2 shuffles and 2 vector ops where 4 extracts and 3 scalar ops were. */
+function renderLaneFold(op: "add" | "max" | "min", lane: "i32" | "u32", v: string, cx: ExprContext): string {
+  const halves = cx.temp("v128");
+  const swapHalves = `(i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 ${v} ${v})`;
+  const swapPairs = `(i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 (local.get ${halves}) (local.get ${halves}))`;
+  return `(i32x4.extract_lane 0 ${vectorBinary(op, lane, `(local.tee ${halves} ${vectorBinary(op, lane, v, swapHalves)})`, swapPairs)})`;
 }
 
 /** The mask of a vector mask converted to 0 / 1 per lane (through i32/u32 reinterpretations, which render to nothing), or null. */

@@ -25,7 +25,10 @@
  *     vector store buf[c] (lane k at c + k); c = c + 4
  *
  * and the original loop over [G, T) for the rest (its inner loop vectorized as usual). Lane k of
- * a load is element p + kB (4 scalar loads into the lanes); lookups gather lane by lane.
+ * a load is element p + kB (4 scalar loads into the lanes); lookups gather lane by lane. A select
+ * that is exactly an integer maximum or minimum (integerExtreme; the flat amax statistics write
+ * their update so, to stay an ordered reduction that comes here) is one i32x4.max/min per 4
+ * elements instead of a compare and a bitselect.
  */
 import { typeOf } from "../../codegen/ir/build.ts";
 import type { Expr, ScalarType, Stmt } from "../../codegen/ir/nodes.ts";
@@ -205,8 +208,17 @@ class BlockVectorizer {
         return { kind: "binary", op: e.op, type: lanes(e.type), a: this.vec(e.a, p), b: this.vec(e.b, p) };
       case "compare":
         return { kind: "compare", op: e.op, type: lanes(e.type), a: this.vec(e.a, p), b: this.vec(e.b, p) };
-      case "select":
+      case "select": {
+        const extreme = integerExtreme(e);
+        if (extreme !== null) {
+          // One i32x4.max/min where the select would take a compare and a bitselect; the result
+          // reinterpreted back to the select's type (which renders to nothing).
+          const { op, compareType, a, b } = extreme;
+          const v: SimdExpr = { kind: "binary", op, type: lanes(compareType), a: this.vec(a, p), b: this.vec(b, p) };
+          return compareType === e.type ? v : { kind: "convert", op: e.type === "u32" ? "u32.fromI32" : "i32.fromU32", type: lanes(e.type), arg: v };
+        }
         return { kind: "select", type: lanes(e.type), cond: this.vec(e.cond, p), then: this.vec(e.then, p), else: this.vec(e.else, p) };
+      }
       case "convert":
         return { kind: "convert", op: e.op, type: lanes(e.type), arg: this.vec(e.arg, p) };
       case "load": {
@@ -237,6 +249,36 @@ class BlockVectorizer {
   private variant(e: Expr): boolean {
     return anySubexpression(e, (x) => x.kind === "load" || (x.kind === "ref" && (this.vectors.has(x.name) || x.name === this.parts.inner.index)));
   }
+}
+
+/** A reinterpretation between i32 and u32 (the same 32 bits), or null. */
+function reinterpreted(e: Expr): Expr | null {
+  return e.kind === "convert" && (e.op === "i32.fromU32" || e.op === "u32.fromI32") ? e.arg : null;
+}
+
+/**
+ * A select that is exactly an integer maximum or minimum — select(X(a) > X(b), a, b) is max(X(a),
+ * X(b)) in X's order, X the identity or one i32/u32 reinterpretation on both sides (> or ≥ keep
+ * the larger, < or ≤ the smaller; swapped arms the other) — as the operation on X(a) and X(b), or
+ * null. Exact: the order is total and equal integers are the same bits, so which arm a tie takes
+ * cannot show. Floats never match (NaN compares false, and −0 = +0 with different bits).
+ */
+export function integerExtreme(e: Expr & { kind: "select" }): { op: "max" | "min"; compareType: "i32" | "u32"; a: Expr; b: Expr } | null {
+  const { cond } = e;
+  if ((e.type !== "i32" && e.type !== "u32") || cond.kind !== "compare" || (cond.type !== "i32" && cond.type !== "u32")) return null;
+  if (cond.op === "eq" || cond.op === "ne") return null;
+  /** x as cond's operand y: y itself when the types agree, else y must reinterpret x. */
+  const operandOf = (x: Expr, y: Expr) => {
+    if (typeOf(x) === cond.type) return same(x, y);
+    const of = reinterpreted(y);
+    return of !== null && same(of, x);
+  };
+  const larger = cond.op === "gt" || cond.op === "ge";
+  let op: "max" | "min";
+  if (operandOf(e.then, cond.a) && operandOf(e.else, cond.b)) op = larger ? "max" : "min";
+  else if (operandOf(e.then, cond.b) && operandOf(e.else, cond.a)) op = larger ? "min" : "max";
+  else return null;
+  return { op, compareType: cond.type, a: cond.a, b: cond.b };
 }
 
 function lanes(type: Expr["type"]): ReturnType<typeof vectorOf> {

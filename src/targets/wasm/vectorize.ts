@@ -16,12 +16,13 @@
  * lane 1, 2 and 3, each reading its lane's values — so the sums are those of the scalar loop bit
  * for bit while the work that feeds them (a log2 per element) runs 4 lanes at a time. Reductions
  * that are exact in any order — integer sums, maxima and minima, `acc = op(acc, v)` — instead keep
- * a partial per lane and fold the 4 partials into the accumulator after the vector loop. So does a
+ * a partial per lane and fold the 4 partials into the accumulator after the vector loop (on
+ * integers the renderer pairs the lanes by two shuffles, instructions.ts laneFold). So does a
  * running maximum written as the amax statistics write it, `acc = select(v > acc [&& keep], v, acc)`
  * (scaling/common.ts finiteAmax): each lane keeps the first of its candidates above the entry value,
- * and the lanes are folded in order. That is the sequential result whenever no two distinct
- * candidates compare equal — among non-NaN values only ±0, which can only be kept above a negative
- * entry value, so an f32 loop entered below 0 runs whole in the scalar loop. No let or
+ * and the lanes are folded in order (on integers, as a maximum). That is the sequential result
+ * whenever no two distinct candidates compare equal — among non-NaN values only ±0, which can only
+ * be kept above a negative entry value, so an f32 loop entered below 0 runs whole in the scalar loop. No let or
  * store may read an accumulator (that would need the running value per lane).
  *
  * Loops with per-lane shift counts (SIMD shifts take one count), f64 values (the vectors here
@@ -241,6 +242,12 @@ class LoopVectorizer {
     const above: SimdExpr = { kind: "compare", op: "gt", type: vectorType, a: v, b: lanes };
     const cond: SimdExpr = keep === null ? above : { kind: "binary", op: "and", type: "boolx4", a: above, b: this.vec(keep) };
     this.body.push({ kind: "assign", name: lanesName, value: { kind: "select", type: vectorType, cond, then: v, else: lanes } });
+    if (type !== "f32") {
+      // On integers the update is the maximum, exact in any order: folded as laneParallel folds.
+      const lane = (k: number): SimdExpr => ({ kind: "extract", type, lane: k, arg: lanes });
+      const max = (a: SimdExpr, b: SimdExpr): SimdExpr => ({ kind: "binary", op: "max", type, a, b });
+      return [{ kind: "assign", name, value: max(ref(type, name), max(max(lane(0), lane(1)), max(lane(2), lane(3)))) }];
+    }
     return [0, 1, 2, 3].map((k): SimdStmt => {
       const lane: SimdExpr = { kind: "extract", type, lane: k, arg: lanes };
       const acc = ref(type, name);

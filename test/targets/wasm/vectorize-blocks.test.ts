@@ -4,14 +4,17 @@
  * ordered float sums, a compensated sum whose lets read the accumulators, counts, maxima, table
  * lookups, stores of expressions of the accumulators — against the interpreter bit for bit, at
  * every length around the group of 4 blocks and from offsets; and the shapes it leaves alone.
+ * Selects that are exactly an integer maximum or minimum (the flat amax statistics' update) take
+ * one i32x4.max/min; float ones, which NaN and ±0 keep from being a maximum, stay selects.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { abs, add, and, asI32, asU32, bitsOf, f32, gt, i32, kernel, load, max, min, mul, ref, select, shr, sub, u32 } from "../../../src/codegen/ir/build.ts";
+import { abs, add, and, asI32, asU32, bitsOf, eq, f32, ge, gt, i32, kernel, load, lt, max, min, mul, ref, select, shr, sub, u32 } from "../../../src/codegen/ir/build.ts";
 import { interpret } from "../../../src/codegen/ir/interpret.ts";
 import type { Kernel } from "../../../src/codegen/ir/nodes.ts";
 import { forBlocks } from "../../../src/codegen/lower/scaling/common.ts";
 import { createWasmAssembler, type WasmAssembler } from "../../../src/targets/wasm/assemble.ts";
 import { compileWasmWith, instantiateWasm } from "../../../src/targets/wasm/load.ts";
+import { integerExtreme } from "../../../src/targets/wasm/vectorize-blocks.ts";
 import { vectorizeKernel } from "../../../src/targets/wasm/vectorize.ts";
 
 let assembler: WasmAssembler;
@@ -136,6 +139,85 @@ describe("wasm vectorizer, block form", () => {
       }),
     );
     expect(vectorizeKernel(shifted).loops.map((l) => l.form ?? (l.vectorized ? "elements" : "scalar"))).toEqual(["scalar", "scalar"]);
+  });
+});
+
+/** Per block of 8: integer maxima and minima written as selects (i32, and u32 compared as i32 as the flat amax statistics do), and a float one. */
+const extremes = kernel("block_extremes", PARAMS, (b) =>
+  forBlocks(b, ref("i32", "n"), 8, (block, start, end, body) => {
+    const largest = body.var("largest", i32(-(2 ** 31)));
+    const lowest = body.var("lowest", u32(2 ** 32 - 1));
+    const floatMax = body.var("float_max", f32(0));
+    body.for("i", start, end, (i, inner) => {
+      const bits = inner.let("bits", bitsOf(load("f32", "x", i)));
+      const signed = inner.let("signed_bits", asI32(bits));
+      inner.assign(largest.name, select(ge(largest.ref, signed), largest.ref, signed));
+      // Smaller as i32s, kept as u32: swapped arms of a > (a minimum), through reinterpretations.
+      inner.assign(lowest.name, select(gt(asI32(lowest.ref), asI32(bits)), bits, lowest.ref));
+      // Not a maximum: a NaN candidate replaces the running value, and −0 replaces +0.
+      inner.assign(floatMax.name, select(gt(floatMax.ref, load("f32", "x", i)), floatMax.ref, load("f32", "x", i)));
+    });
+    body.store("maxima", block, largest.ref);
+    body.store("counts", block, lowest.ref);
+    body.store("sums", block, floatMax.ref);
+  }),
+);
+
+/** Bit patterns over every sign and class: ±0, ±∞, quiet NaNs of both signs, subnormals, and random ones. */
+function patterns(length: number): Float32Array {
+  const bits = new Uint32Array(length);
+  const special = [0, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0xffc00001, 0x7fffffff, 1, 0x80000001, 0x7f7fffff, 0xff7fffff];
+  let s = 7;
+  for (let k = 0; k < length; k++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    const b = s % 3 === 0 ? special[(s >>> 8) % special.length] : (s ^ (s << 13)) >>> 0;
+    // Quiet NaNs only: the interpreter reads x through JS numbers, which may quiet a signalling one.
+    bits[k] = (b & 0x7f800000) === 0x7f800000 && (b & 0x7fffff) !== 0 ? b | 0x400000 : b;
+  }
+  // A block (elements 8..15) of −0 after +0, and one (16..23) of a NaN before numbers: where a float maximum would differ.
+  bits.set([0, 0x80000000, 0x80000000, 0, 0x80000000, 0x80000000, 0x80000000, 0x80000000], 8);
+  bits.set([0x7fc00000, 0x3f800000, 0x40000000, 0xbf800000, 0, 0x3f800000, 0x3f800000, 0x3f800000], 16);
+  return new Float32Array(bits.buffer);
+}
+
+/** A float as its bits, every NaN as one (the lanes' NaN payloads are the engine's to choose). */
+const canonicalBits = (v: number) => (Number.isNaN(v) ? 0x7fc00000 : new Uint32Array(Float32Array.of(v).buffer)[0]);
+
+describe("wasm vectorizer, block form: integer maxima and minima", () => {
+  it("renders an exact integer select-maximum as one i32x4.max_s / min_u per 4 elements; a float one stays a select; the interpreter's bits", () => {
+    const compiled = compileWasmWith(assembler, { kernels: [extremes] });
+    expect(compiled.loops[0]).toMatchObject({ vectorized: true, form: "blocks" });
+    expect(compiled.wat).toMatch(/\(local\.set \$largest_\d+_blocks \(i32x4\.max_s \(local\.get \$largest_\d+_blocks\)/);
+    expect(compiled.wat).toMatch(/\(local\.set \$lowest_\d+_blocks \(i32x4\.min_s \(local\.get \$lowest_\d+_blocks\)/);
+    // The float select stays one (f32x4.pmax is that select exactly: b if a < b, else a); never f32x4.max.
+    expect(compiled.wat).toMatch(/\(local\.set \$float_max_\d+_blocks \((v128\.bitselect|f32x4\.pmax)/);
+    expect(compiled.wat).not.toMatch(/f32x4\.(max|min) /);
+    const set = instantiateWasm(compiled);
+    const x = patterns(8 * 40 + 5);
+    for (const n of [0, 7, 8, 31, 32, 33, 64, 8 * 40 + 5]) {
+      const blocks = Math.ceil(n / 8) + 1;
+      const outputs = () => ({ sums: new Float32Array(blocks).fill(9), counts: new Uint32Array(blocks).fill(9), maxima: new Int32Array(blocks).fill(9) });
+      const want = outputs();
+      const unused = { kahans: new Float32Array(blocks), looks: new Float32Array(blocks) };
+      interpret(extremes, { x, ...want, ...unused, n, from: 0, scale: 1 });
+      const got = outputs();
+      set.kernels.block_extremes(x, got.sums, unused.kahans, unused.looks, got.counts, got.maxima, n, 0, 1);
+      expect(Array.from(got.maxima), `maxima of [0, ${n})`).toEqual(Array.from(want.maxima));
+      expect(Array.from(got.counts), `minima of [0, ${n})`).toEqual(Array.from(want.counts));
+      expect(Array.from(got.sums, canonicalBits), `float selects of [0, ${n})`).toEqual(Array.from(want.sums, canonicalBits));
+    }
+  });
+
+  it("takes integer selects of the larger or smaller only: the same operands on both sides, an order compare, integer types", () => {
+    const [a, b] = [ref("i32", "a"), ref("i32", "b")];
+    const [ua, ub] = [ref("u32", "ua"), ref("u32", "ub")];
+    const of = (e: ReturnType<typeof select>) => integerExtreme(e as Parameters<typeof integerExtreme>[0])?.op ?? null;
+    expect([of(select(gt(a, b), a, b)), of(select(ge(a, b), b, a)), of(select(lt(a, b), a, b)), of(select(lt(a, b), b, a))]).toEqual(["max", "min", "min", "max"]);
+    expect(of(select(gt(asI32(ua), asI32(ub)), ua, ub))).toBe("max");
+    expect(integerExtreme(select(gt(asI32(ua), asI32(ub)), ua, ub) as Parameters<typeof integerExtreme>[0])?.compareType).toBe("i32");
+    // Floats (NaN, ±0), other operands, equality compares, a u32 select on an i32 compare of other values: none.
+    const [fa, fb] = [ref("f32", "fa"), ref("f32", "fb")];
+    expect([of(select(gt(fa, fb), fa, fb)), of(select(gt(a, b), a, ref("i32", "c"))), of(select(eq(a, b), a, b)), of(select(gt(asI32(ua), b), ua, ub))]).toEqual([null, null, null, null]);
   });
 });
 
