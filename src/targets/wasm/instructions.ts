@@ -124,6 +124,8 @@ export function renderExpr(e: SimdExpr, cx: ExprContext): string {
     }
     case "lanes": {
       const lane = laneType(e.type);
+      const shuffle = shuffleLanes(e.args, lane, cx);
+      if (shuffle !== null) return shuffle;
       const gather = gatherLanes(e.args, cx);
       if (gather !== null) return gather;
       if (e.args.every((a) => a.kind === "const")) return v128Const(e.args.map((a) => constBits(lane, a.kind === "const" ? a.value : 0, true)));
@@ -189,6 +191,25 @@ function vectorSelect(e: SimdExpr & { kind: "select" }, cx: ExprContext): string
  * indices, the block form's lanes): one load into each lane (load32_zero, then load32_lane: one
  * instruction each on x86, where a scalar load and a replace_lane take two).
  */
+/**
+ * Lanes that are each a lane of one of at most two vector locals of the same lane type (a
+ * transpose's step): one i8x16.shuffle of their bytes, or null.
+ */
+function shuffleLanes(args: readonly SimdExpr[], lane: ScalarType, cx: ExprContext): string | null {
+  if (lane === "bool") return null;
+  const sources: string[] = [];
+  const bytes: number[] = [];
+  for (const a of args) {
+    if (a.kind !== "extract" || a.type !== lane || a.arg.kind !== "ref" || laneType(simdTypeOf(a.arg)) !== lane) return null;
+    let s = sources.indexOf(a.arg.name);
+    if (s < 0) s = sources.push(a.arg.name) - 1;
+    if (s > 1) return null;
+    for (let b = 0; b < 4; b++) bytes.push(16 * s + 4 * a.lane + b);
+  }
+  const [first, second = first] = sources.map((name) => `(local.get ${cx.local(name, "v128")})`);
+  return `(i8x16.shuffle ${bytes.join(" ")} ${first} ${second})`;
+}
+
 function gatherLanes(args: readonly SimdExpr[], cx: ExprContext): string | null {
   if (args.every((a) => a.kind === "load" && storageBytes(cx.storage(a.buffer)) === 4)) {
     let v = "";

@@ -2,7 +2,8 @@
  * The vectorizer's block form (vectorize-blocks.ts): loops over blocks whose inner loop keeps an
  * ordered reduction run 4 blocks at a time, one per lane. Synthetic kernels of that shape —
  * ordered float sums, a compensated sum whose lets read the accumulators, counts, maxima, table
- * lookups, stores of expressions of the accumulators — against the interpreter bit for bit, at
+ * lookups, stores of expressions of the accumulators; x read as 4 vector loads and a transpose —
+ * against the interpreter bit for bit, at
  * every length around the group of 4 blocks and from offsets; and the shapes it leaves alone.
  * Selects that are exactly an integer maximum or minimum (the flat amax statistics' update) take
  * one i32x4.max/min; float ones, which NaN and ±0 keep from being a maximum, stay selects.
@@ -94,6 +95,9 @@ describe("wasm vectorizer, block form", () => {
       const compiled = compileWasmWith(assembler, { kernels: [stats] });
       expect(compiled.loops[0], `size ${size}`).toMatchObject({ vectorized: true, form: "blocks" });
       expect(compiled.wat).toMatch(/f32x4\.add \(local\.get \$sum_\d+_blocks\)/);
+      // x read as 4 vector loads transposed by shuffles (lane k: block k), not lane by lane.
+      expect(compiled.wat).toMatch(/\(local\.set \$x_at_?\d* \(i8x16\.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 /);
+      expect(compiled.wat).not.toMatch(/v128\.load32_lane offset=\d+ align=4 3 \(i32\.add \(local\.get \$x\)/);
       const set = instantiateWasm(compiled);
       const lengths = new Set([0, 1, size - 1, size, size + 1, 4 * size - 1, 4 * size, 4 * size + 1, 5 * size, 8 * size, 9 * size + 3]);
       const x = inputs(9 * size + 8, size);
