@@ -24,7 +24,7 @@ import { add, eq, f32, i32, load, min, mul, ne, neg, ref, select, sub, type Buil
 import type { Expr } from "../../ir/nodes.ts";
 import { lowerAccumulatorAdd } from "./accumulator.ts";
 
-/** Scratch of the row kernel: op(B) as k×n rows, and each output's running sum and promoted total for one row of C. */
+/** Scratch of the row kernel: op(B) as k×n rows, and for one row of C each output's running sum, promoted total and Kahan compensation. */
 export const DECLARED_ROWS_SCRATCH = { rowsB: "packB", sums: "sums", totals: "totals", compensations: "compensations" } as const;
 
 const { rowsB: ROWS_B, sums: SUMS, totals: TOTALS, compensations: COMPENSATIONS } = DECLARED_ROWS_SCRATCH;
