@@ -45,7 +45,7 @@ export function lowerAlignedFloatEncode(b: Builder, aligned: AlignedPlan, x: Exp
   const bits = b.let("bits", bitsOf(x));
   const absBits = b.let("abs_bits", asI32(and(bits, u32(0x7fffffff))));
   const negative = b.let("negative", lt(asI32(bits), i32(0)));
-  const { withSign, bySign } = signedCodes(b, shr(bits, u32(31)), negative, signWeight);
+  const { withSign, bySign, isSigned, sameAs, capOf } = signedCodes(b, shr(bits, u32(31)), negative, signWeight);
 
   const incrementFor = ([even, odd]: readonly [number, number]): Expr => {
     if (even === odd) return i32(even);
@@ -58,13 +58,11 @@ export function lowerAlignedFloatEncode(b: Builder, aligned: AlignedPlan, x: Exp
   const magnitude = b.let("magnitude", shr(add(absBits, increment), i32(dropped)));
 
   let code: Expr;
-  const [maxPositive, maxNegative] = plan.beyondMax;
-  const cap = maxPositive === plan.maxMagnitude || maxPositive === plan.maxMagnitude + 1 ? maxPositive : null;
-  if (cap !== null && (signWeight === 0 || maxNegative === cap + signWeight)) code = withSign(asU32(min(magnitude, i32(cap))));
+  const cap = capOf(plan.beyondMax, plan.maxMagnitude);
+  if (cap !== null) code = withSign(asU32(min(magnitude, i32(cap))));
   else code = select(gt(magnitude, i32(plan.maxMagnitude)), bySign(plan.beyondMax), withSign(asU32(magnitude)));
-  const [zeroPositive, zeroNegative] = plan.zero;
-  if (zeroPositive !== 0 || (signWeight !== 0 && zeroNegative !== signWeight)) code = select(eq(absBits, i32(0)), bySign(plan.zero), code);
-  if (plan.infinity[0] !== maxPositive || (signWeight !== 0 && plan.infinity[1] !== maxNegative)) code = select(eq(absBits, i32(F32_EXPONENT)), bySign(plan.infinity), code);
+  if (!isSigned(plan.zero, 0)) code = select(eq(absBits, i32(0)), bySign(plan.zero), code);
+  if (!sameAs(plan.infinity, plan.beyondMax)) code = select(eq(absBits, i32(F32_EXPONENT)), bySign(plan.infinity), code);
   code = select(gt(absBits, i32(F32_EXPONENT)), bySign(plan.nan), code);
   if (plan.negativeCode !== null) code = select(negativeNonZero(bits), u32(plan.negativeCode), code);
   return b.let("code", code);

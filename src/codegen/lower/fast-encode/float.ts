@@ -71,27 +71,23 @@ export function lowerFastFloatEncode(b: Builder, plan: FloatPlan, x: Expr): Expr
   const absBits = b.let("abs_bits", and(bits, u32(0x7fffffff)));
   const signBit = b.let("sign", shr(bits, u32(31)));
   const negative = b.let("negative", lt(asI32(bits), i32(0)));
-  const { withSign, bySign } = signedCodes(b, signBit, negative, signWeight);
+  const { withSign, bySign, isSigned, sameAs, capOf } = signedCodes(b, signBit, negative, signWeight);
 
   // ±∞ and NaN compute as the largest float32 (clamped here), whose code the selects below replace
   // where the semantics differ. Where NaN takes its own select anyway, m ≥ 2 and the format's
   // binades end below float32's, the clamp is left out: ∞ times the power of two below stays ∞
   // (m ≥ 2 keeps that power non-zero), its magnitude (255 − emin − 127)·2^m lands beyond the
   // largest code as the largest float32's does, and NaN's garbage is replaced.
-  const nanSelected = plan.nan[0] !== plan.beyondMax[0] || (signWeight !== 0 && plan.nan[1] !== plan.beyondMax[1]);
+  const nanSelected = !sameAs(plan.nan, plan.beyondMax);
   const infinityBeyond = (255 - emin - 127) * 2 ** m > plan.maxMagnitude;
   const { positive, negative: negativeDecision } = plan.decision;
   const oneDecision = negativeDecision === null || sameDecision(positive, negativeDecision);
   const addRounds = oneDecision && isTiesToEven(positive);
-  const [maxPositive, maxNegative] = plan.beyondMax;
-  // Beyond the largest code the semantics give the largest or the next (an infinity right after
-  // it): every magnitude computed beyond it is at least that, so a minimum gives it.
-  const cap = maxPositive === plan.maxMagnitude || maxPositive === plan.maxMagnitude + 1 ? maxPositive : null;
-  const capped = cap !== null && (signWeight === 0 || maxNegative === cap + signWeight);
+  const cap = capOf(plan.beyondMax, plan.maxMagnitude);
   // Where the addition rounds (below) and a minimum caps, ±∞ and NaN need no clamp either: y is
   // then ∞ or NaN (∞ times 0 where m = 1), whose bits (exponent field all ones, either sign)
   // give magnitudes of at least 0x34800000, beyond every code, so they cap like the largest float32.
-  const unclamped = (nanSelected && m >= 2 && infinityBeyond) || (addRounds && capped);
+  const unclamped = (nanSelected && m >= 2 && infinityBeyond) || (addRounds && cap !== null);
   const finite = unclamped ? absBits : b.let("finite_bits", min(absBits, u32(F32_MAX_BITS)));
   const lowest = (emin + 127) * 2 ** 23;
   const exponent = b.let("binade", max(and(finite, u32(F32_EXPONENT)), u32(lowest)));
@@ -118,11 +114,10 @@ export function lowerFastFloatEncode(b: Builder, plan: FloatPlan, x: Expr): Expr
   }
 
   let code: Expr;
-  const [zeroPositive, zeroNegative] = plan.zero;
-  const zeroSelected = zeroPositive !== 0 || (signWeight !== 0 && zeroNegative !== signWeight);
-  const infinitySelected = plan.infinity[0] !== maxPositive || (signWeight !== 0 && plan.infinity[1] !== maxNegative);
+  const zeroSelected = !isSigned(plan.zero, 0);
+  const infinitySelected = !sameAs(plan.infinity, plan.beyondMax);
   let nanDone = !nanSelected;
-  if (cap !== null && capped) {
+  if (cap !== null) {
     let capped = min(magnitude, u32(cap));
     // A NaN magnitude at or above the cap, with x's sign bit (e4m3, e5m2): a maximum with it on NaN
     // lanes (a compare's mask and'ed with it: the select of it or 0).

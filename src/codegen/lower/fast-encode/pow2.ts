@@ -69,7 +69,7 @@ export function lowerFastPow2Encode(b: Builder, plan: Pow2Plan, x: Expr): Expr {
   const bits = b.let("bits", bitsOf(x));
   const absBits = b.let("abs_bits", asI32(and(bits, u32(0x7fffffff))));
   const negative = b.let("negative", lt(asI32(bits), i32(0)));
-  const { withSign, bySign } = signedCodes(b, shr(bits, u32(31)), negative, signWeight);
+  const { withSign, bySign, isSigned, sameAs } = signedCodes(b, shr(bits, u32(31)), negative, signWeight);
 
   // Floor code = field − 127 − emin (as i32; below emin it is negative). With emin = −127 the
   // binade of 2^−127 holds subnormals: |x|'s bits + min(|x|'s bits, 2^23) − 2^23 is |x|'s bits
@@ -99,13 +99,11 @@ export function lowerFastPow2Encode(b: Builder, plan: Pow2Plan, x: Expr): Expr {
   const magnitude = b.let("magnitude", max(rounded, i32(0)));
 
   let code: Expr;
-  const [maxPositive, maxNegative] = plan.beyondMax;
-  if (maxPositive === plan.maxMagnitude && (signWeight === 0 || maxNegative === plan.maxMagnitude + signWeight)) code = withSign(asU32(min(magnitude, i32(plan.maxMagnitude))));
+  if (isSigned(plan.beyondMax, plan.maxMagnitude)) code = withSign(asU32(min(magnitude, i32(plan.maxMagnitude))));
   else code = select(gt(magnitude, i32(plan.maxMagnitude)), bySign(plan.beyondMax), withSign(asU32(magnitude)));
-  const [zeroPositive, zeroNegative] = plan.zero;
-  if (zeroPositive !== 0 || (signWeight !== 0 && zeroNegative !== signWeight)) code = select(eq(absBits, i32(0)), bySign(plan.zero), code);
+  if (!isSigned(plan.zero, 0)) code = select(eq(absBits, i32(0)), bySign(plan.zero), code);
   // ±∞'s field is 255, beyond every code here (maxFinite < 2^128).
-  if (plan.infinity[0] !== maxPositive || (signWeight !== 0 && plan.infinity[1] !== maxNegative)) code = select(eq(absBits, i32(F32_EXPONENT)), bySign(plan.infinity), code);
+  if (!sameAs(plan.infinity, plan.beyondMax)) code = select(eq(absBits, i32(F32_EXPONENT)), bySign(plan.infinity), code);
   const isNan = gt(absBits, i32(F32_EXPONENT));
   if (plan.negativeCode !== null && plan.nan[0] === plan.negativeCode && plan.nan[1] === plan.negativeCode) {
     // Unsigned formats whose NaN code is every negative input's (E8M0): one select for both, and

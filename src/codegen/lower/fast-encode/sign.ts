@@ -13,15 +13,32 @@ export interface SignedCodes {
   withSign(magnitude: Expr): Expr;
   /** The probed pair [positive, negative] as one expression. */
   bySign(pair: readonly [number, number]): Expr;
+  /** Whether a probed pair is `magnitude` with x's sign bit, what withSign gives (unsigned: its positive code is). */
+  isSigned(pair: readonly [number, number], magnitude: number): boolean;
+  /** Whether two probed pairs agree for every sign the format has (unsigned: their positive codes). */
+  sameAs(a: readonly [number, number], b: readonly [number, number]): boolean;
+  /**
+   * The code a minimum caps every magnitude at, or null: where beyond the largest magnitude the
+   * semantics give it or the next code (an infinity right after it) with x's sign bit, every
+   * magnitude computed beyond it is at least that, so the minimum gives it.
+   */
+  capOf(beyondMax: readonly [number, number], maxMagnitude: number): number | null;
 }
 
 /** `signBit`: x's sign bit (0 or 1); `negative`: x's sign as a bool. */
 export function signedCodes(b: Builder, signBit: Expr, negative: Expr, signWeight: number): SignedCodes {
   const signBits = signWeight === 0 ? null : b.let("sign_bits", shl(signBit, u32(Math.log2(signWeight))));
+  const isSigned = ([p, n]: readonly [number, number], magnitude: number) => p === magnitude && (signWeight === 0 || n === magnitude + signWeight);
   return {
     signBits,
     withSign: (magnitude) => (signBits === null ? magnitude : or(magnitude, signBits)),
     bySign: ([p, n]) => (p === n ? u32(p) : signBits !== null && n === (p | signWeight) && p < signWeight ? or(u32(p), signBits) : select(negative, u32(n), u32(p))),
+    isSigned,
+    sameAs: (a, b) => a[0] === b[0] && (signWeight === 0 || a[1] === b[1]),
+    capOf: (beyondMax, maxMagnitude) => {
+      const cap = beyondMax[0];
+      return (cap === maxMagnitude || cap === maxMagnitude + 1) && isSigned(beyondMax, cap) ? cap : null;
+    },
   };
 }
 
