@@ -410,10 +410,12 @@ function factorsGiven(scaling: BlockScaling, names: ReadonlySet<string>): { down
 
 /** Tile t's factors (semantics tileScale), bound in b. */
 function tileFactors(b: Builder, scaling: BlockScaling, names: ReadonlySet<string>, tensorScale: Expr | null, t: Expr): TileFactors {
-  const scale = names.has(BLOCK_META.scaleCodes) ? b.let("tile_scale", lowerDecodeScale(b, scaling.scaleFormat, load("u32", BLOCK_META.scaleCodes, t))) : null;
-  if (isPowerOfTwoRule(scaling.scaleRounding)) return { down: names.has(TILE_EXPONENT) ? b.let("tile_down", pow2(b, neg(load("i32", TILE_EXPONENT, t)))) : null, up: scale };
-  if (tensorScale !== null) return { down: scale === null ? null : b.let("element_scale", select(eq(scale, f32(0)), f32(0), div(tensorScale, scale))), up: scale };
-  return { down: scale, up: scale };
+  const has = factorsGiven(scaling, names);
+  const scale = has.up ? b.let("tile_scale", lowerDecodeScale(b, scaling.scaleFormat, load("u32", BLOCK_META.scaleCodes, t))) : null;
+  if (!has.down) return { down: null, up: scale };
+  if (isPowerOfTwoRule(scaling.scaleRounding)) return { down: b.let("tile_down", pow2(b, neg(load("i32", TILE_EXPONENT, t)))), up: scale };
+  const d = scale as Expr;
+  return { down: tensorScale === null ? d : b.let("element_scale", select(eq(d, f32(0)), f32(0), div(tensorScale, d))), up: scale };
 }
 
 /** The element transforms of a tile from its factors (what they need once per tile bound in b). */
