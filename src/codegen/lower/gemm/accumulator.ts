@@ -105,23 +105,19 @@ export function lowerAccumulatorAdd(b: Builder, format: ResolvedFormat, x: Expr,
   const float32 = isFloat32Accumulator(format);
   if (float32 && !opaqueF32) return b.let("acc_sum", add(x, y));
   const finite = and(lt(and(bitsOf(x), u32(0x7fffffff)), u32(F32_EXPONENT_MASK)), lt(and(bitsOf(y), u32(0x7fffffff)), u32(F32_EXPONENT_MASK)));
-  if (!float32 && ieee) {
-    // Exact sums (zeros with their IEEE sign among them) and non-finite ones are the float32 sum itself.
-    const ro = roundedToOddIeee(b, x, y);
-    const sum = b.let("ro_sum_f32", select(and(finite, ro.inexact), ro.odd, ro.sum));
-    return b.let("acc_sum", lowerFakeQuantizeElement(b, format, sum, null));
-  }
-  const ro = roundedMagnitudes(b, x, y);
+  const integer = float32 || !ieee ? roundedMagnitudes(b, x, y) : null;
   if (float32) {
+    const ro = integer!;
     // An exact zero sum is −0 only when both addends are −0 (x + (−x) = +0 in nearest even).
     const zeroSign = shr(and(bitsOf(x), bitsOf(y)), u32(31));
     const sign = select(eq(ro.nearest, u32(0)), zeroSign, ro.sign);
     const nearest = fromBits(or(ro.nearest, shl(sign, u32(31))));
     return b.let("acc_sum", select(finite, nearest, add(x, y)));
   }
+  // The round-to-odd float32 sum, in integer arithmetic or from its exact float error (`ieee`).
+  const ro = integer === null ? roundedToOddIeee(b, x, y) : { odd: fromBits(or(integer.magnitude, shl(integer.sign, u32(31)))), inexact: integer.inexact, sum: add(x, y) };
   // Exact sums (zeros with their IEEE sign among them) and non-finite ones are the float32 sum itself.
-  const odd = fromBits(or(ro.magnitude, shl(ro.sign, u32(31))));
-  const sum = b.let("ro_sum_f32", select(and(finite, ro.inexact), odd, add(x, y)));
+  const sum = b.let("ro_sum_f32", select(and(finite, ro.inexact), ro.odd, ro.sum));
   return b.let("acc_sum", lowerFakeQuantizeElement(b, format, sum, null));
 }
 
