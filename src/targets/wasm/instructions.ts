@@ -187,11 +187,6 @@ function vectorSelect(e: SimdExpr & { kind: "select" }, cx: ExprContext): string
 }
 
 /**
- * Lanes that are all table lookups, or all loads from 32-bit buffers (a gather at computed
- * indices, the block form's lanes): one load into each lane (load32_zero, then load32_lane: one
- * instruction each on x86, where a scalar load and a replace_lane take two).
- */
-/**
  * Lanes that are each a lane of one of at most two vector locals of the same lane type (a
  * transpose's step): one i8x16.shuffle of their bytes, or null.
  */
@@ -210,6 +205,11 @@ function shuffleLanes(args: readonly SimdExpr[], lane: ScalarType, cx: ExprConte
   return `(i8x16.shuffle ${bytes.join(" ")} ${first} ${second})`;
 }
 
+/**
+ * Lanes that are all table lookups, or all loads from 32-bit buffers (a gather at computed
+ * indices, the block form's lanes): one load into each lane (load32_zero, then load32_lane: one
+ * instruction each on x86, where a scalar load and a replace_lane take two).
+ */
 function gatherLanes(args: readonly SimdExpr[], cx: ExprContext): string | null {
   if (args.every((a) => a.kind === "load" && storageBytes(cx.storage(a.buffer)) === 4)) {
     let v = "";
