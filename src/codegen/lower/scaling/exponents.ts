@@ -8,9 +8,9 @@
  */
 import { floorLog2, fromF32Bits } from "../../../dsl/semantics/bits.ts";
 import { significand } from "../../../dsl/semantics/scaling/exponents.ts";
-import { Builder, add, and, asI32, bitsOf, convert, eq, f32, ge, i32, lt, neg, select, shr, sub, u32 } from "../../ir/build.ts";
+import { Builder, add, and, bitsOf, f32, ge, i32, lt, neg, select, sub } from "../../ir/build.ts";
 import type { Expr } from "../../ir/nodes.ts";
-import { scaleByPow2 } from "../pow2.ts";
+import { floorLog2Bits, scaleByPow2 } from "../pow2.ts";
 
 const ONE_BITS = 0x3f800000;
 const TWO_BITS = 0x40000000;
@@ -27,24 +27,9 @@ export function firstSignificand(pred: (s: number) => boolean, from = 1): number
   return fromF32Bits(lo);
 }
 
-/**
- * ⌊log2 a⌋ (i32) of a positive finite f32 a, from its bits: the exponent field less the bias for
- * normals; for a subnormal m·2^−149, the exponent of m converted to f32 (exact: m < 2^23) less
- * 127 + 149 — a conversion and a shift where a count of leading zeros takes a binary search of
- * ~20 SIMD instructions. Integer operations on a's bits only, so a target that flushes float32
- * subnormals computes the same.
- */
-export function lowerFloorLog2Positive(b: Builder, a: Expr): Expr {
-  const bits = b.let("a_bits", bitsOf(a));
-  const field = b.let("field", asI32(shr(bits, u32(23))));
-  const fraction = b.let("fraction", convert("f32.fromI32", asI32(and(bits, u32(0x7fffff)))));
-  const subnormal = sub(asI32(shr(bitsOf(fraction), u32(23))), i32(127 + 149));
-  return b.let("e", select(eq(field, i32(0)), subnormal, sub(field, i32(127))));
-}
-
 /** ⌊log2 a⌋ (i32) and a·2^−⌊log2 a⌋ ∈ [1, 2) (f32, exact) of a positive finite f32 a. */
 export function splitLog2(b: Builder, a: Expr): { exponent: Expr; significand: Expr } {
-  const exponent = lowerFloorLog2Positive(b, a);
+  const exponent = floorLog2Bits(b, bitsOf(a));
   return { exponent, significand: scaleByPow2(b, a, neg(exponent)) };
 }
 
@@ -71,7 +56,7 @@ export function lowerFloorExponentRatio(b: Builder, limit: number, a: Expr): Exp
 /** MX scale exponent before clamping: floor ⌊log2 a⌋ − ⌊log2 limit⌋, ceil, or even as block.ts. */
 export function lowerBlockExponent(b: Builder, a: Expr, limit: number, rule: "floor" | "ceil" | "even"): Expr {
   if (rule === "ceil") return lowerCeilExponentRatio(b, a, limit);
-  if (rule === "floor") return b.let("floor_exponent", sub(lowerFloorLog2Positive(b, a), i32(floorLog2(limit))));
+  if (rule === "floor") return b.let("floor_exponent", sub(floorLog2Bits(b, bitsOf(a)), i32(floorLog2(limit))));
   const { exponent, significand: sig } = splitLog2(b, a);
   const base = sub(exponent, i32(floorLog2(limit)));
   // block.ts evenExponent in doubles: ratio = sa/sl; below 1 the exponent drops and rest = 2·ratio.
