@@ -4,7 +4,7 @@
  * backend. Scratch panels are allocated once and grown only when a larger shape needs more. A GEMM
  * with a declared accumulator runs that accumulator's kernel (backends/accumulators.ts).
  */
-import type { GemmDescription } from "../../codegen/lower/gemm/gemm.ts";
+import { gemmScratchLength, type GemmDescription } from "../../codegen/lower/gemm/gemm.ts";
 import type { ResolvedFormat } from "../../dsl/resolved.ts";
 import { loadFormat } from "../../dsl/registry.ts";
 import { checkGemm, type Backend, type GemmParams } from "../backend.ts";
@@ -27,22 +27,11 @@ export function ffVariant(loaded: LoadedFormat): GemmDescription {
   return variant.description;
 }
 
-/** Length of a scratch buffer for a shape, as the shipped package computes it (at least 1). */
-export function scratchLength(buffer: GemmDescription["scratch"][number], shape: { m: number; n: number; k: number }, kc: number): number {
-  if (buffer.needed === "k>kc" && shape.k <= kc) return 1;
-  let length = 1;
-  for (const f of buffer.factors) {
-    const rounded = Math.ceil(shape[f.dim] / f.multiple) * f.multiple;
-    length *= f.block === null ? rounded : Math.min(f.block, rounded);
-  }
-  return Math.max(1, length);
-}
-
 /** Scratch panels of GEMM kernels by name: allocated once, grown (or retyped) only when a call needs more. */
 export function scratchPanels(): (buffer: GemmDescription["scratch"][number], shape: { m: number; n: number; k: number }, kc: number) => Float32Array | Int32Array {
   const panels = new Map<string, Float32Array | Int32Array>();
   return (buffer, shape, kc) => {
-    const need = scratchLength(buffer, shape, kc);
+    const need = gemmScratchLength(buffer, shape, kc);
     let have = panels.get(buffer.name);
     if (have === undefined || have.length < need || have instanceof Float32Array !== (buffer.storage === "f32")) {
       have = buffer.storage === "f32" ? new Float32Array(need) : new Int32Array(need);
