@@ -70,6 +70,14 @@ export function encodeJsWasm(assembler: WasmAssembler, format: ResolvedFormat, x
   return { js, wasm };
 }
 
+/** Where the encode on JS and on wasm (encodeJsWasm) differs from the semantics: [target, mismatch line] for each target that does. */
+export function jsWasmMismatches(assembler: WasmAssembler, format: ResolvedFormat, x: Float32Array): [string, string][] {
+  return Object.entries(encodeJsWasm(assembler, format, x)).flatMap(([target, got]): [string, string][] => {
+    const m = mismatch(format, x, got);
+    return m === null ? [] : [[target, m]];
+  });
+}
+
 
 /**
  * Each built-in's encode plan on every target (JS, wasm, WGSL) against the semantics, on its edges,

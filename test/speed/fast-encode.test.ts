@@ -16,7 +16,7 @@ import { resolveSpec, type WrittenSpec } from "../fuzz/resolve-spec.ts";
 import { floatElement, intElement } from "../fuzz/spec-space.ts";
 import { openFuzzTargets, type FuzzTargets } from "../fuzz/targets.ts";
 import { builtin, builtinNames } from "../support/formats.ts";
-import { builtinMismatches, encodeJsWasm, inputs, mismatch, MODES, OVERFLOWS } from "./encode-check.ts";
+import { builtinMismatches, jsWasmMismatches, inputs, MODES, OVERFLOWS } from "./encode-check.ts";
 
 /** The format under another deterministic rounding and overflow, if resolve's rules allow the pair for it. */
 function variant(spec: WrittenSpec, mode: string, overflow: string): ResolvedFormat | null {
@@ -73,10 +73,7 @@ describe("fast element encode", () => {
         for (const overflow of OVERFLOWS) {
           const format: ResolvedFormat = { ...base, rounding: { mode, bits: 0 } as Rounding, overflow: overflow as Overflow };
           const x = inputs(format, 4096, checked, 512);
-          for (const [target, got] of Object.entries(encodeJsWasm(assembler, format, x))) {
-            const m = mismatch(format, x, got);
-            if (m !== null) failures.push(`${name} ${mode} ${overflow} ${target}: ${m}`);
-          }
+          for (const [target, m] of jsWasmMismatches(assembler, format, x)) failures.push(`${name} ${mode} ${overflow} ${target}: ${m}`);
           checked++;
         }
     }
@@ -127,10 +124,7 @@ describe("fast element encode", () => {
           if (format.element.kind === "float") floats++;
           if (format.element.kind === "float" && format.element.mantissaBits === 0) powers++;
           const x = inputs(format, 1024, k, 128);
-          for (const [target, got] of Object.entries(encodeJsWasm(assembler, format, x))) {
-            const m = mismatch(format, x, got);
-            if (m !== null) failures.push(`${target} ${mode} ${overflow}: ${m}; element ${JSON.stringify(element)}`);
-          }
+          for (const [target, m] of jsWasmMismatches(assembler, format, x)) failures.push(`${target} ${mode} ${overflow}: ${m}; element ${JSON.stringify(element)}`);
         }
     }
     expect(failures).toEqual([]);
@@ -164,10 +158,7 @@ describe("fast element encode", () => {
                 expect(kind, JSON.stringify(element)).toBe("pow2");
                 fast++;
                 const x = inputs(format, 2048, fast, 256);
-                for (const [target, got] of Object.entries(encodeJsWasm(assembler, format, x))) {
-                  const m = mismatch(format, x, got);
-                  if (m !== null) failures.push(`${target} ${mode} ${overflow}: ${m}; element ${JSON.stringify(element)}`);
-                }
+                for (const [target, m] of jsWasmMismatches(assembler, format, x)) failures.push(`${target} ${mode} ${overflow}: ${m}; element ${JSON.stringify(element)}`);
               }
           }
     expect(failures).toEqual([]);
@@ -188,10 +179,7 @@ describe("fast element encode", () => {
               expect(fastEncodePlan(format, format.rounding, format.overflow)?.kind, `${JSON.stringify(element)} ${mode} ${overflow}`).toBe("aligned");
               aligned++;
               const x = inputs(format, 2048, aligned, 256);
-              for (const [target, got] of Object.entries(encodeJsWasm(assembler, format, x))) {
-                const m = mismatch(format, x, got);
-                if (m !== null) failures.push(`${target} ${mode} ${overflow}: ${m}; element ${JSON.stringify(element)}`);
-              }
+              for (const [target, m] of jsWasmMismatches(assembler, format, x)) failures.push(`${target} ${mode} ${overflow}: ${m}; element ${JSON.stringify(element)}`);
             }
         }
     expect(failures).toEqual([]);
@@ -210,10 +198,7 @@ describe("fast element encode", () => {
             if (format === null || fastEncodePlan(format, format.rounding, format.overflow)?.kind !== "float") continue;
             unsigned++;
             const x = inputs(format, 2048, unsigned, 256);
-            for (const [target, got] of Object.entries(encodeJsWasm(assembler, format, x))) {
-              const m = mismatch(format, x, got);
-              if (m !== null) failures.push(`${target} ${mode} ${overflow}: ${m}; element ${JSON.stringify(element)}`);
-            }
+            for (const [target, m] of jsWasmMismatches(assembler, format, x)) failures.push(`${target} ${mode} ${overflow}: ${m}; element ${JSON.stringify(element)}`);
           }
       }
     expect(failures).toEqual([]);
