@@ -14,9 +14,9 @@ import * as Effect from "effect/Effect";
 import { packageFiles } from "../../src/package/package-files.ts";
 import { writePackage } from "../../src/package/write-package.ts";
 import { TARGETS } from "../../src/targets/registry.ts";
-import { counterRandom } from "../../src/dsl/semantics/random.ts";
 import type { ResolvedFormat } from "../../src/dsl/resolved.ts";
 import { builtin, e4m3AmaxVariants } from "../support/formats.ts";
+import { planTensor } from "../support/inputs.ts";
 
 const root = mkdtempSync(join(tmpdir(), "numforge-resident-"));
 
@@ -30,13 +30,6 @@ async function load(name: string | ResolvedFormat, targets: readonly string[]): 
   return import(pathToFileURL(join(dir, "index.js")).href);
 }
 
-/** Values over many binades with NaN, ±∞, ±0 and subnormals. */
-function tensor(n: number, seed: number): Float32Array {
-  const x = Float32Array.from({ length: n }, (_, i) => ((counterRandom(seed, i) / 2 ** 32) * 2 - 1) * 2 ** ((counterRandom(seed + 1, i) % 40) - 20));
-  const edges = [Number.NaN, Infinity, -Infinity, 0, -0, 1e-45, -3e-39, 3.4e38];
-  for (let i = 0; i < n; i += 613) x[i] = edges[(i / 613) % edges.length]!;
-  return x;
-}
 const bytes = (x: ArrayBufferView) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
 /** Where two arrays' bytes first differ ("same" when they do not): a deep equality of 10^5 elements is slow. */
 const firstDifference = (a: ArrayBufferView, b: ArrayBufferView) => {
@@ -54,7 +47,7 @@ afterAll(async () => {
 
 /** Every element call on resident arrays equals the plain call on `k`, bit for bit. */
 function checkResident(k: Pkg, n: number, options: object): void {
-  const x = tensor(n, n);
+  const x = planTensor(n, n);
   const plain = k.encode(x, undefined, options);
   const rx = k.resident(x);
   const rCodes = k.resident(new plain.codes.constructor(n));
@@ -72,7 +65,7 @@ function checkResident(k: Pkg, n: number, options: object): void {
   const fake = k.fakeQuantize(x, undefined, undefined, options);
   expect(firstDifference(k.fakeQuantize(rx, rOut, undefined, options).values.read(), fake.values)).toBe("same");
   // New contents written in: the next call sees them.
-  const y = tensor(n, n + 7);
+  const y = planTensor(n, n + 7);
   rx.write(y);
   expect(firstDifference(k.fakeQuantize(rx, rOut, undefined, options).values.read(), k.fakeQuantize(y, undefined, undefined, options).values)).toBe("same");
   for (const r of [rx, rCodes, rOut]) r.release();
@@ -101,10 +94,10 @@ describe("resident arrays", () => {
 
   it("a resident array stays valid when the memory grows under it", async () => {
     const k = await load("e4m3", ["wasm", "js"]);
-    const x = tensor(257, 3);
+    const x = planTensor(257, 3);
     const rx = k.resident(x);
     // A call much larger than the memory so far: the memory grows (a non-shared memory's buffer is replaced).
-    k.encode(tensor(6_000_000, 4));
+    k.encode(planTensor(6_000_000, 4));
     expect(firstDifference(k.encode(rx).codes, k.encode(x).codes)).toBe("same");
     expect(firstDifference(rx.read(), x)).toBe("same");
     rx.release();
@@ -113,7 +106,7 @@ describe("resident arrays", () => {
   it("delayed-scaling state carries over calls on resident arrays", async () => {
     const delayed = e4m3AmaxVariants().find((f) => f.scaling.kind === "amax" && f.scaling.granularity === "tensor" && f.scaling.history.mode === "delayed");
     const k = await load(delayed!, ["wasm", "js"]);
-    const [a, b] = [tensor(4096, 1), tensor(4096, 2)];
+    const [a, b] = [planTensor(4096, 1), planTensor(4096, 2)];
     const first = k.fakeQuantize(a);
     const second = k.fakeQuantize(b, undefined, first.state);
     const ra = k.resident(a);
@@ -129,7 +122,7 @@ describe("resident arrays", () => {
     const one = await load("e4m3", ["wasm", "js"]);
     const many = await one.createKernels({ threads: 2 });
     closing.push(many);
-    const x = one.resident(tensor(64, 5));
+    const x = one.resident(planTensor(64, 5));
     expect(() => one.fakeQuantize(x, x)).toThrow(/fakeQuantize: the same resident array is both the input and the output/);
     expect(() => many.encode(x)).toThrow(/encode: a resident array belongs to the kernels that made it/);
     const codes = one.resident(new Uint8Array(64));
