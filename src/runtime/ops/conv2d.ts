@@ -52,15 +52,21 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
   const xq = xAlongK ? x.data : quantizedView(precision, "activation", x.data, site, "forward", xLayout, scratch("conv2d.activation", x.data, x.size, false));
   const wq = quantizedView(precision, "weight", w.data, site, "forward", wLayout);
   const colm = zerosLike(x.data, ckk * cols);
+  // Where the weight gradient also quantizes the im2col matrix along its own K, colm stays raw for
+  // it (the backward closure owns colm) and the forward quantizes a scratch copy: a copy costs a
+  // fraction of building the matrix again.
+  const rawColumnsForBackward = !windowsAsRows && xAlongK && ctx.tape !== null && w.requiresGrad && precision.quantizesAlongK("activation", site, "weightGradient");
+  let colf = colm;
   if (windowsAsRows) {
     im2row(xq, geo, colm);
     precision.quantize("activation", colm, site, "forward", rowChannels(cols, ckk));
   } else {
     im2col(xq, geo, colm);
-    if (xAlongK) precision.quantize("activation", colm, site, "forward", columnChannels(ckk, cols));
+    if (rawColumnsForBackward) colf = quantizedView(precision, "activation", colm, site, "forward", columnChannels(ckk, cols), scratch("conv2d.forwardColumns", colm, colm.length, false));
+    else if (xAlongK) precision.quantize("activation", colm, site, "forward", columnChannels(ckk, cols));
   }
   const yCols = scratch("conv2d.output", x.data, f * cols, true);
-  backend.gemm({ a: wq, b: colm, c: yCols, m: f, n: cols, k: ckk, transA: false, transB: windowsAsRows, alpha: 1, beta: 0, pass: "forward" });
+  backend.gemm({ a: wq, b: colf, c: yCols, m: f, n: cols, k: ckk, transA: false, transB: windowsAsRows, alpha: 1, beta: 0, pass: "forward" });
   const y = zerosLike(x.data, n * f * spatial);
   fromChannelMajor(yCols, y, n, f, spatial, b?.data ?? null);
 
@@ -83,9 +89,12 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
       let colw = colm;
       const xwLayout: ChannelLayout = { outer: n, channels: wc, inner: x.size / (n * wc) };
       if (precision.quantizesAlongK("activation", site, "weightGradient")) {
-        // The weight-gradient GEMM sums over N·OH·OW: each im2col row is a lane.
-        colw = scratch("conv2d.weightGradientColumns", x.data, ckk * cols, false);
-        im2col(x.data, geo, colw);
+        // The weight-gradient GEMM sums over N·OH·OW: each im2col row is a lane. colm is still the
+        // raw matrix where the forward kept it so (quantized here in place: nothing reads it after).
+        if (!rawColumnsForBackward) {
+          colw = scratch("conv2d.weightGradientColumns", x.data, ckk * cols, false);
+          im2col(x.data, geo, colw);
+        }
         precision.quantize("activation", colw, site, "weightGradient", rowChannels(ckk, cols));
       } else if (xAlongK || precision.differs("activation", site, "forward", "weightGradient", xLayout, xwLayout)) {
         colw = scratch("conv2d.weightGradientColumns", x.data, ckk * cols, false);
