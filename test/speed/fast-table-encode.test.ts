@@ -3,11 +3,14 @@
  * (table-element.ts, lowerChainEncode); it equals the semantics bit for bit: every value, tie and
  * ulp neighbour, float32 specials and 10^5 random bit patterns for nf4 on JS, wasm and WGSL, and
  * every deterministic rounding mode for nf4 and spec-fuzzed codebooks (exact ties, symmetric
- * values, ±0 between ±v, subnormal and huge values, 2 to 16 entries) on JS and wasm.
+ * values, ±0 between ±v, subnormal and huge values, 2 to 16 entries) on JS and wasm — both the
+ * count on x itself (thresholds all normal floats, NaN counted by the compares' form) and the count
+ * on integer keys, each under every NaN input policy.
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ResolvedFormat } from "../../src/dsl/resolved.ts";
+import { countsOnFloats } from "../../src/codegen/lower/table-element.ts";
 import { fromF32Bits } from "../../src/dsl/semantics/bits.ts";
 import { createWasmAssembler, type WasmAssembler } from "../../src/targets/wasm/assemble.ts";
 import { resolveSpec, type WrittenSpec } from "../fuzz/resolve-spec.ts";
@@ -60,12 +63,15 @@ describe("codebook encode by compares", () => {
   it("equals the semantics under every deterministic rounding mode, built-ins and fuzzed codebooks, on JS and wasm", () => {
     const failures: string[] = [];
     let checked = 0;
+    // Paths exercised: counts on floats / on keys, by NaN input policy.
+    const paths = new Set<string>();
     const fuzzed = fc.sample(tableValues, { seed: 20261207, numRuns: 24 });
     const cases: [string, readonly number[] | null][] = [...CHAIN_BUILTINS.map((n) => [n, null] as [string, null]), ...fuzzed.map((v, k) => [`fuzz${k}`, v] as [string, readonly number[]])];
     for (const [k, [name, values]] of cases.entries())
       for (const mode of MODES) {
         const format = values === null ? { ...builtin(name), rounding: { mode, bits: 0 } as ResolvedFormat["rounding"] } : tableFormat(values, mode, k);
         if (format === null) continue;
+        paths.add(`${countsOnFloats(format) ? "floats" : "keys"} ${format.nanInput}`);
         const x = inputs(format, 4096, k);
         for (const [target, m] of jsWasmMismatches(assembler, format, x)) failures.push(`${name} ${mode} ${target}: ${m}${values === null ? "" : `; values ${JSON.stringify(values)}`}`);
         checked++;
@@ -73,5 +79,7 @@ describe("codebook encode by compares", () => {
     expect(failures).toEqual([]);
     // Every fuzzed codebook resolves in every mode (not a vacuous pass).
     expect(checked).toBe(cases.length * MODES.length);
+    expect([...paths].sort()).toEqual(expect.arrayContaining(["floats max", "floats min", "floats zero", "keys max", "keys min"]));
+    expect(countsOnFloats(builtin("nf4"))).toBe(true);
   }, 120_000);
 });

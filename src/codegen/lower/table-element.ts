@@ -3,15 +3,17 @@
  * float32 inputs by construction: the semantics' encode is monotone in x ordered as float32 bit
  * patterns (−0 just below +0), so code(x) = #{c ≥ 1 : key(x) ≥ T_c}, where T_c is the smallest key
  * whose value encodes to c or above, found here by bisecting the semantics' encode. The kernel
- * compares integer keys only (no float arithmetic: no NaN or subnormal flushing can interfere):
+ * compares integer keys (no float arithmetic: no NaN or subnormal flushing can interfere):
  * codebooks of ≤ 16 codes count the thresholds below the key with compares, larger ones run a
- * branch-free binary search over a table of them. Decode goes through the shared ≤ 8-bit table.
+ * branch-free binary search over a table of them. Codebooks of ≤ 16 codes whose thresholds are all
+ * normal floats count them on x itself instead (lowerFloatChainEncode: no key, NaN counted by
+ * the compares). Decode goes through the shared ≤ 8-bit table.
  */
 import type { ResolvedFormat, ResolvedTable, Rounding } from "../../dsl/resolved.ts";
 import { f32Bits, fromF32Bits } from "../../dsl/semantics/bits.ts";
 import { nanInputCode } from "../../dsl/semantics/nan-input.ts";
 import { encodeTable } from "../../dsl/semantics/table.ts";
-import { Builder, add, and, asI32, asU32, bitsOf, ge, gt, i32, ne, or, select, shr, u32, xor } from "../ir/build.ts";
+import { Builder, add, and, asI32, asU32, bitsOf, f32, ge, gt, i32, lt, ne, or, select, shr, sub, u32, xor } from "../ir/build.ts";
 import type { Expr } from "../ir/nodes.ts";
 
 /** The order-preserving u32 key of float32 bits: negative patterns reversed below the positive ones. */
@@ -56,7 +58,10 @@ const MAX_CHAIN_CODES = 16;
 export function lowerTableEncode(b: Builder, format: ResolvedFormat, x: Expr, rounding: Rounding = format.rounding): Expr {
   const el = format.element as ResolvedTable;
   const thresholds = tableThresholds(format, rounding);
-  if (2 ** el.bits <= MAX_CHAIN_CODES) return lowerChainEncode(b, format, thresholds.slice(0, el.values.length - 1), x);
+  if (2 ** el.bits <= MAX_CHAIN_CODES) {
+    const reached = thresholds.slice(0, el.values.length - 1);
+    return allNormal(reached) ? lowerFloatChainEncode(b, format, reached, x) : lowerChainEncode(b, format, reached, x);
+  }
   const name = `table_thresholds_${el.bits}_${hashWords(thresholds)}`;
   const bits = b.let("x_bits", bitsOf(x));
   const negative = ne(shr(bits, u32(31)), u32(0));
@@ -90,6 +95,37 @@ function lowerChainEncode(b: Builder, format: ResolvedFormat, thresholds: readon
   // and emulates ge. One running sum, so each term is a compare and an add.
   const code = signedThresholds.reduce<Expr>((sum, t) => add(sum, asU32(gt(key, i32(t)))), u32(0));
   return b.let("code", nanAsZero ? code : select(isNan, u32(nanInputCode(format)), b.let("table_code", code)));
+}
+
+/**
+ * Whether every threshold is a normal float (|T| ≥ 2^−126, or infinite). Then for every x that
+ * is not NaN, key(x) ≥ T ⟺ x ≥ the float of T: the keys order floats as < does apart from
+ * −0 < +0, and no threshold is ±0; and a target that flushes subnormal compare operands to ±0 (a
+ * GPU may) gets the same answer, since no threshold lies between a subnormal and 0.
+ */
+function allNormal(thresholds: readonly number[]): boolean {
+  return thresholds.every((t) => Math.abs(fromKey(t)) >= 2 ** -126);
+}
+
+/** Whether the format's encode under `rounding` counts its thresholds on x itself (lowerFloatChainEncode). */
+export function countsOnFloats(format: ResolvedFormat, rounding: Rounding = format.rounding): boolean {
+  const el = format.element as ResolvedTable;
+  return el.kind === "table" && 2 ** el.bits <= MAX_CHAIN_CODES && allNormal(tableThresholds(format, rounding).slice(0, el.values.length - 1));
+}
+
+/**
+ * The chain's count on x itself, for thresholds that are all normal floats (allNormal): no key
+ * (three instructions on SIMD) and no NaN test (three more). A float compare is false for NaN,
+ * so a term [x ≥ T] counts 0 for NaN and the same term written 1 − [x < T] counts 1 (equal for
+ * every other x); the first `NaN input code` terms are written that way, so NaN lanes count
+ * exactly the NaN input code (≤ the number of thresholds: it is a code of a value). On wasm each
+ * term is one compare and one add or subtract of its mask.
+ */
+function lowerFloatChainEncode(b: Builder, format: ResolvedFormat, thresholds: readonly number[], x: Expr): Expr {
+  const value = b.let("x", x);
+  const nanCode = nanInputCode(format);
+  const code = thresholds.map(fromKey).reduce<Expr>((sum, t, k) => (k < nanCode ? sub(sum, asU32(lt(value, f32(t)))) : add(sum, asU32(ge(value, f32(t))))), u32(nanCode));
+  return b.let("code", code);
 }
 
 /** FNV-1a over 32-bit words, as 8 hex digits: a stable name for a constant table. */

@@ -78,6 +78,11 @@ export function renderExpr(e: SimdExpr, cx: ExprContext): string {
         if (maskB !== null) return `(i32x4.sub ${r(e.a)} ${r(maskB)})`;
         if (maskA !== null) return `(i32x4.sub ${r(e.b)} ${r(maskA)})`;
       }
+      // a − fromBool(m) is a + m, likewise (a count that starts high and drops for each compare that holds).
+      if (e.op === "sub" && (e.type === "i32x4" || e.type === "u32x4")) {
+        const mask = countedMask(e.b);
+        if (mask !== null) return `(i32x4.add ${r(e.a)} ${r(mask)})`;
+      }
       // a & (m ^ all ones) is v128.andnot a m: one instruction where the xor and the and are two.
       if (e.op === "and") {
         const [notB, notA] = [complemented(e.b), complemented(e.a)];
