@@ -19,4 +19,12 @@ export interface FormatPlans {
   readonly encode: OpPlan;
   readonly decode: OpPlan;
   readonly fakeQuantize: OpPlan;
+  /**
+   * Per-channel kinds only: fakeQuantize of a tensor whose scaling channels are its columns. Called
+   * as fakeQuantize is (n elements, `channels` = the lanes), on a row-major matrix of
+   * n / channels rows × channels columns, lane c being column c; every value, stochastic draws
+   * included, is the one fakeQuantize gives on the transposed copy (lanes as rows), so a GEMM
+   * operand whose channels are its columns is quantized where it lies. The runtime's recipes use it.
+   */
+  readonly fakeQuantizeColumns?: OpPlan;
 }

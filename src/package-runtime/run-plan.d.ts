@@ -35,6 +35,11 @@ export interface Step {
   /** The kernel's parameter names in order. */
   readonly params: readonly string[];
   readonly args: Readonly<Record<string, StepArg>>;
+  /**
+   * The step's elements are not laid out as its scalars say (a plan over a transposed layout, such
+   * as fakeQuantizeColumns), so a threaded runner must not cut it by rows: it runs on one thread.
+   */
+  readonly oneThread?: true;
 }
 
 export interface OpPlan {

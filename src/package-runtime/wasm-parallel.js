@@ -175,7 +175,7 @@ function bufferStride(length, storage, axis, blockAxis) {
 
 /**
  * The parts of one step for a call, as argument lists, or null to run it on one thread.
- * @param {{ params: readonly string[], args: Record<string, any> }} step
+ * @param {{ params: readonly string[], args: Record<string, any>, oneThread?: true }} step
  * @param {readonly { kind: string, name: string, access?: string }[]} signature
  * @param {Map<string, { decl: any }>} buffers the plan's buffers by name
  * @param {{ n: number, channels: number, channelLength: number, blockAxis: 0 | 1, seed: number }} scalars
@@ -184,7 +184,7 @@ function bufferStride(length, storage, axis, blockAxis) {
  * @param {boolean} stochastic whether the format rounds stochastically
  */
 export function stepParts(step, signature, buffers, scalars, offsetOf, threads, stochastic) {
-  if (threads < 2 || scalars.n < 2 * MIN_ELEMENTS_PER_THREAD) return null;
+  if (threads < 2 || scalars.n < 2 * MIN_ELEMENTS_PER_THREAD || step.oneThread === true) return null;
   const usesScalar = (s) => step.params.some((p) => step.args[p]?.scalar === s);
   if (stochastic && usesScalar("seed")) return null;
   const rowsScalars = usesScalar("channels") || usesScalar("channelLength");

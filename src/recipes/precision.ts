@@ -10,7 +10,8 @@
  * ChannelLayout: a leading-axis layout is passed to the plan as its `channels`; any other is
  * quantized on a channel-major copy (gatherChannels) whose values are scattered back — fake
  * quantization only needs the values, so no GEMM ever sees the copy's order. A column layout of a
- * 1-D block format needs no copy: its blocks are those down the matrix's columns (block axis 0).
+ * 1-D block format needs no copy: its blocks are those down the matrix's columns (block axis 0);
+ * nor does a per-channel format with a plan for channels as columns (fakeQuantizeColumns).
  * Without a layout
  * (optimizer state, master weights, weight gradients) the tensor is one channel. Formats scaled
  * per tensor ignore layouts, so their results do not depend on them.
@@ -46,6 +47,8 @@ interface Quantizer {
    * keyed by element index, which the lane-major copy changes; 2-D tiles would need transposing.)
    */
   readonly columnBlocksInPlace: boolean;
+  /** Its plan for a tensor whose channels are its columns (FormatPlans.fakeQuantizeColumns), or null: such layouts then go through a lane-major copy. */
+  readonly columnsPlan: OpPlan | null;
 }
 
 /** The saved per-site scaling state, for checkpoints: state key → buffer name → buffer. */
@@ -112,7 +115,7 @@ export class RecipePrecision implements Precision {
 
   quantizesColumnsInPlace(role: TensorRole, site: string, pass: GemmPass): boolean {
     const q = this.quantizer(role, site, pass);
-    return this.rotationOf(role, site, pass) === null && (q === null || !q.byRow || q.columnBlocksInPlace);
+    return this.rotationOf(role, site, pass) === null && (q === null || !q.byRow || q.columnBlocksInPlace || q.columnsPlan !== null);
   }
 
   differs(role: TensorRole, site: string, a: GemmPass, b: GemmPass, layoutA?: ChannelLayout, layoutB?: ChannelLayout): boolean {
@@ -137,9 +140,15 @@ export class RecipePrecision implements Precision {
     const byLane = layout !== undefined && (rotation !== null || q!.byRow);
     const lanes = byLane ? laneCount(checkLayout(t, layout!, where)) : 1;
     const moved = lanes > 1 && layout!.outer > 1;
-    if (moved && rotation === null && q!.columnBlocksInPlace && layout!.inner === 1 && (layout!.groups ?? 1) === 1 && t instanceof Float32Array) {
+    const columns = moved && rotation === null && layout!.inner === 1 && (layout!.groups ?? 1) === 1 && t instanceof Float32Array;
+    if (columns && q!.columnBlocksInPlace) {
       // Lanes are the columns of an outer × channels matrix: blocks down them, where the matrix lies.
       this.runQuantizer(q!, role, site, pass, t, { channels: layout!.outer, blockAxis: 0 });
+      return;
+    }
+    if (columns && q!.columnsPlan !== null) {
+      // A channel per column, by the format's plan for that layout: the lane-major copy's values, where the matrix lies.
+      this.runQuantizer(q!, role, site, pass, t, { channels: lanes }, q!.columnsPlan);
       return;
     }
     let x = moved ? gatherChannels(t, layout!, where, scratchFloat32("precision.channelMajor", t.length)) : t instanceof Float32Array ? t : Float32Array.from(t);
@@ -150,13 +159,13 @@ export class RecipePrecision implements Precision {
   }
 
   /** Runs q's fake-quantize plan over x in place, with the site's delayed-scaling state and stochastic seed. */
-  private runQuantizer(q: Quantizer, role: TensorRole, site: string, pass: GemmPass | undefined, x: Float32Array, shape: { channels: number; blockAxis?: 0 | 1 }): void {
+  private runQuantizer(q: Quantizer, role: TensorRole, site: string, pass: GemmPass | undefined, x: Float32Array, shape: { channels: number; blockAxis?: 0 | 1 }, plan = q.plan): void {
     const stateKey = `${role}@${site}#${pass ?? ""}`;
     const seed = q.stochastic ? hash32(this.seed, streamOf(stateKey), this.step) : 0;
     const previous = q.stateful ? this.states.get(stateKey) : undefined;
     // The values are written over x itself (the plan runner keeps the kernels' input apart).
     const bindings = { x, values: x, ...previous };
-    const result = q.runPlan(q.plan, bindings, { n: x.length, seed, ...shape });
+    const result = q.runPlan(plan, bindings, { n: x.length, seed, ...shape });
     if (q.stateful) this.states.set(stateKey, result.state);
   }
 
@@ -232,6 +241,7 @@ export class RecipePrecision implements Precision {
         key, plan, runPlan: loaded.runPlan, stateful: plan.buffers.some((b) => b.role === "state"), stochastic: format.rounding.mode === "stochastic",
         byRow: quantizesByRow(format), blocksAlongK: scalingKindOf(format.scaling).blocksAlongK?.(format.scaling) === true,
         columnBlocksInPlace: format.scaling.kind === "block" && "block" in format.scaling.granularity && format.rounding.mode !== "stochastic",
+        columnsPlan: loaded.compiled.plans.fakeQuantizeColumns ?? null,
       };
       this.byFormat.set(key, q);
     }

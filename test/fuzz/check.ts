@@ -2,7 +2,8 @@
  * One generated format checked on every target against the semantics, on every element: encode
  * (codes), decode (float32 bits) and fake-quantize (float32 bits) of each target's plans. Unscaled
  * formats are held to the element semantics bit for bit, NaN signs included (decodeF32Bits);
- * scaled ones to the tensor semantics (quantize / dequantize / fakeQuantize), any NaN for a NaN.
+ * scaled ones to the tensor semantics (quantize / dequantize / fakeQuantize), any NaN for a NaN;
+ * a per-channel format's fakeQuantizeColumns to fakeQuantize of the transposed tensor.
  * A failure is one line: target, op, how many elements differ, and the first — its input bits,
  * expected and got — with the spec as JSON, so it can be pasted into a regression test.
  */
@@ -86,6 +87,35 @@ export async function checkFormat(spec: WrittenSpec, format: ResolvedFormat, com
     report(target, "decode", firstMismatch(asBits(decoded.outputs.values), want.decoded(decodeInput, decodeMeta), format.scaling.kind === "none" ? inputCode : inputX, hex));
     const faked = await run(compiled.plans.fakeQuantize, { x }, call);
     report(target, "fakeQuantize", firstMismatch(asBits(faked.outputs.values), want.fake, inputX, hex));
+    const columns = compiled.plans.fakeQuantizeColumns;
+    if (columns !== undefined)
+      for (const lanes of COLUMN_LANES) {
+        const { matrix, fake } = columnExpectation(format, x, lanes, seed);
+        const got = await run(columns, { x: matrix }, { seed, channels: lanes });
+        report(target, `fakeQuantizeColumns (${lanes} lanes)`, firstMismatch(asBits(got.outputs.values), fake, (i) => `x[${i}] = ${hex(f32BitsOf(matrix)[i])}`, hex));
+      }
   }
   return failures;
+}
+
+/** Lane counts a per-channel format's fakeQuantizeColumns is checked with: one column, and several over rows of unequal magnitudes. */
+const COLUMN_LANES = [1, 7];
+
+/**
+ * A prefix of x as a rows × lanes matrix, and what fakeQuantizeColumns must give on it: the
+ * semantics' fakeQuantize of its transpose (a channel per lane), transposed back, NaN as any NaN.
+ */
+function columnExpectation(format: ResolvedFormat, x: Float32Array, lanes: number, seed: number): { matrix: Float32Array; fake: Uint32Array } {
+  const rows = Math.floor(x.length / lanes);
+  const matrix = x.slice(0, rows * lanes);
+  const laneMajor = new Float32Array(matrix.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < lanes; c++) laneMajor[c * rows + r] = matrix[r * lanes + c];
+  const values = fakeQuantize(format, laneMajor, { seed, channels: lanes }).values;
+  const fake = new Uint32Array(matrix.length);
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < lanes; c++) {
+      const v = values[c * rows + r];
+      fake[r * lanes + c] = Number.isNaN(v) ? SOME_NAN : f32Bits(v);
+    }
+  return { matrix, fake };
 }

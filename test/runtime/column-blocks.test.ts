@@ -1,12 +1,14 @@
 /**
  * A 1-D block format on a column layout (lanes = the columns of a rows × cols matrix, K = rows) is
  * quantized where the matrix lies, with blocks down the columns (the plan's block axis 0), instead
- * of on a lane-major copy scattered back. Both must give the same bits: here the in-place result
- * is compared with that copy's, made by hand (gather, quantize lanes × K, scatter), for every
- * shipped recipe's operands, with rows that are not a multiple of the block, on wasm and JS.
+ * of on a lane-major copy scattered back; so is a per-channel format with a plan for channels as
+ * columns (ShiftQuant's fakeQuantizeColumns, stochastic errors included). Both must give the same
+ * bits: here the in-place result is compared with that copy's, made by hand (gather, quantize
+ * lanes × K, scatter), for every shipped recipe's operands, with rows that are not a multiple of
+ * the block, on wasm (one thread and two: the columns plan must not be cut by rows) and JS.
  */
 import * as Effect from "effect/Effect";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRegistry } from "../../src/dsl/registry.ts";
 import { createRecipeRegistry, recipeNames } from "../../src/recipes/load.ts";
 import { RecipePrecision } from "../../src/recipes/precision.ts";
@@ -16,9 +18,12 @@ import { planTensor } from "../support/inputs.ts";
 
 const recipes = createRecipeRegistry(createRegistry());
 let wasm: KernelSource;
+let wasmThreads: KernelSource;
 beforeAll(async () => {
   wasm = await wasmKernelSource();
+  wasmThreads = await wasmKernelSource(2);
 });
+afterAll(() => wasmThreads?.close());
 
 const bits = (t: Float32Array) => Array.from(new Uint32Array(t.buffer, t.byteOffset, t.length));
 
@@ -57,6 +62,42 @@ describe("column layouts of 1-D block formats: in place = the lane-major copy", 
             const want = new Float32Array(x.length);
             scatterChannels(lanes, layout, want);
             expect(bits(got), `${source.target} ${role} ${pass} ${rows}×${cols}`).toEqual(bits(want));
+          }
+        }
+      }
+    });
+  }
+});
+
+/** Recipes with a GEMM operand whose format has a plan for channels as columns. */
+const columnPlanRecipes = recipeNames().filter((name) => {
+  const precision = new RecipePrecision(Effect.runSync(recipes.get(name)), jsKernelSource(), 0);
+  return OPERANDS.some(({ role, pass }) => {
+    const format = precision.formatOf(role, "layer", pass);
+    return format !== null && jsKernelSource().load(format).compiled.plans.fakeQuantizeColumns !== undefined;
+  });
+});
+
+describe("column layouts of per-channel formats with a columns plan: in place = the lane-major copy", () => {
+  it("covers the ShiftQuant recipes", () => expect(columnPlanRecipes).toEqual(expect.arrayContaining(["shiftquant4", "shiftquant6", "shiftquant8"])));
+  for (const name of columnPlanRecipes) {
+    it(name, () => {
+      const recipe = Effect.runSync(recipes.get(name));
+      for (const source of [wasm, wasmThreads, jsKernelSource()]) {
+        const inPlace = new RecipePrecision(recipe, source, 3);
+        const byHand = new RecipePrecision(recipe, source, 3);
+        // 300 × 250: enough elements for the threaded runner to split a plan it may split.
+        for (const [rows, cols] of [[300, 250], [45, 37], [1, 20], [20, 1]] as const) {
+          const layout = columnChannels(rows, cols);
+          for (const { role, pass } of OPERANDS) {
+            const x = planTensor(rows * cols, rows + cols, 0.03);
+            const got = x.slice();
+            inPlace.quantize(role, got, "layer", pass, layout);
+            const lanes = gatherChannels(x, layout, "test");
+            byHand.quantize(role, lanes, "layer", pass, rowChannels(cols, rows));
+            const want = new Float32Array(x.length);
+            scatterChannels(lanes, layout, want);
+            expect(bits(got), `${source.target} threads ${source === wasmThreads ? 2 : 1} ${role} ${pass} ${rows}×${cols}`).toEqual(bits(want));
           }
         }
       }

@@ -40,4 +40,5 @@ function checkPlans(format: ResolvedFormat, { kernels, plans }: ScalingLowering)
   check("encode", plans.encode);
   check("decode", plans.decode);
   check("fakeQuantize", plans.fakeQuantize);
+  if (plans.fakeQuantizeColumns !== undefined) check("fakeQuantizeColumns", plans.fakeQuantizeColumns);
 }

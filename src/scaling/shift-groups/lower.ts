@@ -9,6 +9,15 @@
  * shift_groups_encode(x, channel_group, group_exponent, codes, channels, channel_length, seed)
  * shift_groups_decode(codes, channel_group, group_exponent, values, channels, channel_length)
  * shift_groups_fake_quantize(x, channel_group, group_exponent, values, channels, channel_length, seed)
+ *
+ * Lanes as columns (the fakeQuantizeColumns plan: x is channel_length rows × channels columns, lane c
+ * is column c), each loop over c consecutive, so the vectorizer takes 4 lanes at a time:
+ * shift_groups_statistics_columns(x, channel_amax_bits, channel_amax, channels, channel_length)
+ *     the same finite amax per lane, a running maximum per column row by row
+ * shift_groups_factors(channel_group, group_exponent, channel_down, channel_up, channels)
+ *     each lane's 2^−e and 2^e, computed once per lane
+ * shift_groups_fake_quantize_columns(x, channel_down, channel_up, values, channels, channel_length, seed)
+ *     element (r, c) as the row kernel's element c·channel_length + r, drawn with that index
  */
 import type { ResolvedFormat } from "../../dsl/resolved.ts";
 import { Builder, add, and, asI32, bool, gt, i32, kernel, load, max, min, mul, ne, neg, or, select, sub, f32 } from "../../codegen/ir/build.ts";
@@ -19,13 +28,17 @@ import { lowerDecodeElement, lowerEncodeElement } from "../../codegen/lower/elem
 import { lowerFakeQuantizeElement } from "../../codegen/lower/fake-element.ts";
 import { pow2 } from "../../codegen/lower/pow2.ts";
 import {
-  CHANNELS, CHANNEL_LENGTH, CODES, SEED, VALUES, X, arg, buffer, codeStorage, codesBuffer, forGroups, lowerGroupAmax, randomSource, reads, step,
+  CHANNELS, CHANNEL_LENGTH, CODES, FINITE_BITS_AMAX, SEED, VALUES, X, arg, buffer, codeStorage, codesBuffer, forGroups, lowerGroupAmax, randomSource, reads, step,
   valuesBuffer, writes, xBuffer, type ScalingLowering,
 } from "../../codegen/lower/scaling/common.ts";
 import { assertScaledEncodeExact } from "../../codegen/lower/scaling/exact.ts";
 import { lowerCeilExponentRatio } from "../../codegen/lower/scaling/exponents.ts";
 
 const CHANNEL_AMAX = "channel_amax";
+/** Lanes as columns: each lane's running maximum on bits (FINITE_BITS_AMAX), and its scale factors. */
+const CHANNEL_AMAX_BITS = "channel_amax_bits";
+const CHANNEL_DOWN = "channel_down";
+const CHANNEL_UP = "channel_up";
 
 function lowerFinalize(format: ResolvedFormat, scaling: ShiftGroupsScaling): Kernel {
   const last = scaling.groups - 1;
@@ -72,6 +85,71 @@ function channelElementwise(format: ResolvedFormat, name: string, params: readon
   });
 }
 
+/**
+ * The finite amax of every column of x (channel_length rows × channels columns) as semantics
+ * finiteAmax: FINITE_BITS_AMAX's running maximum kept per column and advanced a row at a time.
+ */
+function lowerColumnStatistics(): Kernel {
+  const params = [reads(X, "f32"), writes(CHANNEL_AMAX_BITS, "i32"), writes(CHANNEL_AMAX, "f32"), CHANNELS, CHANNEL_LENGTH];
+  return kernel("shift_groups_statistics_columns", params, (b) => {
+    const lanes = arg("i32", CHANNELS.name);
+    b.for("c", i32(0), lanes, (c, body) => body.store(CHANNEL_AMAX_BITS, c, FINITE_BITS_AMAX.start));
+    forGroups(
+      b,
+      arg("i32", CHANNEL_LENGTH.name),
+      (_r, rowStart, rb) =>
+        // Row r's element of lane c at rowStart + c: x at an offset from c, the running maxima at c itself.
+        rb.for("c", i32(0), lanes, (c, body) => {
+          const candidate = FINITE_BITS_AMAX.candidate(body, load("f32", X, add(c, rowStart)));
+          body.store(CHANNEL_AMAX_BITS, c, max(load("i32", CHANNEL_AMAX_BITS, c), candidate));
+        }),
+      lanes,
+    );
+    b.for("c", i32(0), lanes, (c, body) => body.store(CHANNEL_AMAX, c, FINITE_BITS_AMAX.amax(load("i32", CHANNEL_AMAX_BITS, c))));
+  });
+}
+
+/** Each lane's 2^−e and 2^e (its group's exponent e), as channelElementwise computes them per channel. */
+function lowerFactors(): Kernel {
+  const params = [reads(META.channelGroup, "u8"), reads(META.groupExponent, "i32"), writes(CHANNEL_DOWN, "f32"), writes(CHANNEL_UP, "f32"), CHANNELS];
+  return kernel("shift_groups_factors", params, (b) => {
+    b.for("c", i32(0), arg("i32", CHANNELS.name), (c, body) => {
+      const exponent = body.let("e", load("i32", META.groupExponent, asI32(load("u32", META.channelGroup, c))));
+      body.store(CHANNEL_DOWN, c, pow2(body, neg(exponent)));
+      body.store(CHANNEL_UP, c, pow2(body, exponent));
+    });
+  });
+}
+
+/**
+ * channelElementwise's fake-quantize with lanes as columns: element (r, c) at r·channels + c is
+ * the row kernel's element c·channel_length + r, with the same factors and, under stochastic
+ * rounding, the same draw (keyed by that lane-major index).
+ */
+function lowerColumnFakeQuantize(format: ResolvedFormat): Kernel {
+  const params = [reads(X, "f32"), reads(CHANNEL_DOWN, "f32"), reads(CHANNEL_UP, "f32"), writes(VALUES, "f32"), CHANNELS, CHANNEL_LENGTH, SEED];
+  return kernel("shift_groups_fake_quantize_columns", params, (b) => {
+    const draw = randomSource(b, format);
+    const lanes = arg("i32", CHANNELS.name);
+    const length = arg("i32", CHANNEL_LENGTH.name);
+    forGroups(
+      b,
+      length,
+      (r, rowStart, rb) => {
+        // Element i of row r is lane i − rowStart's: its factors load at an offset fixed for the row
+        // (consecutive, so the wasm vectorizer takes 4 lanes at a time; the store at i is the WGSL grid's shape).
+        const laneOffset = rb.let("lane_offset", neg(rowStart));
+        rb.for("i", rowStart, add(rowStart, lanes), (i, body) => {
+          const v = body.let("v", mul(load("f32", X, i), load("f32", CHANNEL_DOWN, add(i, laneOffset))));
+          const u = draw === null ? null : draw(body, add(mul(add(i, laneOffset), length), r));
+          body.store(VALUES, i, mul(lowerFakeQuantizeElement(body, format, v, u), load("f32", CHANNEL_UP, add(i, laneOffset))));
+        });
+      },
+      lanes,
+    );
+  });
+}
+
 /** Kernels and plans of a ShiftQuant-scaled format. */
 export function lowerShiftGroups(format: ResolvedFormat, scaling: ShiftGroupsScaling): ScalingLowering {
   assertScaledEncodeExact(format);
@@ -94,12 +172,22 @@ export function lowerShiftGroups(format: ResolvedFormat, scaling: ShiftGroupsSca
   const amax = buffer(CHANNEL_AMAX, "f32", { perChannel: 1 }, "scratch");
   const channelGroups = { groups: { scalar: "channels" }, group_length: { scalar: "channelLength" } } as const;
   const statsSteps = [step(statistics, channelGroups), step(finalize)];
+  const columnStatistics = lowerColumnStatistics();
+  const factors = lowerFactors();
+  const columnFake = lowerColumnFakeQuantize(format);
+  const perLane = (name: string, storage: "i32" | "f32") => buffer(name, storage, { perChannel: 1 }, "scratch");
+  // Its steps see a transposed layout: a threaded runner cutting "rows" would cut lanes, so one thread.
+  const columnSteps = [step(columnStatistics), step(finalize), step(factors), step(columnFake)].map((s) => ({ ...s, oneThread: true as const }));
   return {
-    kernels: [statistics, finalize, encodeKernel, decodeKernel, fake],
+    kernels: [statistics, finalize, encodeKernel, decodeKernel, fake, columnStatistics, factors, columnFake],
     plans: {
       encode: { buffers: [xBuffer(), codesBuffer(format, "output"), amax, ...shiftGroupsMetaLayout(scaling, "meta")], steps: [...statsSteps, step(encodeKernel)] },
       decode: { buffers: [codesBuffer(format, "input"), ...shiftGroupsMetaLayout(scaling, "input"), valuesBuffer()], steps: [step(decodeKernel)] },
       fakeQuantize: { buffers: [xBuffer(), valuesBuffer(), amax, ...shiftGroupsMetaLayout(scaling, "meta")], steps: [...statsSteps, step(fake)] },
+      fakeQuantizeColumns: {
+        buffers: [xBuffer(), valuesBuffer(), amax, perLane(CHANNEL_AMAX_BITS, "i32"), perLane(CHANNEL_DOWN, "f32"), perLane(CHANNEL_UP, "f32"), ...shiftGroupsMetaLayout(scaling, "meta")],
+        steps: columnSteps,
+      },
     },
   };
 }

@@ -113,6 +113,11 @@ describe("WGSL schedule: which loops run across invocations", () => {
       shift_groups_encode: "grid 2d phases 4",
       shift_groups_decode: "grid 2d",
       shift_groups_fake_quantize: "grid 2d",
+      // Channels as columns (the runtime's plan, run on the CPU): each column's running maximum is
+      // advanced row by row in one invocation; the factors and the elements run across invocations.
+      shift_groups_statistics_columns: "single",
+      shift_groups_factors: "grid",
+      shift_groups_fake_quantize_columns: "grid 2d",
     });
   });
 
