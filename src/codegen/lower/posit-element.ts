@@ -103,8 +103,9 @@ const MAX_LANE_WISE_BITS = 16;
  * zero, then exponent and fraction bits all ones) rounds up to maxpos's 01…1, so every lane has
  * W ≥ 0, where W = n − 1 − (regime length) is what the regime leaves of the n − 1 kept bits.
  * tail = the es exponent bits and 23 fraction bits of |x| (the low 23 + es bits of its bits less
- * 127·2^23); M = its top 23 bits, the es bits below folded into M's last bit as a sticky bit (far
- * below the guard bit: W ≤ n − 2 ≤ 14). As a float32 with exponent W, M's bits are
+ * 127·2^23); M = its top 23 bits, the es bits below or'ed into M's last es bits as sticky bits
+ * (far below the guard bit, bit 22 − W ≥ 8 as W ≤ n − 2 ≤ 14, so all that counts there is whether
+ * any bit is set, and es ≤ 5 bits change nothing above). As a float32 with exponent W, M's bits are
  * s = 2^W + f, f = the pattern's tail in units of its last kept bit (one or, no conversion).
  *
  * The regime's bits times 2^W are 2^(n−1) − 2^(W+1) for k ≥ 0 (k+1 ones, a zero), even, added
@@ -122,18 +123,17 @@ function lowerLaneWisePositEncode(b: Builder, shape: PositShape, x: Expr): Expr 
   const clamped = b.let("clamped", asI32(min(max(asI32(absBits), i32(pow2Bits(-maxScale))), i32(pow2Bits(maxScale) - 1))));
   // |x|'s bits less 127·2^23: the scale in the field (k = scale >> es) and the tail below it.
   const unbiased = b.let("unbiased", sub(clamped, i32(F32_BIAS * 2 ** F32_FRACTION_BITS)));
-  const tailBits = F32_FRACTION_BITS + es;
   // All ones where k = unbiased >> (23 + es) < 0 (the regime is −k zeros and a one).
   const negativeK = b.let("negative_k", shr(unbiased, i32(31)));
+  // unbiased >> es: k in the exponent field, M (the tail's top 23 bits) below it.
+  const shifted = es === 0 ? unbiased : b.let("shifted", shr(unbiased, i32(es)));
   // W + 127 = n − 2 − max(k + 1, −k) + 127 = n + 124 − (k ^ (k >> 31)), in the exponent field: 2^W's
-  // bits. k ^ (k >> 31) = (unbiased ^ its sign) >> (23 + es), non-negative; in the field that is
-  // (unbiased ^ its sign) >> es with the 23 bits below cleared.
-  const magnitudeK = xor(unbiased, negativeK);
-  const kField = and(es === 0 ? magnitudeK : shr(magnitudeK, i32(es)), i32(-(2 ** F32_FRACTION_BITS)));
+  // bits. k ^ (k >> 31) = (unbiased ^ its sign) >> (23 + es) = (shifted ^ its sign) >> 23, non-negative;
+  // in the field that is shifted ^ its sign with the 23 bits below cleared.
+  const kField = and(xor(shifted, negativeK), i32(-(2 ** F32_FRACTION_BITS)));
   const regimeW = b.let("regime_w", asU32(sub(i32((n - 3 + F32_BIAS) * 2 ** F32_FRACTION_BITS), kField)));
-  const tail = b.let("tail", and(unbiased, i32(2 ** tailBits - 1)));
-  const sticky = es === 1 ? and(tail, i32(1)) : min(and(tail, i32(2 ** es - 1)), i32(1));
-  const top = es === 0 ? tail : b.let("top", or(shr(tail, i32(es)), sticky));
+  const mantissa = and(shifted, i32(2 ** F32_FRACTION_BITS - 1));
+  const top = es === 0 ? mantissa : b.let("top", or(mantissa, and(unbiased, i32(2 ** es - 1))));
   const withRegime = fromBits(or(asU32(top), regimeW));
   // k ≥ 0: 2^(n−1) − 3·2^W (3·2^W's bits are 2^W's + 1.5·2^23: the exponent + 1, mantissa ½); k < 0: 0.
   const regimeRest = and(bitsOf(sub(f32(2 ** (n - 1)), fromBits(add(regimeW, u32(3 * 2 ** 22))))), xor(asU32(negativeK), u32(0xffffffff)));
