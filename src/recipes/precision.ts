@@ -23,13 +23,14 @@ import type { BufferArray } from "../package-runtime/run-plan.js";
 import type { KernelSource, PlanRunner } from "../runtime/backends/kernel-source.ts";
 import { gatherChannels, laneCount, sameChannels, scatterChannels, checkLayout, type ChannelLayout, type GemmPass, type Precision, type TensorRole } from "../runtime/precision.ts";
 import { rotationSigns, type HadamardRotation } from "../scaling/rotation/hadamard.ts";
-import { rotationKernelName, rotationModule } from "../scaling/rotation/lower.ts";
+import { lowerRotation, ROTATION_SIGNS, rotatedPlan, rotationKernelName, rotationModule } from "../scaling/rotation/lower.ts";
 import { hash32, mix32 } from "../runtime/random.ts";
 import { scratchFloat32 } from "../runtime/scratch.ts";
 import type { FloatArray } from "../runtime/tensor.ts";
 import type { ResolvedRecipe } from "./types.ts";
 
 interface Quantizer {
+  readonly format: ResolvedFormat;
   /** Equal keys: the same format, so the same values. */
   readonly key: string;
   readonly plan: OpPlan;
@@ -88,6 +89,7 @@ export class RecipePrecision implements Precision {
   private readonly bound = new Map<string, Quantizer | null>();
   private readonly byFormat = new Map<string, Quantizer>();
   private readonly states = new Map<string, Record<string, BufferArray>>();
+  private readonly rotatedRuns = new Map<string, { readonly plan: OpPlan; readonly runPlan: PlanRunner }>();
   private readonly highPrecision: ReadonlyArray<(site: string) => boolean>;
 
   constructor(readonly recipe: ResolvedRecipe, private readonly kernels: KernelSource, private readonly seed: number) {
@@ -148,25 +150,48 @@ export class RecipePrecision implements Precision {
     }
     if (columns && q!.columnsPlan !== null) {
       // A channel per column, by the format's plan for that layout: the lane-major copy's values, where the matrix lies.
-      this.runQuantizer(q!, role, site, pass, t, { channels: lanes }, q!.columnsPlan);
+      this.runQuantizer(q!, role, site, pass, t, { channels: lanes }, { plan: q!.columnsPlan, runPlan: q!.runPlan });
       return;
     }
     let x = moved ? gatherChannels(t, layout!, where, scratchFloat32("precision.channelMajor", t.length)) : t instanceof Float32Array ? t : Float32Array.from(t);
-    if (rotation !== null) x = this.rotate(x, lanes, rotation);
-    if (q !== null) this.runQuantizer(q, role, site, pass, x, { channels: q.byRow ? lanes : 1 });
+    if (rotation !== null && q !== null && q.byRow) {
+      // The rotation as the first step of the format's plan, in the format's module: one copy in, one out.
+      this.runQuantizer(q, role, site, pass, x, { channels: lanes }, this.rotatedRun(q, rotation), { [ROTATION_SIGNS]: rotationSigns(rotation) });
+    } else {
+      if (rotation !== null) x = this.rotate(x, lanes, rotation);
+      if (q !== null) this.runQuantizer(q, role, site, pass, x, { channels: q.byRow ? lanes : 1 });
+    }
     if (moved) scatterChannels(x, layout!, t);
     else if (x !== t) t.set(x);
   }
 
-  /** Runs q's fake-quantize plan over x in place, with the site's delayed-scaling state and stochastic seed. */
-  private runQuantizer(q: Quantizer, role: TensorRole, site: string, pass: GemmPass | undefined, x: Float32Array, shape: { channels: number; blockAxis?: 0 | 1 }, plan = q.plan): void {
+  /**
+   * Runs q's fake-quantize plan (or `run`, another plan of q's format) over x in place, with the
+   * site's delayed-scaling state and stochastic seed, and `inputs` bound beside x.
+   */
+  private runQuantizer(
+    q: Quantizer, role: TensorRole, site: string, pass: GemmPass | undefined, x: Float32Array, shape: { channels: number; blockAxis?: 0 | 1 },
+    run: { readonly plan: OpPlan; readonly runPlan: PlanRunner } = q, inputs: Readonly<Record<string, BufferArray>> = {},
+  ): void {
     const stateKey = `${role}@${site}#${pass ?? ""}`;
     const seed = q.stochastic ? hash32(this.seed, streamOf(stateKey), this.step) : 0;
     const previous = q.stateful ? this.states.get(stateKey) : undefined;
     // The values are written over x itself (the plan runner keeps the kernels' input apart).
-    const bindings = { x, values: x, ...previous };
-    const result = q.runPlan(plan, bindings, { n: x.length, seed, ...shape });
+    const bindings = { x, values: x, ...inputs, ...previous };
+    const result = run.runPlan(run.plan, bindings, { n: x.length, seed, ...shape });
     if (q.stateful) this.states.set(stateKey, result.state);
+  }
+
+  /** q's fakeQuantize after `rotation`, on q's format compiled with the rotation kernel (rotatedPlan). */
+  private rotatedRun(q: Quantizer, rotation: HadamardRotation): { readonly plan: OpPlan; readonly runPlan: PlanRunner } {
+    const key = `${q.key} rotated ${rotation.size}`;
+    let run = this.rotatedRuns.get(key);
+    if (run === undefined) {
+      const loaded = this.kernels.load(q.format, { key: `hadamard ${rotation.size}`, kernels: () => [lowerRotation(rotation.size)] });
+      run = { plan: rotatedPlan(loaded.compiled.plans.fakeQuantize, rotation.size), runPlan: loaded.runPlan };
+      this.rotatedRuns.set(key, run);
+    }
+    return run;
   }
 
   /**
@@ -238,7 +263,7 @@ export class RecipePrecision implements Precision {
       const loaded = this.kernels.load(format);
       const plan = loaded.compiled.plans.fakeQuantize;
       q = {
-        key, plan, runPlan: loaded.runPlan, stateful: plan.buffers.some((b) => b.role === "state"), stochastic: format.rounding.mode === "stochastic",
+        format, key, plan, runPlan: loaded.runPlan, stateful: plan.buffers.some((b) => b.role === "state"), stochastic: format.rounding.mode === "stochastic",
         byRow: quantizesByRow(format), blocksAlongK: scalingKindOf(format.scaling).blocksAlongK?.(format.scaling) === true,
         columnBlocksInPlace: format.scaling.kind === "block" && "block" in format.scaling.granularity && format.rounding.mode !== "stochastic",
         columnsPlan: loaded.compiled.plans.fakeQuantizeColumns ?? null,

@@ -3,13 +3,14 @@
  * operands along its K before they are quantized — checked exactly against the semantics
  * (rotate, then quantize) for a linear layer's weight-gradient GEMM under NVFP4 — leaves the
  * other GEMMs alone, keeps the product (a full-precision recipe with rotations gives the same
- * gradients within the rotation's rounding), and never reaches the bias gradient.
+ * gradients within the rotation's rounding), and never reaches the bias gradient. The rotation runs
+ * as the first step of the format's own plan (rotatedPlan): on wasm, one thread and two, as on JS.
  */
 import * as Effect from "effect/Effect";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRegistry } from "../../src/dsl/registry.ts";
 import { fakeQuantize } from "../../src/dsl/semantics/tensor.ts";
 import { createRecipeRegistry } from "../../src/recipes/load.ts";
@@ -17,6 +18,8 @@ import { RecipePrecision } from "../../src/recipes/precision.ts";
 import type { ResolvedRecipe } from "../../src/recipes/types.ts";
 import type { Backend, GemmParams } from "../../src/runtime/backend.ts";
 import { createJsBackend } from "../../src/runtime/backends/js.ts";
+import { jsKernelSource, wasmKernelSource, type KernelSource } from "../../src/runtime/backends/kernel-source.ts";
+import { rowChannels } from "../../src/runtime/precision.ts";
 import { trainContext } from "../../src/runtime/context.ts";
 import { mul, sum } from "../../src/runtime/ops/elementwise.ts";
 import { linear } from "../../src/runtime/ops/linear.ts";
@@ -114,3 +117,42 @@ describe("rotations keep the product", () => {
     expect(Array.from(rotated.db)).toEqual(Array.from(plain.db));
   });
 });
+
+describe("the rotation as the first step of the format's plan, on every kernel source", () => {
+  let sources: { name: string; source: KernelSource }[] = [];
+  beforeAll(async () => {
+    sources = [{ name: "wasm", source: await wasmKernelSource() }, { name: "wasm, 2 threads", source: await wasmKernelSource(2) }, { name: "js", source: jsKernelSource() }];
+  });
+  afterAll(() => Promise.all(sources.map(({ source }) => source.close())));
+  // 40 × 2000: enough elements for the threaded runner to split the steps by lanes.
+  const shapes = [[40, 2000], [3, 37], [1, 16]] as const;
+
+  it("activations: the semantics' fakeQuantize of the rotated lanes, bit for bit", () => {
+    for (const { name, source } of sources)
+      for (const [lanes, k] of shapes) {
+        const m = random(lanes * k, lanes + k);
+        const got = m.slice();
+        new RecipePrecision(nvfp4, source, 5).quantize("activation", got, "fc", "weightGradient", rowChannels(lanes, k));
+        expect(Array.from(got), `${name} ${lanes}×${k}`).toEqual(alongLanes(rotate(m, lanes, k, ROTATION), lanes));
+      }
+  });
+
+  it("the shipped nvfp4 recipe's stochastic errors: the same bits on wasm (1 and 2 threads) as on JS", () => {
+    const shipped = Effect.runSync(createRecipeRegistry(formats).get("nvfp4"));
+    for (const [lanes, k] of shapes) {
+      const m = random(lanes * k, 7 * lanes + k);
+      const results = sources.map(({ source }) => {
+        const got = m.slice();
+        new RecipePrecision(shipped, source, 5).quantize("error", got, "fc", "weightGradient", rowChannels(lanes, k));
+        return Array.from(got);
+      });
+      for (let i = 0; i < sources.length - 1; i++) expect(results[i], `${sources[i].name} ${lanes}×${k}`).toEqual(results[sources.length - 1]);
+      expect(results[0]).not.toEqual(Array.from(m));
+    }
+  });
+});
+
+/** The semantics' fakeQuantize of lanes × K in NVFP4's 1×16 blocks along K. */
+function alongLanes(m: Float32Array, lanes: number): number[] {
+  return Array.from(fakeQuantize(nvfp4.roles.activations, m, { channels: lanes }).values);
+}

@@ -4,8 +4,8 @@
  * positionally as the plans (run-plan.js) and the GEMM description expect.
  */
 import { compileFormat, type CompiledFormat } from "../../codegen/compile.ts";
-import { JS_GEMM_SCHEDULE, WASM_GEMM_SCHEDULE } from "../../codegen/schedule.ts";
-import type { KernelModule } from "../../codegen/ir/nodes.ts";
+import { JS_GEMM_SCHEDULE, WASM_GEMM_SCHEDULE, type GemmSchedule } from "../../codegen/schedule.ts";
+import type { Kernel, KernelModule } from "../../codegen/ir/nodes.ts";
 import type { ResolvedFormat } from "../../dsl/resolved.ts";
 import { runPlan, type BufferArray, type OpPlan, type PlanKernel, type RunCall, type RunResult } from "../../package-runtime/run-plan.js";
 import { instantiateOn, residentPlanRunner } from "../../package-runtime/wasm-runtime.js";
@@ -33,20 +33,36 @@ export interface LoadedFormat {
   readonly pool?: ThreadPool;
 }
 
-/** Compiles and loads formats for one target; `load` caches by the format's content. */
+/**
+ * Kernels compiled into a format's own module, beside its kernels (so a plan can run them between
+ * the format's steps on the same memory): `key` names them in the cache; their names must not be
+ * the format's.
+ */
+export interface ExtraKernels {
+  readonly key: string;
+  readonly kernels: () => readonly Kernel[];
+}
+
+/** Compiles and loads formats for one target; `load` caches by the format's content (and the extra kernels' key). */
 export interface KernelSource {
   readonly target: "js" | "wasm";
   /** Threads each format's kernels run on (wasm on a shared memory; 1 elsewhere). */
   readonly threads: number;
-  load(format: ResolvedFormat): LoadedFormat;
+  load(format: ResolvedFormat, extra?: ExtraKernels): LoadedFormat;
   /** Stops the worker threads of every format loaded (a source on one thread has none). */
   close(): Promise<void>;
   /** Compiles a module that belongs to no format (e.g. the rotations) once per `name`, on this target. */
   loadModule(name: string, module: () => KernelModule): Kernels;
 }
 
-/** Caches `build` by the JSON text of the format (formats are plain frozen data). */
-function cached(target: KernelSource["target"], build: (format: ResolvedFormat) => LoadedFormat, buildModule: (module: KernelModule) => Kernels, threads = 1): KernelSource {
+/** The format's compiled kernels and plans, with the extra kernels in its module. */
+function compileWith(format: ResolvedFormat, schedule: GemmSchedule, extra: ExtraKernels | undefined): CompiledFormat {
+  const compiled = compileFormat(format, schedule);
+  return extra === undefined ? compiled : { ...compiled, module: { kernels: [...compiled.module.kernels, ...extra.kernels()] } };
+}
+
+/** Caches `build` by the JSON text of the format (formats are plain frozen data) and the extra kernels' key. */
+function cached(target: KernelSource["target"], build: (format: ResolvedFormat, extra?: ExtraKernels) => LoadedFormat, buildModule: (module: KernelModule) => Kernels, threads = 1): KernelSource {
   const cache = new Map<string, LoadedFormat>();
   const modules = new Map<string, Kernels>();
   return {
@@ -63,11 +79,11 @@ function cached(target: KernelSource["target"], build: (format: ResolvedFormat) 
       }
       return hit;
     },
-    load(format) {
-      const key = JSON.stringify(format);
+    load(format, extra) {
+      const key = extra === undefined ? JSON.stringify(format) : `${JSON.stringify(format)} with ${extra.key}`;
       let hit = cache.get(key);
       if (hit === undefined) {
-        hit = build(format);
+        hit = build(format, extra);
         cache.set(key, hit);
       }
       return hit;
@@ -77,8 +93,8 @@ function cached(target: KernelSource["target"], build: (format: ResolvedFormat) 
 
 /** The JS target: kernels rendered to JS source and compiled by the engine. */
 export function jsKernelSource(): KernelSource {
-  return cached("js", (format) => {
-    const compiled = compileFormat(format, JS_GEMM_SCHEDULE);
+  return cached("js", (format, extra) => {
+    const compiled = compileWith(format, JS_GEMM_SCHEDULE, extra);
     const kernels = loadJs(compiled.module) as unknown as Kernels;
     return { compiled, kernels, runPlan: (plan, bindings, call) => runPlan(plan, kernels, bindings, call) };
   }, (module) => loadJs(module) as unknown as Kernels);
@@ -92,8 +108,8 @@ export function jsKernelSource(): KernelSource {
  * bit-identical to one thread (wasm-parallel.js).
  */
 export function wasmKernelSourceWith(assembler: WasmAssembler, threads = 1): KernelSource {
-  return cached("wasm", (format) => {
-    const compiled = compileFormat(format, WASM_GEMM_SCHEDULE);
+  return cached("wasm", (format, extra) => {
+    const compiled = compileWith(format, WASM_GEMM_SCHEDULE, extra);
     const binary = compileWasmWith(assembler, compiled.module);
     if (threads <= 1) {
       const wasm = instantiateWasm(binary);

@@ -7,6 +7,7 @@
  */
 import { add, f32, i32, kernel, load, mul, ref, shl, shr, sub } from "../../codegen/ir/build.ts";
 import type { Expr, Kernel, KernelModule } from "../../codegen/ir/nodes.ts";
+import type { OpPlan, Step } from "../../codegen/plan.ts";
 import { HADAMARD_SIZES, rotationScale, type HadamardSize } from "./hadamard.ts";
 
 /** The kernel's name for size n; its parameters are (x, y, signs, lanes, k). */
@@ -51,4 +52,31 @@ export function lowerRotation(n: HadamardSize): Kernel {
 /** Every size's kernel, as one module a target compiles. */
 export function rotationModule(): KernelModule {
   return { kernels: HADAMARD_SIZES.map(lowerRotation) };
+}
+
+/** The buffers rotatedPlan adds: the rotated copy the format's steps read in place of x, and the signs (an input of `size` floats: rotationSigns). */
+export const ROTATED = "rotated";
+export const ROTATION_SIGNS = "rotation_signs";
+
+/**
+ * A format's plan (fakeQuantize) run on the rotation of x, in the format's own module (its kernels
+ * compiled with lowerRotation(size): KernelSource.load's extra kernels): a first step rotates x —
+ * `channels` lanes of `channelLength`, the call's rows — into a scratch that every later step reads
+ * instead of x. The tensor is copied into the module's memory once and the values out once, where a
+ * rotation module of its own took two copies more.
+ */
+export function rotatedPlan(plan: OpPlan, size: HadamardSize): OpPlan {
+  const rotate: Step = {
+    kernel: rotationKernelName(size),
+    params: ["x", "y", "signs", "lanes", "k"],
+    args: { x: { buffer: "x" }, y: { buffer: ROTATED }, signs: { buffer: ROTATION_SIGNS }, lanes: { scalar: "channels" }, k: { scalar: "channelLength" } },
+  };
+  const readRotated = (step: Step): Step => ({
+    ...step,
+    args: Object.fromEntries(Object.entries(step.args).map(([param, arg]) => [param, "buffer" in arg && arg.buffer === "x" ? { buffer: ROTATED } : arg])),
+  });
+  return {
+    buffers: [...plan.buffers, { name: ROTATED, storage: "f32", length: { perElement: 1 }, role: "scratch" }, { name: ROTATION_SIGNS, storage: "f32", length: { constant: size }, role: "input" }],
+    steps: [rotate, ...plan.steps.map(readRotated)],
+  };
 }
