@@ -11,7 +11,8 @@
  *   buffers runs on ranges of elements (cut at scale-block boundaries) or of rows; a step that
  *   writes a whole-tensor value (a tensor amax, a group table) runs on one thread, so reductions
  *   are computed before the steps that use them, as with one thread. Steps that round
- *   stochastically keep one thread (their random stream is keyed by element index).
+ *   stochastically keep one thread (their random stream is keyed by element index), and so do
+ *   steps marked oneThread (a plan over a transposed layout, whose rows are not its scalars' rows).
  *
  * Shipped verbatim in generated kernel packages and used by numforge itself: plain ES2022.
  */

@@ -35,6 +35,22 @@ const OPERANDS: readonly { role: TensorRole; pass: GemmPass }[] = [
   { role: "error", pass: "weightGradient" },
 ];
 
+/**
+ * `inPlace` quantizing a rows × cols matrix by columns (lanes = columns) gives the bits `byHand`
+ * gives on its lane-major copy (gathered, quantized lanes × rows, scattered back).
+ */
+function expectInPlaceIsCopy(inPlace: RecipePrecision, byHand: RecipePrecision, role: TensorRole, pass: GemmPass, rows: number, cols: number, label: string): void {
+  const layout = columnChannels(rows, cols);
+  const x = planTensor(rows * cols, rows + cols, 0.03);
+  const got = x.slice();
+  inPlace.quantize(role, got, "layer", pass, layout);
+  const lanes = gatherChannels(x, layout, "test");
+  byHand.quantize(role, lanes, "layer", pass, rowChannels(cols, rows));
+  const want = new Float32Array(x.length);
+  scatterChannels(lanes, layout, want);
+  expect(bits(got), `${label} ${role} ${pass} ${rows}×${cols}`).toEqual(bits(want));
+}
+
 /** Recipes with a block-scaled GEMM operand (per-tensor formats ignore layouts: nothing to compare). */
 const blockRecipes = recipeNames().filter((name) => {
   const precision = new RecipePrecision(Effect.runSync(recipes.get(name)), jsKernelSource(), 0);
@@ -50,20 +66,9 @@ describe("column layouts of 1-D block formats: in place = the lane-major copy", 
         const inPlace = new RecipePrecision(recipe, source, 3);
         const byHand = new RecipePrecision(recipe, source, 3);
         // 45 and 70 rows: a ragged last block for blocks of 16, 32 and 128; 1 row: no column to move.
-        for (const [rows, cols] of [[45, 37], [70, 9], [1, 20]] as const) {
-          const layout = columnChannels(rows, cols);
-          for (const { role, pass } of OPERANDS) {
-            if (inPlace.formatOf(role, "layer", pass)?.scaling.kind !== "block") continue;
-            const x = planTensor(rows * cols, rows + cols, 0.03);
-            const got = x.slice();
-            inPlace.quantize(role, got, "layer", pass, layout);
-            const lanes = gatherChannels(x, layout, "test");
-            byHand.quantize(role, lanes, "layer", pass, rowChannels(cols, rows));
-            const want = new Float32Array(x.length);
-            scatterChannels(lanes, layout, want);
-            expect(bits(got), `${source.target} ${role} ${pass} ${rows}×${cols}`).toEqual(bits(want));
-          }
-        }
+        for (const [rows, cols] of [[45, 37], [70, 9], [1, 20]] as const)
+          for (const { role, pass } of OPERANDS)
+            if (inPlace.formatOf(role, "layer", pass)?.scaling.kind === "block") expectInPlaceIsCopy(inPlace, byHand, role, pass, rows, cols, source.target);
       }
     });
   }
@@ -87,19 +92,8 @@ describe("column layouts of per-channel formats with a columns plan: in place = 
         const inPlace = new RecipePrecision(recipe, source, 3);
         const byHand = new RecipePrecision(recipe, source, 3);
         // 300 × 250: enough elements for the threaded runner to split a plan it may split.
-        for (const [rows, cols] of [[300, 250], [45, 37], [1, 20], [20, 1]] as const) {
-          const layout = columnChannels(rows, cols);
-          for (const { role, pass } of OPERANDS) {
-            const x = planTensor(rows * cols, rows + cols, 0.03);
-            const got = x.slice();
-            inPlace.quantize(role, got, "layer", pass, layout);
-            const lanes = gatherChannels(x, layout, "test");
-            byHand.quantize(role, lanes, "layer", pass, rowChannels(cols, rows));
-            const want = new Float32Array(x.length);
-            scatterChannels(lanes, layout, want);
-            expect(bits(got), `${source.target} threads ${source === wasmThreads ? 2 : 1} ${role} ${pass} ${rows}×${cols}`).toEqual(bits(want));
-          }
-        }
+        for (const [rows, cols] of [[300, 250], [45, 37], [1, 20], [20, 1]] as const)
+          for (const { role, pass } of OPERANDS) expectInPlaceIsCopy(inPlace, byHand, role, pass, rows, cols, `${source.target} threads ${source.threads}`);
       }
     });
   }
