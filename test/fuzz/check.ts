@@ -87,6 +87,12 @@ export async function checkFormat(spec: WrittenSpec, format: ResolvedFormat, com
     report(target, "decode", firstMismatch(asBits(decoded.outputs.values), want.decoded(decodeInput, decodeMeta), format.scaling.kind === "none" ? inputCode : inputX, hex));
     const faked = await run(compiled.plans.fakeQuantize, { x }, call);
     report(target, "fakeQuantize", firstMismatch(asBits(faked.outputs.values), want.fake, inputX, hex));
+    for (const rows of blockAxisRows(format, x.length)) {
+      const matrix = x.subarray(0, rows * Math.floor(x.length / rows));
+      const want0 = Uint32Array.from(fakeQuantize(format, matrix, { seed, channels: rows, blockAxis: 0 }).values, (v) => (Number.isNaN(v) ? SOME_NAN : f32Bits(v)));
+      const got = await run(compiled.plans.fakeQuantize, { x: matrix }, { seed, channels: rows, blockAxis: 0 });
+      report(target, `fakeQuantize (${rows} rows, blocks down the columns)`, firstMismatch(asBits(got.outputs.values), want0, inputX, hex));
+    }
     const columns = compiled.plans.fakeQuantizeColumns;
     if (columns !== undefined)
       for (const lanes of COLUMN_LANES) {
@@ -96,6 +102,18 @@ export async function checkFormat(spec: WrittenSpec, format: ResolvedFormat, com
       }
   }
   return failures;
+}
+
+/**
+ * Row counts a 1-D block format is checked with on block axis 0 (blocks down the columns): last
+ * bands of every height the [B, 1] statistics kernels split at (8, 16, 32, 64, B, and one more), as far as
+ * n elements allow a column.
+ */
+function blockAxisRows(format: ResolvedFormat, n: number): number[] {
+  const scaling = format.scaling;
+  if (scaling.kind !== "block" || !("block" in scaling.granularity)) return [];
+  const b = scaling.granularity.block;
+  return [...new Set([3, 8, 9, 16, 17, 32, 33, 64, 65, b, b + 1, 2 * b + 8, 2 * b + 64])].filter((rows) => rows <= n);
 }
 
 /** Lane counts a per-channel format's fakeQuantizeColumns is checked with: one column, and several over rows of unequal magnitudes. */

@@ -196,8 +196,20 @@ function lowerStatistics(scaling: BlockScaling): Kernel[] {
     });
   });
   if ("tile" in g) return [tiles];
-  return [tiles, lowerFlatStatistics(scaling, g.block), ...(columns === null ? [] : [lowerColumnStatistics(scaling, columns)])];
+  return [tiles, lowerFlatStatistics(scaling, g.block), ...(columns === null ? [] : columnStatisticsWidths(columns).map((width, k, all) => lowerColumnStatistics(scaling, columns, width, all[k - 1] ?? 0)))];
 }
+
+/**
+ * The band heights the [B, 1] statistics unroll: a band has B rows but the tensor's last may have
+ * fewer (a convolution's im2col matrix blocked along K = 9 or 36 rows by 1×128 blocks has only
+ * that band), and a kernel unrolled for B loads B per tile whatever the band holds. So one kernel
+ * per height in COLUMN_BAND_HEIGHTS below B, and B itself, each taking the bands whose rows exceed
+ * the previous height: a band of 4 rows under B = 128 loads 8 per tile instead of 128, one of 36 loads 64.
+ */
+function columnStatisticsWidths(block: number): number[] {
+  return [...COLUMN_BAND_HEIGHTS.filter((h) => h < block), block];
+}
+const COLUMN_BAND_HEIGHTS = [8, 16, 32, 64];
 
 /** Blocks up to this size (and a multiple of 4) take flat statistics one block per SIMD lane. */
 const MAX_LANE_BLOCK = 16;
@@ -248,16 +260,22 @@ const tileAmaxRule = (scaling: BlockScaling): BitsAmax => (isPowerOfTwoRule(scal
  * fixed for the band; rows past the tensor's last repeat it, which a maximum takes alike), so the
  * loop over t loads consecutive elements and vectorizes — 4 tiles at a time, B loads each.
  */
-function lowerColumnStatistics(scaling: BlockScaling, block: number): Kernel {
-  return kernel("block_statistics_columns", [reads(X, "f32"), writes(TILE_AMAX, "f32"), ...TILE_PARAMS], (b) => {
+function lowerColumnStatistics(scaling: BlockScaling, block: number, height: number, below: number): Kernel {
+  const name = height === block ? "block_statistics_columns" : `block_statistics_columns_${height}`;
+  return kernel(name, [reads(X, "f32"), writes(TILE_AMAX, "f32"), ...TILE_PARAMS], (b) => {
     const rows = arg("i32", CHANNELS.name);
     const cols = arg("i32", CHANNEL_LENGTH.name);
     const bands = b.let("bands", div(sub(add(rows, i32(block)), i32(1)), i32(block)));
-    b.for("band", i32(0), select(alongRows(), bands, i32(0)), (band, gb) => {
+    // Every band but the last has B rows; the last has last_rows, and is this kernel's where those
+    // exceed `below` (the B kernel takes every full band, and the last where no smaller kernel does).
+    const lastRows = b.let("last_rows", sub(rows, mul(sub(bands, i32(1)), i32(block))));
+    const lastMine = b.let("last_mine", and(gt(lastRows, i32(below)), le(lastRows, i32(height))));
+    const [first, end] = height === block ? [i32(0), select(lastMine, bands, sub(bands, i32(1)))] : [select(lastMine, sub(bands, i32(1)), bands), bands];
+    b.for("band", first, select(alongRows(), end, first), (band, gb) => {
       const r0 = gb.let("r0", mul(band, i32(block)));
       const bandRows = gb.let("band_rows", sub(min(add(r0, i32(block)), rows), r0));
       const tile0 = gb.let("tile0", mul(band, cols));
-      const offsets = Array.from({ length: block }, (_, k) => gb.let(`row_offset_${k}`, sub(mul(add(r0, min(i32(k), sub(bandRows, i32(1)))), cols), tile0)));
+      const offsets = Array.from({ length: height }, (_, k) => gb.let(`row_offset_${k}`, sub(mul(add(r0, min(i32(k), sub(bandRows, i32(1)))), cols), tile0)));
       gb.for("t", tile0, add(tile0, cols), (t, tb) => {
         // A pairwise tree of maxima (independent operations for the CPU to overlap).
         // The rule's start joins the tree: with the finite rule, a tile of only NaN and ±Inf gives 0.

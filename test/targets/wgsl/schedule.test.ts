@@ -76,9 +76,12 @@ describe("WGSL schedule: which loops run across invocations", () => {
     };
     // [1, B] blocks end to end: B elements from t·B (no phases where B is a multiple of the codes per word)
     const flat = { block_statistics_flat: "reduction (partials, combine)", block_encode_flat: "grid 2d", block_decode_flat: "grid 2d", block_fake_quantize_flat: "grid 2d" };
-    expect(launches("mxfp8")).toEqual({ ...tiles, ...columns, ...flat });
+    // The [B, 1] statistics of a last band shorter than B: one kernel per height 8, 16, … below B, each bands × tiles too.
+    const heights = (...h: number[]) => Object.fromEntries(h.map((k) => [`block_statistics_columns_${k}`, "grid 2d"]));
+    expect(launches("mxfp8")).toEqual({ ...tiles, ...columns, ...heights(8, 16), ...flat });
     expect(launches("fp8-block128x128")).toEqual({ ...tiles, block_finalize: "grid" }); // fp32 scale codes: one word per tile; 2-D tiles: no [B, 1] kernels
-    expect(launches("nvfp4")).toEqual({ block_tensor_amax: "reduction (partials, combine)", block_tensor_scale: "single", ...tiles, ...columns, ...flat, block_statistics_flat: "grid" }); // e4m3 scale codes, 4-bit codes stored as u8; 16-blocks' amax as a select (one block per wasm lane), one block per invocation
+    expect(launches("fp8-block1x128")).toEqual({ ...tiles, block_finalize: "grid", ...columns, ...heights(8, 16, 32, 64), ...flat });
+    expect(launches("nvfp4")).toEqual({ block_tensor_amax: "reduction (partials, combine)", block_tensor_scale: "single", ...tiles, ...columns, ...heights(8), ...flat, block_statistics_flat: "grid" }); // e4m3 scale codes, 4-bit codes stored as u8; 16-blocks' amax as a select (one block per wasm lane), one block per invocation
   });
 
   it("row segments run across invocations only where they provably tile the row: T ≥ 1 and G = ⌈cols / T⌉", () => {
