@@ -257,8 +257,9 @@ const tileAmaxRule = (scaling: BlockScaling): BitsAmax => (isPowerOfTwoRule(scal
 /**
  * [B, 1] blocks' statistics (block_axis 0) band by band (a band: B rows, one tile per column),
  * across the band's tiles: tile t's elements lie at t + offset_k (row k of the band, offset_k
- * fixed for the band; rows past the tensor's last repeat it, which a maximum takes alike), so the
- * loop over t loads consecutive elements and vectorizes — 4 tiles at a time, B loads each.
+ * fixed for the band; rows past the band's last repeat it, which a maximum takes alike), so the
+ * loop over t loads consecutive elements and vectorizes — 4 tiles at a time, `height` loads each.
+ * This kernel takes the bands of more than `below` and at most `height` rows (columnStatisticsWidths).
  */
 function lowerColumnStatistics(scaling: BlockScaling, block: number, height: number, below: number): Kernel {
   const name = height === block ? "block_statistics_columns" : `block_statistics_columns_${height}`;
