@@ -14,6 +14,7 @@ import type { CodeArray } from "../../src/dsl/semantics/codes.ts";
 import { decodeF32Bits } from "../../src/dsl/semantics/scalar.ts";
 import { dequantize, fakeQuantize, quantize, type ScaleMeta } from "../../src/dsl/semantics/tensor.ts";
 import type { BufferArray } from "../../src/package-runtime/run-plan.js";
+import { columnChannels, gatherChannels, scatterChannels } from "../../src/runtime/precision.ts";
 import { decodeCodes, encodeInputs, type InputBudget } from "./inputs.ts";
 import type { WrittenSpec } from "./resolve-spec.ts";
 import { TARGETS, type CompiledTargets } from "./targets.ts";
@@ -42,8 +43,12 @@ function expectations(format: ResolvedFormat, x: Float32Array, seed: number, tab
     const decoded = (c: CodeArray) => Uint32Array.from(c, (code) => (table === null ? decodeF32Bits(format, code) : table[code]));
     return { codes, meta, decoded, fake: decoded(codes), exactNaN: true };
   }
-  const canonical = (values: Float32Array) => Uint32Array.from(values, (v) => (Number.isNaN(v) ? SOME_NAN : f32Bits(v)));
-  return { codes, meta, decoded: (c, m) => canonical(dequantize(format, c, m)), fake: canonical(fakeQuantize(format, x, { seed }).values), exactNaN: false };
+  return { codes, meta, decoded: (c, m) => canonicalBits(dequantize(format, c, m)), fake: canonicalBits(fakeQuantize(format, x, { seed }).values), exactNaN: false };
+}
+
+/** float32 bits of the values, every NaN as SOME_NAN (where only NaN-ness is defined). */
+function canonicalBits(values: Float32Array): Uint32Array {
+  return Uint32Array.from(values, (v) => (Number.isNaN(v) ? SOME_NAN : f32Bits(v)));
 }
 
 /** The first of the elements where `got` differs from `want`, and how many do, or null when none. */
@@ -73,6 +78,12 @@ export async function checkFormat(spec: WrittenSpec, format: ResolvedFormat, com
   };
   const inputX = (i: number) => `x[${i}] = ${hex(xBits[i])} (${x[i]})`;
   const inputCode = (i: number) => `code ${codes[i]}`;
+  // The layouts beyond one row, expected once for every target: blocks down the columns, and a per-channel format's channels as columns.
+  const blocksDown = blockAxisRows(format, x.length).map((rows) => {
+    const matrix = x.subarray(0, rows * Math.floor(x.length / rows));
+    return { rows, matrix, fake: canonicalBits(fakeQuantize(format, matrix, { seed, channels: rows, blockAxis: 0 }).values) };
+  });
+  const columnCases = compiled.plans.fakeQuantizeColumns === undefined ? [] : COLUMN_LANES.map((lanes) => ({ lanes, ...columnExpectation(format, x, lanes, seed) }));
   const failures: string[] = [];
   const report = (target: string, op: string, mismatch: string | null) => {
     if (mismatch !== null) failures.push(`${target} ${op}: ${mismatch}; spec ${JSON.stringify(spec)}`);
@@ -87,19 +98,14 @@ export async function checkFormat(spec: WrittenSpec, format: ResolvedFormat, com
     report(target, "decode", firstMismatch(asBits(decoded.outputs.values), want.decoded(decodeInput, decodeMeta), format.scaling.kind === "none" ? inputCode : inputX, hex));
     const faked = await run(compiled.plans.fakeQuantize, { x }, call);
     report(target, "fakeQuantize", firstMismatch(asBits(faked.outputs.values), want.fake, inputX, hex));
-    for (const rows of blockAxisRows(format, x.length)) {
-      const matrix = x.subarray(0, rows * Math.floor(x.length / rows));
-      const want0 = Uint32Array.from(fakeQuantize(format, matrix, { seed, channels: rows, blockAxis: 0 }).values, (v) => (Number.isNaN(v) ? SOME_NAN : f32Bits(v)));
+    for (const { rows, matrix, fake } of blocksDown) {
       const got = await run(compiled.plans.fakeQuantize, { x: matrix }, { seed, channels: rows, blockAxis: 0 });
-      report(target, `fakeQuantize (${rows} rows, blocks down the columns)`, firstMismatch(asBits(got.outputs.values), want0, inputX, hex));
+      report(target, `fakeQuantize (${rows} rows, blocks down the columns)`, firstMismatch(asBits(got.outputs.values), fake, inputX, hex));
     }
-    const columns = compiled.plans.fakeQuantizeColumns;
-    if (columns !== undefined)
-      for (const lanes of COLUMN_LANES) {
-        const { matrix, fake } = columnExpectation(format, x, lanes, seed);
-        const got = await run(columns, { x: matrix }, { seed, channels: lanes });
-        report(target, `fakeQuantizeColumns (${lanes} lanes)`, firstMismatch(asBits(got.outputs.values), fake, (i) => `x[${i}] = ${hex(f32BitsOf(matrix)[i])}`, hex));
-      }
+    for (const { lanes, matrix, fake } of columnCases) {
+      const got = await run(compiled.plans.fakeQuantizeColumns!, { x: matrix }, { seed, channels: lanes });
+      report(target, `fakeQuantizeColumns (${lanes} lanes)`, firstMismatch(asBits(got.outputs.values), fake, inputX, hex));
+    }
   }
   return failures;
 }
@@ -124,16 +130,10 @@ const COLUMN_LANES = [1, 7];
  * semantics' fakeQuantize of its transpose (a channel per lane), transposed back, NaN as any NaN.
  */
 function columnExpectation(format: ResolvedFormat, x: Float32Array, lanes: number, seed: number): { matrix: Float32Array; fake: Uint32Array } {
-  const rows = Math.floor(x.length / lanes);
-  const matrix = x.slice(0, rows * lanes);
-  const laneMajor = new Float32Array(matrix.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < lanes; c++) laneMajor[c * rows + r] = matrix[r * lanes + c];
-  const values = fakeQuantize(format, laneMajor, { seed, channels: lanes }).values;
-  const fake = new Uint32Array(matrix.length);
-  for (let r = 0; r < rows; r++)
-    for (let c = 0; c < lanes; c++) {
-      const v = values[c * rows + r];
-      fake[r * lanes + c] = Number.isNaN(v) ? SOME_NAN : f32Bits(v);
-    }
-  return { matrix, fake };
+  const layout = columnChannels(Math.floor(x.length / lanes), lanes);
+  const matrix = x.slice(0, layout.outer * lanes);
+  const values = fakeQuantize(format, gatherChannels(matrix, layout, "fakeQuantizeColumns"), { seed, channels: lanes }).values;
+  const back = new Float32Array(matrix.length);
+  scatterChannels(values, layout, back);
+  return { matrix, fake: canonicalBits(back) };
 }
