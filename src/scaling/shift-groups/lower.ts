@@ -65,7 +65,14 @@ function lowerFinalize(format: ResolvedFormat, scaling: ShiftGroupsScaling): Ker
   });
 }
 
-type Element = (body: Builder, i: Expr, scale: { readonly down: Expr; readonly up: Expr }, draw: Expr | null) => void;
+type Scale = { readonly down: Expr; readonly up: Expr };
+type Element = (body: Builder, i: Expr, scale: Scale, draw: Expr | null) => void;
+
+/** Channel c's 2^−e and 2^e, e its group's exponent. */
+function channelScale(body: Builder, c: Expr): Scale {
+  const exponent = body.let("e", load("i32", META.groupExponent, asI32(load("u32", META.channelGroup, c))));
+  return { down: pow2(body, neg(exponent)), up: pow2(body, exponent) };
+}
 
 /** A kernel over every element of every channel, with its group's 2^−e (encode) and 2^e (decode) computed once. */
 function channelElementwise(format: ResolvedFormat, name: string, params: readonly Param[], element: Element): Kernel {
@@ -76,8 +83,7 @@ function channelElementwise(format: ResolvedFormat, name: string, params: readon
       b,
       arg("i32", CHANNELS.name),
       (c, start, body) => {
-        const exponent = body.let("e", load("i32", META.groupExponent, asI32(load("u32", META.channelGroup, c))));
-        const scale = { down: pow2(body, neg(exponent)), up: pow2(body, exponent) };
+        const scale = channelScale(body, c);
         body.for("i", start, add(start, length), (i, inner) => element(inner, i, scale, draw === null ? null : draw(inner, i)));
       },
       length,
@@ -109,14 +115,14 @@ function lowerColumnStatistics(): Kernel {
   });
 }
 
-/** Each lane's 2^−e and 2^e (its group's exponent e), as channelElementwise computes them per channel. */
+/** Each lane's 2^−e and 2^e (channelScale, as channelElementwise takes them per channel). */
 function lowerFactors(): Kernel {
   const params = [reads(META.channelGroup, "u8"), reads(META.groupExponent, "i32"), writes(CHANNEL_DOWN, "f32"), writes(CHANNEL_UP, "f32"), CHANNELS];
   return kernel("shift_groups_factors", params, (b) => {
     b.for("c", i32(0), arg("i32", CHANNELS.name), (c, body) => {
-      const exponent = body.let("e", load("i32", META.groupExponent, asI32(load("u32", META.channelGroup, c))));
-      body.store(CHANNEL_DOWN, c, pow2(body, neg(exponent)));
-      body.store(CHANNEL_UP, c, pow2(body, exponent));
+      const { down, up } = channelScale(body, c);
+      body.store(CHANNEL_DOWN, c, down);
+      body.store(CHANNEL_UP, c, up);
     });
   });
 }
