@@ -13,17 +13,19 @@ import { HADAMARD_SIZES, rotationScale, type HadamardSize } from "./hadamard.ts"
 /** The kernel's name for size n; its parameters are (x, y, signs, lanes, k). */
 export const rotationKernelName = (n: HadamardSize) => `rotate_hadamard_${n}`;
 
+/** The rotation kernels' parameters, in order (rotatedPlan binds them by these names). */
+const ROTATION_PARAMS = [
+  { kind: "buffer", name: "x", storage: "f32", access: "read" },
+  { kind: "buffer", name: "y", storage: "f32", access: "write" },
+  { kind: "buffer", name: "signs", storage: "f32", access: "read" },
+  { kind: "scalar", name: "lanes", type: "i32" },
+  { kind: "scalar", name: "k", type: "i32" },
+] as const;
+
 /** rotate_hadamard_n(x, y, signs, lanes, k): y = the rotation of x (lanes × k) with the n signs given. */
 export function lowerRotation(n: HadamardSize): Kernel {
   const log2n = Math.log2(n);
-  const params = [
-    { kind: "buffer", name: "x", storage: "f32", access: "read" },
-    { kind: "buffer", name: "y", storage: "f32", access: "write" },
-    { kind: "buffer", name: "signs", storage: "f32", access: "read" },
-    { kind: "scalar", name: "lanes", type: "i32" },
-    { kind: "scalar", name: "k", type: "i32" },
-  ] as const;
-  return kernel(rotationKernelName(n), params, (b) => {
+  return kernel(rotationKernelName(n), ROTATION_PARAMS, (b) => {
     const k = ref("i32", "k");
     const blocks = b.let("blocks", shr(k, i32(log2n)));
     const full = b.let("full", shl(blocks, i32(log2n)));
@@ -68,7 +70,7 @@ export const ROTATION_SIGNS = "rotation_signs";
 export function rotatedPlan(plan: OpPlan, size: HadamardSize): OpPlan {
   const rotate: Step = {
     kernel: rotationKernelName(size),
-    params: ["x", "y", "signs", "lanes", "k"],
+    params: ROTATION_PARAMS.map((p) => p.name),
     args: { x: { buffer: "x" }, y: { buffer: ROTATED }, signs: { buffer: ROTATION_SIGNS }, lanes: { scalar: "channels" }, k: { scalar: "channelLength" } },
   };
   const readRotated = (step: Step): Step => ({
