@@ -501,24 +501,35 @@ export function renderStore(buffer: string, index: SimdExpr, value: SimdExpr, cx
  * A narrowStore statement: 4 (u8/i8) or 2 (u16) vectors of 32-bit lanes as one 16-byte store.
  * The narrowing instructions saturate, reading their inputs as signed: i16x8.narrow_i32x4_u then
  * i8x16.narrow_i16x8_u clamp to [0, 2^bits − 1] ("unsigned"; "masked" first keeps each lane's
- * low bits, as a store truncates), the _s forms to the signed range ("signed").
+ * low bits, as a store truncates), the _s forms to the signed range ("signed"). `signs` go
+ * through the _s forms, which keep each lane's sign bit as the element's top bit (a negative i32
+ * saturates to −2^(bits−1), the rest to at most 2^(bits−1) − 1): that bit, masked, is or'ed in.
  */
-export function renderNarrowStore(buffer: string, index: SimdExpr, values: readonly SimdExpr[], narrowing: Narrowing, cx: ExprContext): string {
+export function renderNarrowStore(buffer: string, index: SimdExpr, values: readonly SimdExpr[], narrowing: Narrowing, cx: ExprContext, signs?: readonly SimdExpr[]): string {
   const storage = cx.storage(buffer);
   const bytes = storageBytes(storage);
   if (bytes === 4) throw new Error(`narrow store to ${buffer}: ${storage} elements are not narrow`);
   const count = 4 / bytes;
   if (values.length !== count) throw new Error(`narrow store to ${buffer}: ${values.length} vectors, a 16-byte ${storage} store takes ${count}`);
+  if (signs !== undefined && signs.length !== count) throw new Error(`narrow store to ${buffer}: ${signs.length} sign vectors for ${count} values`);
   const mask = v128Const(Array(4).fill(bytes === 1 ? 0xff : 0xffff));
-  const lanes = values.map((v) => {
-    const type = simdTypeOf(v);
-    checkStorage(storage, type, `store to ${buffer}`);
-    if (type !== "u32x4" && type !== "i32x4") throw new Error(`narrow store to ${buffer}: ${type} values (want u32x4 or i32x4)`);
-    return narrowing === "masked" ? `(v128.and ${renderExpr(v, cx)} ${mask})` : renderExpr(v, cx);
-  });
-  const sign = narrowing === "signed" ? "s" : "u";
-  const halves: string[] = [];
-  for (let m = 0; m < lanes.length; m += 2) halves.push(`(i16x8.narrow_i32x4_${sign} ${lanes[m]} ${lanes[m + 1]})`);
-  const packed = bytes === 1 ? `(i8x16.narrow_i16x8_${sign} ${halves[0]} ${halves[1]})` : halves[0];
+  const rendered = (vectors: readonly SimdExpr[], what: string) =>
+    vectors.map((v) => {
+      const type = simdTypeOf(v);
+      checkStorage(storage, type, `store to ${buffer}`);
+      if (type !== "u32x4" && type !== "i32x4") throw new Error(`narrow store to ${buffer}: ${type} ${what} (want u32x4 or i32x4)`);
+      return renderExpr(v, cx);
+    });
+  const packedOf = (lanes: readonly string[], sign: "s" | "u") => {
+    const halves: string[] = [];
+    for (let m = 0; m < lanes.length; m += 2) halves.push(`(i16x8.narrow_i32x4_${sign} ${lanes[m]} ${lanes[m + 1]})`);
+    return bytes === 1 ? `(i8x16.narrow_i16x8_${sign} ${halves[0]} ${halves[1]})` : halves[0];
+  };
+  const lanes = rendered(values, "values").map((v) => (narrowing === "masked" ? `(v128.and ${v} ${mask})` : v));
+  let packed = packedOf(lanes, narrowing === "signed" ? "s" : "u");
+  if (signs !== undefined) {
+    const topBits = v128Const(Array(4).fill(bytes === 1 ? 0x80808080 : 0x80008000));
+    packed = `(v128.or ${packed} (v128.and ${packedOf(rendered(signs, "signs"), "s")} ${topBits}))`;
+  }
   return memoryOp("v128.store", bytes, buffer, index, cx, ` ${packed}`);
 }

@@ -134,7 +134,7 @@ function renderStmts(stmts: readonly SimdStmt[], cx: ExprContext, locals: Locals
         out.push(`${indent}${renderStore(s.buffer, s.index, s.value, cx)}`);
         break;
       case "narrowStore":
-        out.push(`${indent}${renderNarrowStore(s.buffer, s.index, s.values, s.narrowing, cx)}`);
+        out.push(`${indent}${renderNarrowStore(s.buffer, s.index, s.values, s.narrowing, cx, s.signs)}`);
         break;
       case "for": {
         if (!Number.isInteger(s.step) || s.step <= 0 || s.step > 0x7fffffff) throw new Error(`loop ${s.index}: step ${s.step} must be a positive integer`);

@@ -53,8 +53,11 @@ export type SimdStmt =
    * - "masked": the lane's low bits (as `store` truncates);
    * - "unsigned": the lane saturated to [0, 2^bits − 1] — the truncation where lanes lie in that range;
    * - "signed": the lane saturated to [−2^(bits−1), 2^(bits−1) − 1], in two's complement.
+   * With `signs` (one i32/u32 vector per value), each element's top bit is or'ed in from the sign
+   * bit of the same lane of signs[m] (values then lie in [0, 2^(bits−1))): a float code's sign
+   * taken from x's bits, by the saturating signed narrowing, which keeps every lane's sign.
    */
-  | { readonly kind: "narrowStore"; readonly buffer: string; readonly index: SimdExpr; readonly values: readonly SimdExpr[]; readonly narrowing: Narrowing }
+  | { readonly kind: "narrowStore"; readonly buffer: string; readonly index: SimdExpr; readonly values: readonly SimdExpr[]; readonly narrowing: Narrowing; readonly signs?: readonly SimdExpr[] }
   | { readonly kind: "for"; readonly index: string; readonly from: SimdExpr; readonly to: SimdExpr; readonly step: number; readonly body: readonly SimdStmt[] }
   | { readonly kind: "if"; readonly cond: SimdExpr; readonly then: readonly SimdStmt[]; readonly else: readonly SimdStmt[] };
 

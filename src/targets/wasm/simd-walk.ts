@@ -81,7 +81,7 @@ export function substituteStmts(stmts: readonly SimdStmt[], f: (name: string) =>
       case "store":
         return { ...st, index: s(st.index), value: s(st.value) };
       case "narrowStore":
-        return { ...st, index: s(st.index), values: st.values.map(s) };
+        return { ...st, index: s(st.index), values: st.values.map(s), ...(st.signs === undefined ? {} : { signs: st.signs.map(s) }) };
       case "for":
         return { ...st, from: s(st.from), to: s(st.to), body: substituteStmts(st.body, f) };
       case "if":
@@ -101,7 +101,7 @@ export function exprsOf(st: SimdStmt): SimdExpr[] {
     case "store":
       return [st.index, st.value];
     case "narrowStore":
-      return [st.index, ...st.values];
+      return [st.index, ...st.values, ...(st.signs ?? [])];
     case "for":
       return [st.from, st.to];
     case "if":

@@ -202,6 +202,12 @@ class KernelWidener {
       const perStore = 16 / this.bytes(buffer) / LANES;
       for (let m = 0; m < values.length; m += perStore) {
         const group = values.slice(m, m + perStore);
+        const split = this.signSplit(group, bits);
+        if (split !== null) {
+          narrowings.push("unsigned");
+          body.push({ kind: "narrowStore", buffer, index: m === 0 ? j : add(j, i32(m * LANES)), values: split.magnitudes, narrowing: "unsigned", signs: split.signs });
+          continue;
+        }
         // A signed value masked to the store's width keeps the masked value's low bits: narrow it instead.
         const unmasked = group.map((v) => this.maskedSource(v, bits));
         const signedUnderMask = unmasked.every((u) => u !== null) && this.narrowingOf(unmasked as SimdExpr[], bits) === "signed";
@@ -220,6 +226,45 @@ class KernelWidener {
       { kind: "for", index: loop.index, from, to: ref("i32", end), step: span, body },
       { ...loop, from: ref("i32", end), to },
     ];
+  }
+
+  /**
+   * A float code with x's sign bit or'ed in, split for the store: where every stored value is
+   * m | ((s >>> 31) << (bits − 1)) (through lets, either order) with m proven in [0, 2^(bits−1)),
+   * the magnitudes m are narrowed unsigned and the store takes each element's top bit from s's
+   * sign by the signed narrowing (renderNarrowStore): three narrowings, an and and an or per 16
+   * bytes, where the shift pair and the or cost three instructions per vector — and s (x's bits,
+   * loaded anyway) replaces a sign value held across the iteration. Else null.
+   */
+  private signSplit(values: readonly SimdExpr[], bits: number): { magnitudes: SimdExpr[]; signs: SimdExpr[] } | null {
+    const definition = (e: SimdExpr): SimdExpr => {
+      for (let depth = 0; e.kind === "ref" && depth < 64; depth++) {
+        const value = this.lets.get(e.name);
+        if (value === undefined) return e;
+        e = value;
+      }
+      return e;
+    };
+    const shifted = (e: SimdExpr, op: "shl" | "shr", count: number): SimdExpr | null => {
+      const d = definition(e);
+      return d.kind === "binary" && d.op === op && d.type === "u32x4" && constantOf(d.b, true) === count ? d.a : null;
+    };
+    const signOf = (e: SimdExpr): SimdExpr | null => {
+      const bit = shifted(e, "shl", bits - 1);
+      const source = bit === null ? null : shifted(bit, "shr", 31);
+      return source === null ? null : this.readsNoVar(source);
+    };
+    const magnitudes: SimdExpr[] = [];
+    const signs: SimdExpr[] = [];
+    for (const v of values) {
+      const d = definition(v);
+      if (d.kind !== "binary" || d.op !== "or" || d.type !== "u32x4") return null;
+      const [magnitude, sign] = signOf(d.b) !== null ? [d.a, signOf(d.b)] : [d.b, signOf(d.a)];
+      if (sign === null || (this.bound(magnitude) ?? Infinity) > 2 ** (bits - 1) - 1 || this.readsNoVar(magnitude) === null) return null;
+      magnitudes.push(magnitude);
+      signs.push(sign);
+    }
+    return { magnitudes, signs };
   }
 
   /**

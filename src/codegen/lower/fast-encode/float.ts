@@ -118,22 +118,28 @@ export function lowerFastFloatEncode(b: Builder, plan: FloatPlan, x: Expr): Expr
   const infinitySelected = !sameAs(plan.infinity, plan.beyondMax);
   let nanDone = !nanSelected;
   if (cap !== null) {
-    let capped = min(magnitude, u32(cap));
-    // A NaN magnitude at or above the cap, with x's sign bit (e4m3, e5m2): a maximum with it on NaN
-    // lanes (a compare's mask and'ed with it: the select of it or 0).
     const [nanPositive, nanNegative] = plan.nan;
-    if (nanSelected && !zeroSelected && !infinitySelected && nanPositive >= cap && (signWeight === 0 ? nanNegative === nanPositive : nanPositive < signWeight && nanNegative === nanPositive + signWeight)) {
-      capped = max(capped, select(gt(asI32(absBits), i32(F32_EXPONENT)), u32(nanPositive), u32(0)));
+    const isNan = () => gt(asI32(absBits), i32(F32_EXPONENT));
+    // Where NaN's code is the one after the cap and a NaN lane's magnitude lies beyond every code
+    // (y is NaN, unclamped, and the addition's bits give at least 0x34800000, as for ∞ above), the
+    // cap is raised by one on NaN lanes: an addition of the compare's bool, one subtraction of its
+    // mask on wasm, where a select of the NaN code and a maximum took three instructions.
+    const nanRaisesCap = nanSelected && !infinitySelected && nanPositive === cap + 1 && addRounds && finite === absBits;
+    const capped = min(magnitude, nanRaisesCap ? add(u32(cap), asU32(isNan())) : u32(cap));
+    const nanSigned = signWeight === 0 ? nanNegative === nanPositive : nanPositive < signWeight && nanNegative === nanPositive + signWeight;
+    if (nanSelected && !zeroSelected && !infinitySelected && nanPositive >= cap && nanSigned) {
+      // A NaN magnitude at or above the cap, with x's sign bit (e4m3, e5m2): the raised cap, or a
+      // maximum with it on NaN lanes (a compare's mask and'ed with it: the select of it or 0).
+      code = withSign(nanRaisesCap ? capped : max(capped, select(isNan(), u32(nanPositive), u32(0))));
       nanDone = true;
-      code = withSign(capped);
     } else if (nanSelected && !infinitySelected && nanPositive === cap + 1 && nanNegative === cap + 1 && signWeight > cap) {
       // NaN's code is the one after the cap, without a sign bit (the fnuz formats' 0x80): the sign
       // bit is taken where x's bits as i32 are below −0x7fffff, −NaN's least (negative and not NaN:
       // −∞'s −0x800000 included), so a NaN lane holds the cap alone (its magnitude is beyond every
-      // code) and a maximum with the NaN code on NaN lanes gives it (a bound the store widening sees).
-      const isNan = gt(asI32(absBits), i32(F32_EXPONENT));
+      // code) and the raised cap, or a maximum with the NaN code on NaN lanes, gives it (a bound
+      // the store widening sees).
       const sign = select(lt(asI32(bits), i32(-0x7fffff)), u32(signWeight), u32(0));
-      code = max(or(capped, sign), select(isNan, u32(nanPositive), u32(0)));
+      code = nanRaisesCap ? or(capped, sign) : max(or(capped, sign), select(isNan(), u32(nanPositive), u32(0)));
       nanDone = true;
     } else code = withSign(capped);
   } else code = select(gt(asI32(magnitude), i32(plan.maxMagnitude)), bySign(plan.beyondMax), withSign(magnitude));
