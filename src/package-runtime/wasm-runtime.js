@@ -17,6 +17,21 @@ const ALIGN = 16;
 const MAX_BYTES = 2 ** 32;
 const HEAP_BASE = "heap_base";
 
+/** @typedef {Uint8ArrayConstructor | Int8ArrayConstructor | Uint16ArrayConstructor | Int32ArrayConstructor | Uint32ArrayConstructor | Float32ArrayConstructor | Float64ArrayConstructor} TypedArrayType */
+
+/** The typed arrays a copy may move element-wise (same type on both sides, no byte views). */
+const ELEMENT_TYPES = [Float32Array, Int32Array, Uint32Array, Uint16Array, Uint8Array, Int8Array, Float64Array];
+
+/**
+ * The type of `array` where the heap may copy it as elements of that type at `offset` (a plain
+ * typed array of that exact type, `offset` aligned to its elements), else null (bytes).
+ * @param {ArrayBufferView} array @param {number} offset @returns {TypedArrayType | null}
+ */
+function sameTypeView(array, offset) {
+  const Type = /** @type {any} */ (array).constructor;
+  return ELEMENT_TYPES.includes(Type) && offset % Type.BYTES_PER_ELEMENT === 0 ? Type : null;
+}
+
 export class WasmHeap {
   /**
    * @param {WebAssembly.Memory} memory
@@ -26,6 +41,10 @@ export class WasmHeap {
     this.memory = memory;
     this.base = base;
     this.top = Math.ceil(base / ALIGN) * ALIGN;
+    /** @type {ArrayBuffer | SharedArrayBuffer | null} the buffer `views` are over */
+    this.viewsOf = null;
+    /** @type {Map<TypedArrayType, any>} */
+    this.views = new Map();
   }
 
   /** The current end of the allocated range; pass it to release() to free what follows. */
@@ -62,14 +81,40 @@ export class WasmHeap {
     }
   }
 
+  /**
+   * The whole memory as a `Type` array (Uint8Array, Float32Array …), made again only once the
+   * memory has grown (its buffer is then another object): a call's copies would otherwise make
+   * two views each, most of a small call's cost.
+   * @template {TypedArrayType} T @param {T} Type @returns {InstanceType<T>}
+   */
+  view(Type) {
+    const buffer = this.memory.buffer;
+    if (buffer !== this.viewsOf) {
+      this.viewsOf = buffer;
+      this.views = new Map();
+    }
+    let view = this.views.get(Type);
+    if (view === undefined) {
+      view = new Type(buffer);
+      this.views.set(Type, view);
+    }
+    return view;
+  }
+
   /** Copies the bytes of `array` to `offset`. @param {number} offset @param {ArrayBufferView} array */
   write(offset, array) {
-    new Uint8Array(this.memory.buffer, offset, array.byteLength).set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength));
+    const Type = sameTypeView(array, offset);
+    if (Type !== null) this.view(Type).set(/** @type {any} */ (array), offset / Type.BYTES_PER_ELEMENT);
+    else this.view(Uint8Array).set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength), offset);
   }
 
   /** Copies bytes at `offset` into `array` (its byteLength of them). @param {number} offset @param {ArrayBufferView} array */
   read(offset, array) {
-    new Uint8Array(array.buffer, array.byteOffset, array.byteLength).set(new Uint8Array(this.memory.buffer, offset, array.byteLength));
+    const Type = sameTypeView(array, offset);
+    if (Type !== null) {
+      const at = offset / Type.BYTES_PER_ELEMENT;
+      /** @type {any} */ (array).set(this.view(Type).subarray(at, at + /** @type {any} */ (array).length));
+    } else new Uint8Array(array.buffer, array.byteOffset, array.byteLength).set(this.view(Uint8Array).subarray(offset, offset + array.byteLength));
   }
 
   /**
@@ -80,8 +125,8 @@ export class WasmHeap {
    */
   clear(offset, bytes) {
     const words = offset % 8 === 0 ? Math.floor(bytes / 8) : 0;
-    if (words > 0) new Float64Array(this.memory.buffer, offset, words).fill(0);
-    new Uint8Array(this.memory.buffer, offset + words * 8, bytes - words * 8).fill(0);
+    if (words > 0) this.view(Float64Array).fill(0, offset / 8, offset / 8 + words);
+    if (bytes > words * 8) this.view(Uint8Array).fill(0, offset + words * 8, offset + bytes);
   }
 
   /** Allocates room for `array` and copies it in; returns the byte offset. @param {ArrayBufferView} array */
@@ -171,18 +216,30 @@ const STORAGE_BYTES = { f32: 4, i32: 4, u32: 4, u16: 2, u8: 1, i8: 1 };
  */
 export function residentPlanRunner(signatures, raw, heap, runStep) {
   const params = new Map(signatures.map((k) => [k.name, k.params]));
-  /** Each plan's steps checked against the kernels' signatures once (a training run calls one plan thousands of times). */
+  /**
+   * Each plan's steps checked against the kernels' signatures once (a training run calls one plan
+   * thousands of times), with where each argument comes from: the offset of the plan's buffer at
+   * `buffer` (its index), a call scalar, or a constant (as the export takes it). stepArguments'
+   * checks run here, once.
+   */
   const checkedSteps = new WeakMap();
   const stepsOf = (/** @type {OpPlan} */ plan) => {
     let steps = checkedSteps.get(plan);
     if (steps === undefined) {
+      const bufferIndex = new Map(plan.buffers.map((d, i) => [d.name, i]));
       steps = plan.steps.map((step) => {
         const kernel = raw[step.kernel];
         const signature = params.get(step.kernel);
         if (typeof kernel !== "function" || signature === undefined) throw new TypeError(`runPlan: no kernel ${step.kernel}`);
         if (signature.length !== step.params.length || signature.some((p, i) => p.name !== step.params[i]))
           throw new TypeError(`runPlan: step ${step.kernel} passes (${step.params.join(", ")}), the kernel takes (${signature.map((p) => p.name).join(", ")})`);
-        return { step, kernel, signature };
+        const sources = stepArguments(step, (name) => bufferIndex.get(name), { n: 0, channels: 0, seed: 0, channelLength: 0, blockAxis: 0 }).map((a, i) => {
+          const arg = step.args[step.params[i]];
+          if ("buffer" in arg) return { buffer: /** @type {number} */ (a) };
+          if ("scalar" in arg) return { scalar: arg.scalar, type: signature[i].type };
+          return { constant: signature[i].kind === "scalar" ? scalarArgument(signature[i].type, a) : a };
+        });
+        return { step, kernel, signature, sources };
       });
       checkedSteps.set(plan, steps);
     }
@@ -193,12 +250,13 @@ export function residentPlanRunner(signatures, raw, heap, runStep) {
     const { scalars, buffers } = resolveCall(plan, bindings, call);
     const mark = heap.mark();
     try {
-      /** @type {Map<string, number>} */
-      const offsets = new Map();
-      for (const r of buffers) {
+      // Byte offsets by buffer index (resolveCall keeps the plan's order).
+      const offsets = new Array(buffers.length);
+      for (let b = 0; b < buffers.length; b++) {
+        const r = buffers[b];
         const at = placed?.get(r.decl.name);
         if (at !== undefined) {
-          offsets.set(r.decl.name, at);
+          offsets[b] = at;
           continue;
         }
         const bytes = r.length * STORAGE_BYTES[r.decl.storage];
@@ -207,24 +265,29 @@ export function residentPlanRunner(signatures, raw, heap, runStep) {
         if (r.init === "zero") {
           if (r.decl.role !== "output") heap.clear(offset, bytes);
         } else heap.write(offset, r.given);
-        offsets.set(r.decl.name, offset);
+        offsets[b] = offset;
       }
-      const byName = runStep === undefined ? undefined : new Map(buffers.map((r) => [r.decl.name, r]));
+      const named = runStep === undefined ? undefined : { offsets: new Map(buffers.map((r, b) => [r.decl.name, offsets[b]])), buffers: new Map(buffers.map((r) => [r.decl.name, r])) };
       for (const entry of steps) {
-        const { step, kernel, signature } = entry;
-        const args = stepArguments(step, (name) => offsets.get(name), scalars).map((a, i) => (signature[i].kind === "scalar" ? scalarArgument(signature[i].type, a) : a));
-        if (runStep === undefined) kernel(...args);
-        else runStep(entry, args, scalars, offsets, byName);
+        const { sources } = entry;
+        const args = new Array(sources.length);
+        for (let i = 0; i < sources.length; i++) {
+          const source = sources[i];
+          args[i] = source.buffer !== undefined ? offsets[source.buffer] : source.scalar !== undefined ? scalarArgument(source.type, scalars[source.scalar]) : source.constant;
+        }
+        if (named === undefined) entry.kernel(...args);
+        else runStep(entry, args, scalars, named.offsets, named.buffers);
       }
       const read = {};
-      for (const r of buffers) {
+      for (let b = 0; b < buffers.length; b++) {
+        const r = buffers[b];
         if (r.decl.role === "input" || r.decl.role === "scratch") continue;
         if (placed?.has(r.decl.name)) {
           read[r.decl.name] = r.into;
           continue;
         }
         const target = r.into ?? (r.init === "bind" ? r.given : allocate(r.decl.storage, r.length));
-        heap.read(offsets.get(r.decl.name), target);
+        heap.read(offsets[b], target);
         read[r.decl.name] = target;
       }
       return resultOf(plan, read);

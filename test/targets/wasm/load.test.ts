@@ -90,6 +90,39 @@ describe("wasm loader", () => {
     expect(heap.alloc(16)).toBe(1024); // still usable
   });
 
+  it("copies in and out exactly, as elements or as bytes, before and after the memory grows (its views made again)", () => {
+    for (const shared of [false, true]) {
+      const memory = new WebAssembly.Memory({ initial: 1, maximum: 64, ...(shared ? { shared: true } : {}) });
+      const heap = new WasmHeap(memory, 1024);
+      // NaN payloads and −0 survive: same-type copies move bytes.
+      const bits = Uint32Array.of(0x7fc00001, 0xff812345, 0x80000000, 0x3f800000, 0x00000001);
+      const values = new Float32Array(bits.buffer);
+      const at = heap.copyIn(values);
+      heap.alloc(5 * 65536); // grows: the buffer the views were over is gone
+      expect(memory.buffer.byteLength, `shared ${shared}`).toBeGreaterThan(5 * 65536);
+      const back = new Float32Array(5);
+      heap.read(at, back);
+      expect(new Uint32Array(back.buffer), `shared ${shared}`).toEqual(bits);
+      // Written after the growth, read at an offset no Float32 view can take (bytes), into a view at an odd byte offset.
+      const late = heap.alloc(64);
+      heap.write(late + 1, values);
+      const storage = new Uint8Array(21);
+      const odd = new Float32Array(storage.buffer.slice(0, 20));
+      heap.read(late + 1, odd);
+      expect(new Uint32Array(odd.buffer), `shared ${shared}`).toEqual(bits);
+      heap.write(late + 3, Int8Array.of(-1, 2, -3));
+      const bytes = new Int8Array(3);
+      heap.read(late + 3, bytes);
+      expect([...bytes]).toEqual([-1, 2, -3]);
+      // clear zeroes exactly its range, also an unaligned tail.
+      heap.write(late, new Uint8Array(32).fill(7));
+      heap.clear(late + 8, 13);
+      const cleared = new Uint8Array(32);
+      heap.read(late, cleared);
+      expect([...cleared]).toEqual([...Array(8).fill(7), ...Array(13).fill(0), ...Array(11).fill(7)]);
+    }
+  });
+
   it("reports the engine's SIMD and relaxed-SIMD support; kernels use plain SIMD either way", () => {
     expect(engineHasSimd(assembler)).toBe(true);
     const relaxed = engineHasRelaxedSimd(assembler);
