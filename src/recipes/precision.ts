@@ -135,50 +135,67 @@ export class RecipePrecision implements Precision {
    * on a lane-major copy (gatherChannels) whose values are scattered back.
    */
   quantize(role: TensorRole, t: FloatArray, site: string, pass?: GemmPass, layout?: ChannelLayout): void {
+    this.quantizeInto(role, t, t, site, pass, layout);
+  }
+
+  /**
+   * quantize's values of `from` in `into`, `from` only read: the plan reads `from` where its
+   * values are written to `into` (no copy of `from` first), else a copy between (a lane-major
+   * gather, a rotation, a float32 copy of a float64 tensor) carries them.
+   */
+  quantizeInto(role: TensorRole, from: FloatArray, into: FloatArray, site: string, pass?: GemmPass, layout?: ChannelLayout): void {
     const q = this.quantizer(role, site, pass);
     const rotation = layout?.unrotated === true ? null : this.rotationOf(role, site, pass);
-    if (q === null && rotation === null) return;
+    if (from !== into && (from.length !== into.length || from.constructor !== into.constructor)) throw new RangeError(`quantizeInto: into must be a ${from.constructor.name} of ${from.length} elements`);
+    if (q === null && rotation === null) {
+      if (from !== into) into.set(from);
+      return;
+    }
     const where = `${role} at ${site}`;
     const byLane = layout !== undefined && (rotation !== null || q!.byRow);
-    const lanes = byLane ? laneCount(checkLayout(t, layout!, where)) : 1;
+    const lanes = byLane ? laneCount(checkLayout(into, layout!, where)) : 1;
     const moved = lanes > 1 && layout!.outer > 1;
-    const columns = moved && rotation === null && layout!.inner === 1 && (layout!.groups ?? 1) === 1 && t instanceof Float32Array;
+    const float32 = from instanceof Float32Array && into instanceof Float32Array;
+    const columns = moved && rotation === null && layout!.inner === 1 && (layout!.groups ?? 1) === 1 && float32;
     if (columns && q!.columnBlocksInPlace) {
       // Lanes are the columns of an outer × channels matrix: blocks down them, where the matrix lies.
-      this.runQuantizer(q!, role, site, pass, t, { channels: layout!.outer, blockAxis: 0 });
+      this.runQuantizer(q!, role, site, pass, into, { channels: layout!.outer, blockAxis: 0 }, q!, {}, from);
       return;
     }
     if (columns && q!.columnsPlan !== null) {
       // A channel per column, by the format's plan for that layout: the lane-major copy's values, where the matrix lies.
-      this.runQuantizer(q!, role, site, pass, t, { channels: lanes }, { plan: q!.columnsPlan, runPlan: q!.runPlan });
+      this.runQuantizer(q!, role, site, pass, into, { channels: lanes }, { plan: q!.columnsPlan, runPlan: q!.runPlan }, {}, from);
       return;
     }
-    let x = moved ? gatherChannels(t, layout!, where, scratchFloat32("precision.channelMajor", t.length)) : t instanceof Float32Array ? t : Float32Array.from(t);
+    // x: what the plan reads; out: where its values land (into itself where it is float32 and lane-major).
+    let x = moved ? gatherChannels(from, layout!, where, scratchFloat32("precision.channelMajor", from.length)) : from instanceof Float32Array ? from : Float32Array.from(from);
+    let out = moved || !(into instanceof Float32Array) ? x : into;
     if (rotation !== null && q !== null && q.byRow) {
       // The rotation as the first step of the format's plan, in the format's module: one copy in, one out.
-      this.runQuantizer(q, role, site, pass, x, { channels: lanes }, this.rotatedRun(q, rotation), { [ROTATION_SIGNS]: rotationSigns(rotation) });
+      this.runQuantizer(q, role, site, pass, out, { channels: lanes }, this.rotatedRun(q, rotation), { [ROTATION_SIGNS]: rotationSigns(rotation) }, x);
     } else {
-      if (rotation !== null) x = this.rotate(x, lanes, rotation);
-      if (q !== null) this.runQuantizer(q, role, site, pass, x, { channels: q.byRow ? lanes : 1 });
+      if (rotation !== null) out = x = this.rotate(x, lanes, rotation);
+      if (q !== null) this.runQuantizer(q, role, site, pass, out, { channels: q.byRow ? lanes : 1 }, q, {}, x);
     }
-    if (moved) scatterChannels(x, layout!, t);
-    else if (x !== t) t.set(x);
+    if (moved) scatterChannels(out, layout!, into);
+    else if (out !== into) into.set(out);
   }
 
   /**
-   * Runs q's fake-quantize plan (or `run`, another plan of q's format) over x in place, with the
-   * site's delayed-scaling state and stochastic seed, and `inputs` bound beside x.
+   * Runs q's fake-quantize plan (or `run`, another plan of q's format) on `x` (default: `values`
+   * itself) into `values`, with the site's delayed-scaling state and stochastic seed, and
+   * `inputs` bound beside x.
    */
   private runQuantizer(
-    q: Quantizer, role: TensorRole, site: string, pass: GemmPass | undefined, x: Float32Array, shape: { channels: number; blockAxis?: 0 | 1 },
-    run: { readonly plan: OpPlan; readonly runPlan: PlanRunner } = q, inputs: Readonly<Record<string, BufferArray>> = {},
+    q: Quantizer, role: TensorRole, site: string, pass: GemmPass | undefined, values: Float32Array, shape: { channels: number; blockAxis?: 0 | 1 },
+    run: { readonly plan: OpPlan; readonly runPlan: PlanRunner } = q, inputs: Readonly<Record<string, BufferArray>> = {}, x: Float32Array = values,
   ): void {
     const stateKey = `${role}@${site}#${pass ?? ""}`;
     const seed = q.stochastic ? hash32(this.seed, streamOf(stateKey), this.step) : 0;
     const previous = q.stateful ? this.states.get(stateKey) : undefined;
-    // The values are written over x itself (the plan runner keeps the kernels' input apart).
-    const bindings = { x, values: x, ...inputs, ...previous };
-    const result = run.runPlan(run.plan, bindings, { n: x.length, seed, ...shape });
+    // Values written over x itself where they are one array (the plan runner keeps the kernels' input apart).
+    const bindings = { x, values, ...inputs, ...previous };
+    const result = run.runPlan(run.plan, bindings, { n: values.length, seed, ...shape });
     if (q.stateful) this.states.set(stateKey, result.state);
   }
 

@@ -185,6 +185,14 @@ export interface Precision {
    */
   quantize(role: TensorRole, t: FloatArray, site: string, pass?: GemmPass, layout?: ChannelLayout): void;
   /**
+   * For speed only: the values `quantize(role, into, …)` gives after `into.set(from)`, written into
+   * `into` (as long as `from`, of its type) with `from` only read, without that copy where the
+   * precision can (its kernels read `from`). A precision without it — a wrapper such as
+   * NumericsRecorder — gets exactly the copy and quantize (quantizedView), so leaving it out never
+   * changes a value.
+   */
+  quantizeInto?(role: TensorRole, from: FloatArray, into: FloatArray, site: string, pass?: GemmPass, layout?: ChannelLayout): void;
+  /**
    * Whether the operand `role` of GEMM `pass` at `site` must be quantized in that GEMM's
    * own lanes × K layout — its format's scales run along the reduction axis (1-D blocks, tiles),
    * or the GEMM rotates its operands. An op that reshapes an operand for its GEMM (conv2d's im2col)
@@ -230,15 +238,18 @@ export const identityPrecision: Precision = {
  */
 export function quantizedView(precision: Precision, role: TensorRole, data: FloatArray, site: string, pass?: GemmPass, layout?: ChannelLayout, into?: FloatArray): FloatArray {
   if (!precision.active(role, site, pass)) return data;
-  let copy: FloatArray;
-  if (into === undefined) copy = data.slice();
-  else {
-    if (into.length !== data.length || into.constructor !== data.constructor) throw new RangeError(`quantizedView: into must be a ${data.constructor.name} of ${data.length} elements`);
-    into.set(data);
-    copy = into;
+  if (into === undefined) {
+    const copy = data.slice();
+    precision.quantize(role, copy, site, pass, layout);
+    return copy;
   }
-  precision.quantize(role, copy, site, pass, layout);
-  return copy;
+  if (into.length !== data.length || into.constructor !== data.constructor) throw new RangeError(`quantizedView: into must be a ${data.constructor.name} of ${data.length} elements`);
+  if (precision.quantizeInto !== undefined) precision.quantizeInto(role, data, into, site, pass, layout);
+  else {
+    into.set(data);
+    precision.quantize(role, into, site, pass, layout);
+  }
+  return into;
 }
 
 /** The channel layouts of an operand in the GEMM it was first quantized for and in the GEMM at hand. */
