@@ -238,18 +238,16 @@ export const identityPrecision: Precision = {
  */
 export function quantizedView(precision: Precision, role: TensorRole, data: FloatArray, site: string, pass?: GemmPass, layout?: ChannelLayout, into?: FloatArray): FloatArray {
   if (!precision.active(role, site, pass)) return data;
-  if (into === undefined) {
-    const copy = data.slice();
+  if (into !== undefined && (into.length !== data.length || into.constructor !== data.constructor)) throw new RangeError(`quantizedView: into must be a ${data.constructor.name} of ${data.length} elements`);
+  if (precision.quantizeInto === undefined) {
+    const copy = into ?? data.slice();
+    if (into !== undefined) into.set(data);
     precision.quantize(role, copy, site, pass, layout);
     return copy;
   }
-  if (into.length !== data.length || into.constructor !== data.constructor) throw new RangeError(`quantizedView: into must be a ${data.constructor.name} of ${data.length} elements`);
-  if (precision.quantizeInto !== undefined) precision.quantizeInto(role, data, into, site, pass, layout);
-  else {
-    into.set(data);
-    precision.quantize(role, into, site, pass, layout);
-  }
-  return into;
+  const copy = into ?? (data instanceof Float32Array ? new Float32Array(data.length) : new Float64Array(data.length));
+  precision.quantizeInto(role, data, copy, site, pass, layout);
+  return copy;
 }
 
 /** The channel layouts of an operand in the GEMM it was first quantized for and in the GEMM at hand. */

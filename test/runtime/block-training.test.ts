@@ -130,11 +130,26 @@ describe("conv2d: the im2col matrix is blocked along each GEMM's K", () => {
   const ctx = trainContext(spy, new RecipePrecision(recipe, backend.kernels, 3));
   const xt = new Tensor([n, c, h, wd], x.slice(), true);
   const wt = parameter("conv.weight", [f, c, k, k], w.slice());
-  ctx.tape.backward(sum(ctx, conv2d(ctx, xt, wt, null, "conv", { padding: 1 })));
+  // An error that varies (a plain sum's is all ones, representable in any blocking): the output times spread values.
+  const out = conv2d(ctx, xt, wt, null, "conv", { padding: 1 });
+  const dy = spread(n * f, h * wd, 29);
+  ctx.tape.backward(sum(ctx, mul(ctx, out, new Tensor(out.shape, dy.slice(), false))));
 
   it("forward (K = C·KH·KW), weight gradient (K = N·OH·OW) and input gradient (K = F): every operand", () => {
     expect(spy.calls.length).toBe(3);
     expectEveryGemmBlockedAlongK(spy.calls);
+  });
+
+  it("the error: each GEMM's operand quantized from the raw error along that GEMM's K, exactly as the semantics", () => {
+    // dY channel-major, F × N·OH·OW (padding 1 keeps H × W): the weight gradient's A (K = N·OH·OW along
+    // its rows), the input gradient's B (K = F down its columns).
+    const spatial = h * wd;
+    const cols = n * spatial;
+    const raw = new Float32Array(f * cols);
+    for (let fi = 0; fi < f; fi++) for (let ni = 0; ni < n; ni++) for (let j = 0; j < spatial; j++) raw[fi * cols + ni * spatial + j] = dy[(ni * f + fi) * spatial + j];
+    const [, weightGradient, inputGradient] = spy.calls;
+    expect(Array.from(weightGradient.a)).toEqual(Array.from(fakeQuantize(format, raw, { channels: f, blockAxis: 1 }).values));
+    expect(Array.from(inputGradient.b)).toEqual(Array.from(fakeQuantize(format, raw, { channels: f, blockAxis: 0 }).values));
   });
 });
 

@@ -110,5 +110,13 @@ describe("quantizeInto = copy, then quantize in place", () => {
     const direct = quantizedView(recipe, "activation", data, "layer", "forward", rowChannels(2, 32), new Float32Array(64));
     expect(calls).toEqual(["quantize"]);
     expectSameBits(bits(viaWrapper as Float32Array), bits(direct as Float32Array), "wrapper");
+    // Without a scratch array: a fresh one either way, data untouched.
+    const kept = bits(data).slice();
+    const fresh = quantizedView(recipe, "activation", data, "layer", "forward", rowChannels(2, 32)) as Float32Array;
+    const freshViaWrapper = quantizedView(wrapper, "activation", data, "layer", "forward", rowChannels(2, 32)) as Float32Array;
+    expect(fresh === data || freshViaWrapper === data).toBe(false);
+    expectSameBits(bits(fresh), bits(direct as Float32Array), "fresh");
+    expectSameBits(bits(freshViaWrapper), bits(direct as Float32Array), "fresh via wrapper");
+    expectSameBits(bits(data), kept, "data unchanged");
   });
 });

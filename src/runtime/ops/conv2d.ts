@@ -75,16 +75,18 @@ export function conv2d(ctx: Ctx, x: Tensor, w: Tensor, b: Tensor | null, site: s
   if (!rec) return out;
   ctx.tape!.record(() => {
     if (out.grad === null) return;
-    // The permuted copy is ours, so the error is quantized in place on it. It and every buffer below
-    // but the gradients serve this closure only: scratch.
-    const g = scratch("conv2d.error", out.grad, f * cols, false);
-    toChannelMajor(out.grad, g, n, f, spatial);
-    // A recipe with another error format (or channels) for the weight-gradient GEMM gets its own copy first.
+    // The permuted copy is ours. It and every buffer below but the gradients serve this closure only: scratch.
+    const gRaw = scratch("conv2d.error", out.grad, f * cols, false);
+    toChannelMajor(out.grad, gRaw, n, f, spatial);
     const gLayouts = { first: columnChannels(f, cols), pass: rowChannels(f, cols) };
-    const gRaw = precision.differs("error", site, "inputGradient", "weightGradient", gLayouts.first, gLayouts.pass) ? copyInto(g, scratch("conv2d.rawError", g, g.length, false)) : g;
-    if (precision.active("error", site, "inputGradient")) precision.quantize("error", g, site, "inputGradient", gLayouts.first);
+    // The error as the input-gradient GEMM quantizes it: in place on the copy where the weight-gradient
+    // GEMM takes the same values, else each GEMM quantizes its own scratch from the raw copy.
+    const errorsDiffer = precision.differs("error", site, "inputGradient", "weightGradient", gLayouts.first, gLayouts.pass);
+    let g = gRaw;
+    if (errorsDiffer) g = quantizedView(precision, "error", gRaw, site, "inputGradient", gLayouts.first, scratch("conv2d.inputGradientError", gRaw, gRaw.length, false));
+    else if (precision.active("error", site, "inputGradient")) precision.quantize("error", g, site, "inputGradient", gLayouts.first);
     if (w.requiresGrad) {
-      const gw = operandFor(precision, "error", gRaw, g, site, "inputGradient", "weightGradient", gLayouts);
+      const gw = errorsDiffer ? quantizedView(precision, "error", gRaw, site, "weightGradient", gLayouts.pass, scratch("conv2d.weightGradientError", gRaw, gRaw.length, false)) : g;
       // colm is the column matrix, as the forward quantized it for its own GEMM: reused only where that is this GEMM's operand.
       let colw = colm;
       const xwLayout: ChannelLayout = { outer: n, channels: wc, inner: x.size / (n * wc) };
@@ -140,12 +142,6 @@ function toChannelMajor(src: FloatArray, dst: FloatArray, n: number, f: number, 
       for (let j = 0; j < s; j++) dst[di + j] = src[si + j];
     }
   }
-}
-
-/** `to` holding a copy of `from`. */
-function copyInto(from: FloatArray, to: FloatArray): FloatArray {
-  to.set(from);
-  return to;
 }
 
 /** dst[r] = beta·dst[r] + Σ_j g[r, j]. */
