@@ -12,6 +12,7 @@
  */
 import type { KernelModule, Param } from "../../codegen/ir/nodes.ts";
 import type { JsKernel } from "../js/load.ts";
+import { carrierDifferenceModule } from "./carrier-difference.ts";
 import { createWasmAssembler, engineHasRelaxedSimd, type WasmAssembler } from "./assemble.ts";
 import { instantiateWasm as instantiateShipped, type WasmHeap } from "../../package-runtime/wasm-runtime.js";
 import { renderWasm, wasmLayout } from "./render.ts";
@@ -68,7 +69,7 @@ export function compileWasmWith(assembler: WasmAssembler, module: KernelModule, 
     const vectorized = vectorizeModule(module);
     const packed = superwordModule(vectorized.module, { relaxedMadd: relaxed });
     const fused = packed.reports.some((r) => r.fused > 0);
-    const built = build(widenStoresModule(packed.module).module, fused);
+    const built = build(widenStoresModule(carrierDifferenceModule(packed.module)).module, fused);
     // A relaxed build asked for explicitly is returned as is: its loader validates it.
     if ((fused && options.relaxed === true) || WebAssembly.validate(built.wasm))
       return { ...built, kernels, simd: true, loops: vectorized.loops, relaxedSimd, relaxed: fused, superword: packed.reports };
