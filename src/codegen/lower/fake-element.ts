@@ -8,7 +8,9 @@
  * clear the dropped bits: ties to even, a carry steps the exponent), below it by rounding the
  * magnitude to a multiple of the subnormal quantum 2^(emin − m) with one float32 addition of
  * C = 2^(emin − m + 23) read back as an integer (see roundBelowNormal; never (C + x) − C in float,
- * which GPU shader compilers may fold to x). What remains are the values the code would not give back as ±|rounded|: zeros,
+ * which GPU shader compilers may fold to x — the wasm target, whose float arithmetic is never
+ * reassociated, turns the read-back into that subtraction where it proves them equal:
+ * targets/wasm/carrier-difference.ts). What remains are the values the code would not give back as ±|rounded|: zeros,
  * overflow, NaN — their results are taken from the semantics at lowering time, decode(encode(·))
  * of ±0, ±max float32 and ±NaN, so every special case is the definition's by construction.
  * Under nearest-even, where the format's top binade leaves the carrier a finite float32, both ranges
