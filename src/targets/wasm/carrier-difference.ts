@@ -16,8 +16,7 @@
  *   from X's own bits); a form that does not match them exactly is left as it is.
  */
 import { type SimdExpr, type SimdKernel, type SimdModule, type SimdStmt } from "./simd-ir.ts";
-import { forEachStmt } from "./simd-walk.ts";
-import { intBits } from "./literals.ts";
+import { constantOf as integerConstant, singleLets } from "./simd-walk.ts";
 
 const EXPONENT_MASK = 0x7f800000;
 const ABS_MASK = 0x7fffffff;
@@ -25,34 +24,23 @@ const MANTISSA_MASK = 0x7fffff;
 const TWO_23 = 2 ** 23;
 
 /** The constant of a const or a splat of one, as i32 bits, or null. */
-function constantOf(e: SimdExpr): number | null {
-  const c = e.kind === "splat" ? e.arg : e;
-  if (c.kind !== "const" || (c.type !== "i32" && c.type !== "u32")) return null;
-  return intBits(c.type, c.value) | 0;
-}
+const constantOf = (e: SimdExpr): number | null => integerConstant(e, false);
 
-/** e without same-bits conversions between i32 and u32 (and f32 ↔ bits where `bits` says so). */
+/** e without the same-bits conversions `ops`. */
 function unwrap(e: SimdExpr, ops: readonly string[]): SimdExpr {
   while (e.kind === "convert" && ops.includes(e.op)) e = e.arg;
   return e;
 }
 const INT_CASTS = ["u32.fromI32", "i32.fromU32"];
 
-/** Rewrites every let of the form bits→int→float difference × ulp into S − C where provably equal. */
+/** Rewrites every let, assign or store value of the form f32(bits(S) − bits(C)) · ulp(C) into S − C where provably equal. */
 export function carrierDifferenceModule(module: SimdModule): SimdModule {
   return { ...module, kernels: module.kernels.map(carrierDifferenceKernel) };
 }
 
 function carrierDifferenceKernel(kernel: SimdKernel): SimdKernel {
   // Lets bound once (immutable), by name; vars and names bound twice are not looked through.
-  const lets = new Map<string, SimdExpr>();
-  const twice = new Set<string>();
-  forEachStmt(kernel.body, (st) => {
-    if (st.kind !== "let" && st.kind !== "var") return;
-    if (lets.has(st.name) || st.kind === "var") twice.add(st.name);
-    else lets.set(st.name, st.value);
-  });
-  for (const name of twice) lets.delete(name);
+  const lets = singleLets(kernel.body);
   const definition = (e: SimdExpr): SimdExpr | null => (e.kind === "ref" ? lets.get(e.name) ?? null : null);
   const sameRef = (a: SimdExpr, b: SimdExpr) => a.kind === "ref" && b.kind === "ref" && a.name === b.name;
 

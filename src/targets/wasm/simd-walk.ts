@@ -1,7 +1,9 @@
 /**
  * Traversals of the wasm SIMD IR used by its passes: visiting and substituting expressions,
- * the expressions of a statement, every statement of a block, and dropping unread lets.
+ * the expressions of a statement, every statement of a block, dropping unread lets, the lets a
+ * pass may look through, and integer constants.
  */
+import { intBits } from "./literals.ts";
 import type { SimdExpr, SimdStmt } from "./simd-ir.ts";
 
 /** Calls `visit` on every subexpression (pre-order). */
@@ -146,4 +148,28 @@ export function deadLets(stmts: readonly SimdStmt[]): SimdStmt[] {
     if (next.length === out.length) return out;
     out = next;
   }
+}
+
+/**
+ * Lets bound exactly once in the kernel, by name (immutable values the bound analysis may look
+ * through); a name bound twice is left out.
+ */
+export function singleLets(stmts: readonly SimdStmt[]): Map<string, SimdExpr> {
+  const lets = new Map<string, SimdExpr>();
+  const twice = new Set<string>();
+  forEachStmt(stmts, (st) => {
+    if (st.kind !== "let" && st.kind !== "var") return;
+    if (lets.has(st.name) || st.kind === "var") twice.add(st.name);
+    else lets.set(st.name, st.value);
+  });
+  for (const name of twice) lets.delete(name);
+  return lets;
+}
+
+/** The 32 bits of an integer constant (or a splat of one) as a signed or an unsigned number, or null. */
+export function constantOf(e: SimdExpr, unsigned: boolean): number | null {
+  const c = e.kind === "splat" ? e.arg : e;
+  if (c.kind !== "const" || c.type === "f32" || c.type === "f64" || c.type === "bool") return null;
+  const bits = intBits(c.type, c.value);
+  return unsigned ? bits >>> 0 : bits | 0;
 }

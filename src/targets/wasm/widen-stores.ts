@@ -23,7 +23,7 @@
 import type { StorageType, Table } from "../../codegen/ir/nodes.ts";
 import { intBits } from "./literals.ts";
 import { isVector, simdTypeOf, storageBytes, type Narrowing, type SimdExpr, type SimdKernel, type SimdModule, type SimdStmt } from "./simd-ir.ts";
-import { deadLets, forEachStmt, substitute, walk } from "./simd-walk.ts";
+import { constantOf, deadLets, forEachStmt, singleLets, substitute, walk } from "./simd-walk.ts";
 
 const LANES = 4;
 /** 4-lane iterations per unrolled iteration. */
@@ -63,22 +63,6 @@ function boundNames(kernel: SimdKernel): Set<string> {
     else if (st.kind === "for") names.add(st.index);
   });
   return names;
-}
-
-/**
- * Lets bound exactly once in the kernel, by name (immutable values the bound analysis may look
- * through); a name bound twice is left out.
- */
-function singleLets(stmts: readonly SimdStmt[]): Map<string, SimdExpr> {
-  const lets = new Map<string, SimdExpr>();
-  const twice = new Set<string>();
-  forEachStmt(stmts, (st) => {
-    if (st.kind !== "let" && st.kind !== "var") return;
-    if (lets.has(st.name) || st.kind === "var") twice.add(st.name);
-    else lets.set(st.name, st.value);
-  });
-  for (const name of twice) lets.delete(name);
-  return lets;
 }
 
 /** Everything a kernel's loops are checked and rewritten against. */
@@ -505,13 +489,6 @@ class KernelWidener {
   }
 }
 
-/** The 32 bits of an integer constant (or a splat of one) as a signed or an unsigned number, or null. */
-function constantOf(e: SimdExpr, unsigned: boolean): number | null {
-  const c = e.kind === "splat" ? e.arg : e;
-  if (c.kind !== "const" || c.type === "f32" || c.type === "f64" || c.type === "bool") return null;
-  const bits = intBits(c.type, c.value);
-  return unsigned ? bits >>> 0 : bits | 0;
-}
 
 /** The constant of an f32 splat (or f32 constant), or null. */
 function floatConstantOf(e: SimdExpr): number | null {
