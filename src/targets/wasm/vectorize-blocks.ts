@@ -256,20 +256,9 @@ class BlockVectorizer {
   private transpose(buffer: string, type: ScalarType, p: SimdExpr): readonly SimdExpr[] {
     const known = this.transposed.get(buffer);
     if (known !== undefined) return known;
-    const vector = vectorOf(type);
     const B = this.loop.step;
-    const rows = [0, 1, 2, 3].map((k) => this.bind(`${buffer}_block`, { kind: "load", type: vector, buffer, index: k === 0 ? p : add(p, i32c(k * B)) }));
-    const pick = (pairs: readonly (readonly [SimdExpr, number])[]): SimdExpr => ({
-      kind: "lanes",
-      type: vector,
-      args: pairs.map(([arg, lane]) => ({ kind: "extract", type, lane, arg })) as unknown as readonly [SimdExpr, SimdExpr, SimdExpr, SimdExpr],
-    });
-    // [a0 b0 a1 b1], [a2 b2 a3 b3], then the same of c and d; then [a_j b_j c_j d_j].
-    const low = (x: SimdExpr, y: SimdExpr) => this.bind(`${buffer}_pairs`, pick([[x, 0], [y, 0], [x, 1], [y, 1]]));
-    const high = (x: SimdExpr, y: SimdExpr) => this.bind(`${buffer}_pairs`, pick([[x, 2], [y, 2], [x, 3], [y, 3]]));
-    const [ab01, ab23, cd01, cd23] = [low(rows[0], rows[1]), high(rows[0], rows[1]), low(rows[2], rows[3]), high(rows[2], rows[3])];
-    const column = (x: SimdExpr, y: SimdExpr, first: number) => this.bind(`${buffer}_at`, pick([[x, first], [x, first + 1], [y, first], [y, first + 1]]));
-    const vectors = [column(ab01, cd01, 0), column(ab01, cd01, 2), column(ab23, cd23, 0), column(ab23, cd23, 2)];
+    const rows = [0, 1, 2, 3].map((k) => this.bind(`${buffer}_block`, { kind: "load", type: vectorOf(type), buffer, index: k === 0 ? p : add(p, i32c(k * B)) }));
+    const vectors = transpose4(rows, type, (hint, v) => this.bind(`${buffer}_${hint}`, v));
     this.transposed.set(buffer, vectors);
     return vectors;
   }
@@ -285,6 +274,26 @@ class BlockVectorizer {
   private variant(e: Expr): boolean {
     return anySubexpression(e, (x) => x.kind === "load" || (x.kind === "ref" && (this.vectors.has(x.name) || x.name === this.parts.inner.index)));
   }
+}
+
+/**
+ * The 4×4 transpose of 4 vectors of `type`: vector j of the result holds lane j of each row (lane
+ * k from rows[k]). By lane selections of two vectors each, which the renderer makes one shuffle
+ * apiece: 8 in all. Its own inverse. `bind` names each intermediate ("pairs", then "at").
+ */
+export function transpose4(rows: readonly SimdExpr[], type: ScalarType, bind: (hint: string, v: SimdExpr) => SimdExpr): SimdExpr[] {
+  const vector = vectorOf(type);
+  const pick = (pairs: readonly (readonly [SimdExpr, number])[]): SimdExpr => ({
+    kind: "lanes",
+    type: vector,
+    args: pairs.map(([arg, lane]) => ({ kind: "extract", type, lane, arg })) as unknown as readonly [SimdExpr, SimdExpr, SimdExpr, SimdExpr],
+  });
+  // [a0 b0 a1 b1], [a2 b2 a3 b3], then the same of c and d; then [a_j b_j c_j d_j].
+  const low = (x: SimdExpr, y: SimdExpr) => bind("pairs", pick([[x, 0], [y, 0], [x, 1], [y, 1]]));
+  const high = (x: SimdExpr, y: SimdExpr) => bind("pairs", pick([[x, 2], [y, 2], [x, 3], [y, 3]]));
+  const [ab01, ab23, cd01, cd23] = [low(rows[0], rows[1]), high(rows[0], rows[1]), low(rows[2], rows[3]), high(rows[2], rows[3])];
+  const column = (x: SimdExpr, y: SimdExpr, first: number) => bind("at", pick([[x, first], [x, first + 1], [y, first], [y, first + 1]]));
+  return [column(ab01, cd01, 0), column(ab01, cd01, 2), column(ab23, cd23, 0), column(ab23, cd23, 2)];
 }
 
 /** A reinterpretation between i32 and u32 (the same 32 bits), or null. */

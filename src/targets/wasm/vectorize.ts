@@ -37,6 +37,7 @@ import type { Expr, Kernel, KernelModule, ScalarType, Stmt, VectorType } from ".
 import { anySubexpression, laneType, usesType } from "../../codegen/ir/nodes.ts";
 import { isVector, vectorOf, type SimdExpr, type SimdKernel, type SimdModule, type SimdStmt } from "./simd-ir.ts";
 import { vectorizeBlocks } from "./vectorize-blocks.ts";
+import { vectorizeStrided } from "./vectorize-strided.ts";
 
 const LANES = 4;
 
@@ -45,8 +46,12 @@ export interface LoopReport {
   readonly kernel: string;
   readonly index: string;
   readonly vectorized: boolean;
-  /** "blocks": 4 blocks at a time, one per lane (vectorize-blocks.ts); else 4 elements at a time. */
-  readonly form?: "blocks";
+  /**
+   * "blocks": 4 blocks at a time, one per lane, each with its inner loop (vectorize-blocks.ts);
+   * "strided": 4 straight-line blocks at a time, one per lane (vectorize-strided.ts); else 4
+   * elements at a time.
+   */
+  readonly form?: "blocks" | "strided";
   /** Why it stayed scalar. */
   readonly reason?: string;
 }
@@ -604,7 +609,7 @@ export function vectorizeKernel(kernel: Kernel): { readonly kernel: SimdKernel; 
     return name;
   };
   const loops: LoopReport[] = [];
-  /** The scalar rest of a block-form loop: vectorized as usual, never in block form again. */
+  /** The scalar rest of a block- or strided-form loop: vectorized as usual, never in those forms again. */
   const rests = new WeakSet<Stmt>();
   const block = (stmts: readonly Stmt[]): SimdStmt[] =>
     stmts.flatMap((s): SimdStmt[] => {
@@ -617,6 +622,13 @@ export function vectorizeKernel(kernel: Kernel): { readonly kernel: SimdKernel; 
           const rest = blocks[blocks.length - 1] as Stmt;
           rests.add(rest);
           return [...blocks.slice(0, -1), ...block([rest])];
+        }
+        const strided = vectorizeStrided(s, { bound: names, assigned }, kernel.params, fresh);
+        if (typeof strided !== "string") {
+          loops.push({ kernel: kernel.name, index: s.index, vectorized: true, form: "strided" });
+          const rest = strided[strided.length - 1] as Stmt;
+          rests.add(rest);
+          return [...strided.slice(0, -1), ...block([rest])];
         }
       }
       try {
