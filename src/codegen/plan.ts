@@ -20,7 +20,8 @@ export interface FormatPlans {
   readonly decode: OpPlan;
   readonly fakeQuantize: OpPlan;
   /**
-   * Per-channel kinds only: fakeQuantize of a tensor whose scaling channels are its columns. Called
+   * Per-channel kinds, and stochastically rounded 1-D blocks (whose draws are keyed by the
+   * lane-major index): fakeQuantize of a tensor whose scaling channels are its columns. Called
    * as fakeQuantize is (n elements, `channels` = the lanes), on a row-major matrix of
    * n / channels rows × channels columns, lane c being column c; every value, stochastic draws
    * included, is the one fakeQuantize gives on the transposed copy (lanes as rows), so a GEMM

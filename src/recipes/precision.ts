@@ -11,7 +11,8 @@
  * quantized on a channel-major copy (gatherChannels) whose values are scattered back — fake
  * quantization only needs the values, so no GEMM ever sees the copy's order. A column layout of a
  * 1-D block format needs no copy: its blocks are those down the matrix's columns (block axis 0);
- * nor does a per-channel format with a plan for channels as columns (fakeQuantizeColumns).
+ * nor does a format with a plan for channels as columns (fakeQuantizeColumns: per-channel formats,
+ * and stochastically rounded 1-D blocks, whose draws that plan keys by the lane-major index).
  * Without a layout
  * (optimizer state, master weights, weight gradients) the tensor is one channel. Formats scaled
  * per tensor ignore layouts, so their results do not depend on them.
@@ -45,7 +46,8 @@ interface Quantizer {
    * Its scales cover 1-D blocks and its rounding is not stochastic: a column layout's blocks are
    * then the blocks down each column of the rows × cols matrix (the plan's block axis 0), the same
    * elements under the same scale, so the matrix is quantized where it lies. (A stochastic draw is
-   * keyed by element index, which the lane-major copy changes; 2-D tiles would need transposing.)
+   * keyed by element index, which the lane-major copy changes: those formats have a columnsPlan
+   * instead. 2-D tiles would need transposing.)
    */
   readonly columnBlocksInPlace: boolean;
   /** Its plan for a tensor whose channels are its columns (FormatPlans.fakeQuantizeColumns), or null: such layouts then go through a lane-major copy. */

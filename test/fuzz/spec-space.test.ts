@@ -11,7 +11,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ResolvedFormat } from "../../src/dsl/resolved.ts";
-import { builtin, builtinNames } from "../support/formats.ts";
+import { acceptsStochastic, builtin, builtinNames } from "../support/formats.ts";
 import { checkFormat } from "./check.ts";
 import type { InputBudget } from "./inputs.ts";
 import { resolveSpec, type WrittenSpec } from "./resolve-spec.ts";
@@ -78,10 +78,15 @@ describe("the generated specs", () => {
 describe("the harness on scaled formats", () => {
   it("holds the scaled built-ins to the tensor semantics on every target (the path a scaling kind added to SCALINGS takes)", async () => {
     if (targets === undefined) throw new Error("the targets did not open");
-    const scaled = builtinNames.map(builtin).filter((format) => format.scaling.kind !== "none");
-    expect(new Set(scaled.map((format) => format.scaling.kind)).size).toBeGreaterThanOrEqual(3);
+    const builtins = builtinNames.map(builtin).filter((format) => format.scaling.kind !== "none");
+    expect(new Set(builtins.map((format) => format.scaling.kind)).size).toBeGreaterThanOrEqual(3);
+    // Stochastically rounded 1-D blocks, as recipes round errors: their fakeQuantizeColumns keys each draw by the lane-major index.
+    const stochasticBlocks = builtins
+      .filter((format) => format.scaling.kind === "block" && "block" in format.scaling.granularity && acceptsStochastic(format))
+      .map((format): ResolvedFormat => ({ ...format, name: `${format.name}-sr`, rounding: { mode: "stochastic", bits: 16 } }));
+    expect(stochasticBlocks.map((format) => format.name)).toEqual(expect.arrayContaining(["mxfp8-sr", "nvfp4-sr"]));
     const failures: string[] = [];
-    for (const format of scaled) {
+    for (const format of [...builtins, ...stochasticBlocks]) {
       const asWritten = { name: format.name } as unknown as WrittenSpec; // only named in messages
       failures.push(...(await checkFormat(asWritten, format, await targets.compile(format), SEED, { random: 512, pairs: 32, codes: 256 })));
     }

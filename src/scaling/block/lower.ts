@@ -25,6 +25,10 @@
  * [1, B] blocks lying end to end (whole blocks per row, or one row: flatBlocks), block_statistics_flat
  * and block_{encode,decode,fake_quantize}_flat, block t the elements from t·B on; every plan runs
  * every form, and the forms for other calls have no iterations.
+ *
+ * Stochastically rounded 1-D blocks also have block_fake_quantize_columns_lanes, the [B, 1] form
+ * with each draw keyed by the element's index in the transposed copy, for the fakeQuantizeColumns
+ * plan (a column as a lane: a recipe's errors in a column layout, quantized where they lie).
  */
 import type { ResolvedFloat, ResolvedFormat } from "../../dsl/resolved.ts";
 import { decode, encode } from "../../dsl/semantics/scalar.ts";
@@ -32,7 +36,7 @@ import {
   Builder, add, and, asI32, asU32, bitsOf, convert, div, eq, f32, fromBits, ge, i32, kernel, gt, le, load, lt, max, min, mul, ne, neg, or, select, shl, shr, sub, u32,
 } from "../../codegen/ir/build.ts";
 import type { Expr, Kernel, Param } from "../../codegen/ir/nodes.ts";
-import type { StepArg } from "../../codegen/plan.ts";
+import type { Step, StepArg } from "../../codegen/plan.ts";
 import { lowerDecodeElement, lowerEncodeElement } from "../../codegen/lower/element.ts";
 import { lowerFakeQuantizeElement, lowerFakeQuantizeTimes, type FactorRange } from "../../codegen/lower/fake-element.ts";
 import { pow2 } from "../../codegen/lower/pow2.ts";
@@ -477,61 +481,78 @@ const TILE_UP = "tile_up";
  * tile's scale once per segment; with 1-D blocks the segments take [1, B] blocks only where they
  * do not lie end to end, `<name>_flat` those that do (block t is [t·B, t·B + B): no division and no
  * corner per block, ~5% of an NVFP4 fake-quantize), and `<name>_columns` takes [B, 1] blocks
- * (block_axis 0) row by row — element i of row r lies in tile (r / B)·cols + (i − r·cols), at i
- * plus an offset fixed for the row, so the scales load at consecutive indices and the loop
- * vectorizes. Each kernel has no iterations where the call is another's.
+ * (block_axis 0) row by row (columnKernel), after `<name>_factors` wrote each tile's factors.
+ * Each kernel has no iterations where the call is another's.
  */
 function tileElementwise(format: ResolvedFormat, scaling: BlockScaling, name: string, params: readonly Param[], element: Element): Kernel[] {
-  const names = new Set(params.map((p) => p.name));
-  const prologue = (b: Builder) => {
-    const draw = params.includes(SEED) ? randomSource(b, format) : null;
-    const tensorScale = names.has(BLOCK_META.tensorScale) ? b.let("tensor_scale", load("f32", BLOCK_META.tensorScale, i32(0))) : null;
-    return {
-      transforms: (tb: Builder, t: Expr) => transformsOf(tb, format, scaling, names, tensorScale, tileFactors(tb, scaling, names, tensorScale, t)),
-      stored: (tb: Builder, factors: TileFactors) => transformsOf(tb, format, scaling, names, tensorScale, factors),
-      run: (t: Transforms) => (i: Expr, inner: Builder) => element(inner, i, t, draw === null ? null : draw(inner, i)),
-    };
-  };
   const g = scaling.granularity;
   const segments = kernel(name, params, (b) => {
-    const { transforms, run } = prologue(b);
+    const { transforms, run } = elementPrologue(b, format, scaling, params, element);
     const grid = gridOf(b, scaling, "block" in g);
     const count = mul(grid.rows, grid.gridCols);
     forSegments(b, grid, "tile" in g ? count : select(or(alongRows(), flatBlocks(b, g.block)), i32(0), count), (t, sb) => run(transforms(sb, t)));
   });
-  if ("tile" in g) return [segments];
+  if (!("block" in g)) return [segments];
   const flat = kernel(`${name}_flat`, params, (b) => {
-    const { transforms, run } = prologue(b);
+    const { transforms, run } = elementPrologue(b, format, scaling, params, element);
     forBlocks(b, flatLength(b, g.block), g.block, (t, start, end, tb) => tb.for("i", start, end, run(transforms(tb, t))));
   });
   // [B, 1] blocks: each element's tile differs from its neighbour's, so its factors are loaded
   // (written per tile by the factors kernel: a decode, a power of two or a division per tile,
   // not per element).
-  const has = factorsGiven(scaling, names);
-  const factorParams = [...(has.down ? [TILE_DOWN] : []), ...(has.up ? [TILE_UP] : [])];
+  const has = factorsGiven(scaling, new Set(params.map((p) => p.name)));
   const inputs = params.filter((p) => p.kind === "buffer" && [BLOCK_META.scaleCodes, BLOCK_META.tensorScale, TILE_EXPONENT].includes(p.name));
-  const factors = kernel(`${name}_factors`, [...inputs, ...factorParams.map((f) => writes(f, "f32")), ...TILE_PARAMS], (b) => {
-    const tensorScale = names.has(BLOCK_META.tensorScale) ? b.let("tensor_scale", load("f32", BLOCK_META.tensorScale, i32(0))) : null;
+  const factors = kernel(`${name}_factors`, [...inputs, ...factorParams(has).map((f) => writes(f, "f32")), ...TILE_PARAMS], (b) => {
+    const tensorScale = inputs.some((p) => p.name === BLOCK_META.tensorScale) ? b.let("tensor_scale", load("f32", BLOCK_META.tensorScale, i32(0))) : null;
     b.for("t", i32(0), select(alongRows(), gridOf(b, scaling).tiles, i32(0)), (t, tb) => {
-      const f = tileFactors(tb, scaling, names, tensorScale, t);
+      const f = tileFactors(tb, scaling, new Set(params.map((p) => p.name)), tensorScale, t);
       if (f.down !== null) tb.store(TILE_DOWN, t, f.down);
       if (f.up !== null) tb.store(TILE_UP, t, f.up);
     });
   });
-  const columns = kernel(`${name}_columns`, [...params, ...factorParams.map((f) => reads(f, "f32"))], (b) => {
-    const { stored, run } = prologue(b);
+  return [segments, flat, factors, columnKernel(format, scaling, `${name}_columns`, params, element, "element")];
+}
+
+/** The element kernels' shared start: the stochastic key, the tensor scale, and how a tile's transforms run over elements. */
+function elementPrologue(b: Builder, format: ResolvedFormat, scaling: BlockScaling, params: readonly Param[], element: Element) {
+  const names = new Set(params.map((p) => p.name));
+  const draw = params.includes(SEED) ? randomSource(b, format) : null;
+  const tensorScale = names.has(BLOCK_META.tensorScale) ? b.let("tensor_scale", load("f32", BLOCK_META.tensorScale, i32(0))) : null;
+  return {
+    transforms: (tb: Builder, t: Expr) => transformsOf(tb, format, scaling, names, tensorScale, tileFactors(tb, scaling, names, tensorScale, t)),
+    stored: (tb: Builder, factors: TileFactors) => transformsOf(tb, format, scaling, names, tensorScale, factors),
+    /** Element i under transforms t; its stochastic draw keyed by drawIndex (default i itself). */
+    run: (t: Transforms, drawIndex?: Expr) => (i: Expr, inner: Builder) => element(inner, i, t, draw === null ? null : draw(inner, drawIndex ?? i)),
+  };
+}
+
+/** The per-tile factor scratch a kernel with these factors reads or writes. */
+const factorParams = (has: { down: boolean; up: boolean }) => [...(has.down ? [TILE_DOWN] : []), ...(has.up ? [TILE_UP] : [])];
+
+/**
+ * [B, 1] blocks row by row (block_axis 0): element i of row r lies in tile (r / B)·cols + (i −
+ * r·cols), at i plus an offset fixed for the row, so the factors load at consecutive indices and
+ * the loop vectorizes. Its stochastic draws are keyed by `draws`: "element", element i itself
+ * (the semantics of a block-axis-0 call); "lane-major", element (r, c)'s index in the transposed
+ * copy, c·rows + r (a column as a lane: FormatPlans.fakeQuantizeColumns).
+ */
+function columnKernel(format: ResolvedFormat, scaling: BlockScaling, name: string, params: readonly Param[], element: Element, draws: "element" | "lane-major"): Kernel {
+  const g = scaling.granularity as { block: number };
+  const has = factorsGiven(scaling, new Set(params.map((p) => p.name)));
+  return kernel(name, [...params, ...factorParams(has).map((f) => reads(f, "f32"))], (b) => {
+    const { stored, run } = elementPrologue(b, format, scaling, params, element);
+    const rows = arg("i32", CHANNELS.name);
     const cols = arg("i32", CHANNEL_LENGTH.name);
-    b.for("r", i32(0), select(alongRows(), arg("i32", CHANNELS.name), i32(0)), (r, rb) => {
+    b.for("r", i32(0), select(alongRows(), rows, i32(0)), (r, rb) => {
       const base = rb.let("row_base", mul(r, cols));
       const offset = rb.let("tile_offset", sub(mul(div(r, i32(g.block)), cols), base));
       rb.for("i", base, add(base, cols), (i, ib) => {
         const t = add(i, offset);
         const loaded = { down: has.down ? load("f32", TILE_DOWN, t) : null, up: has.up ? load("f32", TILE_UP, t) : null };
-        run(stored(ib, loaded))(i, ib);
+        run(stored(ib, loaded), draws === "lane-major" ? add(mul(sub(i, base), rows), r) : undefined)(i, ib);
       });
     });
   });
-  return [segments, flat, factors, columns];
 }
 
 /** Kernels and plans of a block-scaled format. */
@@ -557,10 +578,17 @@ export function lowerBlock(format: ResolvedFormat, scaling: BlockScaling): Scali
     body.store(VALUES, i, t.up(body, lowerDecodeElement(body, format, load("u32", CODES, i))));
   });
   const fakeParams = [reads(X, "f32"), ...(mx ? [reads(TILE_EXPONENT, "i32")] : []), reads(BLOCK_META.scaleCodes, scaleCodes), ...tensorScaleParam, writes(VALUES, "f32"), ...TILE_PARAMS, SEED];
-  const fake = tileElementwise(format, scaling, "block_fake_quantize", fakeParams, (body, i, t, draw) => {
+  const fakeElement: Element = (body, i, t, draw) => {
     const v = body.let("v", t.down(body, load("f32", X, i)));
     body.store(VALUES, i, t.fakeUp?.(body, v, draw) ?? t.up(body, lowerFakeQuantizeElement(body, format, v, draw)));
-  });
+  };
+  const fake = tileElementwise(format, scaling, "block_fake_quantize", fakeParams, fakeElement);
+  // Stochastic 1-D blocks on a tensor whose lanes are its columns: the [B, 1] kernels with each
+  // draw keyed by the element's lane-major index (FormatPlans.fakeQuantizeColumns). Rounding to
+  // nearest needs no plan of its own: the block-axis-0 plan gives the transposed copy's values.
+  const laneColumns = format.rounding.mode === "stochastic" && "block" in scaling.granularity
+    ? columnKernel(format, scaling, "block_fake_quantize_columns_lanes", fakeParams, fakeElement, "lane-major")
+    : null;
 
   const perTile = tileSize(scaling);
   // [B, 1] blocks' per-tile factors (tileElementwise): 1-D blocks only.
@@ -575,12 +603,37 @@ export function lowerBlock(format: ResolvedFormat, scaling: BlockScaling): Scali
   const tensorSteps = level ? [step(tensorScale[0], axis), step(tensorScale[1])] : [];
   const statsSteps = [...statistics.map((k) => step(k, axis)), ...tensorSteps, step(finalize, axis)];
   const steps = (kernels: readonly Kernel[]) => kernels.map((k) => step(k, axis));
+  const fakeBuffers = [xBuffer(), valuesBuffer(), ...scratch, ...blockMetaLayout(scaling, "meta")];
   return {
-    kernels: [...statistics, ...tensorScale, finalize, ...encodeKernels, ...decodeKernels, ...fake],
+    kernels: [...statistics, ...tensorScale, finalize, ...encodeKernels, ...decodeKernels, ...fake, ...(laneColumns === null ? [] : [laneColumns])],
     plans: {
       encode: { buffers: [xBuffer(), codesBuffer(format, "output"), ...scratch, ...blockMetaLayout(scaling, "meta")], steps: [...statsSteps, ...steps(encodeKernels)] },
       decode: { buffers: [codesBuffer(format, "input"), ...blockMetaLayout(scaling, "input"), valuesBuffer(), ...factorScratch], steps: steps(decodeKernels) },
-      fakeQuantize: { buffers: [xBuffer(), valuesBuffer(), ...scratch, ...blockMetaLayout(scaling, "meta")], steps: [...statsSteps, ...steps(fake)] },
+      fakeQuantize: { buffers: fakeBuffers, steps: [...statsSteps, ...steps(fake)] },
+      ...(laneColumns === null
+        ? {}
+        : { fakeQuantizeColumns: { buffers: fakeBuffers, steps: [...statistics, ...tensorScale, finalize, kernelNamed(fake, "block_fake_quantize_factors"), laneColumns].map(columnsAsLanes) } }),
     },
   };
+}
+
+function kernelNamed(kernels: readonly Kernel[], name: string): Kernel {
+  const k = kernels.find((kn) => kn.name === name);
+  if (k === undefined) throw new Error(`block scaling: no kernel ${name}`);
+  return k;
+}
+
+/**
+ * A step of a fakeQuantizeColumns plan: the call gives `channels` = the lanes (the matrix's
+ * columns) and n / channels = K (its rows), which the block kernels take as their rows and
+ * columns, with blocks down the columns (block_axis 0). On one thread: a threaded runner cuts
+ * steps by the call's rows, and these rows are the lanes.
+ */
+function columnsAsLanes(k: Kernel): Step {
+  const args: Record<string, StepArg> = {};
+  const has = (name: string) => k.params.some((p) => p.name === name);
+  if (has(CHANNELS.name)) args[CHANNELS.name] = { scalar: "channelLength" };
+  if (has(CHANNEL_LENGTH.name)) args[CHANNEL_LENGTH.name] = { scalar: "channels" };
+  if (has(BLOCK_AXIS.name)) args[BLOCK_AXIS.name] = { constant: 0 };
+  return { ...step(k, args), oneThread: true };
 }
