@@ -10,7 +10,8 @@
  *   for i in [F, T) step 1:
  *     let s = P + i·B                        (or P + (i << log2 B)); P invariant, B a multiple of 4
  *     lets …                                 loads at s + j (0 ≤ j < B, constants) or invariant
- *     store buf[s + j] = …                   no stored buffer is read by the loop
+ *     store buf[s + j] = …                   after every let, of values that read no memory;
+ *                                            no stored buffer is read by the loop
  *
  * becomes, for the whole groups of 4 blocks (i + 4 ≤ T),
  *
@@ -23,7 +24,10 @@
  *
  * and the original loop over [G, T) for the rest. Loads and stores move only whole quads (all of
  * s + 4q … s + 4q + 3 are read, or written, by every block), so the vector form touches no element
- * the scalar loop does not; that no stored buffer is read makes the order of blocks free.
+ * the scalar loop does not; that no stored buffer is read makes the order of blocks free. Every
+ * block reads all it reads before it writes, within its own B elements, so a call that passes one
+ * array as both a read and a stored buffer (the vectorizer's precondition: the same buffer, or
+ * none overlapping) still gets the scalar loop's values: the 4 blocks' reads come before their writes.
  */
 import type { Expr, Param, ScalarType, Stmt } from "../../codegen/ir/nodes.ts";
 import { anySubexpression } from "../../codegen/ir/nodes.ts";
@@ -92,9 +96,13 @@ function match(loop: Loop, names: KernelNames, storage: ReadonlyMap<string, Para
   const lets: (Stmt & { kind: "let" })[] = [];
   const stores: Store[] = [];
   for (const s of rest) {
-    if (s.kind === "let") lets.push(s);
-    else if (s.kind === "store") stores.push(s);
-    else refuse(`a ${s.kind} statement in the body`);
+    if (s.kind === "let") {
+      if (stores.length > 0) refuse(`let ${s.name} after a store`);
+      lets.push(s);
+    } else if (s.kind === "store") {
+      if (anySubexpression(s.value, (e) => e.kind === "load" || e.kind === "lookup")) refuse(`a store to ${s.buffer} of a value that reads memory`);
+      stores.push(s);
+    } else refuse(`a ${s.kind} statement in the body`);
   }
   for (const s of [first, ...lets]) if (names.bound.get(s.name) !== 1) refuse(`${s.name} is bound more than once in the kernel`);
   const fourBytes = (buffer: string) => {
