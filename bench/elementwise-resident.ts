@@ -16,6 +16,8 @@ import { compileWasmWith, instantiateWasm } from "../src/targets/wasm/load.ts";
 import { builtinNames, format, uniform, withScaling } from "./formats.ts";
 import { measure } from "./measure.ts";
 import { residentPlan } from "./resident-plan.ts";
+import { rotationSigns, type HadamardRotation } from "../src/scaling/rotation/hadamard.ts";
+import { lowerRotation, ROTATION_SIGNS, rotatedPlan } from "../src/scaling/rotation/lower.ts";
 import { fixed, times, type Table } from "./table.ts";
 
 const LENGTH = 1 << 20;
@@ -40,13 +42,22 @@ function bytesEqual(p: BufferArray, q: BufferArray): boolean {
   return p.length === q.length && Buffer.compare(Buffer.from(p.buffer, p.byteOffset, p.byteLength), Buffer.from(q.buffer, q.byteOffset, q.byteLength)) === 0;
 }
 
-/** Resident M elements/s of `op` and of Float32Array.set in the same round-robin, after checking the result against JS. */
-function rates(assembler: WasmAssembler, fmt: ResolvedFormat, op: "encode" | "fakeQuantize", x: Float32Array): { kernel: number; set: number } {
-  const { kernels, plans } = lowerFormat(fmt);
+/** NVFP4's weight-gradient operands: a random Hadamard 16 first, in the format's module (as the nvfp4 recipe runs it). */
+const ROTATION: HadamardRotation = { kind: "hadamard", size: 16, signSeed: 16 };
+
+/**
+ * Resident M elements/s of `op` (after a rotation where given) and of Float32Array.set in the
+ * same round-robin, after checking the result against JS.
+ */
+function rates(assembler: WasmAssembler, fmt: ResolvedFormat, op: "encode" | "fakeQuantize", x: Float32Array, rotation?: HadamardRotation): { kernel: number; set: number } {
+  const lowered = lowerFormat(fmt);
+  const kernels = rotation === undefined ? lowered.kernels : [...lowered.kernels, lowerRotation(rotation.size)];
+  const plan = rotation === undefined ? lowered.plans[op] : rotatedPlan(lowered.plans[op], rotation.size);
+  const inputs: Record<string, BufferArray> = rotation === undefined ? { x } : { x, [ROTATION_SIGNS]: rotationSigns(rotation) };
   const set = instantiateWasm(compileWasmWith(assembler, { kernels }));
-  const r = residentPlan(plans[op], set, { x }, LENGTH);
+  const r = residentPlan(plan, set, inputs, LENGTH);
   r.run();
-  const js = runPlan(plans[op], loadJs({ kernels }) as unknown as Readonly<Record<string, PlanKernel>>, { x }).outputs;
+  const js = runPlan(plan, loadJs({ kernels }) as unknown as Readonly<Record<string, PlanKernel>>, inputs).outputs;
   for (const [name, got] of Object.entries(r.outputs())) if (!bytesEqual(got, js[name])) throw new Error(`${fmt.name} ${op}: resident wasm ${name} differs from js`);
   const copy = new Float32Array(LENGTH);
   const t = measure([{ name: "set", run: () => copy.set(x) }, { name: "kernel", run: r.run }], { runs: 9 });
@@ -72,6 +83,8 @@ export async function elementwiseResidentSection(assembler: WasmAssembler): Prom
     const path = fastEncodePlan(fmt, fmt.rounding, fmt.overflow) !== null ? "fast" : fmt.element.kind;
     row(fmt, "fakeQuantize", path, rates(assembler, fmt, "fakeQuantize", x), SCALED_GOAL);
   }
+  const nvfp4 = format("nvfp4");
+  row(nvfp4, "fakeQuantize, rotated (H16)", "fast", rates(assembler, nvfp4, "fakeQuantize", x, ROTATION), SCALED_GOAL);
   return {
     title: `Resident element kernels vs Float32Array.set, ${LENGTH} elements (M elements/s, 1 thread, median of 9 after warm-up, round-robin with set)`,
     header: ["format op", "element path", "resident", "f32 set", "/set", "goal", ""],
@@ -80,6 +93,7 @@ export async function elementwiseResidentSection(assembler: WasmAssembler): Prom
       "resident: the plan's wasm kernels on buffers kept in wasm memory (raw API: no copies, no allocation); each result checked equal to the JS target's first",
       "element path: fast = the lane-wise encode of src/codegen/lower/fast-encode; posit / table = their own lowering (lane-wise for posits of ≤ 16 bits and codebooks of ≤ 16 codes); float / int = the general lowering",
       "int8-amax, e4m3-amax: the built-in element with a current per-tensor amax scale (fp32), as the int8 recipe uses it",
+      "rotated (H16): the nvfp4 recipe's weight-gradient operands — a random Hadamard rotation of 16 (rotate_hadamard_16, the wasm vectorizer's strided form) as the plan's first step, then the format's steps",
     ],
   };
 }
