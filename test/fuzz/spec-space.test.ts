@@ -76,7 +76,7 @@ describe("the generated specs", () => {
 });
 
 describe("the harness on scaled formats", () => {
-  it("holds the scaled built-ins to the tensor semantics on every target (the path a scaling kind added to SCALINGS takes)", async () => {
+  it("holds the scaled built-ins, and the 1-D block ones rounded stochastically, to the tensor semantics on every target (the path a scaling kind added to SCALINGS takes)", async () => {
     if (targets === undefined) throw new Error("the targets did not open");
     const builtins = builtinNames.map(builtin).filter((format) => format.scaling.kind !== "none");
     expect(new Set(builtins.map((format) => format.scaling.kind)).size).toBeGreaterThanOrEqual(3);

@@ -500,12 +500,13 @@ function tileElementwise(format: ResolvedFormat, scaling: BlockScaling, name: st
   // [B, 1] blocks: each element's tile differs from its neighbour's, so its factors are loaded
   // (written per tile by the factors kernel: a decode, a power of two or a division per tile,
   // not per element).
-  const has = factorsGiven(scaling, new Set(params.map((p) => p.name)));
+  const names = new Set(params.map((p) => p.name));
+  const has = factorsGiven(scaling, names);
   const inputs = params.filter((p) => p.kind === "buffer" && [BLOCK_META.scaleCodes, BLOCK_META.tensorScale, TILE_EXPONENT].includes(p.name));
   const factors = kernel(`${name}_factors`, [...inputs, ...factorParams(has).map((f) => writes(f, "f32")), ...TILE_PARAMS], (b) => {
-    const tensorScale = inputs.some((p) => p.name === BLOCK_META.tensorScale) ? b.let("tensor_scale", load("f32", BLOCK_META.tensorScale, i32(0))) : null;
+    const tensorScale = names.has(BLOCK_META.tensorScale) ? b.let("tensor_scale", load("f32", BLOCK_META.tensorScale, i32(0))) : null;
     b.for("t", i32(0), select(alongRows(), gridOf(b, scaling).tiles, i32(0)), (t, tb) => {
-      const f = tileFactors(tb, scaling, new Set(params.map((p) => p.name)), tensorScale, t);
+      const f = tileFactors(tb, scaling, names, tensorScale, t);
       if (f.down !== null) tb.store(TILE_DOWN, t, f.down);
       if (f.up !== null) tb.store(TILE_UP, t, f.up);
     });
@@ -617,6 +618,7 @@ export function lowerBlock(format: ResolvedFormat, scaling: BlockScaling): Scali
   };
 }
 
+/** The kernel of that name among `kernels` (a lowering's own: missing is a bug here). */
 function kernelNamed(kernels: readonly Kernel[], name: string): Kernel {
   const k = kernels.find((kn) => kn.name === name);
   if (k === undefined) throw new Error(`block scaling: no kernel ${name}`);

@@ -76,7 +76,7 @@ function offsetFrom(index: Expr, start: string): number | null {
   return null;
 }
 
-/** The loop's parts, or NotStrided. */
+/** The parts of a loop in the strided shape. */
 interface StridedLoop {
   readonly start: Stmt & { kind: "let" };
   readonly base: Expr;
@@ -85,6 +85,7 @@ interface StridedLoop {
   readonly stores: readonly Store[];
 }
 
+/** The loop's parts, or NotStrided with the first condition it fails. */
 function match(loop: Loop, names: KernelNames, storage: ReadonlyMap<string, Param>): StridedLoop {
   if (loop.step !== 1) refuse(`step ${loop.step}`);
   const [first, ...rest] = loop.body;
@@ -224,6 +225,7 @@ class StridedVectorizer {
     return offset === 0 ? this.start : add(this.start, i32c(offset));
   }
 
+  /** Keeps a store's 4-lane value; the quad's 4th transposes them back into 4 vector stores (lane j of store k: block k's element s + q + j). */
   private store(s: Store): void {
     const j = offsetFrom(s.index, this.parts.start.name)!;
     const q = j - (j % LANES);
