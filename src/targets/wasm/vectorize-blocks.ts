@@ -38,6 +38,7 @@ import { typeOf } from "../../codegen/ir/build.ts";
 import type { Expr, ScalarType, Stmt } from "../../codegen/ir/nodes.ts";
 import { anySubexpression } from "../../codegen/ir/nodes.ts";
 import { vectorOf, type SimdExpr, type SimdStmt } from "./simd-ir.ts";
+import { lanewise, transpose4 } from "./block-lanes.ts";
 
 const LANES = 4;
 
@@ -197,55 +198,21 @@ class BlockVectorizer {
 
   /** Lane k: the value for block k of the group, at position p of block 0. */
   private vec(e: Expr, p: SimdExpr): SimdExpr {
-    if (!this.variant(e)) {
-      const type = typeOf(e);
-      if (type === "f64" || type.endsWith("x4")) refuse(`a ${type} value`);
-      return { kind: "splat", type: vectorOf(type as ScalarType), arg: e };
-    }
-    switch (e.kind) {
-      case "ref": {
-        const v = this.vectors.get(e.name);
-        if (v === undefined) return refuse(`${e.name} read before it is bound`);
-        return v;
-      }
-      case "unary":
-        if (e.op === "clz") refuse("clz (no 4-lane form)");
-        return { kind: "unary", op: e.op, type: lanes(e.type), arg: this.vec(e.arg, p) };
-      case "binary":
-        if (e.op === "shl" || e.op === "shr") {
-          if (this.variant(e.b)) refuse(`a per-lane ${e.op} count`);
-          return { kind: "binary", op: e.op, type: lanes(e.type), a: this.vec(e.a, p), b: { kind: "splat", type: lanes(e.b.type), arg: e.b } };
+    return lanewise(e, {
+      variant: (x) => this.variant(x),
+      refuse,
+      leaf: (x, vec) => {
+        if (x.kind === "ref") return this.vectors.get(x.name) ?? refuse(`${x.name} read before it is bound`);
+        if (x.kind === "load") {
+          if (!isRef(x.index, this.parts.inner.index)) refuse(`a load from ${x.buffer} away from the inner index`);
+          return this.transpose(x.buffer, x.type, p)[this.at];
         }
-        if (e.op === "div" && e.type !== "f32") refuse("an integer division");
-        return { kind: "binary", op: e.op, type: lanes(e.type), a: this.vec(e.a, p), b: this.vec(e.b, p) };
-      case "compare":
-        return { kind: "compare", op: e.op, type: lanes(e.type), a: this.vec(e.a, p), b: this.vec(e.b, p) };
-      case "select": {
-        const extreme = integerExtreme(e);
-        if (extreme !== null) {
-          // One i32x4.max/min where the select would take a compare and a bitselect; the result
-          // reinterpreted back to the select's type (which renders to nothing).
-          const { op, compareType, a, b } = extreme;
-          const v: SimdExpr = { kind: "binary", op, type: lanes(compareType), a: this.vec(a, p), b: this.vec(b, p) };
-          return compareType === e.type ? v : { kind: "convert", op: e.type === "u32" ? "u32.fromI32" : "i32.fromU32", type: lanes(e.type), arg: v };
-        }
-        return { kind: "select", type: lanes(e.type), cond: this.vec(e.cond, p), then: this.vec(e.then, p), else: this.vec(e.else, p) };
-      }
-      case "convert":
-        return { kind: "convert", op: e.op, type: lanes(e.type), arg: this.vec(e.arg, p) };
-      case "load": {
-        if (!isRef(e.index, this.parts.inner.index)) refuse(`a load from ${e.buffer} away from the inner index`);
-        return this.transpose(e.buffer, e.type, p)[this.at];
-      }
-      case "lookup": {
-        const index = this.bind("block_gather_index", this.vec(e.index, p));
+        const index = this.bind("block_gather_index", vec(x.index));
         const laneOf = (index.type as string).replace("x4", "") as ScalarType;
-        const at = (k: number): SimdExpr => ({ kind: "lookup", type: e.type, table: e.table, index: { kind: "extract", type: laneOf, lane: k, arg: index } });
-        return { kind: "lanes", type: vectorOf(e.type), args: [at(0), at(1), at(2), at(3)] };
-      }
-      default:
-        return refuse(`a ${e.kind} node`);
-    }
+        const at = (k: number): SimdExpr => ({ kind: "lookup", type: x.type, table: x.table, index: { kind: "extract", type: laneOf, lane: k, arg: index } });
+        return { kind: "lanes", type: vectorOf(x.type), args: [at(0), at(1), at(2), at(3)] };
+      },
+    });
   }
 
   /**
@@ -274,61 +241,6 @@ class BlockVectorizer {
   private variant(e: Expr): boolean {
     return anySubexpression(e, (x) => x.kind === "load" || (x.kind === "ref" && (this.vectors.has(x.name) || x.name === this.parts.inner.index)));
   }
-}
-
-/**
- * The 4×4 transpose of 4 vectors of `type`: vector j of the result holds lane j of each row (lane
- * k from rows[k]). By lane selections of two vectors each, which the renderer makes one shuffle
- * apiece: 8 in all. Its own inverse. `bind` names each intermediate ("pairs", then "at").
- */
-export function transpose4(rows: readonly SimdExpr[], type: ScalarType, bind: (hint: string, v: SimdExpr) => SimdExpr): SimdExpr[] {
-  const vector = vectorOf(type);
-  const pick = (pairs: readonly (readonly [SimdExpr, number])[]): SimdExpr => ({
-    kind: "lanes",
-    type: vector,
-    args: pairs.map(([arg, lane]) => ({ kind: "extract", type, lane, arg })) as unknown as readonly [SimdExpr, SimdExpr, SimdExpr, SimdExpr],
-  });
-  // [a0 b0 a1 b1], [a2 b2 a3 b3], then the same of c and d; then [a_j b_j c_j d_j].
-  const low = (x: SimdExpr, y: SimdExpr) => bind("pairs", pick([[x, 0], [y, 0], [x, 1], [y, 1]]));
-  const high = (x: SimdExpr, y: SimdExpr) => bind("pairs", pick([[x, 2], [y, 2], [x, 3], [y, 3]]));
-  const [ab01, ab23, cd01, cd23] = [low(rows[0], rows[1]), high(rows[0], rows[1]), low(rows[2], rows[3]), high(rows[2], rows[3])];
-  const column = (x: SimdExpr, y: SimdExpr, first: number) => bind("at", pick([[x, first], [x, first + 1], [y, first], [y, first + 1]]));
-  return [column(ab01, cd01, 0), column(ab01, cd01, 2), column(ab23, cd23, 0), column(ab23, cd23, 2)];
-}
-
-/** A reinterpretation between i32 and u32 (the same 32 bits), or null. */
-function reinterpreted(e: Expr): Expr | null {
-  return e.kind === "convert" && (e.op === "i32.fromU32" || e.op === "u32.fromI32") ? e.arg : null;
-}
-
-/**
- * A select that is exactly an integer maximum or minimum — select(X(a) > X(b), a, b) is max(X(a),
- * X(b)) in X's order, X the identity or one i32/u32 reinterpretation on both sides (> or ≥ keep
- * the larger, < or ≤ the smaller; swapped arms the other) — as the operation on X(a) and X(b), or
- * null. Exact: the order is total and equal integers are the same bits, so which arm a tie takes
- * cannot show. Floats never match (NaN compares false, and −0 = +0 with different bits).
- */
-export function integerExtreme(e: Expr & { kind: "select" }): { op: "max" | "min"; compareType: "i32" | "u32"; a: Expr; b: Expr } | null {
-  const { cond } = e;
-  if ((e.type !== "i32" && e.type !== "u32") || cond.kind !== "compare" || (cond.type !== "i32" && cond.type !== "u32")) return null;
-  if (cond.op === "eq" || cond.op === "ne") return null;
-  /** x as cond's operand y: y itself when the types agree, else y must reinterpret x. */
-  const operandOf = (x: Expr, y: Expr) => {
-    if (typeOf(x) === cond.type) return same(x, y);
-    const of = reinterpreted(y);
-    return of !== null && same(of, x);
-  };
-  const larger = cond.op === "gt" || cond.op === "ge";
-  let op: "max" | "min";
-  if (operandOf(e.then, cond.a) && operandOf(e.else, cond.b)) op = larger ? "max" : "min";
-  else if (operandOf(e.then, cond.b) && operandOf(e.else, cond.a)) op = larger ? "min" : "max";
-  else return null;
-  return { op, compareType: cond.type, a: cond.a, b: cond.b };
-}
-
-function lanes(type: Expr["type"]): ReturnType<typeof vectorOf> {
-  if (type === "f64" || type.endsWith("x4")) refuse(`a ${type} value`);
-  return vectorOf(type as ScalarType);
 }
 
 function typeOfVector(v: SimdExpr, scalar: Expr): SimdExpr["type"] {

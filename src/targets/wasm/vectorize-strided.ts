@@ -33,7 +33,8 @@ import type { Expr, Param, ScalarType, Stmt } from "../../codegen/ir/nodes.ts";
 import { anySubexpression } from "../../codegen/ir/nodes.ts";
 import { typeOf } from "../../codegen/ir/build.ts";
 import { vectorOf, type SimdExpr, type SimdStmt } from "./simd-ir.ts";
-import { integerExtreme, transpose4, type KernelNames } from "./vectorize-blocks.ts";
+import { lanewise, transpose4 } from "./block-lanes.ts";
+import type { KernelNames } from "./vectorize-blocks.ts";
 
 const LANES = 4;
 
@@ -251,46 +252,17 @@ class StridedVectorizer {
     return vectors[j - q];
   }
 
+  /** Lane k: the value for block g + k. */
   private vec(e: Expr): SimdExpr {
-    if (!this.variant(e)) {
-      const type = typeOf(e);
-      if (type === "f64" || type.endsWith("x4")) refuse(`a ${type} value`);
-      return { kind: "splat", type: vectorOf(type as ScalarType), arg: e };
-    }
-    switch (e.kind) {
-      case "ref": {
-        const v = this.vectors.get(e.name);
-        if (v === undefined) return refuse(`${e.name} read before it is bound`);
-        return v;
-      }
-      case "unary":
-        if (e.op === "clz") refuse("clz (no 4-lane form)");
-        return { kind: "unary", op: e.op, type: lanes(e.type), arg: this.vec(e.arg) };
-      case "binary":
-        if (e.op === "shl" || e.op === "shr") {
-          if (this.variant(e.b)) refuse(`a per-lane ${e.op} count`);
-          return { kind: "binary", op: e.op, type: lanes(e.type), a: this.vec(e.a), b: { kind: "splat", type: lanes(e.b.type), arg: e.b } };
-        }
-        if (e.op === "div" && e.type !== "f32") refuse("an integer division");
-        return { kind: "binary", op: e.op, type: lanes(e.type), a: this.vec(e.a), b: this.vec(e.b) };
-      case "compare":
-        return { kind: "compare", op: e.op, type: lanes(e.type), a: this.vec(e.a), b: this.vec(e.b) };
-      case "select": {
-        const extreme = integerExtreme(e);
-        if (extreme !== null) {
-          const { op, compareType, a, b } = extreme;
-          const v: SimdExpr = { kind: "binary", op, type: lanes(compareType), a: this.vec(a), b: this.vec(b) };
-          return compareType === e.type ? v : { kind: "convert", op: e.type === "u32" ? "u32.fromI32" : "i32.fromU32", type: lanes(e.type), arg: v };
-        }
-        return { kind: "select", type: lanes(e.type), cond: this.vec(e.cond), then: this.vec(e.then), else: this.vec(e.else) };
-      }
-      case "convert":
-        return { kind: "convert", op: e.op, type: lanes(e.type), arg: this.vec(e.arg) };
-      case "load":
-        return this.load(e.buffer, e.type as ScalarType, offsetFrom(e.index, this.parts.start.name)!);
-      default:
-        return refuse(`a ${e.kind} node`);
-    }
+    return lanewise(e, {
+      variant: (x) => this.variant(x),
+      refuse,
+      leaf: (x) => {
+        if (x.kind === "ref") return this.vectors.get(x.name) ?? refuse(`${x.name} read before it is bound`);
+        if (x.kind === "load") return this.load(x.buffer, x.type as ScalarType, offsetFrom(x.index, this.parts.start.name)!);
+        return refuse("a table lookup (no gather in this form)");
+      },
+    });
   }
 
   private bind(hint: string, v: SimdExpr): SimdExpr {
@@ -305,11 +277,6 @@ class StridedVectorizer {
     const start = this.parts.start.name;
     return anySubexpression(e, (x) => (x.kind === "load" && offsetFrom(x.index, start) !== null) || (x.kind === "ref" && this.vectors.has(x.name)));
   }
-}
-
-function lanes(type: Expr["type"]): ReturnType<typeof vectorOf> {
-  if (type === "f64" || type.endsWith("x4")) refuse(`a ${type} value`);
-  return vectorOf(type as ScalarType);
 }
 
 /**

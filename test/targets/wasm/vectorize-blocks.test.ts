@@ -15,7 +15,7 @@ import type { Kernel } from "../../../src/codegen/ir/nodes.ts";
 import { forBlocks } from "../../../src/codegen/lower/scaling/common.ts";
 import { createWasmAssembler, type WasmAssembler } from "../../../src/targets/wasm/assemble.ts";
 import { compileWasmWith, instantiateWasm } from "../../../src/targets/wasm/load.ts";
-import { integerExtreme } from "../../../src/targets/wasm/vectorize-blocks.ts";
+import { integerExtreme } from "../../../src/targets/wasm/block-lanes.ts";
 import { vectorizeKernel } from "../../../src/targets/wasm/vectorize.ts";
 
 let assembler: WasmAssembler;
