@@ -6,9 +6,17 @@
  */
 import { typeOf } from "../../codegen/ir/build.ts";
 import type { Expr, ScalarType } from "../../codegen/ir/nodes.ts";
-import { vectorOf, type SimdExpr } from "./simd-ir.ts";
+import { vectorOf, type SimdExpr, type SimdStmt } from "./simd-ir.ts";
 
 const same = (a: Expr, b: Expr) => JSON.stringify(a) === JSON.stringify(b);
+
+/** v bound to a fresh let at the end of `body` (a ref is returned as it is), as a ref of its type. */
+export function bindLet(body: SimdStmt[], fresh: (hint: string) => string, hint: string, v: SimdExpr): SimdExpr {
+  if (v.kind === "ref") return v;
+  const name = fresh(hint);
+  body.push({ kind: "let", name, value: v });
+  return { kind: "ref", type: v.kind === "compare" ? "boolx4" : v.type, name };
+}
 
 /** How a form reads the leaves of an expression whose value differs between lanes. */
 export interface LaneLeaves {

@@ -38,7 +38,7 @@ import { typeOf } from "../../codegen/ir/build.ts";
 import type { Expr, ScalarType, Stmt } from "../../codegen/ir/nodes.ts";
 import { anySubexpression } from "../../codegen/ir/nodes.ts";
 import { vectorOf, type SimdExpr, type SimdStmt } from "./simd-ir.ts";
-import { lanewise, transpose4 } from "./block-lanes.ts";
+import { bindLet, lanewise, transpose4 } from "./block-lanes.ts";
 
 const LANES = 4;
 
@@ -231,10 +231,7 @@ class BlockVectorizer {
   }
 
   private bind(hint: string, v: SimdExpr): SimdExpr {
-    if (v.kind === "ref") return v;
-    const name = this.fresh(hint);
-    this.body.push({ kind: "let", name, value: v });
-    return ref(v.kind === "compare" ? "boolx4" : v.type, name);
+    return bindLet(this.body, this.fresh, hint, v);
   }
 
   /** Whether e differs between lanes or iterations: reads the inner index's loads, an inner let or an accumulator. */

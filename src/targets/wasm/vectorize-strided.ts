@@ -33,7 +33,7 @@ import type { Expr, Param, ScalarType, Stmt } from "../../codegen/ir/nodes.ts";
 import { anySubexpression } from "../../codegen/ir/nodes.ts";
 import { typeOf } from "../../codegen/ir/build.ts";
 import { vectorOf, type SimdExpr, type SimdStmt } from "./simd-ir.ts";
-import { lanewise, transpose4 } from "./block-lanes.ts";
+import { bindLet, lanewise, transpose4 } from "./block-lanes.ts";
 import type { KernelNames } from "./vectorize-blocks.ts";
 
 const LANES = 4;
@@ -266,10 +266,7 @@ class StridedVectorizer {
   }
 
   private bind(hint: string, v: SimdExpr): SimdExpr {
-    if (v.kind === "ref") return v;
-    const name = this.fresh(hint);
-    this.body.push({ kind: "let", name, value: v });
-    return ref(v.kind === "compare" ? "boolx4" : v.type, name);
+    return bindLet(this.body, this.fresh, hint, v);
   }
 
   /** Whether e differs between blocks: reads a load at the block's start or a let of the body. */
