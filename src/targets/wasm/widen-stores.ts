@@ -243,7 +243,8 @@ class KernelWidener {
     for (const v of values) {
       const d = definition(v);
       if (d.kind !== "binary" || d.op !== "or" || d.type !== "u32x4") return null;
-      const [magnitude, sign] = signOf(d.b) !== null ? [d.a, signOf(d.b)] : [d.b, signOf(d.a)];
+      const signOfB = signOf(d.b);
+      const [magnitude, sign] = signOfB !== null ? [d.a, signOfB] : [d.b, signOf(d.a)];
       if (sign === null || (this.bound(magnitude) ?? Infinity) > 2 ** (bits - 1) - 1 || this.readsNoVar(magnitude) === null) return null;
       magnitudes.push(magnitude);
       signs.push(sign);
@@ -488,7 +489,6 @@ class KernelWidener {
     }
   }
 }
-
 
 /** The constant of an f32 splat (or f32 constant), or null. */
 function floatConstantOf(e: SimdExpr): number | null {
